@@ -1,0 +1,31 @@
+# adpharm: two commands set everything up on a fresh machine with Python 3.11+ and pip.
+#   make run   builds .venv, installs adpharm and writes build/ketamine-vs-imipramine.html
+#   make test  builds/updates .venv and runs the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test clean browser
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/adpharm compare ketamine imipramine --out build/ketamine-vs-imipramine.html
+	@echo "wrote build/ketamine-vs-imipramine.html"
+
+# Optional: Debian's Chromium for the browser tests (skipped with a message when absent).
+browser:
+	-@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1) \
+	  || echo "chromium not installed: browser tests will be skipped"; }
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,191 @@
+"""Load and validate the knowledge base from human-reviewable YAML/CSV files.
+
+Every file is validated against :mod:`adpharm.knowledge.schema`; cross references (reference
+keys, classes, members, pathways, trial drugs) are checked after that. Any problem raises
+:class:`~adpharm.errors.AdpharmInputError` naming the file and the field.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import AdpharmInputError
+from .schema import Cited, Convergence, Drug, DrugClass, Pathway, Protocol, Reference, Trial, TrialArm
+
+DATA_DIR = Path(__file__).parent / "data"
+
+#: Linde 2015 treatment labels mapped to adpharm class ids. rMAO-A (moclobemide-type reversible
+#: MAO-A inhibitors) is deliberately not mapped to ``maoi``, whose members are irreversible.
+LINDE_CLASS_MAP = {"TCA": "tca", "SSRI": "ssri", "SNRI": "snri"}
+
+
+@dataclass
+class KnowledgeBase:
+    references: dict[str, Reference]
+    drugs: dict[str, Drug]
+    classes: dict[str, DrugClass]
+    pathways: dict[str, Pathway]
+    convergence: list[Convergence]
+    protocols: dict[str, Protocol]
+    trials: list[Trial]
+    source_dir: Path = field(default=DATA_DIR)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise AdpharmInputError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise AdpharmInputError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+def _validate(model: type[BaseModel], data: Any, path: Path, prefix: str = "") -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in ((prefix,) if prefix else ()) + tuple(err["loc"]))
+        msg = err["msg"].removeprefix("Value error, ")
+        more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise AdpharmInputError(f"{path}: field {loc or '<root>'}: {msg}{more}") from None
+
+
+def _mapping(data: Any, path: Path) -> dict:
+    if not isinstance(data, dict):
+        raise AdpharmInputError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def _linde_trials(path: Path) -> list[Trial]:
+    """Class-level primary-care trials from metadat's dat.linde2015 (Linde et al. 2015)."""
+    trials: list[Trial] = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            arms = []
+            for k in (1, 2, 3):
+                label, n, resp = row.get(f"treatment{k}", ""), row.get(f"n{k}", ""), row.get(f"resp{k}", "")
+                if not label or not n or not resp:
+                    continue
+                remi = row.get(f"remi{k}") or None
+                kw = {"control": "placebo"} if label == "Placebo" else (
+                    {"drug_class": LINDE_CLASS_MAP[label]} if label in LINDE_CLASS_MAP else None)
+                if kw is None:
+                    continue
+                arms.append(TrialArm(arm=label, n=int(n), responders=int(resp),
+                                     remitters=int(remi) if remi else None, **kw))
+            if len(arms) >= 2:
+                trials.append(Trial(id=f"linde2015_{row['id']}", refs=["linde2015"],
+                                    design="parallel (primary care)", population="depressive disorders in primary care",
+                                    timepoint="end of acute phase", outcome="response (>=50 % reduction)",
+                                    status="V", note=f"{row['author']} {row['year']}; trial {row['id']} of Linde 2015",
+                                    arms=arms))
+    return trials
+
+
+def _cited_items(obj: Any, where: str) -> Iterable[tuple[str, Cited]]:
+    """Yield every Cited object nested in ``obj`` with a dotted location."""
+    if isinstance(obj, Cited):
+        yield where, obj
+    if isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            yield from _cited_items(getattr(obj, name), f"{where}.{name}")
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _cited_items(v, f"{where}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from _cited_items(v, f"{where}[{i}]")
+
+
+def load(data_dir: str | Path = DATA_DIR) -> KnowledgeBase:
+    """Load, validate and cross-check the knowledge base in ``data_dir``."""
+    d = Path(data_dir)
+    refs_path = d / "references.yaml"
+    references = {k: _validate(Reference, v, refs_path, k) for k, v in _mapping(_read_yaml(refs_path), refs_path).items()}
+
+    drugs: dict[str, Drug] = {}
+    drug_files = sorted((d / "drugs").glob("*.yaml"))
+    if not drug_files:
+        raise AdpharmInputError(f"{d / 'drugs'}: no drug files found")
+    for p in drug_files:
+        drug = _validate(Drug, _read_yaml(p), p)
+        if drug.id != p.stem:
+            raise AdpharmInputError(f"{p}: field id: {drug.id!r} does not match the file name {p.stem!r}")
+        drugs[drug.id] = drug
+
+    cls_path = d / "classes.yaml"
+    classes = {k: _validate(DrugClass, v, cls_path, k) for k, v in _mapping(_read_yaml(cls_path), cls_path).items()}
+
+    pw_path = d / "pathways.yaml"
+    pw_raw = _mapping(_read_yaml(pw_path), pw_path)
+    convergence = [_validate(Convergence, c, pw_path, f"convergence[{i}]") for i, c in enumerate(pw_raw.pop("convergence", []))]
+    pathways = {k: _validate(Pathway, v, pw_path, k) for k, v in pw_raw.items()}
+
+    protocols: dict[str, Protocol] = {}
+    for p in sorted((d / "protocols").glob("*.yaml")):
+        proto = _validate(Protocol, _read_yaml(p), p)
+        protocols[proto.id] = proto
+
+    tr_path = d / "trials.yaml"
+    tr_raw = _read_yaml(tr_path)
+    if not isinstance(tr_raw, list):
+        raise AdpharmInputError(f"{tr_path}: expected a list of trials")
+    trials = [_validate(Trial, t, tr_path, f"[{i}]") for i, t in enumerate(tr_raw)]
+    linde = d / "linde2015.csv"
+    if linde.exists():
+        trials += _linde_trials(linde)
+
+    kb = KnowledgeBase(references, drugs, classes, pathways, convergence, protocols, trials, d)
+    _cross_check(kb)
+    return kb
+
+
+def _cross_check(kb: KnowledgeBase) -> None:
+    d = kb.source_dir
+    groups: list[tuple[Path, str, Any]] = []
+    groups += [(d / "drugs" / f"{k}.yaml", k, v) for k, v in kb.drugs.items()]
+    groups += [(d / "classes.yaml", k, v) for k, v in kb.classes.items()]
+    groups += [(d / "pathways.yaml", k, v) for k, v in kb.pathways.items()]
+    groups += [(d / "pathways.yaml", f"convergence[{i}]", c) for i, c in enumerate(kb.convergence)]
+    groups += [(d / "protocols" / f"{k}.yaml", k, v) for k, v in kb.protocols.items()]
+    groups += [(d / "trials.yaml", t.id, t) for t in kb.trials]
+    for path, name, obj in groups:
+        for where, cited in _cited_items(obj, name):
+            for r in cited.refs:
+                if r not in kb.references:
+                    raise AdpharmInputError(f"{path}: field {where}.refs: unknown reference key {r!r}")
+        for r in getattr(obj, "refs", []) if not isinstance(obj, Cited) else []:
+            if r not in kb.references:
+                raise AdpharmInputError(f"{path}: field {name}.refs: unknown reference key {r!r}")
+    for k, drug in kb.drugs.items():
+        p = d / "drugs" / f"{k}.yaml"
+        if drug.drug_class not in kb.classes:
+            raise AdpharmInputError(f"{p}: field drug_class: unknown class {drug.drug_class!r}")
+        for pw in drug.signalling_pathways:
+            if pw not in kb.pathways:
+                raise AdpharmInputError(f"{p}: field signalling_pathways: unknown pathway {pw!r}")
+        for name, v in drug.pk:
+            if v is not None and v.value is not None and not math.isfinite(v.value):
+                raise AdpharmInputError(f"{p}: field pk.{name}.value: not a finite number")
+    for k, c in kb.classes.items():
+        for m in c.members:
+            if m not in kb.drugs:
+                raise AdpharmInputError(f"{d / 'classes.yaml'}: field {k}.members: unknown drug {m!r}")
+            if kb.drugs[m].drug_class != k:
+                raise AdpharmInputError(f"{d / 'classes.yaml'}: field {k}.members: {m!r} declares class {kb.drugs[m].drug_class!r}")
+    for t in kb.trials:
+        for i, a in enumerate(t.arms):
+            if a.drug and a.drug not in kb.drugs:
+                raise AdpharmInputError(f"{d / 'trials.yaml'}: field {t.id}.arms[{i}].drug: unknown drug {a.drug!r}")
+            if a.drug_class and a.drug_class not in kb.classes:
+                raise AdpharmInputError(f"{d / 'trials.yaml'}: field {t.id}.arms[{i}].drug_class: unknown class {a.drug_class!r}")
