@@ -1,0 +1,39 @@
+"""Shared command-line plumbing: one-line errors with exit code 2, output formats, atomic files."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable
+
+import typer
+
+from ..errors import AdpharmInputError
+
+EXIT_BAD_INPUT = 2
+
+
+def fail(message: str) -> None:
+    """Print a one-line error to stderr and exit with code 2."""
+    typer.echo(f"adpharm: error: {message}".replace("\n", " "), err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AdpharmInputError as exc:
+            fail(str(exc))
+    return wrapper
+
+
+def check_choice(option: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        fail(f"{option}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")

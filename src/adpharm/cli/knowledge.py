@@ -1,0 +1,67 @@
+"""`adpharm drugs` and `adpharm drug NAME`."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ..knowledge import query
+from .common import check_choice, emit_json, handle_errors
+
+
+@handle_errors
+def drugs(drug_class: Optional[str] = typer.Option(None, "--class", help="Filter by class (tca, ssri, snri, maoi, nmda)."),
+          fmt: str = typer.Option("table", "--format", help="table, json or csv.")) -> None:
+    """List drugs with class and primary mechanism."""
+    check_choice("--format", fmt, ("table", "json", "csv"))
+    df = query.list_drugs(drug_class)
+    if fmt == "json":
+        emit_json(df.to_dict(orient="records"))
+    elif fmt == "csv":
+        typer.echo(df.to_csv(index=False), nl=False)
+    else:
+        for r in df.itertuples():
+            mech = r.primary_mechanism if len(r.primary_mechanism) < 90 else r.primary_mechanism[:87] + "..."
+            typer.echo(f"{r.drug:<16} {r._3:<16} {mech}")
+
+
+@handle_errors
+def drug(name: str = typer.Argument(..., help="Drug name or synonym."),
+         fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """Full cited profile of one drug."""
+    check_choice("--format", fmt, ("text", "json"))
+    kind, ident = query.resolve(name)
+    if kind == "class":
+        prof = query.class_profile(ident)
+    else:
+        prof = query.profile(ident)
+    refs = query.references()
+    used = sorted({r for r in _refs(prof)})
+    if fmt == "json":
+        emit_json({"profile": prof, "references": {k: refs[k] for k in used}})
+        return
+    typer.echo(f"{prof['name']} ({prof.get('class_name', 'class')})")
+    typer.echo(f"  mechanism: {prof['primary_mechanism']['value']} [{', '.join(prof['primary_mechanism']['refs'])}]")
+    for t, b in prof.get("binding", {}).items():
+        typer.echo(f"  {t:<7} {query.format_value({**b, 'unit': 'nM'})} ({b['measure']}) [{', '.join(b['refs'])}]")
+    for p, v in prof.get("pk", {}).items():
+        typer.echo(f"  {p:<22} {query.format_value(v)} [{', '.join(v['refs'])}]")
+    for ae in prof.get("adverse_effects", []):
+        typer.echo(f"  {ae['category']:<13} {ae['name']} [{', '.join(ae['refs'])}]")
+    typer.echo("references:")
+    for k in used:
+        r = refs[k]
+        typer.echo(f"  {k}: {r['authors']} ({r['year']}) {r['title']}. {r['journal']}. "
+                   f"{'doi:' + r['doi'] if r['doi'] else ('PMID ' + r['pmid'] if r['pmid'] else r['url'])}")
+
+
+def _refs(obj):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k == "refs":
+                yield from v
+            else:
+                yield from _refs(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _refs(v)

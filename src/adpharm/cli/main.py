@@ -1,0 +1,33 @@
+"""The ``adpharm`` command: one noun, then a verb where needed (see design.md)."""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .. import RESEARCH_NOTICE, __version__
+from . import compare, knowledge
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help=f"adpharm {__version__}: executable comparison of antidepressants. {RESEARCH_NOTICE}")
+app.command("drugs")(knowledge.drugs)
+app.command("drug")(knowledge.drug)
+app.command("compare")(compare.compare)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+def run() -> None:
+    try:
+        app(standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,325 @@
+"""Assemble a :class:`Comparison` of two drugs or classes from the knowledge base.
+
+Every cell of the comparison is a dict with ``value`` (text) and ``refs`` (reference keys), plus
+``verified`` where the source table marks a value as unverified. Numbers that adpharm computes
+(response percentages, risk ratios) cite the trial they were computed from and say so in
+``note``. Later engines (pharmacology, mechanism, evidence) add sections to the same object.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .. import RESEARCH_NOTICE, __version__
+from ..knowledge import loader, query
+from ..knowledge.query import PK_LABELS
+from ..knowledge.schema import TARGETS
+from .diagrams import pathway_diagram, workflow_diagram
+
+TARGET_LABELS = {"SERT": "Serotonin transporter (SERT)", "NET": "Noradrenaline transporter (NET)",
+                 "DAT": "Dopamine transporter (DAT)", "NMDA": "NMDA receptor", "H1": "Histamine H1",
+                 "M1": "Muscarinic M1", "ALPHA1": "Alpha1-adrenergic", "5-HT2A": "5-HT2A", "5-HT2C": "5-HT2C",
+                 "MAO-A": "MAO-A", "MAO-B": "MAO-B"}
+CATEGORY_LABELS = {"common_acute": "Common / acute", "long_term": "Long-term", "serious": "Serious"}
+PROTOCOL_ORDER = ["forced-swim-test", "sucrose-preference-test", "clinical-trial-design", "ketamine-trd-iv",
+                  "imipramine-chronic", "western-blot", "slice-electrophysiology"]
+
+
+def cell(value: str, refs: list[str], verified: bool = True, **extra: Any) -> dict[str, Any]:
+    c = {"value": value, "refs": list(dict.fromkeys(refs)), "verified": bool(verified)}
+    c.update({k: v for k, v in extra.items() if v is not None})
+    return c
+
+
+def _from(d: dict | None, text: str | None = None) -> dict | None:
+    if not d:
+        return None
+    return cell(text if text is not None else (d.get("value") if isinstance(d.get("value"), str) else query.format_value(d)),
+                d["refs"], d.get("verified", True), note=d.get("note") or d.get("method"), fact=d.get("fact"),
+                conditions=d.get("conditions"))
+
+
+def _join(items: list[dict], label) -> dict | None:
+    if not items:
+        return None
+    return cell("; ".join(label(i) for i in items), [r for i in items for r in i["refs"]],
+                all(i.get("verified", True) for i in items))
+
+
+@dataclass
+class Comparison:
+    """The comparison guide's content. ``sections`` is plain data (JSON-serialisable)."""
+
+    a: dict[str, Any]
+    b: dict[str, Any]
+    sections: dict[str, Any]
+    references: list[dict[str, Any]]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": f"{self.a['name']} vs {self.b['name']}", "notice": RESEARCH_NOTICE,
+                "a": self.a, "b": self.b, **self.sections, "references": self.references,
+                "provenance": self.provenance}
+
+    def summary(self) -> pd.DataFrame:
+        """The at-a-glance table as a DataFrame (values only)."""
+        rows = self.sections["at_a_glance"]
+        return pd.DataFrame({"attribute": [r["attribute"] for r in rows],
+                             self.a["name"]: [r["a"]["value"] if r["a"] else "" for r in rows],
+                             self.b["name"]: [r["b"]["value"] if r["b"] else "" for r in rows]})
+
+    def plot(self, ax=None):
+        """Bar chart of binding constants (-log10 Ki/Kd) at the targets both sides report."""
+        import matplotlib.pyplot as plt  # lazy: plotting is optional
+        rows = [r for r in self.sections["binding"] if r["a"] and r["b"]]
+        ax = ax or plt.subplots(figsize=(6, 3))[1]
+        xs = range(len(rows))
+        for off, side in ((-0.2, "a"), (0.2, "b")):
+            ax.bar([x + off for x in xs], [-math.log10(r[side]["value_nm"] * 1e-9) for r in rows], width=0.4,
+                   label=getattr(self, side)["name"])
+        ax.set_xticks(list(xs), [r["target"] for r in rows])
+        ax.set_ylabel("pK (-log10 M)")
+        ax.legend()
+        return ax
+
+
+def _entity(name: str, con) -> dict[str, Any]:
+    prof = query.profile(name, con)
+    return prof
+
+
+def _glance(p: dict, pathways: dict) -> list[tuple[str, dict | None]]:
+    mech = p["primary_mechanism"]
+    klass = query.drug_class(p["drug_class"])["name"] if p["kind"] == "drug" else p["name"]
+    onset = p.get("onset")
+    onset_cell = None
+    if onset:
+        lo, hi, u = onset.get("low", onset.get("value")), onset.get("high"), onset["unit"]
+        unit = {"h": "hours", "d": "days", "wk": "weeks"}[u]
+        txt = f"{lo:.3g}-{hi:.3g} {unit}" if hi is not None else f"{lo:.3g}+ {unit}"
+        onset_cell = cell(txt, onset["refs"], onset.get("verified", True), note=onset.get("note") or onset.get("method"),
+                          fact=onset.get("fact"))
+    if p["kind"] == "drug":
+        trd = _from(p.get("trd_efficacy"))
+    else:
+        trd = _join(p.get("trd_efficacy", []), lambda i: f"{i['member']}: {i['value']}")
+    pw_edges = [e for k in p["signalling_pathways"] for e in pathways[k]["edges"]]
+    pw_cell = cell("; ".join(pathways[k]["name"] for k in p["signalling_pathways"]),
+                   [r for e in pw_edges for r in e["refs"]][:6]) if p["signalling_pathways"] else None
+    admin = p.get("administration", [])
+    admin_cell = _join(admin, lambda i: f"{i['route']}: {i['regimen']}")
+    return [
+        ("Class", cell(klass, mech["refs"], mech.get("verified", True))),
+        ("Primary mechanism", _from(mech)),
+        ("Neurotransmitter system", cell(", ".join(p["neurotransmitter_systems"]), mech["refs"], mech.get("verified", True))),
+        ("Onset of antidepressant action", onset_cell),
+        ("Efficacy in treatment-resistant depression", trd),
+        ("Key signalling pathways", pw_cell),
+        ("Administration", admin_cell),
+    ]
+
+
+def _binding_cell(b: dict | None) -> dict | None:
+    if not b:
+        return None
+    v = b.get("value_nm", b.get("value"))
+    if v is None:
+        v = b.get("low_nm", b.get("low"))
+    txt = query.format_value({**b, "value": b.get("value"), "unit": "nM"}) if "n_members" in b else None
+    if txt is None:
+        shown = {**b, "unit": "nM"}
+        txt = query.format_value(shown)
+    c = cell(f"{txt} ({b['measure']})", b["refs"], b.get("verified", True), fact=b.get("fact"),
+             note=b.get("method") or b.get("note"), species=b.get("species"))
+    c["value_nm"] = v
+    return c
+
+
+def _arm_matches(arm: dict, p: dict) -> bool:
+    if p["kind"] == "drug":
+        return arm.get("drug") == p["id"]
+    return arm.get("drug") in p["members"] or arm.get("drug_class") == p["id"]
+
+
+def _risk_ratio(r1: int, n1: int, r2: int, n2: int) -> tuple[float, float, float]:
+    """Risk ratio with a 95 % Wald interval on the log scale (0.5 added to every cell if one is zero)."""
+    if 0 in (r1, r2) or r1 == n1 or r2 == n2:
+        r1, n1, r2, n2 = r1 + 0.5, n1 + 1, r2 + 0.5, n2 + 1
+    rr = (r1 / n1) / (r2 / n2)
+    se = math.sqrt(1 / r1 - 1 / n1 + 1 / r2 - 1 / n2)
+    return rr, math.exp(math.log(rr) - 1.959964 * se), math.exp(math.log(rr) + 1.959964 * se)
+
+
+def _efficacy_rows(p: dict, trials: list[dict]) -> list[dict]:
+    rows = []
+    class_level = False
+    matched = [t for t in trials if any(_arm_matches(a, p) for a in t["arms"])]
+    if not matched and p["kind"] == "drug":  # fall back to class-level trials, flagged as such
+        cls = query.class_profile(p["drug_class"])
+        matched = [t for t in trials if any(_arm_matches(a, cls) for a in t["arms"])]
+        class_level = bool(matched)
+        p = cls
+    for t in matched:
+        arm = next(a for a in t["arms"] if _arm_matches(a, p))
+        comp = next((a for a in t["arms"] if a.get("control")), None) or next(
+            (a for a in t["arms"] if a is not arm), None)
+        if arm.get("responders") is None:
+            continue
+        verified = t["status"] != "M"
+        label = t.get("note") or t["id"]
+        row = {"trial": t["id"], "label": label, "design": t["design"], "population": t["population"],
+               "timepoint": t["timepoint"], "outcome": t["outcome"], "status": t["status"],
+               "class_level": class_level, "arm": arm["arm"],
+               "response": cell(f"{arm['responders']}/{arm['n']} ({100 * arm['responders'] / arm['n']:.1f} %)",
+                                t["refs"], verified, note="percentage computed by adpharm from the published counts")}
+        if comp is not None and comp.get("responders") is not None:
+            row["comparator"] = comp["arm"]
+            row["comparator_response"] = cell(
+                f"{comp['responders']}/{comp['n']} ({100 * comp['responders'] / comp['n']:.1f} %)", t["refs"], verified,
+                note="percentage computed by adpharm from the published counts")
+            rr, lo, hi = _risk_ratio(arm["responders"], arm["n"], comp["responders"], comp["n"])
+            row["risk_ratio"] = cell(f"{rr:.2f} (95 % CI {lo:.2f}-{hi:.2f})", t["refs"], verified,
+                                     note="risk ratio with Wald 95 % CI on the log scale, computed by adpharm")
+        rows.append(row)
+    return rows
+
+
+def _side_effects(p: dict) -> list[dict]:
+    out = []
+    for ae in p.get("adverse_effects", []):
+        txt = ae["name"]
+        if ae.get("frequency_pct") is not None:
+            txt += f": {ae['frequency_pct']:g} %"
+            if ae.get("placebo_pct") is not None:
+                txt += f" vs {ae['placebo_pct']:g} % placebo"
+        if ae.get("members"):
+            txt += f" [{', '.join(ae['members'])}]"
+        out.append({"category": ae["category"], **cell(txt, ae["refs"], ae.get("verified", True), note=ae.get("note"))})
+    order = list(CATEGORY_LABELS)
+    return sorted(out, key=lambda c: order.index(c["category"]))
+
+
+def _interactions(p: dict) -> list[dict]:
+    out = [{"severity": i["severity"], **cell(f"{i['agent']}: {i['effect']}", i["refs"], i.get("verified", True))}
+           for i in p.get("interactions", [])]
+    out += [{"severity": "contraindication", **cell(c["value"], c["refs"], c.get("verified", True))}
+            for c in p.get("contraindications", [])]
+    return out
+
+
+def _metabolism(p: dict) -> list[tuple[str, dict | None]]:
+    if p["kind"] == "drug":
+        cyps, d6 = _from(p.get("cyps")), _from(p.get("cyp2d6_effect"))
+    else:
+        cyps = _join(p.get("cyps", []), lambda i: f"{i['member']}: {i['value']}")
+        d6 = _join(p.get("cyp2d6_effect", []), lambda i: f"{i['member']}: {i['value']}")
+    mets = _join(p.get("active_metabolites", []), lambda i: i["name"] + (f" ({i['note']})" if i.get("note") else ""))
+    return [("Active metabolites", mets), ("Main CYP enzymes", cyps), ("CYP2D6 phenotype effect", d6)]
+
+
+def _kb_hash() -> str:
+    h = hashlib.sha256()
+    for f in sorted(loader.DATA_DIR.rglob("*")):
+        if f.is_file():
+            h.update(f.relative_to(loader.DATA_DIR).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _collect_refs(obj: Any, seen: dict[str, None]) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k == "refs" and isinstance(v, list):
+                for r in v:
+                    seen.setdefault(r, None)
+            else:
+                _collect_refs(v, seen)
+    elif isinstance(obj, list):
+        for v in obj:
+            _collect_refs(v, seen)
+
+
+def compare(a: str, b: str, diagram_engine: str = "auto") -> Comparison:
+    """Build the comparison of two drugs or classes (any accepted name).
+
+    Raises :class:`~adpharm.errors.UnknownNameError` naming the unknown side and close matches.
+    """
+    con = query.database()
+    pa, pb = _entity(a, con), _entity(b, con)
+    pathways = query.pathways(con)
+    head = {k: {"id": p["id"], "kind": p["kind"], "name": p["name"]} for k, p in (("a", pa), ("b", pb))}
+
+    ga, gb = _glance(pa, pathways), _glance(pb, pathways)
+    at_a_glance = [{"attribute": name, "a": ca, "b": cb} for (name, ca), (_, cb) in zip(ga, gb)]
+
+    binding = []
+    for t in TARGETS:
+        ca, cb = _binding_cell(pa["binding"].get(t)), _binding_cell(pb["binding"].get(t))
+        if ca or cb:
+            binding.append({"target": t, "label": TARGET_LABELS[t], "a": ca, "b": cb})
+
+    pk = []
+    for param, label in PK_LABELS.items():
+        ca, cb = _from(pa["pk"].get(param)), _from(pb["pk"].get(param))
+        if ca or cb:
+            pk.append({"parameter": param, "label": label, "a": ca, "b": cb})
+    ma, mb = _metabolism(pa), _metabolism(pb)
+    metabolism = [{"attribute": n, "a": x, "b": y} for (n, x), (_, y) in zip(ma, mb) if x or y]
+
+    used = set(pa["signalling_pathways"]) | set(pb["signalling_pathways"])
+    diagrams = []
+    for key, pw in pathways.items():
+        d = pathway_diagram(pw, engine=diagram_engine)
+        diagrams.append({"id": key, "name": pw["name"], "engine": d.engine, "svg": d.svg,
+                         "applies_to": [p["name"] for p in (pa, pb) if key in p["signalling_pathways"]],
+                         "shown_because": "pathway of a compared drug" if key in used else "contrast",
+                         "edges": [{"source": e["source"], "target": e["target"], "effect": e["effect"],
+                                    **cell(e["timescale"], e["refs"], e.get("verified", True))} for e in pw["edges"]]})
+    conv = [cell(c["note"], c["refs"], c.get("verified", True)) for c in query.convergence(con)]
+
+    trials = query.trials(con)
+    efficacy = {"onset": {"a": at_a_glance[3]["a"], "b": at_a_glance[3]["b"]},
+                "trials": {"a": _efficacy_rows(pa, trials), "b": _efficacy_rows(pb, trials)},
+                "source": "bundled published trial arms (knowledge/data/trials.yaml, Linde 2015); "
+                          "no trial compares the two head to head"}
+
+    protos = query.protocols(con)
+    protocols = []
+    for pid in PROTOCOL_ORDER + [k for k in protos if k not in PROTOCOL_ORDER]:
+        if pid not in protos:
+            continue
+        pr = protos[pid]
+        protocols.append({"id": pid, "name": pr["name"], "kind": pr["kind"], "purpose": pr["purpose"],
+                          "refs": pr["refs"], "executes_with": pr.get("executes_with"), "measures": pr["measures"],
+                          "steps": [{"step": s["step"], **cell(s["detail"], s["refs"], s.get("verified", True),
+                                                                 note=s.get("note"))} for s in pr["steps"]]})
+    wf = workflow_diagram(engine=diagram_engine)
+
+    sections = {"at_a_glance": at_a_glance, "binding": binding, "pharmacokinetics": pk, "metabolism": metabolism,
+                "pathways": diagrams, "convergence": conv, "efficacy": efficacy,
+                "side_effects": {"a": _side_effects(pa), "b": _side_effects(pb)},
+                "interactions": {"a": _interactions(pa), "b": _interactions(pb)},
+                "protocols": protocols, "workflow": {"engine": wf.engine, "svg": wf.svg}}
+    seen: dict[str, None] = {}
+    _collect_refs(sections, seen)
+    allrefs = query.references(None, con)
+    references = [{"number": i + 1, "key": k, **allrefs[k],
+                   "citation": _citation(allrefs[k])} for i, k in enumerate(seen)]
+    provenance = {"adpharm_version": __version__, "knowledge_base_sha256": _kb_hash(),
+                  "diagram_layout": sorted({d["engine"] for d in diagrams} | {wf.engine})}
+    return Comparison(head["a"], head["b"], sections, references, provenance)
+
+
+def _citation(r: dict) -> str:
+    loc = "; ".join(x for x in (f"doi:{r['doi']}" if r.get("doi") else None,
+                                  f"PMID {r['pmid']}" if r.get("pmid") else None, r.get("url")) if x)
+    return f"{r['authors']} ({r['year']}). {r['title']}. {r['journal']}. {loc}"
+
+
+def dumps(c: Comparison) -> str:
+    return json.dumps(c.to_dict(), indent=2, ensure_ascii=False)
