@@ -44,7 +44,7 @@ def drug(name: str = typer.Argument(..., help="Drug name or synonym."),
     typer.echo(f"  mechanism: {prof['primary_mechanism']['value']} [{', '.join(prof['primary_mechanism']['refs'])}]")
     for t, b in prof.get("binding", {}).items():
         typer.echo(f"  {t:<7} {query.format_value({**b, 'unit': 'nM'})} ({b['measure']}) [{', '.join(b['refs'])}]")
-    for p, v in prof.get("pk", {}).items():
+    for p, v in ((k, v) for k, v in prof.get("pk", {}).items() if v):
         typer.echo(f"  {p:<22} {query.format_value(v)} [{', '.join(v['refs'])}]")
     for ae in prof.get("adverse_effects", []):
         typer.echo(f"  {ae['category']:<13} {ae['name']} [{', '.join(ae['refs'])}]")

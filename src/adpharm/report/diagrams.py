@@ -129,7 +129,7 @@ def _builtin_svg(nodes: list[dict], edges: list[dict], highlight: set[str], uid:
     height = {i: len(lines[i]) * 14 + 14 for i in ids}
     gap_x, gap_y = 28, 58
     row_w = [sum(width[v] for v in r) + gap_x * (len(r) - 1) for r in rows]
-    total_w = max(row_w) + 40
+    total_w = max(row_w) + 40 + (150 if back else 0)  # room for back edges routed on the right
     xy: dict[str, tuple[float, float]] = {}
     y = 20.0
     for r, w in zip(rows, row_w):

@@ -1,0 +1,24 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adpharm.knowledge import DATA_DIR
+
+REPO = Path(__file__).resolve().parents[1]
+ADPHARM = [sys.executable, "-m", "adpharm.cli.main"]
+
+
+def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    """Run the real command line in a subprocess (exit codes and stderr as users see them)."""
+    return subprocess.run([*ADPHARM, *args], capture_output=True, text=True, timeout=120, **kw)
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled knowledge-base data, for corrupting in tests."""
+    dst = tmp_path / "data"
+    shutil.copytree(DATA_DIR, dst)
+    return dst

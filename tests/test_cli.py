@@ -1,0 +1,95 @@
+"""Every command, run as users run it: output, exit codes and one-line errors."""
+import json
+
+import pytest
+
+from conftest import run_cli
+
+
+def test_drugs_lists_every_drug_with_class_and_mechanism():
+    res = run_cli("drugs", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert len(rows) == 16
+    assert {"drug", "class", "primary_mechanism"} <= set(rows[0])
+
+
+def test_drugs_class_filter_and_table_output():
+    res = run_cli("drugs", "--class", "maoi")
+    assert res.returncode == 0
+    assert [line.split()[0] for line in res.stdout.splitlines()] == ["phenelzine", "tranylcypromine"]
+
+
+def test_drug_imipramine_json_lists_sert_and_net_with_sources():
+    res = run_cli("drug", "imipramine", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    b = out["profile"]["binding"]
+    for target, kd in (("SERT", 1.4), ("NET", 37)):  # Tatsumi 1997 (fact B01)
+        assert b[target]["value"] == kd
+        assert b[target]["refs"] and set(b[target]["refs"]) <= set(out["references"])
+    assert out["references"]["tatsumi1997"]["pmid"] == "9537821"
+
+
+def test_drug_text_output_names_references():
+    res = run_cli("drug", "ketamine")
+    assert res.returncode == 0
+    assert "NMDA" in res.stdout and "salat2015" in res.stdout and "references:" in res.stdout
+
+
+def test_compare_unknown_name_exits_2_with_one_line_naming_it_and_what_is_close():
+    res = run_cli("compare", "ketamine", "ketamin3")
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "'ketamin3'" in lines[0] and "'ketamine'" in lines[0]
+    assert res.stdout == ""
+
+
+@pytest.mark.parametrize("a, b", [("ketamine", "imipramine"), ("ketamine", "ssri"), ("esketamine", "tca"),
+                                  ("sertraline", "phenelzine")])
+def test_compare_pairs_return_every_section(a, b):
+    res = run_cli("compare", a, b, "--format", "json")
+    assert res.returncode == 0, res.stderr
+    d = json.loads(res.stdout)
+    for section in ("at_a_glance", "binding", "pharmacokinetics", "pathways", "efficacy", "side_effects",
+                    "protocols", "workflow", "references", "notice"):
+        assert d[section], section
+    assert "Research use only" in d["notice"]
+
+
+def test_compare_bad_format_exits_2():
+    res = run_cli("compare", "ketamine", "imipramine", "--format", "docx")
+    assert res.returncode == 2
+    assert "--format" in res.stderr and "'docx'" in res.stderr
+
+
+def test_compare_writes_files_atomically_and_infers_format(tmp_path):
+    out = tmp_path / "sub" / "guide.md"
+    res = run_cli("compare", "ketamine", "imipramine", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    assert text.startswith("> **Research use only")
+    assert "| Onset of antidepressant action |" in text
+    assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_compare_unwritable_output_exits_2_and_leaves_nothing(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    res = run_cli("compare", "ketamine", "imipramine", "--out", str(blocker / "guide.html"))
+    assert res.returncode == 2
+    assert "--out" in res.stderr
+    assert blocker.read_text() == "x"
+
+
+def test_unknown_name_leaves_no_output_file(tmp_path):
+    out = tmp_path / "g.html"
+    res = run_cli("compare", "ketamine", "nosuchdrug", "--out", str(out))
+    assert res.returncode == 2
+    assert not out.exists()
+
+
+def test_pdf_without_out_is_rejected():
+    res = run_cli("compare", "ketamine", "imipramine", "--format", "pdf")
+    assert res.returncode == 2 and "--out" in res.stderr

@@ -1,0 +1,131 @@
+"""The comparison guide: content traceable to sources, diagrams, and self-contained rendering."""
+import math
+import re
+
+import pytest
+
+from adpharm.report import diagrams
+from adpharm.report.comparison import _risk_ratio, compare
+from adpharm.report.render import render
+
+
+@pytest.fixture(scope="module")
+def guide():
+    return compare("ketamine", "imipramine")
+
+
+def _cells(obj, path="$"):
+    """Every cell (a dict holding 'value' and 'refs') in the comparison, with its JSON path."""
+    if isinstance(obj, dict):
+        if "value" in obj and "refs" in obj:
+            yield path, obj
+        for k, v in obj.items():
+            yield from _cells(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _cells(v, f"{path}[{i}]")
+
+
+def test_every_nonempty_cell_has_a_value_and_resolvable_references(guide):
+    d = guide.to_dict()
+    keys = {r["key"] for r in d["references"]}
+    cells = list(_cells({k: v for k, v in d.items() if k != "references"}))
+    assert len(cells) > 100
+    for path, c in cells:
+        assert str(c["value"]).strip(), path
+        assert c["refs"], path
+        assert set(c["refs"]) <= keys, (path, set(c["refs"]) - keys)
+
+
+def test_at_a_glance_has_the_rows_readers_expect(guide):
+    rows = {r["attribute"]: r for r in guide.to_dict()["at_a_glance"]}
+    for attr in ("Primary mechanism", "Neurotransmitter system", "Onset of antidepressant action",
+                 "Efficacy in treatment-resistant depression", "Key signalling pathways", "Administration"):
+        assert rows[attr]["a"] and rows[attr]["b"], attr
+    # onset comes from cited mechanism facts: hours for ketamine (X10), weeks for imipramine (X21)
+    assert rows["Onset of antidepressant action"]["a"]["value"].endswith("hours")
+    assert rows["Onset of antidepressant action"]["b"]["value"].endswith("weeks")
+
+
+def test_references_are_numbered_in_order_of_first_use(guide):
+    refs = guide.to_dict()["references"]
+    assert [r["number"] for r in refs] == list(range(1, len(refs) + 1))
+    assert all(r["citation"] for r in refs)
+
+
+def test_risk_ratio_matches_closed_form():
+    # Kocsis 1988: imipramine 13/29 vs placebo 3/25. RR = (13/29)/(3/25) = 3.7356;
+    # SE(log RR) = sqrt(1/13 - 1/29 + 1/3 - 1/25) = 0.57946 (Katz log method).
+    rr, lo, hi = _risk_ratio(13, 29, 3, 25)
+    assert rr == pytest.approx(3.7356, abs=1e-4)
+    se = math.sqrt(1 / 13 - 1 / 29 + 1 / 3 - 1 / 25)
+    assert lo == pytest.approx(rr * math.exp(-1.959964 * se), rel=1e-9)
+    assert (round(lo, 3), round(hi, 3)) == (1.200, 11.631)
+
+
+def test_efficacy_rows_come_from_bundled_trials(guide):
+    eff = guide.to_dict()["efficacy"]
+    imi = {r["trial"]: r for r in eff["trials"]["b"]}
+    assert imi["kocsis1988"]["response"]["value"] == "13/29 (44.8 %)"
+    ket = {r["trial"]: r for r in eff["trials"]["a"]}
+    assert ket["su2023"]["comparator_response"]["value"] == "5/42 (11.9 %)"
+    # a value the source table marks M (memory) is flagged unverified
+    assert ket["zarate2006"]["response"]["verified"] is False
+
+
+def test_drug_without_own_trials_falls_back_to_class_level_trials():
+    d = compare("sertraline", "phenelzine").to_dict()
+    rows = d["efficacy"]["trials"]["a"]
+    assert rows and all(r["class_level"] for r in rows)
+    assert all(r["trial"].startswith("linde2015_") for r in rows)
+
+
+def test_builtin_layout_draws_every_node_and_edge():
+    d = compare("ketamine", "imipramine", diagram_engine="builtin").to_dict()
+    for p in d["pathways"]:
+        assert p["engine"] == "builtin"
+        texts = " ".join(diagrams.svg_text(p["svg"]))
+        assert p["svg"].startswith("<svg") and p["svg"].rstrip().endswith("</svg>")
+        assert p["svg"].count("marker-end=\"url(#") == len(p["edges"])
+    glut = next(p for p in d["pathways"] if p["id"] == "glutamatergic")
+    assert "mTORC1" in " ".join(diagrams.svg_text(glut["svg"]))
+
+
+def test_builtin_layering_puts_every_edge_downward_except_reversed_cycles():
+    nodes = [{"id": x, "label": x, "kind": "process"} for x in "abcd"]
+    edges = [{"source": s, "target": t, "effect": "activates", "timescale": ""}
+             for s, t in [("a", "b"), ("b", "c"), ("c", "b"), ("c", "d")]]
+    layer, back = diagrams._layers([n["id"] for n in nodes], [(e["source"], e["target"]) for e in edges])
+    assert back == {("c", "b")}
+    assert layer == {"a": 0, "b": 1, "c": 2, "d": 3}
+
+
+@pytest.mark.skipif(diagrams.shutil.which("dot") is None, reason="Graphviz 'dot' not installed; built-in layout is used")
+def test_graphviz_layout_when_available():
+    d = compare("ketamine", "imipramine", diagram_engine="graphviz").to_dict()
+    assert all(p["engine"] == "graphviz" and "<svg" in p["svg"] for p in d["pathways"])
+
+
+def test_html_is_self_contained_with_notice_and_diagrams(guide):
+    html = render(guide, "html")
+    assert html.count("Research use only") >= 2
+    assert len(re.findall(r"<figure id=\"pathway-", html)) == 2
+    assert html.count("<svg") == 3  # two pathways + workflow
+    assert not re.search(r"<(script|link|img|iframe)\b", html)  # nothing fetched, nothing executed
+    assert re.search(r'<sup class="cite">\[<a href="#ref-\d+">', html)
+
+
+def test_markdown_renders_every_section(guide):
+    md = render(guide, "md")
+    for h in ("## At a glance", "## Signalling pathways", "## Binding affinities", "## Comparative efficacy",
+              "## Side-effect profiles", "## Experimental protocols", "## References"):
+        assert h in md
+    for protocol in ("Forced swim test", "Sucrose preference test", "Ketamine IV protocol",
+                     "Imipramine protocol", "Western blot", "slice electrophysiology"):
+        assert protocol in md
+
+
+def test_summary_and_to_dict(guide):
+    df = guide.summary()
+    assert list(df.columns) == ["attribute", "Ketamine (racemic)", "Imipramine"]
+    assert guide.to_dict()["provenance"]["adpharm_version"]
