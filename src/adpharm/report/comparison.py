@@ -101,7 +101,10 @@ def _glance(p: dict, pathways: dict) -> list[tuple[str, dict | None]]:
     if onset:
         lo, hi, u = onset.get("low", onset.get("value")), onset.get("high"), onset["unit"]
         unit = {"h": "hours", "d": "days", "wk": "weeks"}[u]
-        txt = f"{lo:.3g}-{hi:.3g} {unit}" if hi is not None else f"{lo:.3g}+ {unit}"
+        if hi is None:
+            txt = f"{lo:.3g}+ {unit}" if onset.get("value") is None else f"{lo:.3g} {unit}"
+        else:
+            txt = f"{lo:.3g} {unit}" if hi == lo else f"{lo:.3g}-{hi:.3g} {unit}"
         onset_cell = cell(txt, onset["refs"], onset.get("verified", True), note=onset.get("note") or onset.get("method"),
                           fact=onset.get("fact"))
     if p["kind"] == "drug":
