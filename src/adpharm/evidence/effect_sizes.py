@@ -1,0 +1,169 @@
+"""Effect sizes and sampling variances, like metafor's ``escalc``.
+
+References
+----------
+Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat Softw
+36(3):1-48. doi:10.18637/jss.v036.i03
+Hedges LV (1981). Distribution theory for Glass's estimator of effect size and related
+estimators. J Educ Stat 6(2):107-128. doi:10.3102/10769986006002107
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy.special import gammaln
+
+from ..errors import AdpharmInputError
+
+Measure = Literal["OR", "RR", "RD", "SMD", "MD"]
+MEASURES = ("OR", "RR", "RD", "SMD", "MD")
+RATIO_MEASURES = ("OR", "RR")
+
+
+@dataclass
+class EffectSizes:
+    """Observed outcomes ``yi`` and sampling variances ``vi`` per study (ratio measures on the log scale)."""
+
+    yi: np.ndarray
+    vi: np.ndarray
+    measure: str
+    study: list[str]
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"study": self.study, "yi": self.yi, "vi": self.vi})
+
+    summary = to_frame
+
+    def to_dict(self) -> dict:
+        return {"measure": self.measure, "study": list(self.study), "yi": self.yi.tolist(), "vi": self.vi.tolist()}
+
+
+def _col(df: pd.DataFrame, name: str, source: str, integer: bool = False) -> np.ndarray:
+    if name not in df.columns:
+        raise AdpharmInputError(f"{source}: missing column {name!r}")
+    x = pd.to_numeric(df[name], errors="coerce")
+    bad = x.isna() & df[name].notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: {df[name].iloc[i]!r} is not a number")
+    if x.isna().any():
+        i = int(np.flatnonzero(x.isna().to_numpy())[0])
+        raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: missing value")
+    arr = x.to_numpy(dtype=float)
+    if integer:
+        if (arr < 0).any():
+            i = int(np.flatnonzero(arr < 0)[0])
+            raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: negative count {arr[i]:g}")
+        if (arr != np.round(arr)).any():
+            i = int(np.flatnonzero(arr != np.round(arr))[0])
+            raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: count {arr[i]:g} is not a whole number")
+    return arr
+
+
+def _two_by_two(df: pd.DataFrame, source: str) -> tuple[np.ndarray, ...]:
+    """(ai, n1i, ci, n2i) from ``ai, bi, ci, di`` or ``ai, n1i, ci, n2i`` columns."""
+    ai, ci = _col(df, "ai", source, True), _col(df, "ci", source, True)
+    if "n1i" in df.columns and "n2i" in df.columns:
+        n1, n2 = _col(df, "n1i", source, True), _col(df, "n2i", source, True)
+    elif "bi" in df.columns and "di" in df.columns:
+        n1, n2 = ai + _col(df, "bi", source, True), ci + _col(df, "di", source, True)
+    else:
+        raise AdpharmInputError(f"{source}: missing columns: need bi and di, or n1i and n2i, beside ai and ci")
+    for ev, n, en, nn in ((ai, n1, "ai", "n1i"), (ci, n2, "ci", "n2i")):
+        if (ev > n).any():
+            i = int(np.flatnonzero(ev > n)[0])
+            raise AdpharmInputError(f"{source}: row {i + 1}: events {en}={ev[i]:g} exceed the total {nn}={n[i]:g}")
+        if (n <= 0).any():
+            i = int(np.flatnonzero(n <= 0)[0])
+            raise AdpharmInputError(f"{source}: row {i + 1}: group size {nn} must be positive")
+    return ai, n1, ci, n2
+
+
+def escalc(measure: Measure, data: pd.DataFrame, add: float = 0.5, to: Literal["only0", "all", "none"] = "only0",
+           source: str = "data") -> EffectSizes:
+    """Compute effect sizes like ``metafor::escalc``.
+
+    Parameters
+    ----------
+    measure : {"OR", "RR", "RD", "SMD", "MD"}
+        Log odds ratio, log risk ratio, risk difference, standardised mean difference (Hedges' g,
+        exact bias correction) or raw mean difference.
+    data : DataFrame
+        Columns as in metafor: ``ai, bi, ci, di`` or ``ai, n1i, ci, n2i`` for events; ``m1i, sd1i,
+        n1i, m2i, sd2i, n2i`` for means; or ``yi, vi`` / ``yi, sei`` given directly. ``study`` names rows.
+    add, to : float, {"only0", "all", "none"}
+        Continuity correction for OR and RR: add ``add`` to every cell of tables with a zero cell
+        (``only0``, metafor's default), of all tables (``all``), or never. RD needs none.
+    source : str
+        Name of the input (file name) used in error messages.
+
+    Returns
+    -------
+    EffectSizes
+    """
+    if measure not in MEASURES:
+        raise AdpharmInputError(f"--measure: {measure!r} is not one of {', '.join(MEASURES)}")
+    if to not in ("only0", "all", "none"):
+        raise AdpharmInputError(f"to: {to!r} is not one of only0, all, none")
+    if len(data) == 0:
+        raise AdpharmInputError(f"{source}: no rows")
+    study = [str(s) for s in data["study"]] if "study" in data.columns else [str(i + 1) for i in range(len(data))]
+    if "yi" in data.columns:
+        yi = _col(data, "yi", source)
+        if "vi" in data.columns:
+            vi = _col(data, "vi", source)
+        elif "sei" in data.columns:
+            vi = _col(data, "sei", source) ** 2
+        else:
+            raise AdpharmInputError(f"{source}: missing column 'vi' or 'sei' beside 'yi'")
+        if (vi <= 0).any():
+            i = int(np.flatnonzero(vi <= 0)[0])
+            raise AdpharmInputError(f"{source}: row {i + 1}: sampling variance must be positive")
+        return EffectSizes(yi, vi, measure, study)
+
+    if measure in ("OR", "RR", "RD"):
+        ai, n1, ci, n2 = _two_by_two(data, source)
+        bi, di = n1 - ai, n2 - ci
+        if measure in RATIO_MEASURES and to != "none":
+            zero = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)
+            corr = np.full(len(ai), add) if to == "all" else np.where(zero, add, 0.0)
+            ai, bi, ci, di = ai + corr, bi + corr, ci + corr, di + corr
+            n1, n2 = ai + bi, ci + di
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if measure == "OR":
+                yi = np.log(ai * di / (bi * ci))
+                vi = 1 / ai + 1 / bi + 1 / ci + 1 / di
+            elif measure == "RR":
+                yi = np.log((ai / n1) / (ci / n2))
+                vi = 1 / ai - 1 / n1 + 1 / ci - 1 / n2
+            else:
+                p1, p2 = ai / n1, ci / n2
+                yi = p1 - p2
+                vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+        if not (np.isfinite(yi).all() and np.isfinite(vi).all() and (vi > 0).all()):
+            i = int(np.flatnonzero(~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)))[0])
+            raise AdpharmInputError(f"{source}: row {i + 1} ({study[i]}): effect size undefined "
+                                    f"(zero cells without a continuity correction, or no variance)")
+        return EffectSizes(yi, vi, measure, study)
+
+    m1, s1, n1 = (_col(data, c, source) for c in ("m1i", "sd1i", "n1i"))
+    m2, s2, n2 = (_col(data, c, source) for c in ("m2i", "sd2i", "n2i"))
+    for arr, name in ((s1, "sd1i"), (s2, "sd2i")):
+        if (arr < 0).any():
+            i = int(np.flatnonzero(arr < 0)[0])
+            raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: negative standard deviation")
+    for arr, name in ((n1, "n1i"), (n2, "n2i")):
+        if (arr < 2).any():
+            i = int(np.flatnonzero(arr < 2)[0])
+            raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: group size must be at least 2")
+    if measure == "MD":
+        return EffectSizes(m1 - m2, s1 ** 2 / n1 + s2 ** 2 / n2, measure, study)
+    mi = n1 + n2 - 2
+    sdp = np.sqrt(((n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2) / mi)
+    cmi = np.exp(gammaln(mi / 2) - 0.5 * np.log(mi / 2) - gammaln((mi - 1) / 2))  # exact Hedges correction
+    yi = cmi * (m1 - m2) / sdp
+    vi = 1 / n1 + 1 / n2 + yi ** 2 / (2 * (n1 + n2))  # metafor's default large-sample variance
+    return EffectSizes(yi, vi, measure, study)

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Regenerate the pinned metafor values (needs R with metafor and metadat: apt-get install r-cran-metafor r-cran-metadat).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+Rscript validation/metafor/run_metafor.R
+git diff --stat tests/data/ || true
