@@ -36,7 +36,7 @@ def drug(name: str = typer.Argument(..., help="Drug name or synonym."),
     else:
         prof = query.profile(ident)
     refs = query.references()
-    used = sorted({r for r in _refs(prof)})
+    used = sorted(query.collect_refs(prof))
     if fmt == "json":
         emit_json({"profile": prof, "references": {k: refs[k] for k in used}})
         return
@@ -51,17 +51,5 @@ def drug(name: str = typer.Argument(..., help="Drug name or synonym."),
     typer.echo("references:")
     for k in used:
         r = refs[k]
-        typer.echo(f"  {k}: {r['authors']} ({r['year']}) {r['title']}. {r['journal']}. "
-                   f"{'doi:' + r['doi'] if r['doi'] else ('PMID ' + r['pmid'] if r['pmid'] else r['url'])}")
+        typer.echo(f"  {k}: {query.citation(r)}")
 
-
-def _refs(obj):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if k == "refs":
-                yield from v
-            else:
-                yield from _refs(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _refs(v)

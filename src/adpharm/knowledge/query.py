@@ -119,6 +119,31 @@ def references(keys: list[str] | None = None, con: sqlite3.Connection | None = N
     return out if keys is None else {k: out[k] for k in keys}
 
 
+def citation(r: dict[str, Any]) -> str:
+    """One-line citation of a reference record (as returned by :func:`references`)."""
+    loc = "; ".join(x for x in (f"doi:{r['doi']}" if r.get("doi") else None,
+                                  f"PMID {r['pmid']}" if r.get("pmid") else None, r.get("url")) if x)
+    return f"{r['authors']} ({r['year']}). {r['title']}. {r['journal']}. {loc}"
+
+
+def collect_refs(obj: Any) -> list[str]:
+    """Reference keys cited anywhere in nested data (``refs`` lists), in order of first appearance."""
+    seen: dict[str, None] = {}
+
+    def walk(o: Any) -> None:
+        if isinstance(o, dict):
+            for k, v in o.items():
+                if k == "refs" and isinstance(v, list):
+                    seen.update(dict.fromkeys(v))
+                else:
+                    walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+    walk(obj)
+    return list(seen)
+
+
 def pathways(con: sqlite3.Connection | None = None) -> dict[str, dict[str, Any]]:
     con = _db(con)
     return {r["id"]: json.loads(r["graph"]) for r in con.execute("SELECT id, graph FROM pathway ORDER BY id")}

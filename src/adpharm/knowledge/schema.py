@@ -170,11 +170,6 @@ class Reference(_Strict):
             raise ValueError("needs a doi, pmid or url")
         return self
 
-    def citation(self) -> str:
-        loc = "; ".join(x for x in (f"doi:{self.doi}" if self.doi else None,
-                                      f"PMID {self.pmid}" if self.pmid else None,
-                                      self.url) if x)
-        return f"{self.authors} ({self.year}). {self.title}. {self.journal}. {loc}"
 
 
 class PathwayNode(_Strict):

@@ -234,18 +234,6 @@ def _kb_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def _collect_refs(obj: Any, seen: dict[str, None]) -> None:
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if k == "refs" and isinstance(v, list):
-                for r in v:
-                    seen.setdefault(r, None)
-            else:
-                _collect_refs(v, seen)
-    elif isinstance(obj, list):
-        for v in obj:
-            _collect_refs(v, seen)
-
 
 def compare(a: str, b: str, diagram_engine: str = "auto") -> Comparison:
     """Build the comparison of two drugs or classes (any accepted name).
@@ -308,20 +296,14 @@ def compare(a: str, b: str, diagram_engine: str = "auto") -> Comparison:
                 "side_effects": {"a": _side_effects(pa), "b": _side_effects(pb)},
                 "interactions": {"a": _interactions(pa), "b": _interactions(pb)},
                 "protocols": protocols, "workflow": {"engine": wf.engine, "svg": wf.svg}}
-    seen: dict[str, None] = {}
-    _collect_refs(sections, seen)
     allrefs = query.references(None, con)
-    references = [{"number": i + 1, "key": k, **allrefs[k],
-                   "citation": _citation(allrefs[k])} for i, k in enumerate(seen)]
+    references = [{"number": i + 1, "key": k, **allrefs[k], "citation": query.citation(allrefs[k])}
+                  for i, k in enumerate(query.collect_refs(sections))]
     provenance = {"adpharm_version": __version__, "knowledge_base_sha256": _kb_hash(),
                   "diagram_layout": sorted({d["engine"] for d in diagrams} | {wf.engine})}
     return Comparison(head["a"], head["b"], sections, references, provenance)
 
 
-def _citation(r: dict) -> str:
-    loc = "; ".join(x for x in (f"doi:{r['doi']}" if r.get("doi") else None,
-                                  f"PMID {r['pmid']}" if r.get("pmid") else None, r.get("url")) if x)
-    return f"{r['authors']} ({r['year']}). {r['title']}. {r['journal']}. {loc}"
 
 
 def dumps(c: Comparison) -> str:
