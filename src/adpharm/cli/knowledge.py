@@ -30,11 +30,7 @@ def drug(name: str = typer.Argument(..., help="Drug name or synonym."),
          fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Full cited profile of one drug."""
     check_choice("--format", fmt, ("text", "json"))
-    kind, ident = query.resolve(name)
-    if kind == "class":
-        prof = query.class_profile(ident)
-    else:
-        prof = query.profile(ident)
+    prof = query.profile(name)
     refs = query.references()
     used = sorted(query.collect_refs(prof))
     if fmt == "json":

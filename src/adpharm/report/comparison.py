@@ -8,9 +8,9 @@ Every cell of the comparison is a dict with ``value`` (text) and ``refs`` (refer
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -88,14 +88,9 @@ class Comparison:
         return ax
 
 
-def _entity(name: str, con) -> dict[str, Any]:
-    prof = query.profile(name, con)
-    return prof
-
-
 def _glance(p: dict, pathways: dict) -> list[tuple[str, dict | None]]:
     mech = p["primary_mechanism"]
-    klass = query.drug_class(p["drug_class"])["name"] if p["kind"] == "drug" else p["name"]
+    klass = p["class_name"] if p["kind"] == "drug" else p["name"]
     onset = p.get("onset")
     onset_cell = None
     if onset:
@@ -130,16 +125,10 @@ def _glance(p: dict, pathways: dict) -> list[tuple[str, dict | None]]:
 def _binding_cell(b: dict | None) -> dict | None:
     if not b:
         return None
-    v = b.get("value_nm", b.get("value"))
-    if v is None:
-        v = b.get("low_nm", b.get("low"))
-    txt = query.format_value({**b, "value": b.get("value"), "unit": "nM"}) if "n_members" in b else None
-    if txt is None:
-        shown = {**b, "unit": "nM"}
-        txt = query.format_value(shown)
+    txt = query.format_value({**b, "unit": "nM"})
     c = cell(f"{txt} ({b['measure']})", b["refs"], b.get("verified", True), fact=b.get("fact"),
              note=b.get("method") or b.get("note"), species=b.get("species"))
-    c["value_nm"] = v
+    c["value_nm"] = b["value"] if b.get("value") is not None else b["low"]
     return c
 
 
@@ -225,6 +214,7 @@ def _metabolism(p: dict) -> list[tuple[str, dict | None]]:
     return [("Active metabolites", mets), ("Main CYP enzymes", cyps), ("CYP2D6 phenotype effect", d6)]
 
 
+@lru_cache(maxsize=1)
 def _kb_hash() -> str:
     h = hashlib.sha256()
     for f in sorted(loader.DATA_DIR.rglob("*")):
@@ -234,14 +224,13 @@ def _kb_hash() -> str:
     return h.hexdigest()[:16]
 
 
-
 def compare(a: str, b: str, diagram_engine: str = "auto") -> Comparison:
     """Build the comparison of two drugs or classes (any accepted name).
 
     Raises :class:`~adpharm.errors.UnknownNameError` naming the unknown side and close matches.
     """
     con = query.database()
-    pa, pb = _entity(a, con), _entity(b, con)
+    pa, pb = query.profile(a, con), query.profile(b, con)
     pathways = query.pathways(con)
     head = {k: {"id": p["id"], "kind": p["kind"], "name": p["name"]} for k, p in (("a", pa), ("b", pb))}
 
@@ -302,9 +291,3 @@ def compare(a: str, b: str, diagram_engine: str = "auto") -> Comparison:
     provenance = {"adpharm_version": __version__, "knowledge_base_sha256": _kb_hash(),
                   "diagram_layout": sorted({d["engine"] for d in diagrams} | {wf.engine})}
     return Comparison(head["a"], head["b"], sections, references, provenance)
-
-
-
-
-def dumps(c: Comparison) -> str:
-    return json.dumps(c.to_dict(), indent=2, ensure_ascii=False)

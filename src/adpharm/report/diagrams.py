@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import textwrap
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 from typing import Any, Literal
 
 KIND_FILL = {"drug": "#fde2e1", "receptor": "#dbeafe", "transmitter": "#dcfce7", "kinase": "#fef3c7",
@@ -225,8 +225,4 @@ def workflow_diagram(**kw) -> Diagram:
 
 def svg_text(svg: str) -> list[str]:
     """Visible text in an SVG (for tests and accessibility checks)."""
-    return [escape_un(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
-
-
-def escape_un(s: str) -> str:
-    return s.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&#x27;", "'").replace("&quot;", '"')
+    return [unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
