@@ -94,3 +94,22 @@ def test_pathway_edge_to_unknown_node_is_rejected(data_copy):
 
 def test_binding_targets_cover_the_issue_list():
     assert set(TARGETS) >= {"SERT", "NET", "DAT", "NMDA", "H1", "M1", "ALPHA1", "5-HT2A", "5-HT2C"}
+
+
+@pytest.mark.parametrize("path, edit, where", [
+    ("protocols/western-blot.yaml", lambda d: d["refs"].append("ghost2001"), r"field western-blot\.refs"),
+    ("protocols/western-blot.yaml", lambda d: d["steps"][0]["refs"].append("ghost2001"), r"field western-blot\.steps\[0\]\.refs"),
+])
+def test_unknown_reference_anywhere_in_a_protocol_is_rejected(data_copy, path, edit, where):
+    _corrupt(data_copy / path, edit)
+    with pytest.raises(AdpharmInputError, match=where + r": unknown reference key 'ghost2001'"):
+        load(data_copy)
+
+
+def test_unknown_reference_on_a_trial_is_rejected(data_copy):
+    path = data_copy / "trials.yaml"
+    data = yaml.safe_load(path.read_text())
+    data[1]["refs"] = ["ghost2001"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(AdpharmInputError, match=r"trials\.yaml: field lapidus2014\.refs: unknown reference key 'ghost2001'"):
+        load(data_copy)

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import AdpharmInputError
-from .schema import Cited, Convergence, Drug, DrugClass, Pathway, Protocol, Reference, Trial, TrialArm
+from .schema import Convergence, Drug, DrugClass, Pathway, Protocol, Reference, Trial, TrialArm
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -92,9 +92,9 @@ def _linde_trials(path: Path) -> list[Trial]:
     return trials
 
 
-def _cited_items(obj: Any, where: str) -> Iterable[tuple[str, Cited]]:
-    """Yield every Cited object nested in ``obj`` with a dotted location."""
-    if isinstance(obj, Cited):
+def _cited_items(obj: Any, where: str) -> Iterable[tuple[str, BaseModel]]:
+    """Yield every model with a ``refs`` field nested in ``obj`` (itself included), with a dotted location."""
+    if isinstance(obj, BaseModel) and "refs" in type(obj).model_fields:
         yield where, obj
     if isinstance(obj, BaseModel):
         for name in type(obj).model_fields:
@@ -164,9 +164,6 @@ def _cross_check(kb: KnowledgeBase) -> None:
             for r in cited.refs:
                 if r not in kb.references:
                     raise AdpharmInputError(f"{path}: field {where}.refs: unknown reference key {r!r}")
-        for r in getattr(obj, "refs", []) if not isinstance(obj, Cited) else []:
-            if r not in kb.references:
-                raise AdpharmInputError(f"{path}: field {name}.refs: unknown reference key {r!r}")
     for k, drug in kb.drugs.items():
         p = d / "drugs" / f"{k}.yaml"
         if drug.drug_class not in kb.classes:
