@@ -41,25 +41,25 @@ class EffectSizes:
         return {"measure": self.measure, "study": list(self.study), "yi": self.yi.tolist(), "vi": self.vi.tolist()}
 
 
+def _reject(mask, message) -> None:
+    """Raise AdpharmInputError for the first row where ``mask`` holds; ``message(i)`` builds the text."""
+    hits = np.flatnonzero(np.asarray(mask))
+    if hits.size:
+        raise AdpharmInputError(message(int(hits[0])))
+
+
 def _col(df: pd.DataFrame, name: str, source: str, integer: bool = False) -> np.ndarray:
     if name not in df.columns:
         raise AdpharmInputError(f"{source}: missing column {name!r}")
     x = pd.to_numeric(df[name], errors="coerce")
-    bad = x.isna() & df[name].notna()
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: {df[name].iloc[i]!r} is not a number")
-    if x.isna().any():
-        i = int(np.flatnonzero(x.isna().to_numpy())[0])
-        raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: missing value")
+    _reject(x.isna() & df[name].notna(),
+            lambda i: f"{source}: column {name!r} row {i + 1}: {df[name].iloc[i]!r} is not a number")
+    _reject(x.isna(), lambda i: f"{source}: column {name!r} row {i + 1}: missing value")
     arr = x.to_numpy(dtype=float)
     if integer:
-        if (arr < 0).any():
-            i = int(np.flatnonzero(arr < 0)[0])
-            raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: negative count {arr[i]:g}")
-        if (arr != np.round(arr)).any():
-            i = int(np.flatnonzero(arr != np.round(arr))[0])
-            raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: count {arr[i]:g} is not a whole number")
+        _reject(arr < 0, lambda i: f"{source}: column {name!r} row {i + 1}: negative count {arr[i]:g}")
+        _reject(arr != np.round(arr),
+                lambda i: f"{source}: column {name!r} row {i + 1}: count {arr[i]:g} is not a whole number")
     return arr
 
 
@@ -73,12 +73,8 @@ def _two_by_two(df: pd.DataFrame, source: str) -> tuple[np.ndarray, ...]:
     else:
         raise AdpharmInputError(f"{source}: missing columns: need bi and di, or n1i and n2i, beside ai and ci")
     for ev, n, en, nn in ((ai, n1, "ai", "n1i"), (ci, n2, "ci", "n2i")):
-        if (ev > n).any():
-            i = int(np.flatnonzero(ev > n)[0])
-            raise AdpharmInputError(f"{source}: row {i + 1}: events {en}={ev[i]:g} exceed the total {nn}={n[i]:g}")
-        if (n <= 0).any():
-            i = int(np.flatnonzero(n <= 0)[0])
-            raise AdpharmInputError(f"{source}: row {i + 1}: group size {nn} must be positive")
+        _reject(ev > n, lambda i: f"{source}: row {i + 1}: events {en}={ev[i]:g} exceed the total {nn}={n[i]:g}")
+        _reject(n <= 0, lambda i: f"{source}: row {i + 1}: group size {nn} must be positive")
     return ai, n1, ci, n2
 
 
@@ -119,9 +115,7 @@ def escalc(measure: Measure, data: pd.DataFrame, add: float = 0.5, to: Literal["
             vi = _col(data, "sei", source) ** 2
         else:
             raise AdpharmInputError(f"{source}: missing column 'vi' or 'sei' beside 'yi'")
-        if (vi <= 0).any():
-            i = int(np.flatnonzero(vi <= 0)[0])
-            raise AdpharmInputError(f"{source}: row {i + 1}: sampling variance must be positive")
+        _reject(vi <= 0, lambda i: f"{source}: row {i + 1}: sampling variance must be positive")
         return EffectSizes(yi, vi, measure, study)
 
     if measure in ("OR", "RR", "RD"):
@@ -143,22 +137,17 @@ def escalc(measure: Measure, data: pd.DataFrame, add: float = 0.5, to: Literal["
                 p1, p2 = ai / n1, ci / n2
                 yi = p1 - p2
                 vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-        if not (np.isfinite(yi).all() and np.isfinite(vi).all() and (vi > 0).all()):
-            i = int(np.flatnonzero(~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)))[0])
-            raise AdpharmInputError(f"{source}: row {i + 1} ({study[i]}): effect size undefined "
-                                    f"(zero cells without a continuity correction, or no variance)")
+        _reject(~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)),
+                lambda i: f"{source}: row {i + 1} ({study[i]}): effect size undefined "
+                          f"(zero cells without a continuity correction, or no variance)")
         return EffectSizes(yi, vi, measure, study)
 
     m1, s1, n1 = (_col(data, c, source) for c in ("m1i", "sd1i", "n1i"))
     m2, s2, n2 = (_col(data, c, source) for c in ("m2i", "sd2i", "n2i"))
     for arr, name in ((s1, "sd1i"), (s2, "sd2i")):
-        if (arr < 0).any():
-            i = int(np.flatnonzero(arr < 0)[0])
-            raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: negative standard deviation")
+        _reject(arr < 0, lambda i: f"{source}: column {name!r} row {i + 1}: negative standard deviation")
     for arr, name in ((n1, "n1i"), (n2, "n2i")):
-        if (arr < 2).any():
-            i = int(np.flatnonzero(arr < 2)[0])
-            raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: group size must be at least 2")
+        _reject(arr < 2, lambda i: f"{source}: column {name!r} row {i + 1}: group size must be at least 2")
     if measure == "MD":
         return EffectSizes(m1 - m2, s1 ** 2 / n1 + s2 ** 2 / n2, measure, study)
     mi = n1 + n2 - 2
