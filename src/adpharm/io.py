@@ -24,3 +24,38 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
             os.unlink(tmp)
         raise
     return target
+
+
+def read_table(path: str | os.PathLike):
+    """A CSV or TSV file as a DataFrame; a missing, empty or unparsable file raises AdpharmInputError."""
+    import pandas as pd
+
+    from .errors import AdpharmInputError
+    p = Path(path)
+    if not p.is_file():
+        raise AdpharmInputError(f"{p}: no such file")
+    try:
+        df = pd.read_csv(p, sep=None, engine="python", encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise AdpharmInputError(f"{p}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise AdpharmInputError(f"{p}: not a readable CSV/TSV table ({str(exc).splitlines()[0]})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if len(df) == 0:
+        raise AdpharmInputError(f"{p}: no data rows")
+    return df
+
+
+def figure_bytes(fig, path: str | os.PathLike) -> bytes:
+    """A matplotlib figure encoded in the format named by ``path``'s suffix (svg, png or pdf)."""
+    import io as _io
+
+    from .errors import AdpharmInputError
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in ("svg", "png", "pdf"):
+        raise AdpharmInputError(f"{path}: plot files must end in .svg, .png or .pdf")
+    buf = _io.BytesIO()
+    fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=150)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return buf.getvalue()

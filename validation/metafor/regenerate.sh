@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 Rscript validation/metafor/run_metafor.R
+Rscript validation/metafor/run_metafor_extras.R
 git diff --stat tests/data/ || true

@@ -37,6 +37,14 @@ class EffectSizes:
 
     summary = to_frame
 
+    def __len__(self) -> int:
+        return len(self.yi)
+
+    def subset(self, index) -> "EffectSizes":
+        """The studies at positions ``index`` (a boolean mask or integer positions)."""
+        idx = np.flatnonzero(index) if np.asarray(index).dtype == bool else np.asarray(index, int)
+        return EffectSizes(self.yi[idx], self.vi[idx], self.measure, [self.study[i] for i in idx])
+
     def to_dict(self) -> dict:
         return {"measure": self.measure, "study": list(self.study), "yi": self.yi.tolist(), "vi": self.vi.tolist()}
 

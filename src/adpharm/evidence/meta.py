@@ -1,8 +1,9 @@
-"""Pairwise meta-analysis like metafor's ``rma``: common effect and random effects.
+"""Pairwise meta-analysis and meta-regression like metafor's ``rma``: common effect and random effects.
 
-Estimators of the between-study variance tau^2: DL, HE, SJ, ML, REML, PM; ``FE`` fits the
-common-effect model. The iterative estimators (ML, REML, PM) are solved to machine precision
-with a bracketing root finder rather than stopped at a tolerance.
+One fitting engine handles the intercept-only model and models with moderators: weighted least
+squares in matrix form, with the between-study variance tau^2 estimated by DL, HE, SJ, ML, REML
+or PM (``FE`` fits the common-effect model). The iterative estimators (ML, REML, PM) are solved to
+machine precision with a bracketing root finder rather than stopped at a tolerance.
 
 References
 ----------
@@ -17,10 +18,11 @@ Viechtbauer W (2007). Confidence intervals for the amount of heterogeneity in me
 Stat Med 26:37-52. doi:10.1002/sim.2514
 Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a meta-analysis. Stat Med
 21:1539-1558. doi:10.1002/sim.1186
+Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat Softw
+36(3):1-48. doi:10.18637/jss.v036.i03
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,16 +35,20 @@ from .effect_sizes import RATIO_MEASURES, EffectSizes
 
 Method = Literal["FE", "DL", "HE", "SJ", "ML", "REML", "PM"]
 METHODS = ("FE", "DL", "HE", "SJ", "ML", "REML", "PM")
+TESTS = ("z", "knha")
 
 
-def _wmean(y: np.ndarray, w: np.ndarray) -> float:
-    return float(np.sum(w * y) / np.sum(w))
-
-
-def _q_gen(tau2: float, y: np.ndarray, v: np.ndarray) -> float:
-    """Generalised Q statistic at a given tau^2."""
+# ---------------------------------------------------------------- linear algebra of the fit
+def _proj(v: np.ndarray, X: np.ndarray, tau2: float) -> np.ndarray:
+    """P = W - W X (X'WX)^-1 X'W with W = diag(1/(v + tau2)): residual-forming matrix of WLS."""
     w = 1 / (v + tau2)
-    return float(np.sum(w * (y - _wmean(y, w)) ** 2))
+    WX = X * w[:, None]
+    return np.diag(w) - WX @ np.linalg.solve(X.T @ WX, WX.T)
+
+
+def _qe(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
+    """Generalised residual heterogeneity statistic y'Py at a given tau^2."""
+    return float(y @ _proj(v, X, tau2) @ y)
 
 
 def _upper_bracket(f, start: float) -> float:
@@ -62,33 +68,98 @@ def _solve(f, scale: float) -> float:
     return float(optimize.brentq(f, 0.0, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
 
 
-def tau2_estimate(y: np.ndarray, v: np.ndarray, method: str) -> float:
-    """Between-study variance by the named estimator (intercept-only model)."""
+def tau2_estimate(y: np.ndarray, v: np.ndarray, method: str, X: np.ndarray | None = None) -> float:
+    """Between-study (residual) variance by the named estimator; ``X`` defaults to an intercept."""
     k = len(y)
-    w = 1 / v
+    X = np.ones((k, 1)) if X is None else X
+    p = X.shape[1]
     if method == "FE":
         return 0.0
     if method == "DL":
-        q = float(np.sum(w * (y - _wmean(y, w)) ** 2))
-        return max(0.0, (q - (k - 1)) / (np.sum(w) - np.sum(w ** 2) / np.sum(w)))
+        p0 = _proj(v, X, 0.0)
+        return max(0.0, (float(y @ p0 @ y) - (k - p)) / float(np.trace(p0)))
     if method == "HE":
-        return max(0.0, (np.sum((y - y.mean()) ** 2) - (k - 1) / k * np.sum(v)) / (k - 1))
+        h = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
+        return max(0.0, (float(y @ h @ y) - float(np.trace(h @ np.diag(v)))) / (k - p))
     if method == "SJ":
         t0 = float(np.var(y))  # var(y) * (k-1)/k, metafor's starting value
-        wt = 1 / (v + t0)
-        return t0 * float(np.sum(wt * (y - _wmean(y, wt)) ** 2)) / (k - 1)
+        return t0 * _qe(t0, y, v, X) / (k - p)
     scale = float(np.var(y)) + float(np.mean(v))
     if method == "PM":
-        return _solve(lambda t: _q_gen(t, y, v) - (k - 1), scale)
+        return _solve(lambda t: _qe(t, y, v, X) - (k - p), scale)
 
     def score(t: float) -> float:  # derivative of the (restricted) log-likelihood, decreasing near the root
-        wt = 1 / (v + t)
-        r2 = (y - _wmean(y, wt)) ** 2
-        s = float(np.sum(wt ** 2 * r2) - np.sum(wt))
-        return s + float(np.sum(wt ** 2) / np.sum(wt)) if method == "REML" else s
+        P = _proj(v, X, t)
+        py = P @ y
+        return float(py @ py) - float(np.trace(P) if method == "REML" else np.sum(1 / (v + t)))
     return _solve(score, scale)
 
 
+@dataclass
+class _Fit:
+    """The shared numbers of a fitted (mixed-effects) meta-regression model."""
+
+    beta: np.ndarray
+    vb: np.ndarray
+    tau2: float
+    QE: float
+    df: int
+    crit: float
+    dist: Literal["z", "t"]
+    s2_typ: float
+    weights: np.ndarray
+
+
+def _fit(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str, level: float) -> _Fit:
+    k, p = X.shape
+    tau2 = tau2_estimate(y, v, method, X)
+    w = 1 / (v + tau2)
+    WX = X * w[:, None]
+    vb = np.linalg.inv(X.T @ WX)
+    beta = vb @ (WX.T @ y)
+    p0 = _proj(v, X, 0.0)
+    qe = float(y @ p0 @ y)
+    alpha = 1 - level
+    if test == "knha":
+        s2 = float(y @ _proj(v, X, tau2) @ y) / (k - p)
+        vb = vb * s2
+        crit, dist = float(stats.t.ppf(1 - alpha / 2, k - p)), "t"
+    else:
+        crit, dist = float(stats.norm.ppf(1 - alpha / 2)), "z"
+    return _Fit(beta=beta, vb=vb, tau2=float(tau2), QE=qe, df=k - p, crit=crit, dist=dist,
+                s2_typ=float((k - p) / np.trace(p0)), weights=100 * w / np.sum(w))
+
+
+def _heterogeneity(fit: _Fit, method: str) -> tuple[float, float]:
+    """I^2 (%) and H^2 as metafor reports them."""
+    if method == "FE":
+        i2 = max(0.0, 100 * (fit.QE - fit.df) / fit.QE) if fit.QE > 0 else 0.0
+        return i2, fit.QE / fit.df
+    return 100 * fit.tau2 / (fit.tau2 + fit.s2_typ), (fit.tau2 + fit.s2_typ) / fit.s2_typ
+
+
+def _tau2_ci(y: np.ndarray, v: np.ndarray, X: np.ndarray, df: int, level: float) -> tuple[float, float]:
+    """Q-profile confidence interval for tau^2 (Viechtbauer 2007)."""
+    alpha = 1 - level
+    scale = float(np.var(y)) + float(np.mean(v))
+    q_hi, q_lo = stats.chi2.ppf(1 - alpha / 2, df), stats.chi2.ppf(alpha / 2, df)
+    return (_solve(lambda t: _qe(t, y, v, X) - q_hi, scale), _solve(lambda t: _qe(t, y, v, X) - q_lo, scale))
+
+
+def _pvalue(stat: float, fit: _Fit) -> float:
+    return float(2 * (stats.t.sf(abs(stat), fit.df) if fit.dist == "t" else stats.norm.sf(abs(stat))))
+
+
+def _check_options(method: str, test: str, level: float) -> None:
+    if method not in METHODS:
+        raise AdpharmInputError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
+    if test not in TESTS:
+        raise AdpharmInputError(f"test: {test!r} is not one of z, knha")
+    if not 0 < level < 1:
+        raise AdpharmInputError(f"level: {level} must be between 0 and 1")
+
+
+# ---------------------------------------------------------------- intercept-only model
 @dataclass
 class MetaResult:
     """Results of :func:`rma`, with metafor's names (``beta, se, ci_lb, ci_ub, tau2, I2, Q, QEp, k``)."""
@@ -121,12 +192,16 @@ class MetaResult:
     def tau(self) -> float:
         return float(np.sqrt(self.tau2))
 
+    @property
+    def ratio(self) -> bool:
+        return self.measure in RATIO_MEASURES
+
     def to_dict(self) -> dict[str, Any]:
         keys = ("measure", "method", "test", "k", "beta", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2",
                 "tau2_ci_lb", "tau2_ci_ub", "I2", "H2", "Q", "QEp", "pi_lb", "pi_ub", "level")
         out = {k: getattr(self, k) for k in keys}
         out = {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in out.items()}
-        if self.measure in RATIO_MEASURES:
+        if self.ratio:
             out["exp"] = {"estimate": float(np.exp(self.beta)), "ci_lb": float(np.exp(self.ci_lb)),
                           "ci_ub": float(np.exp(self.ci_ub)), "pi_lb": float(np.exp(self.pi_lb)),
                           "pi_ub": float(np.exp(self.pi_ub))}
@@ -140,28 +215,14 @@ class MetaResult:
         return pd.DataFrame([{k: d[k] for k in ("k", "beta", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2",
                                                 "I2", "H2", "Q", "QEp")}], index=[f"{self.method} ({self.measure})"])
 
-    def plot(self, ax=None):
-        """A forest plot (matplotlib, imported lazily)."""
-        import matplotlib.pyplot as plt
-        es = self.data
-        k = len(es.yi)
-        crit = stats.norm.ppf(0.5 + self.level / 2)
-        ax = ax or plt.subplots(figsize=(7, 0.35 * k + 1.5))[1]
-        ys = np.arange(k, 0, -1)
-        se = np.sqrt(es.vi)
-        f = np.exp if self.measure in RATIO_MEASURES else (lambda x: x)
-        ax.errorbar(f(es.yi), ys, xerr=[f(es.yi) - f(es.yi - crit * se), f(es.yi + crit * se) - f(es.yi)],
-                    fmt="s", color="k", ms=4, capsize=2)
-        ax.fill([f(self.ci_lb), f(self.beta), f(self.ci_ub), f(self.beta)], [0, 0.3, 0, -0.3], color="k")
-        ax.set_yticks(list(ys) + [0], list(es.study) + [f"{self.method} model"])
-        ax.axvline(f(0.0), color="grey", lw=0.8, ls="--")
-        if self.measure in RATIO_MEASURES:
-            ax.set_xscale("log")
-        ax.set_xlabel({"OR": "Odds ratio", "RR": "Risk ratio"}.get(self.measure, self.measure))
-        return ax
+    def plot(self, ax=None, **kwargs):
+        """A forest plot with study columns (see :func:`adpharm.evidence.plots.forest`)."""
+        from .plots import forest
+        return forest(self, ax=ax, **kwargs)
 
 
-def rma(es: EffectSizes, method: Method = "REML", test: Literal["z", "knha"] = "z", level: float = 0.95) -> MetaResult:
+def rma(es: EffectSizes, method: Method = "REML", test: Literal["z", "knha"] = "z", level: float = 0.95,
+        mods: pd.DataFrame | None = None):
     """Random-effects (or common-effect, ``method="FE"``) meta-analysis of ``es``, like ``metafor::rma``.
 
     Parameters
@@ -170,16 +231,22 @@ def rma(es: EffectSizes, method: Method = "REML", test: Literal["z", "knha"] = "
         From :func:`escalc`.
     method : {"FE", "DL", "HE", "SJ", "ML", "REML", "PM"}
     test : {"z", "knha"}
-        Normal-theory inference, or the Knapp-Hartung adjustment (t distribution with k-1 df).
+        Normal-theory inference, or the Knapp-Hartung adjustment (t distribution with k-p df).
     level : float
         Confidence level of the intervals.
+    mods : DataFrame, optional
+        Moderators, one row per study: numeric columns enter as they are, text columns as
+        indicators against their first level (sorted). Gives a mixed-effects meta-regression
+        (:class:`~adpharm.evidence.moderators.MetaRegression`) as ``rma(yi, vi, mods = ~ ...)`` does.
+
+    Returns
+    -------
+    MetaResult, or MetaRegression when ``mods`` is given.
     """
-    if method not in METHODS:
-        raise AdpharmInputError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
-    if test not in ("z", "knha"):
-        raise AdpharmInputError(f"test: {test!r} is not one of z, knha")
-    if not 0 < level < 1:
-        raise AdpharmInputError(f"level: {level} must be between 0 and 1")
+    _check_options(method, test, level)
+    if mods is not None:
+        from .moderators import meta_regression
+        return meta_regression(es, mods, method=method, test=test, level=level)
     y, v = np.asarray(es.yi, float), np.asarray(es.vi, float)
     k = len(y)
     if k < 2:
@@ -187,39 +254,15 @@ def rma(es: EffectSizes, method: Method = "REML", test: Literal["z", "knha"] = "
     notes: list[str] = []
     if k < 5 and method != "FE":
         notes.append(f"only {k} studies: the between-study variance is poorly estimated")
-    w0 = 1 / v
-    q = float(np.sum(w0 * (y - _wmean(y, w0)) ** 2))
-    qep = float(stats.chi2.sf(q, k - 1))
-    tau2 = tau2_estimate(y, v, method)
-    w = 1 / (v + tau2)
-    beta = _wmean(y, w)
-    se = float(np.sqrt(1 / np.sum(w)))
-    alpha = 1 - level
-    if test == "knha":
-        s2 = float(np.sum(w * (y - beta) ** 2) / (k - 1))
-        se = se * np.sqrt(s2)
-        crit = float(stats.t.ppf(1 - alpha / 2, k - 1))
-        zval = beta / se
-        pval = float(2 * stats.t.sf(abs(zval), k - 1))
-    else:
-        crit = float(stats.norm.ppf(1 - alpha / 2))
-        zval = beta / se
-        pval = float(2 * stats.norm.sf(abs(zval)))
-    s2_typ = (k - 1) * np.sum(w0) / (np.sum(w0) ** 2 - np.sum(w0 ** 2))
-    if method == "FE":
-        i2 = max(0.0, 100 * (q - (k - 1)) / q) if q > 0 else 0.0
-        h2 = q / (k - 1)
-    else:
-        i2 = float(100 * tau2 / (tau2 + s2_typ))
-        h2 = float((tau2 + s2_typ) / s2_typ)
-    pi_se = float(np.sqrt(se ** 2 + tau2))
-    # Q-profile confidence interval for tau^2 (Viechtbauer 2007)
-    scale = float(np.var(y)) + float(np.mean(v))
-    q_hi, q_lo = stats.chi2.ppf(1 - alpha / 2, k - 1), stats.chi2.ppf(alpha / 2, k - 1)
-    t_lb = _solve(lambda t: _q_gen(t, y, v) - q_hi, scale)
-    t_ub = _solve(lambda t: _q_gen(t, y, v) - q_lo, scale)
-    return MetaResult(measure=es.measure, method=method, test=test, k=k, beta=beta, se=float(se), zval=float(zval),
-                      pval=pval, ci_lb=beta - crit * se, ci_ub=beta + crit * se, tau2=float(tau2),
-                      tau2_ci_lb=t_lb, tau2_ci_ub=t_ub, I2=float(i2), H2=float(h2), Q=q, QEp=qep,
-                      pi_lb=beta - crit * pi_se, pi_ub=beta + crit * pi_se, weights=100 * w / np.sum(w),
-                      data=es, level=level, warnings=notes)
+    X = np.ones((k, 1))
+    fit = _fit(y, v, X, method, test, level)
+    beta, se = float(fit.beta[0]), float(np.sqrt(fit.vb[0, 0]))
+    zval = beta / se
+    i2, h2 = _heterogeneity(fit, method)
+    pi_se = float(np.sqrt(se ** 2 + fit.tau2))
+    t_lb, t_ub = _tau2_ci(y, v, X, fit.df, level)
+    return MetaResult(measure=es.measure, method=method, test=test, k=k, beta=beta, se=se, zval=zval,
+                      pval=_pvalue(zval, fit), ci_lb=beta - fit.crit * se, ci_ub=beta + fit.crit * se,
+                      tau2=fit.tau2, tau2_ci_lb=t_lb, tau2_ci_ub=t_ub, I2=float(i2), H2=float(h2), Q=fit.QE,
+                      QEp=float(stats.chi2.sf(fit.QE, fit.df)), pi_lb=beta - fit.crit * pi_se,
+                      pi_ub=beta + fit.crit * pi_se, weights=fit.weights, data=es, level=level, warnings=notes)

@@ -1,0 +1,217 @@
+"""`adpharm meta run|network|indirect`: pairwise, network and indirect meta-analysis."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import typer
+
+from .. import RESEARCH_NOTICE, __version__
+from ..errors import AdpharmInputError
+from ..evidence import bundled, cumul, escalc, indirect, leave1out, network, regtest, rma, subgroups
+from ..evidence.effect_sizes import MEASURES
+from ..evidence.indirect import bundled_indirect
+from ..evidence.meta import METHODS
+from ..io import atomic_write, figure_bytes, read_table
+from .common import check_choice, emit_json, fail, handle_errors
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Meta-analysis: pairwise (run), network (network) and indirect (indirect).")
+BUNDLED_NETWORKS = ("linde2015",)
+
+
+def _provenance() -> dict:
+    return {"adpharm": __version__, "notice": RESEARCH_NOTICE}
+
+
+def _save_plot(ax, path: Path, option: str) -> None:
+    try:
+        atomic_write(path, figure_bytes(ax.figure, path))
+    except OSError as exc:
+        fail(f"{option} {path}: cannot write ({exc.strerror})")
+
+
+def _columns(df: pd.DataFrame, names: list[str], source: str, option: str) -> pd.DataFrame:
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise AdpharmInputError(f"{source}: {option}: no column {missing[0]!r}")
+    return df[names]
+
+
+@app.command("run")
+@handle_errors
+def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi,ci,di | ai,n1i,ci,n2i | m1i,sd1i,n1i,m2i,sd2i,n2i | yi,vi | yi,sei)."),
+        measure: str = typer.Option(..., "--measure", help="OR, RR, RD, SMD or MD."),
+        method: str = typer.Option("REML", "--method", help="REML, DL, PM, ML, HE, SJ or FE."),
+        knha: bool = typer.Option(False, "--knha", help="Knapp-Hartung adjustment (t tests)."),
+        level: float = typer.Option(0.95, "--level", help="Confidence level."),
+        subgroup: Optional[str] = typer.Option(None, "--subgroup", help="Column defining subgroups."),
+        mods: Optional[str] = typer.Option(None, "--mods", help="Comma-separated moderator columns (meta-regression)."),
+        loo: bool = typer.Option(False, "--leave1out", help="Leave-one-out analysis."),
+        cumulative: Optional[str] = typer.Option(None, "--cumul", help="Cumulative meta-analysis ordered by this column (e.g. year)."),
+        egger: bool = typer.Option(False, "--egger", help="Egger's regression test for funnel asymmetry."),
+        forest: Optional[Path] = typer.Option(None, "--forest", help="Write a forest plot (.svg, .png or .pdf)."),
+        funnel: Optional[Path] = typer.Option(None, "--funnel", help="Write a funnel plot (.svg, .png or .pdf)."),
+        fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """Pairwise meta-analysis like metafor's escalc + rma."""
+    check_choice("--format", fmt, ("text", "json"))
+    check_choice("--measure", measure, MEASURES)
+    check_choice("--method", method, METHODS)
+    for p, opt in ((forest, "--forest"), (funnel, "--funnel")):
+        if p is not None and p.suffix.lower() not in (".svg", ".png", ".pdf"):
+            fail(f"{opt} {p}: plot files must end in .svg, .png or .pdf")
+    df = read_table(data)
+    src = str(data)
+    es = escalc(measure, df, source=src)
+    test = "knha" if knha else "z"
+    res = rma(es, method=method, test=test, level=level)
+    out = res.to_dict()
+    sub = None
+    if subgroup:
+        sub = subgroups(es, list(_columns(df, [subgroup], src, "--subgroup")[subgroup]), method=method, test=test, level=level)
+        out["subgroups"] = sub.to_dict()
+    if mods:
+        cols = [c.strip() for c in mods.split(",") if c.strip()]
+        out["meta_regression"] = rma(es, method=method, test=test, level=level,
+                                     mods=_columns(df, cols, src, "--mods")).to_dict()
+    if loo:
+        out["leave1out"] = leave1out(res).to_dict()["rows"]
+    if cumulative:
+        out["cumul"] = cumul(res, order=pd.to_numeric(_columns(df, [cumulative], src, "--cumul")[cumulative],
+                                                         errors="coerce").fillna(float("inf"))).to_dict()["rows"]
+    eg = None
+    if egger or funnel:
+        eg = regtest(res) if len(es) >= 3 else None
+        if egger:
+            out["regtest"] = None if eg is None else eg.to_dict()
+    out["provenance"] = {**_provenance(), "input": src}
+    if forest:
+        _save_plot((sub or res).plot(), forest, "--forest")
+    if funnel:
+        from ..evidence.plots import funnel as funnel_plot
+        _save_plot(funnel_plot(res, egger=eg), funnel, "--funnel")
+    if fmt == "json":
+        emit_json(out)
+        return
+    typer.echo(f"{'Common-effect' if method == 'FE' else 'Random-effects'} meta-analysis ({method}, {measure}, k = {res.k})")
+    typer.echo(res.summary().to_string(float_format=lambda x: f"{x:.4g}"))
+    if "exp" in out:
+        e = out["exp"]
+        typer.echo(f"exp: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]; prediction interval "
+                   f"[{e['pi_lb']:.3f}, {e['pi_ub']:.3f}]")
+    if sub:
+        typer.echo("\nSubgroups\n" + sub.summary().to_string(float_format=lambda x: f"{x:.4g}"))
+        typer.echo(f"Test for subgroup differences: Q = {sub.Qb:.3f}, df = {sub.Qb_df}, p = {sub.Qbp:.4g}")
+    if mods:
+        typer.echo("\nMeta-regression\n" + pd.DataFrame(out["meta_regression"]["coefficients"]).T.to_string(
+            float_format=lambda x: f"{x:.4g}"))
+    if loo:
+        typer.echo("\nLeave-one-out\n" + pd.DataFrame(out["leave1out"]).set_index("study").to_string(float_format=lambda x: f"{x:.4g}"))
+    if cumulative:
+        typer.echo("\nCumulative\n" + pd.DataFrame(out["cumul"]).set_index("study").to_string(float_format=lambda x: f"{x:.4g}"))
+    if egger:
+        typer.echo("\nEgger's test: " + ("needs at least 3 studies" if eg is None else
+                                          f"z = {eg.stat:.3f}, p = {eg.pval:.4g}; limit estimate {eg.limit_estimate:.4f}"))
+    for w in res.warnings:
+        typer.echo(f"warning: {w}", err=True)
+
+
+@app.command("network")
+@handle_errors
+def network_cmd(data: Optional[Path] = typer.Argument(None, help="Arm-level (study,treatment,xi,ni) or contrast-level (study,treat1,treat2,yi,sei) CSV."),
+                bundled_name: Optional[str] = typer.Option(None, "--bundled", help="Use a bundled network instead: linde2015."),
+                outcome: str = typer.Option("responders", "--outcome", help="Bundled network outcome: responders or remitters."),
+                reference: Optional[str] = typer.Option(None, "--reference", help="Reference treatment (default: placebo)."),
+                model: str = typer.Option("random", "--model", help="common or random."),
+                method: str = typer.Option("REML", "--method", help="tau^2 estimator: REML or DL."),
+                level: float = typer.Option(0.95, "--level", help="Confidence level."),
+                graph: Optional[Path] = typer.Option(None, "--graph", help="Write the network graph (.svg, .png or .pdf)."),
+                fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """Network meta-analysis (contrast-based, multi-arm aware, common or random effects)."""
+    check_choice("--format", fmt, ("text", "json"))
+    check_choice("--model", model, ("common", "random"))
+    check_choice("--method", method, ("REML", "DL"))
+    if graph is not None and graph.suffix.lower() not in (".svg", ".png", ".pdf"):
+        fail(f"--graph {graph}: plot files must end in .svg, .png or .pdf")
+    notes: list[str] = []
+    if (data is None) == (bundled_name is None):
+        fail("give DATA.csv or --bundled linde2015 (one of them)")
+    if bundled_name is not None:
+        check_choice("--bundled", bundled_name, BUNDLED_NETWORKS)
+        df, notes = bundled.linde2015(outcome)
+        src = f"bundled {bundled_name}"
+    else:
+        df, src = read_table(data), str(data)
+    res = network(df, reference=reference, model=model, method=method, level=level, source=src)
+    out = res.to_dict()
+    out["data_notes"] = notes
+    out["provenance"] = {**_provenance(), "input": src,
+                         **({"reference_key": "linde2015", "citation": "Linde K et al. (2015) Ann Fam Med 13:69-79, doi:10.1370/afm.1687"}
+                            if bundled_name else {})}
+    if graph:
+        _save_plot(res.plot(), graph, "--graph")
+    if fmt == "json":
+        emit_json(out)
+        return
+    typer.echo(f"Network meta-analysis ({model} effects{', tau^2 by ' + method if model == 'random' else ''}), "
+               f"{out['k']} studies, {len(res.treatments)} treatments, reference {res.reference}")
+    typer.echo(res.summary().to_string(float_format=lambda x: f"{x:.4g}"))
+    d = out["design_by_treatment"]
+    typer.echo(f"tau^2 = {res.tau2:.4g}; Q = {res.Q:.3f} (df {res.df}); within designs Q = {d['Q_het']:.3f} "
+               f"(df {d['df_het']}); between designs (inconsistency) Q = {d['Q_inc']:.3f} (df {d['df_inc']}, "
+               f"p = {d['Qp_inc'] if d['Qp_inc'] is None else format(d['Qp_inc'], '.3g')})")
+    for w in res.warnings:
+        typer.echo(f"warning: {w}", err=True)
+
+
+@app.command("indirect")
+@handle_errors
+def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or class, e.g. ketamine)."),
+                 b: str = typer.Argument(..., help="Second treatment (e.g. imipramine or tca)."),
+                 via: str = typer.Option("placebo", "--via", help="Common comparator."),
+                 data: Optional[Path] = typer.Option(None, "--data", help="Arm-level CSV (study,treatment,xi,ni[,population,timepoint,design,outcome]); default: the bundled trials."),
+                 outcome: str = typer.Option("responders", "--outcome", help="responders or remitters (bundled trials)."),
+                 measure: str = typer.Option("OR", "--measure", help="OR, RR or RD."),
+                 method: str = typer.Option("DL", "--method", help="tau^2 estimator for pooling each leg."),
+                 level: float = typer.Option(0.95, "--level", help="Confidence level."),
+                 fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """Adjusted indirect comparison (Bucher) of A and B through a common comparator, with a transitivity report."""
+    check_choice("--format", fmt, ("text", "json"))
+    check_choice("--measure", measure, ("OR", "RR", "RD"))
+    check_choice("--method", method, METHODS)
+    check_choice("--outcome", outcome, bundled.OUTCOMES)
+    if data is None:
+        res = bundled_indirect(a, b, via, outcome=outcome, measure=measure, method=method, level=level)
+        src = "bundled trials"
+    else:
+        df = read_table(data)
+        src = str(data)
+        for c in ("study", "treatment", "xi", "ni"):
+            if c not in df.columns:
+                raise AdpharmInputError(f"{src}: missing column {c!r}: expected arm-level study, treatment, xi, ni")
+        escalc("OR", pd.DataFrame({"ai": df["xi"], "n1i": df["ni"], "ci": df["xi"], "n2i": df["ni"]}), source=src)
+        arms = df.assign(kind="drug", drug_class=None, arm=df["treatment"].astype(str), label=df["study"].astype(str),
+                         verified=df["verified"] if "verified" in df.columns else True, status="",
+                         refs=[[] for _ in range(len(df))])
+        for c in ("design", "population", "timepoint", "outcome"):
+            if c not in arms.columns:
+                arms[c] = "not stated"
+        res = indirect(bundled.comparison(arms, a, via), bundled.comparison(arms, b, via), a, b, via,
+                       measure=measure, method=method, level=level, source=src)
+    out = res.to_dict()
+    out["provenance"] = {**_provenance(), "input": src}
+    if fmt == "json":
+        emit_json(out)
+        return
+    typer.echo(f"Indirect comparison (Bucher) of {a} vs {b} through {via}, {measure}:")
+    typer.echo(res.summary().to_string(float_format=lambda x: f"{x:.4g}"))
+    if "exp" in out:
+        e = out["exp"]
+        typer.echo(f"{a} vs {b}: {measure} {e['estimate']:.2f} [{e['ci_lb']:.2f}, {e['ci_ub']:.2f}]")
+    if res.transitivity:
+        typer.echo("Transitivity: the two legs differ, so this estimate is fragile:")
+        for f in res.transitivity:
+            typer.echo(f"  - {f['attribute']}: {f.get('a', '')} | {f.get('b', '')} ({f['why']})")
+    for w in res.warnings:
+        typer.echo(f"warning: {w}", err=True)

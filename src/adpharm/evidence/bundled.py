@@ -1,0 +1,125 @@
+"""Bundled evidence as analysis-ready tables: the arm-level trials of the knowledge base
+(../shared/reference/clinical_trials.md) and the Linde 2015 primary-care network.
+
+References
+----------
+Linde K, Kriston L, Rücker G, et al. (2015). Efficacy and acceptability of pharmacological
+treatments for depressive disorders in primary care: systematic review and network
+meta-analysis. Ann Fam Med 13:69-79. doi:10.1370/afm.1687 (data: R package metadat,
+``dat.linde2015``)
+"""
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AdpharmInputError
+from ..knowledge import query
+from ..knowledge.loader import DATA_DIR
+
+Outcome = Literal["responders", "remitters"]
+OUTCOMES = ("responders", "remitters")
+_LINDE_COLUMN = {"responders": "resp", "remitters": "remi"}
+
+
+@functools.lru_cache(maxsize=1)
+def _drug_classes() -> dict[str, str]:
+    drugs = query.list_drugs()
+    return dict(zip(drugs["drug"], drugs["class"]))
+
+
+def trial_arms(outcome: Outcome = "responders") -> pd.DataFrame:
+    """One row per arm of every bundled trial that reports ``outcome``.
+
+    Columns: ``study, label, treatment, kind (drug|class|control), drug_class, xi, ni, status,
+    verified, design, population, timepoint, outcome, refs``. Linde 2015 arms are class-level.
+    """
+    if outcome not in OUTCOMES:
+        raise AdpharmInputError(f"--outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    classes = _drug_classes()
+    rows = []
+    for t in query.trials():
+        for a in t["arms"]:
+            if a.get(outcome) is None:
+                continue
+            if a.get("drug"):
+                kind, treatment, cls = "drug", a["drug"], classes.get(a["drug"])
+            elif a.get("drug_class"):
+                kind, treatment, cls = "class", a["drug_class"], a["drug_class"]
+            else:
+                kind, treatment, cls = "control", a["control"], None
+            rows.append({"study": t["id"], "label": t.get("note") or t["id"], "arm": a["arm"], "treatment": treatment,
+                         "kind": kind, "drug_class": cls, "xi": a[outcome], "ni": a["n"], "status": t["status"],
+                         "verified": t["status"] != "M", "design": t["design"], "population": t["population"],
+                         "timepoint": t["timepoint"], "outcome": t["outcome"], "refs": list(t["refs"])})
+    return pd.DataFrame(rows)
+
+
+def matches(row: pd.Series, name: str) -> bool:
+    """Does an arm belong to ``name``: the drug itself, a class (any member or the class arm), or a control."""
+    return row["treatment"] == name or (row["kind"] != "control" and row["drug_class"] == name)
+
+
+def comparison(arms: pd.DataFrame, a: str, c: str) -> pd.DataFrame:
+    """Two-by-two table (``study, ai, n1i, ci, n2i`` plus trial attributes) of ``a`` versus ``c``.
+
+    Several arms of one trial that belong to ``a`` (doses of one drug, members of one class) are
+    combined into one arm, as the Cochrane Handbook recommends for a shared comparator.
+    """
+    out = []
+    for study, g in arms.groupby("study", sort=False):
+        ga = g[g.apply(matches, axis=1, name=a)]
+        gc = g[g["treatment"] == c] if c in set(g["treatment"]) else g[g.apply(matches, axis=1, name=c)]
+        gc = gc[~gc.index.isin(ga.index)]
+        if ga.empty or gc.empty:
+            continue
+        first = g.iloc[0]
+        out.append({"study": study, "label": first["label"], "ai": int(ga["xi"].sum()), "n1i": int(ga["ni"].sum()),
+                    "ci": int(gc["xi"].sum()), "n2i": int(gc["ni"].sum()),
+                    "arms": " + ".join(ga["arm"]) + " vs " + " + ".join(gc["arm"]),
+                    "combined_arms": len(ga) > 1 or len(gc) > 1, "verified": bool(first["verified"]),
+                    "status": first["status"], "design": first["design"], "population": first["population"],
+                    "timepoint": first["timepoint"], "outcome": first["outcome"], "refs": first["refs"]})
+    return pd.DataFrame(out)
+
+
+def linde2015(outcome: Outcome = "responders") -> tuple[pd.DataFrame, list[str]]:
+    """Arm-level network data (``study, treatment, xi, ni, author, year``) of Linde 2015.
+
+    Arms without a count for ``outcome`` are dropped, then studies left with fewer than two arms;
+    the notes say which.
+    """
+    if outcome not in OUTCOMES:
+        raise AdpharmInputError(f"--outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    raw = pd.read_csv(DATA_DIR / "linde2015.csv")
+    col = _LINDE_COLUMN[outcome]
+    rows, notes = [], []
+    for _, r in raw.iterrows():
+        arms = [(r[f"treatment{k}"], r[f"n{k}"], r[f"{col}{k}"]) for k in (1, 2, 3)
+                if isinstance(r[f"treatment{k}"], str) and r[f"treatment{k}"]]
+        kept = [(t, n, x) for t, n, x in arms if not (pd.isna(n) or pd.isna(x))]
+        label = f"{r['author']} {r['year']} ({r['id']})"
+        if len(kept) < 2:
+            notes.append(f"{label}: fewer than two arms report {outcome}; left out")
+            continue
+        if len(kept) < len(arms):
+            notes.append(f"{label}: arm(s) without {outcome} left out")
+        rows += [{"study": label, "treatment": t, "xi": int(x), "ni": int(n), "author": r["author"],
+                  "year": int(r["year"])} for t, n, x in kept]
+    return pd.DataFrame(rows), notes
+
+
+def linde2015_pairwise(a: str, b: str, outcome: Outcome = "responders") -> pd.DataFrame:
+    """Two-by-two table of Linde 2015 class ``a`` versus ``b`` (their arms in multi-arm trials)."""
+    arms, _ = linde2015(outcome)
+    out = []
+    for study, g in arms.groupby("study", sort=False):
+        t = list(g["treatment"])
+        if a in t and b in t:
+            ra, rb = g[g.treatment == a].iloc[0], g[g.treatment == b].iloc[0]
+            out.append({"study": study, "year": int(ra["year"]), "ai": ra["xi"], "n1i": ra["ni"], "ci": rb["xi"],
+                        "n2i": rb["ni"], "multi_arm": len(t) > 2})
+    return pd.DataFrame(out)
