@@ -34,11 +34,15 @@ def read_table(path: str | os.PathLike):
     p = Path(path)
     if not p.is_file():
         raise AdpharmInputError(f"{p}: no such file")
+    import csv
+    if p.stat().st_size == 0:
+        raise AdpharmInputError(f"{p}: the file is empty")
+    sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
     try:
-        df = pd.read_csv(p, sep=None, engine="python", encoding="utf-8-sig")
+        df = pd.read_csv(p, sep=sep, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise AdpharmInputError(f"{p}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, csv.Error) as exc:
         raise AdpharmInputError(f"{p}: not a readable CSV/TSV table ({str(exc).splitlines()[0]})") from None
     df.columns = [str(c).strip() for c in df.columns]
     if len(df) == 0:

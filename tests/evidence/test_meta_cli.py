@@ -1,0 +1,147 @@
+"""`adpharm meta run|network|indirect` as users run them: JSON contracts, plots, and bad input
+(exit 2, one line on stderr naming the file, column or value, nothing written)."""
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import run_cli
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+LINDE = DATA / "metafor_inputs_linde_tca_placebo_OR.csv"
+REF = json.loads((DATA / "metafor_reference.json").read_text())
+
+
+def test_meta_run_json_uses_metafor_names_and_numbers(tmp_path):
+    forest = tmp_path / "forest.svg"
+    res = run_cli("meta", "run", str(LINDE), "--measure", "OR", "--method", "REML", "--knha", "--forest", str(forest),
+                  "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    ref = REF["linde_tca_placebo_OR"]["fits"]["REML_knha"]
+    for key in ("beta", "se", "ci_lb", "ci_ub", "tau2", "I2", "Q", "QEp", "k"):
+        assert out[key] == pytest.approx(ref[key], rel=1e-6), key
+    assert out["exp"]["estimate"] == pytest.approx(2.718281828 ** ref["beta"], rel=1e-6)
+    svg = forest.read_text()
+    assert svg.lstrip().startswith("<svg") or "<svg" in svg[:400]
+    assert "Blashki 1971" in svg  # study labels are drawn as text
+
+
+def test_meta_run_extras_in_one_call(tmp_path):
+    bcg = DATA / "metafor_inputs_bcg_moderators.csv"
+    res = run_cli("meta", "run", str(bcg), "--measure", "RR", "--subgroup", "alloc", "--mods", "ablat",
+                  "--leave1out", "--cumul", "year", "--egger", "--funnel", str(tmp_path / "f.png"), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert set(out["subgroups"]["subgroups"]) == {"random", "alternate", "systematic"}
+    assert "ablat" in out["meta_regression"]["coefficients"]
+    assert len(out["leave1out"]) == 13 and len(out["cumul"]) == 13
+    assert out["regtest"]["model"] == "rma"
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_meta_network_bundled_json_contract(tmp_path):
+    res = run_cli("meta", "network", "--bundled", "linde2015", "--model", "random", "--graph", str(tmp_path / "g.svg"),
+                  "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["reference"] == "Placebo" and out["model"] == "random"
+    assert set(out["estimates"]["TCA"]) >= {"beta", "se", "ci_lb", "ci_ub"}
+    assert out["tau2"] > 0 and "league" in out and "pscores" in out and out["nodesplit"]
+    assert "Placebo" not in out["estimates"]
+    assert (tmp_path / "g.svg").exists()
+
+
+def test_meta_network_user_file_with_reference(tmp_path):
+    arms = pd.DataFrame({"study": ["s1", "s1", "s2", "s2", "s3", "s3", "s3"],
+                         "treatment": ["A", "P", "B", "P", "A", "B", "P"],
+                         "xi": [12, 6, 15, 7, 11, 13, 5], "ni": [30, 30, 30, 30, 30, 30, 30]})
+    f = tmp_path / "arms.csv"
+    arms.to_csv(f, index=False)
+    res = run_cli("meta", "network", str(f), "--reference", "P", "--model", "common", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert set(out["estimates"]) == {"A", "B"} and out["tau2"] == 0
+
+
+def test_meta_indirect_bundled_ketamine_vs_imipramine():
+    res = run_cli("meta", "indirect", "ketamine", "imipramine", "--via", "placebo", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["method"] == "Bucher 1997" and out["fragile"]
+    assert {f["attribute"] for f in out["transitivity"]} >= {"population", "time point"}
+    text = run_cli("meta", "indirect", "ketamine", "tca")
+    assert "Transitivity" in text.stdout and "fragile" in text.stdout
+
+
+def _bad(tmp_path, rows, *args):
+    f = tmp_path / "bad.csv"
+    pd.DataFrame(rows).to_csv(f, index=False)
+    forest = tmp_path / "forest.svg"
+    res = run_cli("meta", "run", str(f), *args, "--forest", str(forest))
+    assert res.returncode == 2
+    assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("adpharm: error:")
+    assert not forest.exists()
+    return res.stderr
+
+
+def test_missing_column(tmp_path):
+    err = _bad(tmp_path, {"study": ["a", "b"], "ai": [1, 2], "n1i": [10, 10], "ci": [1, 2]}, "--measure", "OR")
+    assert "bad.csv" in err and "n2i" in err or "missing" in err
+
+
+def test_negative_count(tmp_path):
+    err = _bad(tmp_path, {"ai": [1, -2], "n1i": [10, 10], "ci": [1, 2], "n2i": [10, 10]}, "--measure", "OR")
+    assert "negative count -2" in err and "row 2" in err
+
+
+def test_events_above_total(tmp_path):
+    err = _bad(tmp_path, {"ai": [1, 12], "n1i": [10, 10], "ci": [1, 2], "n2i": [10, 10]}, "--measure", "RR")
+    assert "exceed the total" in err
+
+
+def test_single_study(tmp_path):
+    err = _bad(tmp_path, {"ai": [1], "n1i": [10], "ci": [1], "n2i": [10]}, "--measure", "OR")
+    assert "at least 2 studies" in err
+
+
+def test_unknown_method_and_measure(tmp_path):
+    assert "--method" in _bad(tmp_path, {"ai": [1, 2], "n1i": [10, 10], "ci": [1, 2], "n2i": [10, 10]},
+                              "--measure", "OR", "--method", "XX")
+    assert "--measure" in _bad(tmp_path, {"ai": [1, 2], "n1i": [10, 10], "ci": [1, 2], "n2i": [10, 10]},
+                               "--measure", "HR")
+
+
+def test_missing_file_and_empty_file(tmp_path):
+    res = run_cli("meta", "run", str(tmp_path / "nope.csv"), "--measure", "OR")
+    assert res.returncode == 2 and "nope.csv: no such file" in res.stderr
+    (tmp_path / "empty.csv").write_text("")
+    res = run_cli("meta", "run", str(tmp_path / "empty.csv"), "--measure", "OR")
+    assert res.returncode == 2 and "empty" in res.stderr
+
+
+def test_network_bad_inputs(tmp_path):
+    f = tmp_path / "net.csv"
+    pd.DataFrame({"study": ["s1", "s1", "s2", "s2"], "treatment": ["A", "B", "C", "D"],
+                  "xi": [1, 2, 3, 4], "ni": [10, 10, 10, 10]}).to_csv(f, index=False)
+    res = run_cli("meta", "network", str(f))
+    assert res.returncode == 2 and "disconnected" in res.stderr
+    pd.DataFrame({"study": ["s1", "s1"], "treatment": ["A", "B"], "xi": [1, 2], "ni": [10, 10]}).to_csv(f, index=False)
+    res = run_cli("meta", "network", str(f))
+    assert res.returncode == 2 and "at least 2 studies" in res.stderr
+    pd.DataFrame({"study": ["s1", "s1", "s2", "s2"], "treatment": ["A", "B", "A", "B"],
+                  "xi": [1, 12, 3, 4], "ni": [10, 10, 10, 10]}).to_csv(f, index=False)
+    res = run_cli("meta", "network", str(f))
+    assert res.returncode == 2 and "row 2" in res.stderr and "exceed" in res.stderr
+    res = run_cli("meta", "network", str(f), "--reference", "Z")
+    assert res.returncode == 2 and "--reference" in res.stderr
+    pd.DataFrame({"study": ["s1", "s1", "s1"], "treat1": ["A", "A", "B"], "treat2": ["B", "C", "C"],
+                  "yi": [0.1, 0.2, 0.1], "sei": [0.3, 0.3, 0.3]}).iloc[:2].to_csv(f, index=False)
+    res = run_cli("meta", "network", str(f))
+    assert res.returncode == 2 and "pairwise comparisons" in res.stderr
+
+
+def test_indirect_unknown_treatment():
+    res = run_cli("meta", "indirect", "nonesuch", "tca")
+    assert res.returncode == 2 and "no trial compares nonesuch with placebo" in res.stderr
