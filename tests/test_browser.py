@@ -39,6 +39,10 @@ def test_guide_opens_without_console_errors_and_shows_pathway_svgs(tmp_path, eng
             assert box and box["width"] > 200 and box["height"] > 200, pid
         assert "mTORC1" in page.locator("#pathway-glutamatergic").inner_text()
         assert "5-HT1A autoreceptor" in page.locator("#pathway-monoaminergic").inner_text()
+        forest = page.locator("figure.forest svg").first
+        fbox = forest.bounding_box()
+        assert fbox and fbox["width"] > 300, "forest plot not rendered"
+        assert "Indirect comparison" in page.locator("#indirect").inner_text()
         page.screenshot(path=str(tmp_path / "guide.png"), full_page=False)
         browser.close()
     assert errors == []
@@ -49,4 +53,7 @@ def test_make_run_output_is_the_guide():
     res = subprocess.run([sys.executable, "-m", "adpharm.cli.main", "compare", "ketamine", "imipramine",
                           "--out", "build/ketamine-vs-imipramine.html"], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert (REPO / "build" / "ketamine-vs-imipramine.html").read_text().count("<svg") == 3
+    html = (REPO / "build" / "ketamine-vs-imipramine.html").read_text()
+    # two pathway diagrams, the workflow, and one forest plot per pooled comparison with k >= 2
+    assert html.count("<svg") == 3 + html.count('<figure class="forest">')
+    assert html.count('<figure class="forest">') >= 2

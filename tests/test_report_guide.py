@@ -110,7 +110,9 @@ def test_html_is_self_contained_with_notice_and_diagrams(guide):
     html = render(guide, "html")
     assert html.count("Research use only") >= 2
     assert len(re.findall(r"<figure id=\"pathway-", html)) == 2
-    assert html.count("<svg") == 3  # two pathways + workflow
+    forests = html.count('<figure class="forest">')
+    assert forests >= 2  # pooled ketamine vs placebo and imipramine vs placebo (k = 2 each)
+    assert html.count("<svg") == 3 + forests  # two pathways + workflow + forest plots
     assert not re.search(r"<(script|link|img|iframe)\b", html)  # nothing fetched, nothing executed
     assert re.search(r'<sup class="cite">\[<a href="#ref-\d+">', html)
 
@@ -129,3 +131,28 @@ def test_summary_and_to_dict(guide):
     df = guide.summary()
     assert list(df.columns) == ["attribute", "Ketamine (racemic)", "Imipramine"]
     assert guide.to_dict()["provenance"]["adpharm_version"]
+
+
+def test_efficacy_pools_the_bundled_trials_and_compares_indirectly(guide):
+    """Imipramine vs placebo: Kocsis 1988 (13/29 vs 3/25) and Stewart 1993 (22/48 vs 9/52), pooled by
+    DerSimonian-Laird; the guide's number is rma's, and the indirect estimate carries its caveats."""
+    import numpy as np
+    import pandas as pd
+
+    from adpharm.evidence import escalc, rma
+    eff = guide.to_dict()["efficacy"]
+    imi = next(r for r in eff["pooled"]["b"] if r["outcome"] == "Response" and r["comparator"] == "placebo")
+    assert imi["k"] == 2 and set(imi["trials"]) == {"kocsis1988", "stewart1993"}
+    ref = rma(escalc("OR", pd.DataFrame({"ai": [13, 22], "n1i": [29, 48], "ci": [3, 9], "n2i": [25, 52]})), method="DL")
+    assert imi["estimate"]["value"].startswith(f"OR {np.exp(ref.beta):.2f} (95 % CI {np.exp(ref.ci_lb):.2f}-")
+    assert "dersimonian1986" in imi["estimate"]["refs"] and "kocsis1988" in imi["estimate"]["refs"]
+    ind = eff["indirect"]
+    assert ind["a"] == "ketamine" and ind["b"] == "imipramine"
+    assert {"population", "time point", "design"} <= {f["attribute"] for f in ind["transitivity"]}
+    assert "bucher1997" in ind["estimate"]["refs"]
+
+
+def test_pooled_efficacy_falls_back_to_the_class():
+    d = compare("sertraline", "ketamine").to_dict()["efficacy"]
+    ssri = next(r for r in d["pooled"]["a"] if r["outcome"] == "Response" and r["comparator"] == "placebo")
+    assert ssri["class_level"] and ssri["k"] == 7  # the seven Linde 2015 SSRI-placebo trials (Table 2)

@@ -31,13 +31,21 @@ def _plt():
     return plt
 
 
-def to_svg(fig) -> str:
-    """SVG markup of a figure (no XML prolog, no external references), then close the figure."""
+def to_svg(fig, salt: str) -> str:
+    """SVG markup of a figure, then close the figure.
+
+    Text stays text (searchable, no glyph definitions), element ids are salted with ``salt`` so
+    that several figures can share one HTML page, and no date is written, so the same figure
+    gives the same bytes.
+    """
+    import matplotlib
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     _plt().close(fig)
     text = buf.getvalue()
-    return re.sub(r"^.*?(<svg)", r"\1", text, count=1, flags=re.S)
+    text = re.sub(r"^.*?(<svg)", r"\1", text, count=1, flags=re.S)
+    return re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
 
 
 def _log_axis(ax, lo: float, hi: float) -> None:

@@ -19,6 +19,7 @@ from .. import RESEARCH_NOTICE, __version__
 from ..knowledge import loader, query
 from ..knowledge.query import PK_LABELS
 from ..knowledge.schema import TARGETS
+from . import efficacy as efficacy_mod
 from .diagrams import pathway_diagram, workflow_diagram
 
 TARGET_LABELS = {"SERT": "Serotonin transporter (SERT)", "NET": "Noradrenaline transporter (NET)",
@@ -265,6 +266,8 @@ def compare(a: str, b: str, diagram_engine: str = "auto") -> Comparison:
     trials = query.trials(con)
     efficacy = {"onset": {"a": at_a_glance[3]["a"], "b": at_a_glance[3]["b"]},
                 "trials": {"a": _efficacy_rows(pa, trials), "b": _efficacy_rows(pb, trials)},
+                "pooled": {"a": efficacy_mod.pooled(pa, "a"), "b": efficacy_mod.pooled(pb, "b")},
+                "indirect": efficacy_mod.indirect(pa, pb),
                 "source": "bundled published trial arms (knowledge/data/trials.yaml, Linde 2015); "
                           "no trial compares the two head to head"}
 
