@@ -145,3 +145,19 @@ def test_network_bad_inputs(tmp_path):
 def test_indirect_unknown_treatment():
     res = run_cli("meta", "indirect", "nonesuch", "tca")
     assert res.returncode == 2 and "no trial compares nonesuch with placebo" in res.stderr
+
+
+def test_meta_indirect_user_data(tmp_path):
+    f = tmp_path / "arms.csv"
+    pd.DataFrame({"study": ["s1", "s1", "s2", "s2", "s3", "s3"], "treatment": ["A", "P", "A", "P", "B", "P"],
+                  "xi": [12, 6, 14, 7, 15, 5], "ni": [30, 30, 30, 30, 30, 30],
+                  "timepoint": ["24 h", "24 h", "24 h", "24 h", "6 weeks", "6 weeks"]}).to_csv(f, index=False)
+    res = run_cli("meta", "indirect", "A", "B", "--via", "P", "--data", str(f), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["legs"]["a"]["k"] == 2 and out["legs"]["b"]["k"] == 1
+    assert "time point" in {t["attribute"] for t in out["transitivity"]}
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"study": ["s1"], "treatment": ["A"], "xi": [40], "ni": [30]}).to_csv(bad, index=False)
+    res = run_cli("meta", "indirect", "A", "B", "--via", "P", "--data", str(bad))
+    assert res.returncode == 2 and "exceed" in res.stderr
