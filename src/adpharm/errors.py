@@ -13,3 +13,14 @@ class UnknownNameError(AdpharmInputError):
         self.suggestions = suggestions
         hint = f"; did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
         super().__init__(f"unknown drug or class {name!r}{hint}")
+
+
+def check_option(option: str, value, choices) -> None:
+    """Raise AdpharmInputError unless ``value`` is one of ``choices`` (checked when given, not deep inside)."""
+    if value not in choices:
+        raise AdpharmInputError(f"{option}: {value!r} is not one of {', '.join(map(str, choices))}")
+
+
+def check_level(level: float) -> None:
+    if not 0 < level < 1:
+        raise AdpharmInputError(f"level: {level} must be between 0 and 1")

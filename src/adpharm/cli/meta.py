@@ -32,6 +32,16 @@ def _save_plot(ax, path: Path, option: str) -> None:
         fail(f"{option} {path}: cannot write ({exc.strerror})")
 
 
+def _emit_or_header(out: dict, fmt: str, header: str, table: pd.DataFrame) -> bool:
+    """JSON on stdout (returns True: done), or the text header and table."""
+    if fmt == "json":
+        emit_json(out)
+        return True
+    typer.echo(header)
+    typer.echo(table.to_string(float_format=lambda x: f"{x:.4g}"))
+    return False
+
+
 def _columns(df: pd.DataFrame, names: list[str], source: str, option: str) -> pd.DataFrame:
     missing = [c for c in names if c not in df.columns]
     if missing:
@@ -91,11 +101,9 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
     if funnel:
         from ..evidence.plots import funnel as funnel_plot
         _save_plot(funnel_plot(res, egger=eg), funnel, "--funnel")
-    if fmt == "json":
-        emit_json(out)
+    if _emit_or_header(out, fmt, f"{'Common-effect' if method == 'FE' else 'Random-effects'} meta-analysis "
+                                 f"({method}, {measure}, k = {res.k})", res.summary()):
         return
-    typer.echo(f"{'Common-effect' if method == 'FE' else 'Random-effects'} meta-analysis ({method}, {measure}, k = {res.k})")
-    typer.echo(res.summary().to_string(float_format=lambda x: f"{x:.4g}"))
     if "exp" in out:
         e = out["exp"]
         typer.echo(f"exp: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]; prediction interval "
@@ -151,12 +159,10 @@ def network_cmd(data: Optional[Path] = typer.Argument(None, help="Arm-level (stu
                             if bundled_name else {})}
     if graph:
         _save_plot(res.plot(), graph, "--graph")
-    if fmt == "json":
-        emit_json(out)
+    if _emit_or_header(out, fmt, f"Network meta-analysis ({model} effects{', tau^2 by ' + method if model == 'random' else ''}), "
+                                 f"{out['k']} studies, {len(res.treatments)} treatments, reference {res.reference}",
+                       res.summary()):
         return
-    typer.echo(f"Network meta-analysis ({model} effects{', tau^2 by ' + method if model == 'random' else ''}), "
-               f"{out['k']} studies, {len(res.treatments)} treatments, reference {res.reference}")
-    typer.echo(res.summary().to_string(float_format=lambda x: f"{x:.4g}"))
     d = out["design_by_treatment"]
     typer.echo(f"tau^2 = {res.tau2:.4g}; Q = {res.Q:.3f} (df {res.df}); within designs Q = {d['Q_het']:.3f} "
                f"(df {d['df_het']}); between designs (inconsistency) Q = {d['Q_inc']:.3f} (df {d['df_inc']}, "
@@ -201,11 +207,8 @@ def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or cla
                        measure=measure, method=method, level=level, source=src)
     out = res.to_dict()
     out["provenance"] = {**_provenance(), "input": src}
-    if fmt == "json":
-        emit_json(out)
+    if _emit_or_header(out, fmt, f"Indirect comparison (Bucher) of {a} vs {b} through {via}, {measure}:", res.summary()):
         return
-    typer.echo(f"Indirect comparison (Bucher) of {a} vs {b} through {via}, {measure}:")
-    typer.echo(res.summary().to_string(float_format=lambda x: f"{x:.4g}"))
     if "exp" in out:
         e = out["exp"]
         typer.echo(f"{a} vs {b}: {measure} {e['estimate']:.2f} [{e['ci_lb']:.2f}, {e['ci_ub']:.2f}]")

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..errors import AdpharmInputError
+from ..errors import AdpharmInputError, check_level, check_option
 from .effect_sizes import RATIO_MEASURES, EffectSizes
 
 Method = Literal["FE", "DL", "HE", "SJ", "ML", "REML", "PM"]
@@ -151,12 +151,9 @@ def _pvalue(stat: float, fit: _Fit) -> float:
 
 
 def _check_options(method: str, test: str, level: float) -> None:
-    if method not in METHODS:
-        raise AdpharmInputError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
-    if test not in TESTS:
-        raise AdpharmInputError(f"test: {test!r} is not one of z, knha")
-    if not 0 < level < 1:
-        raise AdpharmInputError(f"level: {level} must be between 0 and 1")
+    check_option("--method", method, METHODS)
+    check_option("test", test, TESTS)
+    check_level(level)
 
 
 # ---------------------------------------------------------------- intercept-only model

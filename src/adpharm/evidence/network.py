@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
-from ..errors import AdpharmInputError
+from ..errors import AdpharmInputError, check_level, check_option
 from .effect_sizes import _col, _reject
 
 MODELS = ("common", "random")
@@ -389,12 +389,9 @@ def network(data: pd.DataFrame, reference: str | None = None, model: Literal["co
     method : {"REML", "DL"}
         Estimator of tau^2 for the random-effects model.
     """
-    if model not in MODELS:
-        raise AdpharmInputError(f"--model: {model!r} is not one of {', '.join(MODELS)}")
-    if method not in TAU2_METHODS:
-        raise AdpharmInputError(f"--method: {method!r} is not one of {', '.join(TAU2_METHODS)}")
-    if not 0 < level < 1:
-        raise AdpharmInputError(f"level: {level} must be between 0 and 1")
+    check_option("--model", model, MODELS)
+    check_option("--method", method, TAU2_METHODS)
+    check_level(level)
     if len(data) == 0:
         raise AdpharmInputError(f"{source}: no rows")
     if "study" not in data.columns:
