@@ -1,0 +1,61 @@
+"""`adpharm assay ltp`: field-EPSP potentiation or depression from slice recordings."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .. import RESEARCH_NOTICE
+from ..assays import ltp
+from ..assays.ephys import read_recording
+from ..io import atomic_write, figure_bytes
+from .common import check_choice, emit_json, fail, handle_errors
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Lab assays: slice electrophysiology (ltp).")
+
+
+@app.command("ltp")
+@handle_errors
+def ltp_cmd(baseline: List[Path] = typer.Option(..., "--baseline", help="Baseline recording(s), ABF or CSV, in order."),
+            post: List[Path] = typer.Option(..., "--post", help="Post-induction recording(s), in order."),
+            window_min: float = typer.Option(10.0, "--window-min", help="Final window for the change (minutes)."),
+            slope_window: str = typer.Option("20-60", "--slope-window", help="Falling-phase fractions for the slope, e.g. 20-60 or 10-90."),
+            baseline_sweeps: int = typer.Option(20, "--baseline-sweeps", help="Normalise to the last N baseline sweeps."),
+            pp: List[Path] = typer.Option([], "--pp", help="Paired-pulse recording(s) (ratio pulse 2 / pulse 1)."),
+            io_file: Optional[Path] = typer.Option(None, "--io", help="Input-output series recording."),
+            plot: Optional[Path] = typer.Option(None, "--plot", help="Write the time course (.svg, .png or .pdf)."),
+            fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """Normalised fEPSP slope time course and the change over the final window (LTP or LTD)."""
+    check_choice("--format", fmt, ("text", "json"))
+    if plot is not None and plot.suffix.lower() not in (".svg", ".png", ".pdf"):
+        fail(f"--plot {plot}: plot files must end in .svg, .png or .pdf")
+    if baseline_sweeps < 1:
+        fail(f"--baseline-sweeps: {baseline_sweeps} must be at least 1")
+    fractions = ltp.parse_window(slope_window)
+    res = ltp.analyse([read_recording(p) for p in baseline], [read_recording(p) for p in post], window_min=window_min,
+                      fractions=fractions, baseline_sweeps=baseline_sweeps)
+    out = res.to_dict()
+    if pp:
+        res.paired_pulse_ratio = {str(p): ltp.paired_pulse(read_recording(p), fractions) for p in pp}
+        out["paired_pulse_ratio"] = res.paired_pulse_ratio
+    if io_file is not None:
+        out["io_curve"] = ltp.io_curve(read_recording(io_file), fractions).to_dict(orient="records")
+    out["notice"] = RESEARCH_NOTICE
+    if plot is not None:
+        try:
+            atomic_write(plot, figure_bytes(res.plot().figure, plot))
+        except OSError as exc:
+            fail(f"--plot {plot}: cannot write ({exc.strerror})")
+    if fmt == "json":
+        emit_json(out)
+        return
+    typer.echo(f"baseline slope {res.baseline_slope:.3f} mV/ms (last {baseline_sweeps} sweeps; window "
+               f"{res.windows.slope[0]:.2f}-{res.windows.slope[1]:.2f} ms after the stimulus)")
+    typer.echo(f"change over the last {window_min:g} min: {res.change_percent:+.1f} %")
+    typer.echo(res.summary().to_string(float_format=lambda x: f"{x:.1f}"))
+    for p, r in (res.paired_pulse_ratio or {}).items():
+        typer.echo(f"paired-pulse ratio {p}: slope {r['slope_ratio']:.2f}, amplitude {r['amplitude_ratio']:.2f}")
+    for w in res.warnings:
+        typer.echo(f"warning: {w}", err=True)
