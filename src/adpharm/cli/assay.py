@@ -7,13 +7,14 @@ from typing import List, Optional
 import typer
 
 from .. import RESEARCH_NOTICE
-from ..assays import ltp
+from ..assays import fst, ltp
 from ..assays.ephys import read_recording
-from ..io import atomic_write, figure_bytes
+from ..errors import AdpharmInputError
+from ..io import atomic_write, figure_bytes, read_table
 from .common import check_choice, emit_json, fail, handle_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Lab assays: slice electrophysiology (ltp).")
+                  help="Lab assays: forced swim test tables (fst) and slice electrophysiology (ltp).")
 
 
 @app.command("ltp")
@@ -59,3 +60,35 @@ def ltp_cmd(baseline: List[Path] = typer.Option(..., "--baseline", help="Baselin
         typer.echo(f"paired-pulse ratio {p}: slope {r['slope_ratio']:.2f}, amplitude {r['amplitude_ratio']:.2f}")
     for w in res.warnings:
         typer.echo(f"warning: {w}", err=True)
+
+
+@app.command("fst")
+def fst_cmd(files: List[Path] = typer.Argument(..., help="Scored forced-swim tables (CSV): per-minute, binned or percent immobile."),
+            control: Optional[str] = typer.Option(None, "--control", help="Control group (e.g. vehicle) for the tests."),
+            fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """Forced swim test scores and group statistics; a bad file is reported and the rest are analysed."""
+    check_choice("--format", fmt, ("text", "json"))
+    results, errors = {}, []
+    for f in files:
+        try:
+            results[str(f)] = fst.analyse(read_table(f), control=control, source=str(f))
+        except AdpharmInputError as exc:
+            errors.append(str(exc))
+    if fmt == "json":
+        emit_json({"results": {k: r.to_dict() for k, r in results.items()}, "errors": errors, "notice": RESEARCH_NOTICE})
+    else:
+        for k, r in results.items():
+            typer.echo(f"{k}: {r.kind}, score = {r.score_name}")
+            typer.echo(r.summary().to_string(float_format=lambda x: f"{x:.3f}"))
+            st = r.statistics
+            if "welch_t" in st:
+                typer.echo(f"{st['comparison']}: Welch t = {st['welch_t']['t']:.3f}, p = {st['welch_t']['pval']:.3g}; "
+                           f"Hedges g = {st['hedges_g']['g']:.2f}")
+            elif "anova" in st:
+                typer.echo(f"one-way ANOVA F = {st['anova']['F']:.3f}, p = {st['anova']['pval']:.3g}")
+            for fl in r.flags:
+                typer.echo(f"flag: {fl['kind']}: animals {', '.join(fl['ids'])}")
+    for e in errors:
+        typer.echo(f"adpharm: error: {e}", err=True)
+    if errors:
+        raise typer.Exit(2)

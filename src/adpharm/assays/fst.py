@@ -1,0 +1,139 @@
+"""Forced swim test from scored tables: per-minute immobility (long format), pre-binned
+immobility (e.g. "2 to 6" minutes) or percent time immobile per animal. The conventional score is
+the mean immobility over the last four minutes of a six-minute test (minutes 3-6).
+
+References
+----------
+Porsolt RD, Le Pichon M, Jalfre M (1977). Depression: a new animal model sensitive to
+antidepressant treatments. Nature 266:730-732. doi:10.1038/266730a0
+Can A, Dao DT, Arad M, et al. (2012). The mouse forced swim test. J Vis Exp 59:e3638.
+doi:10.3791/3638
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..errors import AdpharmInputError
+from . import stats as gstats
+
+# accepted spellings of each role, lower-cased
+COLUMNS = {
+    "animal": ("animal", "identifier", "animal.id", "animal_id", "id", "mouse"),
+    "group": ("group", "treatment"),
+    "minute": ("minute", "interval [1 min]", "interval", "bin"),
+    "bin": ("interval [minutes]", "bin", "interval"),
+    "immobility": ("immobility", "immobility ratio", "immobility_ratio", "immobile_fraction"),
+    "percent": ("pctimb", "percent_immobile", "immobility_pct", "pct_immobile"),
+}
+
+
+def _find(df: pd.DataFrame, role: str) -> str | None:
+    lower = {c.lower().strip(): c for c in df.columns}
+    return next((lower[n] for n in COLUMNS[role] if n in lower), None)
+
+
+@dataclass
+class FSTResult:
+    """Per-animal scores, per-group minute profile, group statistics and data-quality flags."""
+
+    source: str
+    kind: str
+    scores: pd.DataFrame
+    score_name: str
+    profile: pd.DataFrame | None
+    statistics: dict[str, Any]
+    flags: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "kind": self.kind, "score": self.score_name,
+                "animals": self.scores.to_dict(orient="records"),
+                "profile": None if self.profile is None else self.profile.reset_index().to_dict(orient="records"),
+                "statistics": self.statistics, "flags": self.flags,
+                "provenance": {"adpharm": __version__}}
+
+    def summary(self) -> pd.DataFrame:
+        return gstats.describe(self.scores, "score", "group")
+
+    def plot(self, ax=None):
+        """Bar-and-dot plot of the score per group, every animal shown."""
+        import matplotlib
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        ax = ax or plt.subplots(figsize=(4, 3.5))[1]
+        rng = np.random.default_rng(0)
+        for i, (g, s) in enumerate(self.scores.groupby("group", sort=False)["score"]):
+            ax.bar(i, s.mean(), color="#ccd", yerr=s.std(ddof=1) / np.sqrt(len(s)), capsize=3)
+            ax.plot(i + rng.uniform(-0.2, 0.2, len(s)), s, "o", color="k", ms=3)
+        ax.set_xticks(range(self.scores["group"].nunique()), list(dict.fromkeys(self.scores["group"])))
+        ax.set_ylabel(self.score_name)
+        return ax
+
+
+def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[int, int] = (3, 6),
+            source: str = "data") -> FSTResult:
+    """Score a forced-swim table and compare groups (see module docstring for the formats)."""
+    animal, group = _find(df, "animal"), _find(df, "group")
+    if animal is None or group is None:
+        raise AdpharmInputError(f"{source}: missing column {'animal' if animal is None else 'group'!r} "
+                                f"(or one of {', '.join(COLUMNS['animal' if animal is None else 'group'])})")
+    imm, pct = _find(df, "immobility"), _find(df, "percent")
+    minute = _find(df, "minute")
+    flags: list[dict[str, Any]] = []
+    profile = None
+    if imm is not None and minute is not None and pd.to_numeric(df[minute], errors="coerce").notna().all():
+        kind = "per-minute"
+        d = df.assign(_m=pd.to_numeric(df[minute]), _v=pd.to_numeric(df[imm], errors="coerce"))
+        _check_values(d, "_v", imm, source, 0, 1)
+        lo, hi = score_minutes
+        if not {lo, hi} <= set(d["_m"].astype(int)):
+            raise AdpharmInputError(f"{source}: column {minute!r} does not cover minutes {lo}-{hi}")
+        sel = d[(d["_m"] >= lo) & (d["_m"] <= hi)]
+        scores = sel.groupby([animal, group], sort=False)["_v"].mean().reset_index()
+        profile = d.pivot_table(index="_m", columns=group, values="_v", aggfunc="mean")
+        profile.index.name = "minute"
+        score_name = f"immobility, minutes {lo}-{hi} (fraction)"
+        wide = d.pivot_table(index=animal, columns="_m", values="_v")
+        flags += [{"kind": "identical minute profiles", "ids": x["ids"]} for x in
+                  gstats.duplicated_values(wide.reset_index(), animal, list(wide.columns))]
+    elif imm is not None:
+        kind = "binned"
+        b = _find(df, "bin")
+        d = df.assign(_v=pd.to_numeric(df[imm], errors="coerce"))
+        _check_values(d, "_v", imm, source, 0, 1)
+        bins = list(dict.fromkeys(d[b].astype(str))) if b else ["all"]
+        want = f"{score_minutes[0] - 1} to {score_minutes[1]}"
+        chosen = want if want in bins else bins[-1]
+        sel = d[d[b].astype(str) == chosen] if b else d
+        scores = sel[[animal, group, "_v"]].copy()
+        score_name = f"immobility, {chosen} min (fraction)"
+        for bn in bins:
+            sub = d[d[b].astype(str) == bn] if b else d
+            flags += [{"kind": "identical values in different animals", "bin": bn, "ids": x["ids"],
+                       "value": x["values"]["_v"]} for x in gstats.duplicated_values(sub, animal, ["_v"])]
+    elif pct is not None:
+        kind = "percent immobile"
+        d = df.assign(_v=pd.to_numeric(df[pct], errors="coerce"))
+        _check_values(d, "_v", pct, source, 0, 100)
+        scores = d[[animal, group, "_v"]].copy()
+        score_name = "time immobile (%)"
+        flags += [{"kind": "identical values in different animals", "ids": x["ids"], "value": x["values"]["_v"]}
+                  for x in gstats.duplicated_values(d[d["_v"] > 0], animal, ["_v"])]  # 0 % is a floor, not a copy
+    else:
+        raise AdpharmInputError(f"{source}: no immobility column (one of {', '.join(COLUMNS['immobility'] + COLUMNS['percent'])})")
+    scores = scores.rename(columns={animal: "animal", group: "group", "_v": "score"})
+    scores["animal"] = scores["animal"].astype(str)
+    st = gstats.compare_groups(scores, "score", "group", control=control)
+    return FSTResult(source, kind, scores, score_name, profile, st, flags)
+
+
+def _check_values(d: pd.DataFrame, col: str, name: str, source: str, lo: float, hi: float) -> None:
+    bad = d[col].isna() | (d[col] < lo) | (d[col] > hi)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: {str(d.iloc[i][name])!r} is not a number "
+                                f"between {lo:g} and {hi:g}")
