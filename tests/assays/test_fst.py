@@ -10,9 +10,9 @@ from scipy import stats
 from adpharm.assays import fst
 from adpharm.assays.stats import compare_groups, hedges_g
 from adpharm.errors import AdpharmInputError
-from conftest import REPO, run_cli
+from conftest import SHARED_DATA, run_cli
 
-FST = REPO.parent / "shared" / "data" / "fst"
+FST = SHARED_DATA / "fst"
 real = pytest.mark.skipif(not FST.is_dir(), reason="../shared/data/fst not present")
 
 

@@ -11,10 +11,10 @@ import pytest
 from adpharm.assays import ltp
 from adpharm.assays.ephys import read_abf, read_recording
 from adpharm.errors import AdpharmInputError
-from conftest import REPO, run_cli
+from conftest import SHARED_DATA, run_cli
 
 pytest.importorskip("pyabf")
-EPHYS = REPO.parent / "shared" / "data" / "ephys"
+EPHYS = SHARED_DATA / "ephys"
 pytestmark = pytest.mark.skipif(not EPHYS.is_dir(), reason="../shared/data/ephys not present")
 
 
