@@ -20,6 +20,8 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from . import stats as gstats
+from .figures import bar_and_dots
+from .tables import find_column
 
 # accepted spellings of each role, lower-cased
 COLUMNS = {
@@ -33,8 +35,7 @@ COLUMNS = {
 
 
 def _find(df: pd.DataFrame, role: str) -> str | None:
-    lower = {c.lower().strip(): c for c in df.columns}
-    return next((lower[n] for n in COLUMNS[role] if n in lower), None)
+    return find_column(df, COLUMNS[role])
 
 
 @dataclass
@@ -60,18 +61,8 @@ class FSTResult:
         return gstats.describe(self.scores, "score", "group")
 
     def plot(self, ax=None):
-        """Bar-and-dot plot of the score per group, every animal shown."""
-        import matplotlib
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-        ax = ax or plt.subplots(figsize=(4, 3.5))[1]
-        rng = np.random.default_rng(0)
-        for i, (g, s) in enumerate(self.scores.groupby("group", sort=False)["score"]):
-            ax.bar(i, s.mean(), color="#ccd", yerr=s.std(ddof=1) / np.sqrt(len(s)), capsize=3)
-            ax.plot(i + rng.uniform(-0.2, 0.2, len(s)), s, "o", color="k", ms=3)
-        ax.set_xticks(range(self.scores["group"].nunique()), list(dict.fromkeys(self.scores["group"])))
-        ax.set_ylabel(self.score_name)
-        return ax
+        """Bar-and-dot plot per group, every subject shown."""
+        return bar_and_dots(self.scores, "score", "group", self.score_name, ax=ax)
 
 
 def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[int, int] = (3, 6),

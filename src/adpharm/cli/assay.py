@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from .. import RESEARCH_NOTICE
-from ..assays import fst, ltp
+from ..assays import fst, ltp, spt
 from ..assays.ephys import read_recording
 from ..errors import AdpharmInputError
 from ..io import atomic_write, figure_bytes, read_table
@@ -62,33 +62,59 @@ def ltp_cmd(baseline: List[Path] = typer.Option(..., "--baseline", help="Baselin
         typer.echo(f"warning: {w}", err=True)
 
 
-@app.command("fst")
-def fst_cmd(files: List[Path] = typer.Argument(..., help="Scored forced-swim tables (CSV): per-minute, binned or percent immobile."),
-            control: Optional[str] = typer.Option(None, "--control", help="Control group (e.g. vehicle) for the tests."),
-            fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
-    """Forced swim test scores and group statistics; a bad file is reported and the rest are analysed."""
+def _batch(files: List[Path], analyse, fmt: str, describe) -> None:
+    """Analyse each file; a bad file is reported (one line each) and the rest still run; exit 2 if any failed."""
     check_choice("--format", fmt, ("text", "json"))
     results, errors = {}, []
     for f in files:
         try:
-            results[str(f)] = fst.analyse(read_table(f), control=control, source=str(f))
+            results[str(f)] = analyse(read_table(f), str(f))
         except AdpharmInputError as exc:
             errors.append(str(exc))
     if fmt == "json":
         emit_json({"results": {k: r.to_dict() for k, r in results.items()}, "errors": errors, "notice": RESEARCH_NOTICE})
     else:
         for k, r in results.items():
-            typer.echo(f"{k}: {r.kind}, score = {r.score_name}")
+            typer.echo(f"{k}: {r.kind}")
             typer.echo(r.summary().to_string(float_format=lambda x: f"{x:.3f}"))
-            st = r.statistics
+            st = r.statistics or {}
             if "welch_t" in st:
                 typer.echo(f"{st['comparison']}: Welch t = {st['welch_t']['t']:.3f}, p = {st['welch_t']['pval']:.3g}; "
                            f"Hedges g = {st['hedges_g']['g']:.2f}")
             elif "anova" in st:
                 typer.echo(f"one-way ANOVA F = {st['anova']['F']:.3f}, p = {st['anova']['pval']:.3g}")
-            for fl in r.flags:
-                typer.echo(f"flag: {fl['kind']}: animals {', '.join(fl['ids'])}")
+            describe(r)
     for e in errors:
         typer.echo(f"adpharm: error: {e}", err=True)
     if errors:
         raise typer.Exit(2)
+
+
+@app.command("fst")
+def fst_cmd(files: List[Path] = typer.Argument(..., help="Scored forced-swim tables (CSV): per-minute, binned or percent immobile."),
+            control: Optional[str] = typer.Option(None, "--control", help="Control group (e.g. vehicle) for the tests."),
+            fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """Forced swim test scores and group statistics; a bad file is reported and the rest are analysed."""
+    def describe(r):
+        typer.echo(f"score: {r.score_name}")
+        for fl in r.flags:
+            typer.echo(f"flag: {fl['kind']}: animals {', '.join(fl['ids'])}")
+    _batch(files, lambda df, src: fst.analyse(df, control=control, source=src), fmt, describe)
+
+
+@app.command("spt")
+def spt_cmd(files: List[Path] = typer.Argument(..., help="Bottle-weight or preference-ratio tables (CSV)."),
+            threshold: float = typer.Option(spt.ANHEDONIA_THRESHOLD, "--threshold", help="Anhedonia below this preference."),
+            max_intake_g: float = typer.Option(spt.MAX_INTAKE_G, "--max-intake-g", help="Flag sessions above this intake per animal."),
+            control: Optional[str] = typer.Option(None, "--control", help="Control group for the tests."),
+            fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """Sucrose preference: intake, preference, leak flags, side bias, anhedonia; batch as for fst."""
+    def describe(r):
+        sb = r.side_bias.get("mean_preference_by_side", {})
+        if sb:
+            typer.echo("preference by sucrose side: " + ", ".join(f"{k} {v:.3f}" for k, v in sb.items()))
+        n = int(r.subjects["anhedonic"].sum())
+        typer.echo(f"anhedonic (preference < {r.threshold:g}): {n} of {len(r.subjects)}")
+        for fl in r.flags:
+            typer.echo(f"flag: {fl['kind']}: {fl.get('subject', '')} {fl.get('day', '')} {fl.get('reason', '')}".rstrip())
+    _batch(files, lambda df, src: spt.analyse(df, threshold, max_intake_g, control, source=src), fmt, describe)
