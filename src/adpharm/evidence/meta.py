@@ -39,16 +39,26 @@ TESTS = ("z", "knha")
 
 
 # ---------------------------------------------------------------- linear algebra of the fit
-def _proj(v: np.ndarray, X: np.ndarray, tau2: float) -> np.ndarray:
-    """P = W - W X (X'WX)^-1 X'W with W = diag(1/(v + tau2)): residual-forming matrix of WLS."""
+# Everything is computed from weights and residuals, in O(k p^2): the residual-forming matrix
+# P = W - W X (X'WX)^-1 X'W is never built (P y = W r, y'P y = sum(w r^2)).
+def _wls(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float):
+    """Weighted least squares at tau^2: weights w, coefficients b, (X'WX)^-1 and residuals r."""
     w = 1 / (v + tau2)
     WX = X * w[:, None]
-    return np.diag(w) - WX @ np.linalg.solve(X.T @ WX, WX.T)
+    C = np.linalg.inv(X.T @ WX)
+    b = C @ (WX.T @ y)
+    return w, b, C, y - X @ b
+
+
+def _trace_p(w: np.ndarray, X: np.ndarray, C: np.ndarray) -> float:
+    """tr(P) = sum(w) - tr((X'WX)^-1 X'W^2 X)."""
+    return float(np.sum(w) - np.trace(C @ (X.T @ (X * (w ** 2)[:, None]))))
 
 
 def _qe(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
     """Generalised residual heterogeneity statistic y'Py at a given tau^2."""
-    return float(y @ _proj(v, X, tau2) @ y)
+    w, _, _, r = _wls(y, v, X, tau2)
+    return float(np.sum(w * r ** 2))
 
 
 def _upper_bracket(f, start: float) -> float:
@@ -76,11 +86,12 @@ def tau2_estimate(y: np.ndarray, v: np.ndarray, method: str, X: np.ndarray | Non
     if method == "FE":
         return 0.0
     if method == "DL":
-        p0 = _proj(v, X, 0.0)
-        return max(0.0, (float(y @ p0 @ y) - (k - p)) / float(np.trace(p0)))
-    if method == "HE":
-        h = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
-        return max(0.0, (float(y @ h @ y) - float(np.trace(h @ np.diag(v)))) / (k - p))
+        w, _, C, r = _wls(y, v, X, 0.0)
+        return max(0.0, (float(np.sum(w * r ** 2)) - (k - p)) / _trace_p(w, X, C))
+    if method == "HE":  # ordinary least squares: residual sum of squares minus tr((I - H) V)
+        _, _, C, r = _wls(y, np.zeros(k), X, 1.0)
+        hat = np.sum((X @ C) * X, axis=1)
+        return max(0.0, (float(r @ r) - float(np.sum(v * (1 - hat)))) / (k - p))
     if method == "SJ":
         t0 = float(np.var(y))  # var(y) * (k-1)/k, metafor's starting value
         return t0 * _qe(t0, y, v, X) / (k - p)
@@ -89,9 +100,8 @@ def tau2_estimate(y: np.ndarray, v: np.ndarray, method: str, X: np.ndarray | Non
         return _solve(lambda t: _qe(t, y, v, X) - (k - p), scale)
 
     def score(t: float) -> float:  # derivative of the (restricted) log-likelihood, decreasing near the root
-        P = _proj(v, X, t)
-        py = P @ y
-        return float(py @ py) - float(np.trace(P) if method == "REML" else np.sum(1 / (v + t)))
+        w, _, C, r = _wls(y, v, X, t)
+        return float(np.sum((w * r) ** 2)) - (_trace_p(w, X, C) if method == "REML" else float(np.sum(w)))
     return _solve(score, scale)
 
 
@@ -113,21 +123,17 @@ class _Fit:
 def _fit(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str, level: float) -> _Fit:
     k, p = X.shape
     tau2 = tau2_estimate(y, v, method, X)
-    w = 1 / (v + tau2)
-    WX = X * w[:, None]
-    vb = np.linalg.inv(X.T @ WX)
-    beta = vb @ (WX.T @ y)
-    p0 = _proj(v, X, 0.0)
-    qe = float(y @ p0 @ y)
+    w, beta, vb, r = _wls(y, v, X, tau2)
+    w0, _, c0, r0 = _wls(y, v, X, 0.0)
+    qe = float(np.sum(w0 * r0 ** 2))
     alpha = 1 - level
     if test == "knha":
-        s2 = float(y @ _proj(v, X, tau2) @ y) / (k - p)
-        vb = vb * s2
+        vb = vb * float(np.sum(w * r ** 2)) / (k - p)
         crit, dist = float(stats.t.ppf(1 - alpha / 2, k - p)), "t"
     else:
         crit, dist = float(stats.norm.ppf(1 - alpha / 2)), "z"
     return _Fit(beta=beta, vb=vb, tau2=float(tau2), QE=qe, df=k - p, crit=crit, dist=dist,
-                s2_typ=float((k - p) / np.trace(p0)), weights=100 * w / np.sum(w))
+                s2_typ=(k - p) / _trace_p(w0, X, c0), weights=100 * w / np.sum(w))
 
 
 def _heterogeneity(fit: _Fit, method: str) -> tuple[float, float]:
