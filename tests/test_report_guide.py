@@ -84,7 +84,6 @@ def test_builtin_layout_draws_every_node_and_edge():
     d = compare("ketamine", "imipramine", diagram_engine="builtin").to_dict()
     for p in d["pathways"]:
         assert p["engine"] == "builtin"
-        texts = " ".join(diagrams.svg_text(p["svg"]))
         assert p["svg"].startswith("<svg") and p["svg"].rstrip().endswith("</svg>")
         assert p["svg"].count("marker-end=\"url(#") == len(p["edges"])
     glut = next(p for p in d["pathways"] if p["id"] == "glutamatergic")

@@ -1,8 +1,6 @@
 """Field-EPSP analysis on the real nphys LTD recordings (../shared/data/ephys, PROVENANCE.md
 section 1a, with the authors' values quoted there) and on generated sweeps with known truth."""
 import json
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

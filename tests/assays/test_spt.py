@@ -1,6 +1,5 @@
 """Sucrose preference: the real behaviopy per-cage ratios (../shared/data/spt, PROVENANCE.md
 section 4) and generated bottle weights following the section-5 specification, with known truth."""
-import json
 
 import numpy as np
 import pandas as pd

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from ..errors import AdpharmInputError

@@ -22,10 +22,9 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import AdpharmInputError
-from .effect_sizes import RATIO_MEASURES, EffectSizes, escalc
+from .effect_sizes import RATIO_MEASURES, escalc
 from .meta import MetaResult, rma
 
-ATTRIBUTES = ("population", "timepoint", "design", "outcome")
 _SCALES = ("MADRS", "HDRS", "HAM-D", "CGI", "SSI", "IDS")
 _UNIT_H = {"min": 1 / 60, "h": 1.0, "hour": 1.0, "day": 24.0, "week": 168.0, "wk": 168.0}
 

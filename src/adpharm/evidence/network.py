@@ -32,10 +32,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, stats
+from scipy import linalg, stats
 
 from ..errors import AdpharmInputError, check_level, check_option
 from .effect_sizes import _col, _reject
+from .meta import _solve
 
 MODELS = ("common", "random")
 TAU2_METHODS = ("REML", "DL")
@@ -47,7 +48,6 @@ class _Study:
     treatments: list[str]      # arms; treatments[0] is the baseline
     y: np.ndarray              # contrasts of treatments[1:] against the baseline
     V: np.ndarray              # their sampling covariance
-    n: list[float] | None = None
 
 
 # ---------------------------------------------------------------- input
@@ -72,7 +72,7 @@ def _arm_studies(df: pd.DataFrame, source: str, reference: str | None) -> list[_
         o = order[1:]
         V = np.full((len(o), len(o)), v[b])
         V[np.diag_indices(len(o))] += v[o]
-        out.append(_Study(str(study), [t[i] for i in order], lo[o] - lo[b], V, [float(n[i]) for i in order]))
+        out.append(_Study(str(study), [t[i] for i in order], lo[o] - lo[b], V))
     return out
 
 
@@ -319,11 +319,6 @@ def _tau2(y, X, V, S0, method: str) -> float:
         P = W - W @ X @ C @ X.T @ W
         return max(0.0, (Q - df) / float(np.trace(P @ S0)))
 
-    def nll(log_t: float) -> float:  # restricted negative log-likelihood
-        Vt = V + np.exp(log_t) * S0
-        bt, Ct, Qt, _ = _gls(y, X, Vt)
-        return 0.5 * (np.linalg.slogdet(Vt)[1] - np.linalg.slogdet(Ct)[1] + Qt)
-
     def score(t: float) -> float:  # derivative of the restricted log-likelihood in tau^2
         Vt = V + t * S0
         W_ = np.linalg.inv(Vt)
@@ -331,14 +326,7 @@ def _tau2(y, X, V, S0, method: str) -> float:
         P = W_ - W_ @ X @ C_ @ X.T @ W_
         py = P @ y
         return float(py @ S0 @ py - np.trace(P @ S0))
-    if score(0.0) <= 0:
-        return 0.0
-    hi = 1.0
-    while score(hi) > 0:
-        hi *= 4
-        if hi > 1e8:
-            raise RuntimeError("could not bracket the REML root for tau^2")
-    return float(optimize.brentq(score, 0.0, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
+    return _solve(score, 1.0)
 
 
 def _design_q(studies: list[_Study]) -> tuple[float, int]:
@@ -368,7 +356,7 @@ def _rebase(s: _Study, ref: str) -> _Study:
     # contrast x - ref = (x - base) - (ref - base); rows of the transformation L
     L = e.copy()
     L[:, s.treatments.index(ref) - 1] -= 1
-    return _Study(s.study, t, L @ s.y, L @ s.V @ L.T, s.n)
+    return _Study(s.study, t, L @ s.y, L @ s.V @ L.T)
 
 
 def network(data: pd.DataFrame, reference: str | None = None, model: Literal["common", "random"] = "random",
