@@ -24,3 +24,11 @@ def check_option(option: str, value, choices) -> None:
 def check_level(level: float) -> None:
     if not 0 < level < 1:
         raise AdpharmInputError(f"level: {level} must be between 0 and 1")
+
+
+def reject(mask, message) -> None:
+    """Raise AdpharmInputError for the first row where ``mask`` holds; ``message(i)`` builds the text."""
+    import numpy as np
+    hits = np.flatnonzero(np.asarray(mask))
+    if hits.size:
+        raise AdpharmInputError(message(int(hits[0])))

@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import AdpharmInputError
+from ..errors import AdpharmInputError, reject
 from . import stats as gstats
 from .figures import bar_and_dots
 from .tables import find_column
@@ -123,8 +122,6 @@ def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[i
 
 
 def _check_values(d: pd.DataFrame, col: str, name: str, source: str, lo: float, hi: float) -> None:
-    bad = d[col].isna() | (d[col] < lo) | (d[col] > hi)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise AdpharmInputError(f"{source}: column {name!r} row {i + 1}: {str(d.iloc[i][name])!r} is not a number "
-                                f"between {lo:g} and {hi:g}")
+    reject(d[col].isna() | (d[col] < lo) | (d[col] > hi),
+           lambda i: f"{source}: column {name!r} row {i + 1}: {str(d.iloc[i][name])!r} is not a number "
+                     f"between {lo:g} and {hi:g}")

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from .. import __version__
-from ..errors import AdpharmInputError
+from ..errors import AdpharmInputError, reject
 from . import stats as gstats
 from .figures import bar_and_dots
 from .tables import find_column
@@ -89,9 +89,7 @@ def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake
         vals = {}
         for w, c in weights.items():
             v = pd.to_numeric(df[c], errors="coerce")
-            if v.isna().any():
-                i = int(np.flatnonzero(v.isna())[0])
-                raise AdpharmInputError(f"{source}: column {c!r} row {i + 1}: {df[c].iloc[i]!r} is not a weight in g")
+            reject(v.isna(), lambda i: f"{source}: column {c!r} row {i + 1}: {df[c].iloc[i]!r} is not a weight in g")
             vals[w] = v.to_numpy(float)
         per = pd.to_numeric(df[_col(df, "animals")], errors="coerce").fillna(1).to_numpy(float) if _col(df, "animals") else 1.0
         out["water_g"] = vals["water_start_g"] - vals["water_end_g"]
@@ -107,12 +105,10 @@ def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake
                    "day": out.loc[i, "day"], "reason": out.loc[i, "flag"]} for i in out.index[out["flag"] != ""]]
     elif _col(df, "ratio"):
         kind = "preference ratios"
-        r = pd.to_numeric(df[_col(df, "ratio")], errors="coerce")
-        bad = r.isna() | (r < 0) | (r > 1)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise AdpharmInputError(f"{source}: column {_col(df, 'ratio')!r} row {i + 1}: "
-                                    f"{str(df[_col(df, 'ratio')].iloc[i])!r} is not a ratio between 0 and 1")
+        rc = _col(df, "ratio")
+        r = pd.to_numeric(df[rc], errors="coerce")
+        reject(r.isna() | (r < 0) | (r > 1),
+               lambda i: f"{source}: column {rc!r} row {i + 1}: {str(df[rc].iloc[i])!r} is not a ratio between 0 and 1")
         out["preference"] = r.to_numpy(float)
         out["flag"] = ""
     else:

@@ -71,8 +71,7 @@ def compare_groups(df: pd.DataFrame, value: str, group: str, control: str | None
         out.update({"comparison": f"{other} vs {ctrl}",
                     "student_t": _t(stats.ttest_ind(x, y, equal_var=True)),
                     "welch_t": _t(stats.ttest_ind(x, y, equal_var=False)),
-                    "mann_whitney": {"U": float(stats.mannwhitneyu(x, y).statistic),
-                                     "pval": float(stats.mannwhitneyu(x, y).pvalue)},
+                    "mann_whitney": _u(stats.mannwhitneyu(x, y)),
                     "hedges_g": hedges_g(x, y)})
         return out
     samples = [xs[lv] for lv in levels]
@@ -90,6 +89,10 @@ def compare_groups(df: pd.DataFrame, value: str, group: str, control: str | None
         out["dunnett"] = [{"group": str(lv), "vs": str(control), "diff": float(np.mean(xs[lv]) - np.mean(xs[control])),
                            "pval": float(p)} for lv, p in zip(others, dn.pvalue)]
     return out
+
+
+def _u(r) -> dict[str, float]:
+    return {"U": float(r.statistic), "pval": float(r.pvalue)}
 
 
 def _t(r) -> dict[str, float]:

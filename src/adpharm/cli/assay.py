@@ -37,10 +37,9 @@ def ltp_cmd(baseline: List[Path] = typer.Option(..., "--baseline", help="Baselin
     fractions = ltp.parse_window(slope_window)
     res = ltp.analyse([read_recording(p) for p in baseline], [read_recording(p) for p in post], window_min=window_min,
                       fractions=fractions, baseline_sweeps=baseline_sweeps)
-    out = res.to_dict()
     if pp:
         res.paired_pulse_ratio = {str(p): ltp.paired_pulse(read_recording(p), fractions) for p in pp}
-        out["paired_pulse_ratio"] = res.paired_pulse_ratio
+    out = res.to_dict()
     if io_file is not None:
         out["io_curve"] = ltp.io_curve(read_recording(io_file), fractions).to_dict(orient="records")
     out["notice"] = RESEARCH_NOTICE

@@ -15,7 +15,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ..errors import AdpharmInputError
+from ..errors import check_option
 from ..knowledge import query
 from ..knowledge.loader import DATA_DIR
 
@@ -36,8 +36,7 @@ def trial_arms(outcome: Outcome = "responders") -> pd.DataFrame:
     Columns: ``study, label, treatment, kind (drug|class|control), drug_class, xi, ni, status,
     verified, design, population, timepoint, outcome, refs``. Linde 2015 arms are class-level.
     """
-    if outcome not in OUTCOMES:
-        raise AdpharmInputError(f"--outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    check_option("--outcome", outcome, OUTCOMES)
     classes = _drug_classes()
     rows = []
     for t in query.trials():
@@ -91,8 +90,7 @@ def linde2015(outcome: Outcome = "responders") -> tuple[pd.DataFrame, list[str]]
     Arms without a count for ``outcome`` are dropped, then studies left with fewer than two arms;
     the notes say which.
     """
-    if outcome not in OUTCOMES:
-        raise AdpharmInputError(f"--outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    check_option("--outcome", outcome, OUTCOMES)
     raw = pd.read_csv(DATA_DIR / "linde2015.csv")
     col = _LINDE_COLUMN[outcome]
     rows, notes = [], []

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from ..errors import AdpharmInputError
+from ..errors import AdpharmInputError, reject
 
 Measure = Literal["OR", "RR", "RD", "SMD", "MD"]
 MEASURES = ("OR", "RR", "RD", "SMD", "MD")
@@ -49,24 +49,17 @@ class EffectSizes:
         return {"measure": self.measure, "study": list(self.study), "yi": self.yi.tolist(), "vi": self.vi.tolist()}
 
 
-def _reject(mask, message) -> None:
-    """Raise AdpharmInputError for the first row where ``mask`` holds; ``message(i)`` builds the text."""
-    hits = np.flatnonzero(np.asarray(mask))
-    if hits.size:
-        raise AdpharmInputError(message(int(hits[0])))
-
-
 def _col(df: pd.DataFrame, name: str, source: str, integer: bool = False) -> np.ndarray:
     if name not in df.columns:
         raise AdpharmInputError(f"{source}: missing column {name!r}")
     x = pd.to_numeric(df[name], errors="coerce")
-    _reject(x.isna() & df[name].notna(),
+    reject(x.isna() & df[name].notna(),
             lambda i: f"{source}: column {name!r} row {i + 1}: {df[name].iloc[i]!r} is not a number")
-    _reject(x.isna(), lambda i: f"{source}: column {name!r} row {i + 1}: missing value")
+    reject(x.isna(), lambda i: f"{source}: column {name!r} row {i + 1}: missing value")
     arr = x.to_numpy(dtype=float)
     if integer:
-        _reject(arr < 0, lambda i: f"{source}: column {name!r} row {i + 1}: negative count {arr[i]:g}")
-        _reject(arr != np.round(arr),
+        reject(arr < 0, lambda i: f"{source}: column {name!r} row {i + 1}: negative count {arr[i]:g}")
+        reject(arr != np.round(arr),
                 lambda i: f"{source}: column {name!r} row {i + 1}: count {arr[i]:g} is not a whole number")
     return arr
 
@@ -81,8 +74,8 @@ def _two_by_two(df: pd.DataFrame, source: str) -> tuple[np.ndarray, ...]:
     else:
         raise AdpharmInputError(f"{source}: missing columns: need bi and di, or n1i and n2i, beside ai and ci")
     for ev, n, en, nn in ((ai, n1, "ai", "n1i"), (ci, n2, "ci", "n2i")):
-        _reject(ev > n, lambda i: f"{source}: row {i + 1}: events {en}={ev[i]:g} exceed the total {nn}={n[i]:g}")
-        _reject(n <= 0, lambda i: f"{source}: row {i + 1}: group size {nn} must be positive")
+        reject(ev > n, lambda i: f"{source}: row {i + 1}: events {en}={ev[i]:g} exceed the total {nn}={n[i]:g}")
+        reject(n <= 0, lambda i: f"{source}: row {i + 1}: group size {nn} must be positive")
     return ai, n1, ci, n2
 
 
@@ -123,7 +116,7 @@ def escalc(measure: Measure, data: pd.DataFrame, add: float = 0.5, to: Literal["
             vi = _col(data, "sei", source) ** 2
         else:
             raise AdpharmInputError(f"{source}: missing column 'vi' or 'sei' beside 'yi'")
-        _reject(vi <= 0, lambda i: f"{source}: row {i + 1}: sampling variance must be positive")
+        reject(vi <= 0, lambda i: f"{source}: row {i + 1}: sampling variance must be positive")
         return EffectSizes(yi, vi, measure, study)
 
     if measure in ("OR", "RR", "RD"):
@@ -145,7 +138,7 @@ def escalc(measure: Measure, data: pd.DataFrame, add: float = 0.5, to: Literal["
                 p1, p2 = ai / n1, ci / n2
                 yi = p1 - p2
                 vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-        _reject(~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)),
+        reject(~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)),
                 lambda i: f"{source}: row {i + 1} ({study[i]}): effect size undefined "
                           f"(zero cells without a continuity correction, or no variance)")
         return EffectSizes(yi, vi, measure, study)
@@ -153,9 +146,9 @@ def escalc(measure: Measure, data: pd.DataFrame, add: float = 0.5, to: Literal["
     m1, s1, n1 = (_col(data, c, source) for c in ("m1i", "sd1i", "n1i"))
     m2, s2, n2 = (_col(data, c, source) for c in ("m2i", "sd2i", "n2i"))
     for arr, name in ((s1, "sd1i"), (s2, "sd2i")):
-        _reject(arr < 0, lambda i: f"{source}: column {name!r} row {i + 1}: negative standard deviation")
+        reject(arr < 0, lambda i: f"{source}: column {name!r} row {i + 1}: negative standard deviation")
     for arr, name in ((n1, "n1i"), (n2, "n2i")):
-        _reject(arr < 2, lambda i: f"{source}: column {name!r} row {i + 1}: group size must be at least 2")
+        reject(arr < 2, lambda i: f"{source}: column {name!r} row {i + 1}: group size must be at least 2")
     if measure == "MD":
         return EffectSizes(m1 - m2, s1 ** 2 / n1 + s2 ** 2 / n2, measure, study)
     mi = n1 + n2 - 2

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import AdpharmInputError
+from ..errors import AdpharmInputError, reject
 from .effect_sizes import EffectSizes
 from .meta import MetaResult, _check_options, _fit, _heterogeneity, _pvalue, _tau2_ci, rma, tau2_estimate
 
@@ -29,8 +29,7 @@ def design_matrix(mods: pd.DataFrame, k: int) -> tuple[np.ndarray, list[str]]:
     cols, names = [np.ones(k)], ["intrcpt"]
     for name in mods.columns:
         col = mods[name]
-        if col.isna().any():
-            raise AdpharmInputError(f"moderator {name!r}: missing value in row {int(np.flatnonzero(col.isna())[0]) + 1}")
+        reject(col.isna(), lambda i: f"moderator {name!r}: missing value in row {i + 1}")
         if pd.api.types.is_numeric_dtype(col):
             cols.append(col.to_numpy(float))
             names.append(str(name))

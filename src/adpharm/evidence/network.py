@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from ..errors import AdpharmInputError, check_level, check_option
-from .effect_sizes import _col, _reject
+from ..errors import AdpharmInputError, check_level, check_option, reject
+from .effect_sizes import _col
 from .meta import _solve
 
 MODELS = ("common", "random")
@@ -54,8 +54,8 @@ class _Study:
 def _arm_studies(df: pd.DataFrame, source: str, reference: str | None) -> list[_Study]:
     """Arm-level events (``study, treatment, xi, ni``) -> log odds ratios against the study baseline."""
     xi, ni = _col(df, "xi", source, integer=True), _col(df, "ni", source, integer=True)
-    _reject(ni <= 0, lambda i: f"{source}: column 'ni' row {i + 1}: group size must be positive")
-    _reject(xi > ni, lambda i: f"{source}: row {i + 1}: events xi={xi[i]:g} exceed the total ni={ni[i]:g}")
+    reject(ni <= 0, lambda i: f"{source}: column 'ni' row {i + 1}: group size must be positive")
+    reject(xi > ni, lambda i: f"{source}: row {i + 1}: events xi={xi[i]:g} exceed the total ni={ni[i]:g}")
     out = []
     for study, g in df.assign(_xi=xi, _ni=ni).groupby("study", sort=False):
         t = [str(s) for s in g["treatment"]]
@@ -80,7 +80,7 @@ def _contrast_studies(df: pd.DataFrame, source: str, reference: str | None) -> l
     """Contrast-level ``study, treat1, treat2, yi, sei``; multi-arm studies give every pairwise row."""
     yi = _col(df, "yi", source)
     sei = _col(df, "sei", source) if "sei" in df.columns else np.sqrt(_col(df, "vi", source))
-    _reject(~(sei > 0), lambda i: f"{source}: row {i + 1}: standard error must be positive")
+    reject(~(sei > 0), lambda i: f"{source}: row {i + 1}: standard error must be positive")
     out = []
     for study, g in df.assign(_y=yi, _v=sei ** 2).groupby("study", sort=False):
         t1, t2 = [str(s) for s in g["treat1"]], [str(s) for s in g["treat2"]]
