@@ -56,24 +56,27 @@ def trial_arms(outcome: Outcome = "responders") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def matches(row: pd.Series, name: str) -> bool:
-    """Does an arm belong to ``name``: the drug itself, a class (any member or the class arm), or a control."""
-    return row["treatment"] == name or (row["kind"] != "control" and row["drug_class"] == name)
+def members(arms: pd.DataFrame, name: str) -> pd.Series:
+    """Which arms belong to ``name``: the drug itself, a class (any member or the class arm), or a control."""
+    return (arms["treatment"] == name) | ((arms["kind"] != "control") & (arms["drug_class"] == name))
 
 
 def comparison(arms: pd.DataFrame, a: str, c: str) -> pd.DataFrame:
     """Two-by-two table (``study, ai, n1i, ci, n2i`` plus trial attributes) of ``a`` versus ``c``.
 
     Several arms of one trial that belong to ``a`` (doses of one drug, members of one class) are
-    combined into one arm, as the Cochrane Handbook recommends for a shared comparator.
+    combined into one arm, as the Cochrane Handbook recommends for a shared comparator. Within a
+    trial, ``c`` means the arms named exactly ``c`` when there are any, else the arms belonging to it.
     """
+    if arms.empty:
+        return pd.DataFrame()
+    in_a = members(arms, a)
+    exact_c = arms["treatment"] == c
+    in_c = exact_c.where(exact_c.groupby(arms["study"]).transform("any"), members(arms, c)) & ~in_a
+    both = in_a.groupby(arms["study"]).transform("any") & in_c.groupby(arms["study"]).transform("any")
     out = []
-    for study, g in arms.groupby("study", sort=False):
-        ga = g[g.apply(matches, axis=1, name=a)]
-        gc = g[g["treatment"] == c] if c in set(g["treatment"]) else g[g.apply(matches, axis=1, name=c)]
-        gc = gc[~gc.index.isin(ga.index)]
-        if ga.empty or gc.empty:
-            continue
+    for study, g in arms[both].groupby("study", sort=False):
+        ga, gc = g[in_a[g.index]], g[in_c[g.index]]
         first = g.iloc[0]
         out.append({"study": study, "label": first["label"], "ai": int(ga["xi"].sum()), "n1i": int(ga["ni"].sum()),
                     "ci": int(gc["xi"].sum()), "n2i": int(gc["ni"].sum()),

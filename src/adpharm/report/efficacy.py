@@ -26,7 +26,7 @@ def _cell(value: str, refs: list[str], verified: bool, note: str) -> dict[str, A
 def _subject(p: dict) -> tuple[str, bool]:
     """The name the trials are searched under: the drug, else its class (flagged)."""
     arms = bundled.trial_arms("responders")
-    if p["kind"] == "drug" and not arms.apply(bundled.matches, axis=1, name=p["id"]).any():
+    if p["kind"] == "drug" and not bundled.members(arms, p["id"]).any():
         return p["drug_class"], True
     return p["id"], False
 
