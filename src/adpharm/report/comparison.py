@@ -19,6 +19,7 @@ from .. import RESEARCH_NOTICE, __version__
 from ..knowledge import loader, query
 from ..knowledge.query import PK_LABELS
 from ..knowledge.schema import TARGETS
+from ..evidence import escalc
 from . import efficacy as efficacy_mod
 from .diagrams import pathway_diagram, workflow_diagram
 
@@ -140,12 +141,10 @@ def _arm_matches(arm: dict, p: dict) -> bool:
 
 
 def _risk_ratio(r1: int, n1: int, r2: int, n2: int) -> tuple[float, float, float]:
-    """Risk ratio with a 95 % Wald interval on the log scale (0.5 added to every cell if one is zero)."""
-    if 0 in (r1, r2) or r1 == n1 or r2 == n2:
-        r1, n1, r2, n2 = r1 + 0.5, n1 + 1, r2 + 0.5, n2 + 1
-    rr = (r1 / n1) / (r2 / n2)
-    se = math.sqrt(1 / r1 - 1 / n1 + 1 / r2 - 1 / n2)
-    return rr, math.exp(math.log(rr) - 1.959964 * se), math.exp(math.log(rr) + 1.959964 * se)
+    """Risk ratio with a 95 % Wald interval on the log scale (escalc's RR: 0.5 added to every cell if one is zero)."""
+    es = escalc("RR", pd.DataFrame({"ai": [r1], "n1i": [n1], "ci": [r2], "n2i": [n2]}))
+    y, se = float(es.yi[0]), math.sqrt(float(es.vi[0]))
+    return math.exp(y), math.exp(y - 1.959964 * se), math.exp(y + 1.959964 * se)
 
 
 def _efficacy_rows(p: dict, trials: list[dict]) -> list[dict]:
