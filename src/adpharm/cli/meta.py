@@ -10,7 +10,7 @@ import typer
 from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError
 from ..evidence import bundled, cumul, escalc, indirect, leave1out, network, regtest, rma, subgroups
-from ..evidence.effect_sizes import MEASURES
+from ..evidence.effect_sizes import MEASURES, arm_counts
 from ..evidence.indirect import bundled_indirect
 from ..evidence.meta import METHODS
 from ..io import atomic_write, figure_bytes, read_table
@@ -196,7 +196,7 @@ def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or cla
         for c in ("study", "treatment", "xi", "ni"):
             if c not in df.columns:
                 raise AdpharmInputError(f"{src}: missing column {c!r}: expected arm-level study, treatment, xi, ni")
-        escalc("OR", pd.DataFrame({"ai": df["xi"], "n1i": df["ni"], "ci": df["xi"], "n2i": df["ni"]}), source=src)
+        arm_counts(df, src)
         arms = df.assign(kind="drug", drug_class=None, arm=df["treatment"].astype(str), label=df["study"].astype(str),
                          verified=df["verified"] if "verified" in df.columns else True, status="",
                          refs=[[] for _ in range(len(df))])

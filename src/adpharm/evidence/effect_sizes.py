@@ -64,6 +64,14 @@ def _col(df: pd.DataFrame, name: str, source: str, integer: bool = False) -> np.
     return arr
 
 
+def arm_counts(df: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Arm-level events ``xi`` and totals ``ni``, checked: whole, non-negative, ``ni > 0``, ``xi <= ni``."""
+    xi, ni = _col(df, "xi", source, integer=True), _col(df, "ni", source, integer=True)
+    reject(ni <= 0, lambda i: f"{source}: column 'ni' row {i + 1}: group size must be positive")
+    reject(xi > ni, lambda i: f"{source}: row {i + 1}: events xi={xi[i]:g} exceed the total ni={ni[i]:g}")
+    return xi, ni
+
+
 def _two_by_two(df: pd.DataFrame, source: str) -> tuple[np.ndarray, ...]:
     """(ai, n1i, ci, n2i) from ``ai, bi, ci, di`` or ``ai, n1i, ci, n2i`` columns."""
     ai, ci = _col(df, "ai", source, True), _col(df, "ci", source, True)

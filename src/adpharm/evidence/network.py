@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from ..errors import AdpharmInputError, check_level, check_option, reject
-from .effect_sizes import _col
+from .effect_sizes import _col, arm_counts
 from .meta import _solve
 
 MODELS = ("common", "random")
@@ -53,9 +53,7 @@ class _Study:
 # ---------------------------------------------------------------- input
 def _arm_studies(df: pd.DataFrame, source: str, reference: str | None) -> list[_Study]:
     """Arm-level events (``study, treatment, xi, ni``) -> log odds ratios against the study baseline."""
-    xi, ni = _col(df, "xi", source, integer=True), _col(df, "ni", source, integer=True)
-    reject(ni <= 0, lambda i: f"{source}: column 'ni' row {i + 1}: group size must be positive")
-    reject(xi > ni, lambda i: f"{source}: row {i + 1}: events xi={xi[i]:g} exceed the total ni={ni[i]:g}")
+    xi, ni = arm_counts(df, source)
     out = []
     for study, g in df.assign(_xi=xi, _ni=ni).groupby("study", sort=False):
         t = [str(s) for s in g["treatment"]]
