@@ -243,7 +243,8 @@ def analyse(baseline: Sequence[Recording], post: Sequence[Recording], window_min
         offset, times = 0.0, []
         for _, g in tc.groupby(["phase", "file"], sort=False):
             times.append(g["t_s"] - g["t_s"].min() + offset)
-            offset = float(times[-1].max()) + 15.0
+            step = float(np.median(np.diff(g["t_s"]))) if len(g) > 1 else 15.0  # the file's own sweep interval
+            offset = float(times[-1].max()) + step
         tc["time_min"] = pd.concat(times) / 60
         tc["time_min"] -= tc.loc[tc.phase == "baseline", "time_min"].max()
     base_tc = tc[tc.phase == "baseline"]
