@@ -22,11 +22,12 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import AdpharmInputError
+from ..units import HOURS_PER
 from .effect_sizes import RATIO_MEASURES, escalc
 from .meta import MetaResult, rma
 
 _SCALES = ("MADRS", "HDRS", "HAM-D", "CGI", "SSI", "IDS")
-_UNIT_H = {"min": 1 / 60, "h": 1.0, "hour": 1.0, "day": 24.0, "week": 168.0, "wk": 168.0}
+_UNIT_H = HOURS_PER
 
 
 def timepoint_hours(text: str) -> float | None:

@@ -16,7 +16,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import AdpharmInputError
-from .schema import Convergence, Drug, DrugClass, Pathway, Protocol, Reference, Trial, TrialArm
+from .schema import (Convergence, Drug, DrugClass, OccupancySpec, Pathway, PKModelSpec, Protocol, Reference, Trial,
+                     TrialArm)
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -35,6 +36,8 @@ class KnowledgeBase:
     protocols: dict[str, Protocol]
     trials: list[Trial]
     source_dir: Path = field(default=DATA_DIR)
+    pk_models: dict[str, PKModelSpec] = field(default_factory=dict)
+    occupancy: OccupancySpec | None = None
 
 
 def _read_yaml(path: Path) -> Any:
@@ -145,7 +148,14 @@ def load(data_dir: str | Path = DATA_DIR) -> KnowledgeBase:
     if linde.exists():
         trials += _linde_trials(linde)
 
-    kb = KnowledgeBase(references, drugs, classes, pathways, convergence, protocols, trials, d)
+    pk_models: dict[str, PKModelSpec] = {}
+    pk_path = d / "pk_models.yaml"
+    if pk_path.exists():
+        pk_models = {k: _validate(PKModelSpec, v, pk_path, k) for k, v in _mapping(_read_yaml(pk_path), pk_path).items()}
+    occ_path = d / "occupancy.yaml"
+    occupancy = _validate(OccupancySpec, _read_yaml(occ_path), occ_path) if occ_path.exists() else None
+
+    kb = KnowledgeBase(references, drugs, classes, pathways, convergence, protocols, trials, d, pk_models, occupancy)
     _cross_check(kb)
     return kb
 
@@ -159,6 +169,9 @@ def _cross_check(kb: KnowledgeBase) -> None:
     groups += [(d / "pathways.yaml", f"convergence[{i}]", c) for i, c in enumerate(kb.convergence)]
     groups += [(d / "protocols" / f"{k}.yaml", k, v) for k, v in kb.protocols.items()]
     groups += [(d / "trials.yaml", t.id, t) for t in kb.trials]
+    groups += [(d / "pk_models.yaml", k, v) for k, v in kb.pk_models.items()]
+    if kb.occupancy is not None:
+        groups += [(d / "occupancy.yaml", "occupancy", kb.occupancy)]
     for path, name, obj in groups:
         for where, cited in _cited_items(obj, name):
             for r in cited.refs:
@@ -174,6 +187,12 @@ def _cross_check(kb: KnowledgeBase) -> None:
         for name, v in drug.pk:
             if v is not None and v.value is not None and not math.isfinite(v.value):
                 raise AdpharmInputError(f"{p}: field pk.{name}.value: not a finite number")
+    for k in kb.pk_models:
+        if k not in kb.drugs:
+            raise AdpharmInputError(f"{d / 'pk_models.yaml'}: field {k}: unknown drug {k!r}")
+    for i, c in enumerate(kb.occupancy.calibrations if kb.occupancy else []):
+        if c.drug not in kb.drugs:
+            raise AdpharmInputError(f"{d / 'occupancy.yaml'}: field calibrations[{i}].drug: unknown drug {c.drug!r}")
     for k, c in kb.classes.items():
         for m in c.members:
             if m not in kb.drugs:
@@ -186,3 +205,14 @@ def _cross_check(kb: KnowledgeBase) -> None:
                 raise AdpharmInputError(f"{d / 'trials.yaml'}: field {t.id}.arms[{i}].drug: unknown drug {a.drug!r}")
             if a.drug_class and a.drug_class not in kb.classes:
                 raise AdpharmInputError(f"{d / 'trials.yaml'}: field {t.id}.arms[{i}].drug_class: unknown class {a.drug_class!r}")
+
+
+_BUNDLED: KnowledgeBase | None = None
+
+
+def bundled() -> KnowledgeBase:
+    """The bundled knowledge base, loaded and validated once per process."""
+    global _BUNDLED
+    if _BUNDLED is None:
+        _BUNDLED = load(DATA_DIR)
+    return _BUNDLED

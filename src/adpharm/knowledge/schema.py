@@ -257,3 +257,155 @@ class Trial(_Strict):
     @property
     def verified(self) -> bool:
         return self.status != "M"
+
+
+# --- PK parameter sets (knowledge/data/pk_models.yaml) -------------------------------------------
+
+class Param(Cited):
+    """One model parameter: a finite, non-negative number with its sources (unit in the field name)."""
+
+    value: float = Field(ge=0, allow_inf_nan=False)
+
+
+class PKAnalyte(_Strict):
+    """One measured analyte (the parent or a metabolite) of a linear compartment model.
+
+    Disposition parameters are per 70 kg. A metabolite names its ``parent`` and ``fm``, the fraction
+    of the parent's clearance (normal CYP2D6 function) that forms it; ``formed_by_cyp2d6`` says that
+    this formation pathway is CYP2D6's, so that it scales with the CYP2D6 activity score.
+    """
+
+    name: str
+    mw_g_per_mol: Param
+    cl_l_per_h: Param
+    v1_l: Param
+    q_l_per_h: Param | None = None
+    v2_l: Param | None = None
+    q2_l_per_h: Param | None = None
+    v3_l: Param | None = None
+    fu: Param
+    cyp2d6_fraction: Param | None = None
+    parent: str | None = None
+    fm: Param | None = None
+    formed_by_cyp2d6: bool = False
+    first_pass_fm: Param | None = None
+    binding: dict[Target, Binding] = {}
+
+    @model_validator(mode="after")
+    def _shape(self):
+        if (self.q_l_per_h is None) != (self.v2_l is None):
+            raise ValueError("q_l_per_h and v2_l come together (2-compartment)")
+        if (self.q2_l_per_h is None) != (self.v3_l is None):
+            raise ValueError("q2_l_per_h and v3_l come together (3-compartment)")
+        if self.v3_l is not None and self.v2_l is None:
+            raise ValueError("a third compartment needs a second (v2_l)")
+        if (self.parent is None) != (self.fm is None):
+            raise ValueError("a metabolite gives both parent and fm")
+        for name in ("fu", "cyp2d6_fraction", "fm", "first_pass_fm"):
+            p = getattr(self, name)
+            if p is not None and p.value > 1:
+                raise ValueError(f"{name} is a fraction, got {p.value}")
+        if self.cl_l_per_h.value <= 0 or self.v1_l.value <= 0:
+            raise ValueError("cl_l_per_h and v1_l must be positive")
+        return self
+
+
+class AbsorptionPath(_Strict):
+    """One way a dose enters the body: ``fraction`` of the dose, of which ``f`` reaches the circulation.
+
+    ``fa`` is the fraction absorbed from the gut (default 1); the rest of ``fa`` that does not reach
+    the circulation (``fa - f``) is extracted on first pass, where metabolites may be formed.
+    """
+
+    fraction: Param | None = None
+    f: Param
+    fa: Param | None = None
+    ka_per_h: Param | None = None
+    tlag_h: Param | None = None
+
+    @model_validator(mode="after")
+    def _fractions(self):
+        fa = self.fa.value if self.fa else 1.0
+        if self.f.value > fa or fa > 1:
+            raise ValueError(f"need f ({self.f.value}) <= fa ({fa}) <= 1")
+        return self
+
+
+class RouteSpec(_Strict):
+    """Absorption for one route. Spray devices: each ``device_mg`` is one administration,
+    ``device_interval_h`` apart; after the first, the first path's fraction is multiplied by
+    ``later_device_factor`` and the second path takes the rest."""
+
+    paths: list[AbsorptionPath] = Field(min_length=1)
+    device_mg: Param | None = None
+    device_interval_h: Param | None = None
+    later_device_factor: Param | None = None
+
+
+class CovariateEffect(Cited):
+    """A multiplicative covariate effect on one parameter of one analyte."""
+
+    analyte: str
+    parameter: Literal["cl_l_per_h", "v1_l"]
+    covariate: Literal["age_y", "sex"]
+    at_least: float | None = None
+    level: Literal["female", "male"] | None = None
+    factor: float = Field(gt=0)
+
+
+class IIV(Cited):
+    """Between-subject variability as coefficients of variation (%) of log-normal parameters,
+    keyed ``analyte.parameter`` (``ka`` for the first absorption path), with correlations keyed
+    ``a.p~b.q``."""
+
+    cv_pct: dict[str, float]
+    correlations: dict[str, float] = {}
+
+
+class DoseLimit(Cited):
+    """The labelled maximum, above which a regimen is simulated with a warning."""
+
+    daily_mg: float | None = Field(default=None, gt=0)
+    single_mg: float | None = Field(default=None, gt=0)
+    single_mg_per_kg: float | None = Field(default=None, gt=0)
+
+
+class PKModelSpec(_Strict):
+    """A drug's PK parameter set: analytes, absorption by route, variability, covariates, limits."""
+
+    analytes: list[PKAnalyte] = Field(min_length=1)
+    routes: dict[Route, RouteSpec]
+    iiv: IIV | None = None
+    covariates: list[CovariateEffect] = []
+    dose_limit: DoseLimit | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _links(self):
+        names = [a.name for a in self.analytes]
+        if len(set(names)) != len(names):
+            raise ValueError("analyte names repeat")
+        if self.analytes[0].parent is not None:
+            raise ValueError("the first analyte is the parent drug and has no parent")
+        for a in self.analytes[1:]:
+            if a.parent is None or a.parent not in names[: names.index(a.name)]:
+                raise ValueError(f"analyte {a.name!r}: parent must be an earlier analyte")
+        for c in self.covariates:
+            if c.analyte not in names:
+                raise ValueError(f"covariate effect on unknown analyte {c.analyte!r}")
+        return self
+
+
+class OccupancyCalibration(Cited):
+    """An in vivo EC50 (total plasma) from PET that fixes the brain-to-plasma factor of a target family."""
+
+    drug: str
+    target: Target
+    ec50_ng_per_ml: float = Field(gt=0)
+    applies_to: list[Target] = Field(min_length=1)
+
+
+class OccupancySpec(_Strict):
+    hill: Param
+    calibrations: list[OccupancyCalibration] = []
+    mao_resynthesis_half_life_h: Param | None = None

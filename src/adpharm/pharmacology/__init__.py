@@ -1,0 +1,1 @@
+"""Pharmacology: regimens, linear PK models with metabolites, populations, NCA and receptor occupancy."""

@@ -1,0 +1,277 @@
+"""Linear compartment models built from a drug's parameter set in the knowledge base.
+
+One model holds the parent drug and its metabolites (each with 1, 2 or 3 compartments) and one
+absorption depot per route path. States are amounts in mg of each analyte, named
+``<analyte>.central``, ``<analyte>.peripheral1``, ``<analyte>.peripheral2`` and
+``depot.<route>.<path>``. Metabolites are formed from the parent's central compartment (a
+fraction ``fm`` of its clearance) and, for oral-type routes, on first pass through the liver
+(a fraction ``first_pass_fm`` of the extracted dose), converted by the ratio of molar masses.
+
+Individual parameters: per-70-kg values scaled allometrically by body weight (clearances by
+(WT/70)^0.75, volumes by WT/70; Anderson & Holford 2008), multiplied by published covariate
+effects, by the CYP2D6 activity score on the CYP2D6-mediated share of clearance, and by
+log-normal between-subject variability.
+
+References
+----------
+.. [1] Anderson BJ, Holford NHG (2008). Mechanism-based concepts of size and maturity in
+   pharmacokinetics. Annu Rev Pharmacol Toxicol 48:303-332.
+.. [2] Caudle KE et al. (2020). Standardizing CYP2D6 genotype to phenotype translation.
+   Clin Transl Sci 13(1):116-124 (activity scores; see ``PHENOTYPE_ACTIVITY_SCORE``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import AdpharmInputError
+from ..knowledge.schema import PKAnalyte, PKModelSpec
+from .regimen import DoseEvent
+from .solver import Bolus, Infusion
+
+REFERENCE_WEIGHT_KG = 70.0
+ALLOMETRIC_CL = 0.75
+ALLOMETRIC_V = 1.0
+#: CYP2D6 phenotype to activity score: PM no function (0), IM one reduced allele (0.5), NM two
+#: functional alleles (2), UM gene duplication (3) (CPIC TCA guideline, Hicks 2017, Table 1).
+PHENOTYPE_ACTIVITY_SCORE = {"PM": 0.0, "IM": 0.5, "NM": 2.0, "UM": 3.0}
+PHENOTYPES = tuple(PHENOTYPE_ACTIVITY_SCORE)
+_DISPOSITION = ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "q2_l_per_h", "v3_l")
+
+
+@dataclass
+class Covariates:
+    """Covariates of ``n`` subjects; each is a scalar (shared) or an array of length ``n``."""
+
+    weight_kg: np.ndarray
+    age_y: np.ndarray
+    sex: np.ndarray  # "female" / "male"
+    phenotype: np.ndarray  # PM / IM / NM / UM
+
+    @classmethod
+    def of(cls, n: int, weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM") -> "Covariates":
+        def arr(v, dtype):
+            a = np.asarray(v, dtype=dtype)
+            return np.broadcast_to(a, (n,)).copy() if a.ndim == 0 else a
+        c = cls(arr(weight_kg, float), arr(age_y, float), arr(sex, object), arr(phenotype, object))
+        for name in ("weight_kg", "age_y", "sex", "phenotype"):
+            if getattr(c, name).shape != (n,):
+                raise AdpharmInputError(f"covariate {name}: {getattr(c, name).shape[0]} values for {n} subjects")
+        bad = [p for p in np.unique(c.phenotype) if p not in PHENOTYPE_ACTIVITY_SCORE]
+        if bad:
+            raise AdpharmInputError(f"phenotype: {bad[0]!r} is not one of {', '.join(PHENOTYPES)}")
+        bad = [s for s in np.unique(c.sex) if s not in ("female", "male")]
+        if bad:
+            raise AdpharmInputError(f"sex: {bad[0]!r} is not female or male")
+        if np.any(~np.isfinite(c.age_y)) or np.any((c.age_y < 0) | (c.age_y > 120)):
+            raise AdpharmInputError(f"age: {c.age_y[(c.age_y < 0) | (c.age_y > 120) | ~np.isfinite(c.age_y)][0]:g} years is not an age (0-120)")
+        return c
+
+
+@dataclass
+class SubjectParameters:
+    """Individual parameters, one array per name (``analyte.parameter`` or ``route.path.ka``)."""
+
+    n: int
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.values[key]
+
+    def get(self, key: str):
+        return self.values.get(key)
+
+
+class CompartmentModel:
+    """The linear model of one drug and its metabolites, from its :class:`PKModelSpec`."""
+
+    def __init__(self, drug: str, spec: PKModelSpec):
+        self.drug = drug
+        self.spec = spec
+        self.analytes: list[PKAnalyte] = list(spec.analytes)
+        self.states: list[str] = []
+        self.central: dict[str, int] = {}
+        for a in self.analytes:
+            self.central[a.name] = len(self.states)
+            self.states.append(f"{a.name}.central")
+            if a.v2_l is not None:
+                self.states.append(f"{a.name}.peripheral1")
+            if a.v3_l is not None:
+                self.states.append(f"{a.name}.peripheral2")
+        self.depots: dict[tuple[str, int], int] = {}
+        for route, rs in spec.routes.items():
+            for j, path in enumerate(rs.paths):
+                if path.ka_per_h is not None:
+                    self.depots[(route, j)] = len(self.states)
+                    self.states.append(f"depot.{route}.{j}")
+
+    @property
+    def parent(self) -> PKAnalyte:
+        return self.analytes[0]
+
+    @property
+    def analyte_names(self) -> list[str]:
+        return [a.name for a in self.analytes]
+
+    def check_route(self, route: str) -> None:
+        if route not in self.spec.routes:
+            known = ", ".join(self.spec.routes)
+            raise AdpharmInputError(f"regimen: route {route!r} has no absorption model for {self.drug} "
+                                    f"(sourced routes: {known})")
+
+    # --- individual parameters ---------------------------------------------------------------
+    def typical(self, cov: Covariates) -> SubjectParameters:
+        """Typical individual parameters for the covariates (no between-subject variability)."""
+        n = cov.weight_kg.shape[0]
+        p = SubjectParameters(n)
+        w = cov.weight_kg / REFERENCE_WEIGHT_KG
+        for a in self.analytes:
+            for name in _DISPOSITION:
+                par = getattr(a, name)
+                if par is None:
+                    continue
+                scale = w ** (ALLOMETRIC_CL if name.startswith(("cl", "q")) else ALLOMETRIC_V)
+                p.values[f"{a.name}.{name}"] = par.value * scale
+        for c in self.spec.covariates:
+            hit = (cov.age_y >= c.at_least) if c.covariate == "age_y" else (cov.sex == c.level)
+            key = f"{c.analyte}.{c.parameter}"
+            p.values[key] = np.where(hit, p.values[key] * c.factor, p.values[key])
+        for route, rs in self.spec.routes.items():
+            for j, path in enumerate(rs.paths):
+                if path.ka_per_h is not None:
+                    p.values[f"{route}.{j}.ka"] = np.full(n, path.ka_per_h.value)
+        p.values["activity_score"] = np.array([PHENOTYPE_ACTIVITY_SCORE[x] for x in cov.phenotype], dtype=float)
+        return p
+
+    def apply_iiv(self, p: SubjectParameters, eta: dict[str, np.ndarray]) -> SubjectParameters:
+        """Multiply parameters by ``exp(eta)``; keys are IIV names (``analyte.parameter`` or ``ka``)."""
+        for key, e in eta.items():
+            target = self._iiv_key(key)
+            p.values[target] = p.values[target] * np.exp(e)
+        return p
+
+    def _iiv_key(self, key: str) -> str:
+        if key == "ka":
+            for route, rs in self.spec.routes.items():
+                for j, path in enumerate(rs.paths):
+                    if path.ka_per_h is not None:
+                        return f"{route}.{j}.ka"
+            raise AdpharmInputError(f"{self.drug}: iiv on ka but no route has an absorption rate")
+        return key
+
+    def iiv_names(self) -> list[str]:
+        names = list(self.spec.iiv.cv_pct) if self.spec.iiv else []
+        valid = {f"{a.name}.{n}" for a in self.analytes for n in _DISPOSITION if getattr(a, n) is not None} | {"ka"}
+        for k in names:
+            if k not in valid:
+                raise AdpharmInputError(f"pk_models.yaml: field {self.drug}.iiv.cv_pct: unknown parameter {k!r}")
+        return names
+
+    # --- system matrix ------------------------------------------------------------------------
+    def clearances(self, p: SubjectParameters) -> dict[str, np.ndarray]:
+        """Total clearance of each analyte and formation clearance of each metabolite (L/h)."""
+        s = p["activity_score"] / 2.0
+        out: dict[str, np.ndarray] = {}
+        for a in self.analytes:
+            cl_nm = p[f"{a.name}.cl_l_per_h"]
+            fd = a.cyp2d6_fraction.value if a.cyp2d6_fraction else 0.0
+            out[a.name] = cl_nm * (1.0 - fd + fd * s)
+            for m in self.analytes:
+                if m.parent == a.name:
+                    out[f"{a.name}->{m.name}"] = m.fm.value * cl_nm * (s if m.formed_by_cyp2d6 else 1.0)
+        return out
+
+    def matrix(self, p: SubjectParameters) -> np.ndarray:
+        """System matrix ``A`` of shape ``(subjects, states, states)`` (units 1/h)."""
+        n, k = p.n, len(self.states)
+        a_mat = np.zeros((n, k, k))
+        cls = self.clearances(p)
+        idx = {s: i for i, s in enumerate(self.states)}
+        for a in self.analytes:
+            c = idx[f"{a.name}.central"]
+            v1 = p[f"{a.name}.v1_l"]
+            a_mat[:, c, c] -= cls[a.name] / v1
+            for q_name, v_name, state in (("q_l_per_h", "v2_l", "peripheral1"), ("q2_l_per_h", "v3_l", "peripheral2")):
+                if getattr(a, v_name) is None:
+                    continue
+                per = idx[f"{a.name}.{state}"]
+                q, v = p[f"{a.name}.{q_name}"], p[f"{a.name}.{v_name}"]
+                a_mat[:, c, c] -= q / v1
+                a_mat[:, per, c] += q / v1
+                a_mat[:, c, per] += q / v
+                a_mat[:, per, per] -= q / v
+            if a.parent is not None:
+                par = self._analyte(a.parent)
+                pc = idx[f"{par.name}.central"]
+                ratio = a.mw_g_per_mol.value / par.mw_g_per_mol.value
+                a_mat[:, c, pc] += cls[f"{par.name}->{a.name}"] / p[f"{par.name}.v1_l"] * ratio
+        s = p["activity_score"] / 2.0
+        parent = self.parent
+        for (route, j), d in self.depots.items():
+            path = self.spec.routes[route].paths[j]
+            ka = p[f"{route}.{j}.ka"]
+            fa = path.fa.value if path.fa else 1.0
+            fh = path.f.value / fa
+            a_mat[:, d, d] -= ka
+            a_mat[:, self.central[parent.name], d] += ka * fh
+            for m in self.analytes[1:]:
+                if m.parent == parent.name and m.first_pass_fm is not None:
+                    fm = m.first_pass_fm.value * (s if m.formed_by_cyp2d6 else 1.0)
+                    ratio = m.mw_g_per_mol.value / parent.mw_g_per_mol.value
+                    a_mat[:, self.central[m.name], d] += ka * (1.0 - fh) * np.minimum(fm, 1.0) * ratio
+        return a_mat
+
+    def _analyte(self, name: str) -> PKAnalyte:
+        return next(a for a in self.analytes if a.name == name)
+
+    # --- dose inputs --------------------------------------------------------------------------
+    def inputs(self, events: list[DoseEvent], weight_kg: np.ndarray, p: SubjectParameters | None = None
+               ) -> tuple[list[Bolus], list[Infusion]]:
+        """Boluses into depots or the central compartment, and infusions, for the dose events."""
+        boluses: list[Bolus] = []
+        infusions: list[Infusion] = []
+        pc = self.central[self.parent.name]
+        for ev in events:
+            self.check_route(ev.route)
+            rs = self.spec.routes[ev.route]
+            dose = np.asarray(ev.dose_mg(weight_kg), dtype=float)
+            for t, amount, fractions in self._devices(rs, ev.time_h, dose):
+                for j, path in enumerate(rs.paths):
+                    frac = fractions[j]
+                    if frac <= 0:
+                        continue
+                    lag = path.tlag_h.value if path.tlag_h else 0.0
+                    if (ev.route, j) in self.depots:
+                        fa = path.fa.value if path.fa else 1.0
+                        boluses.append(Bolus(t + lag, self.depots[(ev.route, j)], amount * frac * fa))
+                    elif ev.duration_h > 0:
+                        rate = amount * frac * path.f.value / ev.duration_h
+                        infusions.append(Infusion(t + lag, t + lag + ev.duration_h, pc, rate))
+                    else:
+                        boluses.append(Bolus(t + lag, pc, amount * frac * path.f.value))
+        return boluses, infusions
+
+    @staticmethod
+    def _devices(rs, t0: float, dose: np.ndarray):
+        """Split a dose into spray devices (if the route has them) with each device's path fractions."""
+        base = [p.fraction.value if p.fraction else 1.0 for p in rs.paths]
+        if rs.device_mg is None:
+            yield t0, dose, base
+            return
+        unit = rs.device_mg.value
+        n_dev = np.maximum(np.ceil(dose / unit - 1e-9), 1).astype(int)
+        gap = rs.device_interval_h.value if rs.device_interval_h else 0.0
+        factor = rs.later_device_factor.value if rs.later_device_factor else 1.0
+        for i in range(int(n_dev.max())):
+            amount = np.clip(dose - i * unit, 0.0, unit) * (i < n_dev)
+            if i == 0 or len(base) < 2:
+                frac = base
+            else:
+                first = base[0] * factor
+                frac = [first, 1.0 - first, *base[2:]]
+            yield t0 + i * gap, amount, frac
+
+
+__all__ = ["CompartmentModel", "Covariates", "SubjectParameters", "PHENOTYPES", "PHENOTYPE_ACTIVITY_SCORE",
+           "REFERENCE_WEIGHT_KG"]

@@ -1,0 +1,353 @@
+"""Simulate a drug under a regimen, for one patient or a virtual population.
+
+:func:`simulate` is the entry point: it parses the regimen, builds the drug's compartment model
+from the knowledge base, draws covariates and between-subject variability with a seed, solves
+the linear system exactly (:mod:`.solver`) in chunks of subjects, and returns a
+:class:`PKResult` with plasma concentrations and the non-compartmental summary.
+
+Population draws: log-normal parameters ``P_i = P_typical * exp(eta_i)``, ``eta ~ N(0, Omega)``
+with ``omega^2 = ln(1 + CV^2)`` and the published correlations; every random number comes from
+``numpy.random.default_rng(seed)`` before any simulation, so the same seed gives the same
+subjects whatever the chunk size.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..errors import AdpharmInputError
+from ..knowledge.loader import KnowledgeBase
+from . import nca
+from .model import PHENOTYPE_ACTIVITY_SCORE, CompartmentModel, Covariates
+from .regimen import Regimen, check_weight, parse_regimen
+from .solver import propagate
+
+MODEL_VERSION = f"adpharm.pharmacology {__version__} (linear compartments, exact matrix-exponential solution)"
+#: CYP2D6 phenotype frequencies for ``phenotype="mixed"``: the middle of the ranges in the CPIC
+#: TCA guideline Table 1 (UM 1-2 %, IM 2-11 %, PM 5-10 %; NM the rest) (Hicks 2017).
+PHENOTYPE_FREQUENCIES = {"PM": 0.075, "IM": 0.065, "NM": 0.845, "UM": 0.015}
+PERCENTILES = (5, 50, 95)
+MAX_SUBJECTS = 10_000_000
+
+
+def _kb(kb: KnowledgeBase | None) -> KnowledgeBase:
+    if kb is not None:
+        return kb
+    from ..knowledge.loader import bundled
+    return bundled()
+
+
+def model_for(drug: str, kb: KnowledgeBase | None = None) -> CompartmentModel:
+    """The compartment model of a bundled drug, or a clear error naming what is missing."""
+    kb = _kb(kb)
+    from ..knowledge.query import resolve
+    kind, d = resolve(drug)
+    if kind != "drug":
+        raise AdpharmInputError(f"drug: {drug!r} is a class; simulate one of its drugs")
+    spec = kb.pk_models.get(d)
+    if spec is None:
+        have = ", ".join(sorted(kb.pk_models))
+        raise AdpharmInputError(f"drug: {d!r} has no sourced PK parameter set (drugs with one: {have})")
+    return CompartmentModel(d, spec)
+
+
+@dataclass
+class PKResult:
+    """Concentrations and NCA of one simulation. ``conc_ng_per_ml`` is ``(subject, time, analyte)``."""
+
+    drug: str
+    regimen: str
+    times_h: np.ndarray
+    analytes: list[str]
+    conc_ng_per_ml: np.ndarray | None
+    nca: pd.DataFrame
+    covariates: pd.DataFrame
+    seed: int | None
+    warnings: list[str] = field(default_factory=list)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    last_dose_h: float = 0.0
+    n_profiles: int = 0
+
+    @property
+    def n(self) -> int:
+        return len(self.covariates)
+
+    def tidy(self) -> pd.DataFrame:
+        """Long table ``subject, time_h, analyte, conc_ng_per_ml`` of the kept profiles."""
+        if self.conc_ng_per_ml is None:
+            raise AdpharmInputError("profiles were not kept; simulate with keep_profiles=True")
+        s, t, a = self.conc_ng_per_ml.shape
+        return pd.DataFrame({
+            "subject": np.repeat(np.arange(1, s + 1), t * a),
+            "time_h": np.tile(np.repeat(self.times_h, a), s),
+            "analyte": np.tile(np.asarray(self.analytes, dtype=object), s * t),
+            "conc_ng_per_ml": self.conc_ng_per_ml.reshape(-1),
+        })
+
+    def summary(self) -> pd.DataFrame:
+        """One row per analyte and measure: the value (one subject) or the 5th/50th/95th percentiles."""
+        rows = []
+        measures = [c for c in self.nca.columns if c not in ("subject", "analyte", "half_life_adj_r2")]
+        for a in self.analytes:
+            sub = self.nca[self.nca["analyte"] == a]
+            for m in measures:
+                v = sub[m].to_numpy(float)
+                row = {"analyte": a, "measure": m}
+                if self.n == 1:
+                    row["value"] = float(v[0])
+                else:
+                    for p in PERCENTILES:
+                        row[f"p{p}"] = float(np.nanpercentile(v, p)) if np.isfinite(v).any() else float("nan")
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def provenance(self) -> dict:
+        return {"model_version": MODEL_VERSION, "seed": self.seed, "n_subjects": self.n, "drug": self.drug,
+                "regimen": self.regimen, "parameter_sources": self.sources,
+                "note": "simulation; typical subject when n = 1 (no between-subject variability)"}
+
+    def to_dict(self) -> dict:
+        summ: dict[str, dict] = {}
+        for row in self.summary().to_dict("records"):
+            a, m = row.pop("analyte"), row.pop("measure")
+            val = row["value"] if self.n == 1 else row
+            summ.setdefault(a, {})[m] = _clean(val)
+        return {"summary": summ, "warnings": self.warnings, "provenance": self.provenance()}
+
+    def plot(self, ax=None, analytes: list[str] | None = None):
+        """Concentration-time curves (median and 5-95 % band for a population), log scale."""
+        import matplotlib.pyplot as plt
+        if self.conc_ng_per_ml is None:
+            raise AdpharmInputError("profiles were not kept; simulate with keep_profiles=True")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4))
+        for i, a in enumerate(self.analytes):
+            if analytes and a not in analytes:
+                continue
+            c = self.conc_ng_per_ml[:, :, i]
+            if c.shape[0] == 1:
+                ax.plot(self.times_h, c[0], label=a)
+            else:
+                lo, med, hi = np.percentile(c, PERCENTILES, axis=0)
+                line, = ax.plot(self.times_h, med, label=f"{a} (median)")
+                ax.fill_between(self.times_h, lo, hi, color=line.get_color(), alpha=0.2)
+        ax.set_xlabel("time (h)")
+        ax.set_ylabel("plasma concentration (ng/mL)")
+        ax.set_title(f"{self.drug}: {self.regimen}")
+        ax.legend()
+        return ax
+
+
+def _clean(v):
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def default_hours(regimen: Regimen) -> float:
+    """Simulate two days past the last dose of a finite regimen, or 7 days of an open-ended one."""
+    last = regimen.phases[-1]
+    if last.interval_h is None and last.week_days is None:
+        ev = regimen.events(until_h=1e6)
+        return ev[-1].time_h + 48.0
+    if last.course_h is None:
+        return 7 * 24.0
+    ev = regimen.events(until_h=1e6)
+    return ev[-1].time_h + 48.0
+
+
+def default_step_h(hours: float) -> float:
+    return 1 / 12 if hours <= 48 else (0.25 if hours <= 24 * 7 else 1.0)
+
+
+def draw_covariates(n: int, rng: np.random.Generator, weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM") -> Covariates:
+    """Covariates of ``n`` subjects; ``phenotype="mixed"`` draws CYP2D6 phenotypes from
+    :data:`PHENOTYPE_FREQUENCIES`."""
+    if isinstance(phenotype, str) and phenotype == "mixed":
+        names = list(PHENOTYPE_FREQUENCIES)
+        phenotype = rng.choice(np.asarray(names, dtype=object), size=n, p=list(PHENOTYPE_FREQUENCIES.values()))
+    elif isinstance(phenotype, str) and phenotype not in PHENOTYPE_ACTIVITY_SCORE:
+        raise AdpharmInputError(f"phenotype: {phenotype!r} is not one of PM, IM, NM, UM, mixed")
+    check_weight(weight_kg)
+    return Covariates.of(n, weight_kg, age_y, sex, phenotype)
+
+
+def draw_etas(model: CompartmentModel, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Between-subject random effects ``eta`` (one array of length ``n`` per parameter)."""
+    names = model.iiv_names()
+    if not names or n == 1:
+        return {}
+    iiv = model.spec.iiv
+    sd = np.sqrt(np.log1p((np.array([iiv.cv_pct[k] for k in names]) / 100.0) ** 2))
+    corr = np.eye(len(names))
+    for key, r in iiv.correlations.items():
+        a, _, b = key.partition("~")
+        if a not in names or b not in names or not -1 < r < 1:
+            raise AdpharmInputError(f"pk_models.yaml: field {model.drug}.iiv.correlations: bad entry {key!r}: {r}")
+        i, j = names.index(a), names.index(b)
+        corr[i, j] = corr[j, i] = r
+    cov = corr * np.outer(sd, sd)
+    z = rng.standard_normal((n, len(names))) @ np.linalg.cholesky(cov).T
+    return {k: z[:, i] for i, k in enumerate(names)}
+
+
+def dose_warnings(model: CompartmentModel, regimen: Regimen, until_h: float, weight_kg) -> list[str]:
+    """Warnings for doses above the labelled maximum in the knowledge base (simulated anyway)."""
+    lim = model.spec.dose_limit
+    if lim is None:
+        return []
+    w = float(np.max(np.atleast_1d(weight_kg)))
+    events = regimen.events(until_h)
+    out = []
+    src = ", ".join(lim.refs)
+    doses = np.array([float(np.max(e.dose_mg(w))) for e in events])
+    times = np.array([e.time_h for e in events])
+    if lim.single_mg and doses.size and doses.max() > lim.single_mg:
+        out.append(f"dose {doses.max():g} mg is above the labelled maximum single dose of {lim.single_mg:g} mg "
+                   f"for {model.drug} [{src}]; simulated anyway")
+    per_kg = [e.dose for e in events if e.dose_unit == "mg/kg"] or [e.dose_mg(w) / w for e in events]
+    if lim.single_mg_per_kg and per_kg and max(per_kg) > lim.single_mg_per_kg:
+        out.append(f"dose {max(per_kg):g} mg/kg is above {lim.single_mg_per_kg:g} mg/kg, the top of the labelled "
+                   f"range for {model.drug} [{src}]; simulated anyway")
+    if lim.daily_mg and doses.size:
+        daily = max(doses[(times >= t) & (times < t + 24 - 1e-9)].sum() for t in times)
+        if daily > lim.daily_mg:
+            out.append(f"{daily:g} mg in 24 h is above the labelled maximum of {lim.daily_mg:g} mg/day for "
+                       f"{model.drug} [{src}]; simulated anyway")
+    return out
+
+
+def _sources(model: CompartmentModel) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for a in model.analytes:
+        refs: list[str] = []
+        for name in ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "q2_l_per_h", "v3_l", "fm", "fu"):
+            p = getattr(a, name)
+            if p is not None:
+                refs += [f"{r}" + (f" ({p.fact})" if p.fact else "") for r in p.refs]
+        out[a.name] = sorted(set(refs))
+    routes = []
+    for rs in model.spec.routes.values():
+        for path in rs.paths:
+            for p in (path.f, path.ka_per_h, path.tlag_h):
+                if p is not None:
+                    routes += [f"{r}" + (f" ({p.fact})" if p.fact else "") for r in p.refs]
+    out["absorption"] = sorted(set(routes))
+    return out
+
+
+def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, step_h: float | None = None,
+             weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", n: int = 1, seed: int | None = None,
+             chunk_size: int = 20_000, keep_profiles: bool | None = None, kb: KnowledgeBase | None = None) -> PKResult:
+    """Simulate plasma concentrations of ``drug`` and its metabolites under ``regimen``.
+
+    Parameters
+    ----------
+    drug : a bundled drug with a PK parameter set.
+    regimen : a regimen string (see :mod:`.regimen`) or a parsed :class:`Regimen`.
+    hours, step_h : simulated time and output step (defaults from the regimen).
+    weight_kg, age_y, sex, phenotype : covariates (scalars or arrays of length ``n``);
+        ``phenotype`` is PM, IM, NM, UM or ``"mixed"`` (drawn from published frequencies).
+    n, seed : number of virtual subjects and the seed; ``n = 1`` is the typical subject.
+    keep_profiles : keep every concentration profile (default: when n * times <= 5e7).
+
+    Returns
+    -------
+    PKResult
+    """
+    kb = _kb(kb)
+    model = model_for(drug, kb)
+    reg = regimen if isinstance(regimen, Regimen) else parse_regimen(regimen)
+    for r in reg.routes:
+        model.check_route(r)
+    if not isinstance(n, (int, np.integer)) or n < 1 or n > MAX_SUBJECTS:
+        raise AdpharmInputError(f"n: {n} must be a whole number from 1 to {MAX_SUBJECTS:,}")
+    hours = default_hours(reg) if hours is None else float(hours)
+    if not math.isfinite(hours) or hours <= 0:
+        raise AdpharmInputError(f"hours: {hours:g} must be positive")
+    step_h = default_step_h(hours) if step_h is None else float(step_h)
+    if step_h <= 0 or hours / step_h > 200_000:
+        raise AdpharmInputError(f"step: {step_h:g} h is not a usable output step for {hours:g} h")
+    times = np.round(np.arange(0.0, hours + step_h / 2, step_h), 9)
+    events = reg.events(until_h=hours)
+    if not events:
+        raise AdpharmInputError(f"regimen {reg.text!r}: no dose falls within {hours:g} h")
+    rng = np.random.default_rng(seed)
+    cov = draw_covariates(n, rng, weight_kg, age_y, sex, phenotype)
+    etas = draw_etas(model, n, rng)
+    warnings = dose_warnings(model, reg, hours, cov.weight_kg)
+    keep = (n * times.size * len(model.analytes) <= 5e7) if keep_profiles is None else keep_profiles
+    profiles = [] if keep else None
+    tables = []
+    last_dose = max(e.time_h for e in events)
+    interval = reg.interval_h()
+    for start in range(0, n, chunk_size):
+        sl = slice(start, min(n, start + chunk_size))
+        conc = _solve_chunk(model, events, times, cov, etas, sl)
+        if profiles is not None:
+            profiles.append(conc.astype(np.float64))
+        tables.append(_nca_table(model, times, conc, last_dose, interval, start))
+    table = pd.concat(tables, ignore_index=True)
+    cov_df = pd.DataFrame({"subject": np.arange(1, n + 1), "weight_kg": cov.weight_kg, "age_y": cov.age_y,
+                           "sex": cov.sex, "cyp2d6_phenotype": cov.phenotype})
+    return PKResult(model.drug, reg.text, times, model.analyte_names,
+                    np.concatenate(profiles) if profiles is not None else None, table, cov_df, seed, warnings,
+                    _sources(model), last_dose, n if keep else 0)
+
+
+def _solve_chunk(model: CompartmentModel, events, times, cov: Covariates, etas, sl: slice) -> np.ndarray:
+    sub = Covariates(cov.weight_kg[sl], cov.age_y[sl], cov.sex[sl], cov.phenotype[sl])
+    p = model.typical(sub)
+    model.apply_iiv(p, {k: v[sl] for k, v in etas.items()})
+    boluses, infusions = model.inputs(events, sub.weight_kg, p)
+    states = propagate(model.matrix(p), times, boluses, infusions)
+    out = np.empty(states.shape[:2] + (len(model.analytes),))
+    for i, a in enumerate(model.analytes):
+        out[:, :, i] = np.maximum(states[:, :, model.central[a.name]], 0.0) / p[f"{a.name}.v1_l"][:, None] * 1000.0
+    return out
+
+
+def _nca_table(model, times, conc, last_dose, interval, offset) -> pd.DataFrame:
+    frames = []
+    first = 0.0
+    for i, a in enumerate(model.analyte_names):
+        m = nca.summarise(times, conc[:, :, i], last_dose, interval, first)
+        df = pd.DataFrame(m)
+        df.insert(0, "analyte", a)
+        df.insert(0, "subject", np.arange(offset + 1, offset + conc.shape[0] + 1))
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def iter_profiles(result_args: dict, chunk_size: int = 20_000) -> Iterator[pd.DataFrame]:
+    """Stream the tidy table of a large population chunk by chunk (same subjects as :func:`simulate`)."""
+    kb = _kb(result_args.pop("kb", None))
+    drug, regimen = result_args.pop("drug"), result_args.pop("regimen")
+    model = model_for(drug, kb)
+    reg = regimen if isinstance(regimen, Regimen) else parse_regimen(regimen)
+    n = result_args.get("n", 1)
+    hours = result_args.get("hours") or default_hours(reg)
+    step_h = result_args.get("step_h") or default_step_h(hours)
+    times = np.round(np.arange(0.0, hours + step_h / 2, step_h), 9)
+    events = reg.events(until_h=hours)
+    rng = np.random.default_rng(result_args.get("seed"))
+    cov = draw_covariates(n, rng, result_args.get("weight_kg", 70.0), result_args.get("age_y", 40.0),
+                          result_args.get("sex", "male"), result_args.get("phenotype", "NM"))
+    etas = draw_etas(model, n, rng)
+    for start in range(0, n, chunk_size):
+        sl = slice(start, min(n, start + chunk_size))
+        conc = _solve_chunk(model, events, times, cov, etas, sl)
+        s, t, a = conc.shape
+        yield pd.DataFrame({
+            "subject": np.repeat(np.arange(start + 1, start + s + 1), t * a),
+            "time_h": np.tile(np.repeat(times, a), s),
+            "analyte": np.tile(np.asarray(model.analyte_names, dtype=object), s * t),
+            "conc_ng_per_ml": conc.reshape(-1),
+        })
