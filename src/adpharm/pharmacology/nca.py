@@ -35,11 +35,13 @@ def peak(times_h: np.ndarray, conc: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return np.take_along_axis(conc, i[..., None], -1)[..., 0], np.asarray(times_h)[i]
 
 
-def terminal_half_life(times_h: np.ndarray, conc: np.ndarray, after_h: float = 0.0, max_candidates: int = 24
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def terminal_half_life(times_h: np.ndarray, conc: np.ndarray, after_h: float = 0.0, max_candidates: int = 24,
+                       min_span_ratio: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Terminal half-life (h) and its adjusted R² per subject, from points after the post-``after_h`` peak.
 
-    Returns NaN where fewer than 3 positive points follow the peak.
+    Returns NaN where fewer than 3 positive points follow the peak, or where the fitted points span
+    less than ``min_span_ratio`` half-lives (the estimate would be an extrapolation; WinNonlin's
+    span ratio).
     """
     t_all = np.asarray(times_h, float)
     c_all = np.atleast_2d(np.asarray(conc, float))
@@ -52,6 +54,7 @@ def terminal_half_life(times_h: np.ndarray, conc: np.ndarray, after_h: float = 0
         y = np.where(c > 0, np.log(np.where(c > 0, c, 1.0)), np.nan)
     best_r2 = np.full(s, -np.inf)
     best_lz = np.full(s, np.nan)
+    best_span = np.zeros(s)
     ks = np.unique(np.round(np.geomspace(3, max(m - 1, 3), max_candidates)).astype(int))
     for k in ks:
         if k > m:
@@ -74,8 +77,11 @@ def terminal_half_life(times_h: np.ndarray, conc: np.ndarray, after_h: float = 0
         better = good & (slope < 0) & (adj >= best_r2 - 1e-4)
         best_r2 = np.where(better, adj, best_r2)
         best_lz = np.where(better, -slope, best_lz)
+        best_span = np.where(better, tt[-1] - tt[0], best_span)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return LN2 / best_lz, np.where(np.isfinite(best_r2), best_r2, np.nan)
+        hl = LN2 / best_lz
+        hl = np.where(best_span >= hl * min_span_ratio, hl, np.nan)
+        return hl, np.where(np.isfinite(best_r2), best_r2, np.nan)
 
 
 def summarise(times_h: np.ndarray, conc: np.ndarray, last_dose_h: float, interval_h: float | None = None,

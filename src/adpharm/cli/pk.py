@@ -1,0 +1,140 @@
+"""`adpharm pk simulate|occupancy`: concentrations, NCA and receptor occupancy of a regimen."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .. import RESEARCH_NOTICE
+from ..io import atomic_write, figure_bytes
+from ..pharmacology.model import PHENOTYPES
+from ..pharmacology.occupancy import occupancy as compute_occupancy
+from ..pharmacology.simulate import iter_profiles, simulate as run_simulation
+from .common import check_choice, emit_json, fail, handle_errors
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Pharmacokinetics: simulate a regimen (simulate) and the receptor occupancy it gives (occupancy).")
+
+_DRUG = typer.Option(..., "--drug", help="A bundled drug (e.g. ketamine, imipramine).")
+_REGIMEN = typer.Option(..., "--regimen", help='As written clinically, e.g. "0.5 mg/kg iv over 40 min" or "75 mg po daily titrate to 150 mg over 2 weeks".')
+_WEIGHT = typer.Option(70.0, "--weight", help="Body weight (kg); scales mg/kg doses and, allometrically, clearances and volumes.")
+_HOURS = typer.Option(None, "--hours", help="Hours to simulate (default: 48 h after the last dose, or 7 days of an open-ended regimen).")
+_STEP = typer.Option(None, "--step", help="Output step in hours.")
+_N = typer.Option(1, "--n", help="Virtual subjects (1 = the typical subject, no variability).")
+_SEED = typer.Option(None, "--seed", help="Seed for the virtual population (same seed, same numbers).")
+_PHENO = typer.Option("NM", "--phenotype", help="CYP2D6 phenotype: PM, IM, NM, UM, or mixed (drawn from published frequencies).")
+_AGE = typer.Option(40.0, "--age", help="Age (years).")
+_SEX = typer.Option("male", "--sex", help="female or male.")
+_FMT = typer.Option("text", "--format", help="text, json or csv (the tidy table subject,time_h,analyte,conc_ng_per_ml).")
+_OUT = typer.Option(None, "--out", help="Write the output to this file instead of stdout.")
+_PLOT = typer.Option(None, "--plot", help="Write a plot (.svg, .png or .pdf).")
+
+
+def _check(fmt: str, plot: Optional[Path], phenotype: str, sex: str) -> None:
+    check_choice("--format", fmt, ("text", "json", "csv"))
+    check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
+    check_choice("--sex", sex, ("female", "male"))
+    if plot is not None and plot.suffix.lower() not in (".svg", ".png", ".pdf"):
+        fail(f"--plot {plot}: plot files must end in .svg, .png or .pdf")
+
+
+def _warn(messages: list[str]) -> None:
+    for m in messages:
+        typer.echo(f"adpharm: warning: {m}", err=True)
+
+
+def _write_text(text: str, out: Optional[Path]) -> None:
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write(out, text)
+
+
+def _stream_csv(kwargs: dict, out: Optional[Path]) -> None:
+    """Write the tidy table chunk by chunk (a million subjects never sit in memory at once)."""
+    def write(fh) -> None:
+        first = True
+        for chunk in iter_profiles(dict(kwargs)):
+            chunk.to_csv(fh, index=False, header=first, float_format="%.6g")
+            first = False
+    if out is None:
+        write(sys.stdout)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            write(fh)
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep):
+    return run_simulation(drug, regimen, hours=hours, step_h=step, weight_kg=weight, age_y=age, sex=sex,
+                          phenotype=phenotype, n=n, seed=seed, keep_profiles=keep)
+
+
+@app.command("simulate")
+@handle_errors
+def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT, hours: Optional[float] = _HOURS,
+             step: Optional[float] = _STEP, n: int = _N, seed: Optional[int] = _SEED, phenotype: str = _PHENO,
+             age: float = _AGE, sex: str = _SEX, fmt: str = _FMT, out: Optional[Path] = _OUT,
+             plot: Optional[Path] = _PLOT) -> None:
+    """Plasma concentrations of a drug and its metabolites, with the NCA summary (Cmax, Tmax, AUC, half-life)."""
+    _check(fmt, plot, phenotype, sex)
+    res = _run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=plot is not None or None)
+    _warn(res.warnings)
+    if fmt == "csv":
+        kwargs = dict(drug=drug, regimen=regimen, n=n, seed=seed, hours=hours, step_h=step, weight_kg=weight,
+                      age_y=age, sex=sex, phenotype=phenotype)
+        _stream_csv(kwargs, out)
+    elif fmt == "json":
+        d = res.to_dict()
+        d["provenance"]["notice"] = RESEARCH_NOTICE
+        if out is None:
+            emit_json(d)
+        else:
+            import json
+            atomic_write(out, json.dumps(d, indent=2, ensure_ascii=False) + "\n")
+    else:
+        head = f"{res.drug}: {res.regimen} ({res.n} subject{'s' if res.n > 1 else ''}, seed {res.seed})\n"
+        _write_text(head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}") + "\n"
+                    + f"{RESEARCH_NOTICE}\n", out)
+    if plot is not None:
+        atomic_write(plot, figure_bytes(res.plot().figure, plot))
+
+
+@app.command("occupancy")
+@handle_errors
+def occupancy(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT, hours: Optional[float] = _HOURS,
+              step: Optional[float] = _STEP, n: int = _N, seed: Optional[int] = _SEED, phenotype: str = _PHENO,
+              age: float = _AGE, sex: str = _SEX, fmt: str = _FMT, out: Optional[Path] = _OUT,
+              plot: Optional[Path] = _PLOT) -> None:
+    """Fraction of SERT, NET, DAT, NMDA, H1, M1 and alpha1 occupied over time (peak, and mean over the last 24 h)."""
+    _check(fmt, plot, phenotype, sex)
+    if fmt == "csv":
+        fail("--format csv: occupancy is written as text or json")
+    res = compute_occupancy(_run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=True))
+    _warn(res.pk.warnings)
+    if fmt == "json":
+        d = res.to_dict()
+        d["provenance"]["notice"] = RESEARCH_NOTICE
+        if out is None:
+            emit_json(d)
+        else:
+            import json
+            atomic_write(out, json.dumps(d, indent=2, ensure_ascii=False) + "\n")
+    else:
+        head = f"{res.pk.drug}: {res.pk.regimen} ({res.pk.n} subject{'s' if res.pk.n > 1 else ''}, seed {res.pk.seed})\n"
+        miss = f"no binding constant for: {', '.join(res.missing)}\n" if res.missing else ""
+        _write_text(head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n" + miss
+                    + f"{RESEARCH_NOTICE}\n", out)
+    if plot is not None:
+        atomic_write(plot, figure_bytes(res.plot().figure, plot))
