@@ -5,7 +5,7 @@ import pytest
 
 from adpharm.knowledge.loader import bundled
 from adpharm.pharmacology.model import Covariates
-from adpharm.pharmacology.occupancy import kp_uu, occupancy
+from adpharm.pharmacology.occupancy import kp_uu
 from adpharm.pharmacology.simulate import model_for, simulate
 
 

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from adpharm.knowledge.loader import bundled
 from adpharm.knowledge.schema import PKModelSpec
 from adpharm.pharmacology.model import CompartmentModel, Covariates
 from adpharm.pharmacology.regimen import parse_regimen

@@ -54,6 +54,23 @@ def _write_text(text: str, out: Optional[Path]) -> None:
         atomic_write(out, text)
 
 
+def _emit(d: dict, text: str, fmt: str, out: Optional[Path]) -> None:
+    """JSON (with the research notice in its provenance) or text, on stdout or atomically to ``out``."""
+    if fmt == "json":
+        import json
+        d["provenance"]["notice"] = RESEARCH_NOTICE
+        if out is None:
+            emit_json(d)
+        else:
+            atomic_write(out, json.dumps(d, indent=2, ensure_ascii=False) + "\n")
+    else:
+        _write_text(text + f"{RESEARCH_NOTICE}\n", out)
+
+
+def _header(pk) -> str:
+    return f"{pk.drug}: {pk.regimen} ({pk.n} subject{'s' if pk.n > 1 else ''}, seed {pk.seed})\n"
+
+
 def _stream_csv(kwargs: dict, out: Optional[Path]) -> None:
     """Write the tidy table chunk by chunk (a million subjects never sit in memory at once)."""
     def write(fh) -> None:
@@ -95,18 +112,9 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
         kwargs = dict(drug=drug, regimen=regimen, n=n, seed=seed, hours=hours, step_h=step, weight_kg=weight,
                       age_y=age, sex=sex, phenotype=phenotype)
         _stream_csv(kwargs, out)
-    elif fmt == "json":
-        d = res.to_dict()
-        d["provenance"]["notice"] = RESEARCH_NOTICE
-        if out is None:
-            emit_json(d)
-        else:
-            import json
-            atomic_write(out, json.dumps(d, indent=2, ensure_ascii=False) + "\n")
     else:
-        head = f"{res.drug}: {res.regimen} ({res.n} subject{'s' if res.n > 1 else ''}, seed {res.seed})\n"
-        _write_text(head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}") + "\n"
-                    + f"{RESEARCH_NOTICE}\n", out)
+        _emit(res.to_dict(), _header(res) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}")
+              + "\n", fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 
@@ -123,18 +131,8 @@ def occupancy(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGH
         fail("--format csv: occupancy is written as text or json")
     res = compute_occupancy(_run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=True))
     _warn(res.pk.warnings)
-    if fmt == "json":
-        d = res.to_dict()
-        d["provenance"]["notice"] = RESEARCH_NOTICE
-        if out is None:
-            emit_json(d)
-        else:
-            import json
-            atomic_write(out, json.dumps(d, indent=2, ensure_ascii=False) + "\n")
-    else:
-        head = f"{res.pk.drug}: {res.pk.regimen} ({res.pk.n} subject{'s' if res.pk.n > 1 else ''}, seed {res.pk.seed})\n"
-        miss = f"no binding constant for: {', '.join(res.missing)}\n" if res.missing else ""
-        _write_text(head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n" + miss
-                    + f"{RESEARCH_NOTICE}\n", out)
+    miss = f"no binding constant for: {', '.join(res.missing)}\n" if res.missing else ""
+    _emit(res.to_dict(), _header(res.pk) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}")
+          + "\n" + miss, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))

@@ -173,6 +173,7 @@ def _parse_phase(text: str, whole: str) -> Phase:
 
     m, s = _take(rf"\bover\s+{_NUM}\s*{_TIME_UNIT}\b", s)
     duration_h = 0.0
+    over = m.group(0).strip() if m else ""
     if m:
         duration_h = hours(float(m.group(1)), m.group(2))
         if duration_h <= 0:
@@ -213,7 +214,7 @@ def _parse_phase(text: str, whole: str) -> Phase:
     if route is None:
         raise AdpharmInputError(f"{where}: no route given (one of {', '.join(ROUTES)})")
     if duration_h > 0 and route != "iv":
-        raise AdpharmInputError(f"{where}: 'over {duration_h:g} h' is an infusion, which needs route iv, not {route}")
+        raise AdpharmInputError(f"{where}: {over!r} is an infusion, which needs route iv, not {route}")
     if interval_h is not None and duration_h > interval_h:
         raise AdpharmInputError(f"{where}: infusion of {duration_h:g} h is longer than the dosing interval of {interval_h:g} h")
     if titr is not None and interval_h is None and week_days is None:
@@ -224,7 +225,7 @@ def _parse_phase(text: str, whole: str) -> Phase:
 
 _WORD_COUNT = {"once": 1, "twice": 2, "three times": 3, "thrice": 3, "four times": 4}
 _FREQ_PATTERNS = [
-    (rf"\b(\d+)\s*x\s*/?\s*(?:per\s+|a\s+)?(week|wk|day|d)\b", "nx"),
+    (r"\b(\d+)\s*x\s*/?\s*(?:per\s+|a\s+)?(week|wk|day|d)\b", "nx"),
     (r"\b(\d+)\s+times\s+(?:a|per)\s+(week|day)\b", "nx"),
     (r"\b(once|twice|three times|thrice|four times)\s+(?:a\s+|per\s+)?(daily|day|weekly|week)\b", "word"),
     (rf"\bevery\s+{_NUM}\s*{_TIME_UNIT}\b", "every"),

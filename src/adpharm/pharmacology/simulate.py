@@ -243,25 +243,8 @@ def _sources(model: CompartmentModel) -> dict[str, list[str]]:
     return out
 
 
-def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, step_h: float | None = None,
-             weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", n: int = 1, seed: int | None = None,
-             chunk_size: int = 20_000, keep_profiles: bool | None = None, kb: KnowledgeBase | None = None) -> PKResult:
-    """Simulate plasma concentrations of ``drug`` and its metabolites under ``regimen``.
-
-    Parameters
-    ----------
-    drug : a bundled drug with a PK parameter set.
-    regimen : a regimen string (see :mod:`.regimen`) or a parsed :class:`Regimen`.
-    hours, step_h : simulated time and output step (defaults from the regimen).
-    weight_kg, age_y, sex, phenotype : covariates (scalars or arrays of length ``n``);
-        ``phenotype`` is PM, IM, NM, UM or ``"mixed"`` (drawn from published frequencies).
-    n, seed : number of virtual subjects and the seed; ``n = 1`` is the typical subject.
-    keep_profiles : keep every concentration profile (default: when n * times <= 5e7).
-
-    Returns
-    -------
-    PKResult
-    """
+def _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, seed, kb):
+    """Model, regimen, output times, dose events, covariates and random effects: every check made here."""
     kb = _kb(kb)
     model = model_for(drug, kb)
     reg = regimen if isinstance(regimen, Regimen) else parse_regimen(regimen)
@@ -282,6 +265,30 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
     rng = np.random.default_rng(seed)
     cov = draw_covariates(n, rng, weight_kg, age_y, sex, phenotype)
     etas = draw_etas(model, n, rng)
+    return model, reg, hours, times, events, cov, etas
+
+
+def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, step_h: float | None = None,
+             weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", n: int = 1, seed: int | None = None,
+             chunk_size: int = 20_000, keep_profiles: bool | None = None, kb: KnowledgeBase | None = None) -> PKResult:
+    """Simulate plasma concentrations of ``drug`` and its metabolites under ``regimen``.
+
+    Parameters
+    ----------
+    drug : a bundled drug with a PK parameter set.
+    regimen : a regimen string (see :mod:`.regimen`) or a parsed :class:`Regimen`.
+    hours, step_h : simulated time and output step (defaults from the regimen).
+    weight_kg, age_y, sex, phenotype : covariates (scalars or arrays of length ``n``);
+        ``phenotype`` is PM, IM, NM, UM or ``"mixed"`` (drawn from published frequencies).
+    n, seed : number of virtual subjects and the seed; ``n = 1`` is the typical subject.
+    keep_profiles : keep every concentration profile (default: when n * times <= 5e7).
+
+    Returns
+    -------
+    PKResult
+    """
+    model, reg, hours, times, events, cov, etas = _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex,
+                                                         phenotype, n, seed, kb)
     warnings = dose_warnings(model, reg, hours, cov.weight_kg)
     keep = (n * times.size * len(model.analytes) <= 5e7) if keep_profiles is None else keep_profiles
     profiles = [] if keep else None
@@ -326,28 +333,22 @@ def _nca_table(model, times, conc, last_dose, interval, offset) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def iter_profiles(result_args: dict, chunk_size: int = 20_000) -> Iterator[pd.DataFrame]:
-    """Stream the tidy table of a large population chunk by chunk (same subjects as :func:`simulate`)."""
-    kb = _kb(result_args.pop("kb", None))
-    drug, regimen = result_args.pop("drug"), result_args.pop("regimen")
-    model = model_for(drug, kb)
-    reg = regimen if isinstance(regimen, Regimen) else parse_regimen(regimen)
-    n = result_args.get("n", 1)
-    hours = result_args.get("hours") or default_hours(reg)
-    step_h = result_args.get("step_h") or default_step_h(hours)
-    times = np.round(np.arange(0.0, hours + step_h / 2, step_h), 9)
-    events = reg.events(until_h=hours)
-    rng = np.random.default_rng(result_args.get("seed"))
-    cov = draw_covariates(n, rng, result_args.get("weight_kg", 70.0), result_args.get("age_y", 40.0),
-                          result_args.get("sex", "male"), result_args.get("phenotype", "NM"))
-    etas = draw_etas(model, n, rng)
+def iter_profiles(args: dict, chunk_size: int = 20_000) -> Iterator[pd.DataFrame]:
+    """Stream the tidy table of a large population chunk by chunk (the same subjects as :func:`simulate`
+    with the same arguments: drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, seed)."""
+    a = {"hours": None, "step_h": None, "weight_kg": 70.0, "age_y": 40.0, "sex": "male", "phenotype": "NM",
+         "n": 1, "seed": None, "kb": None, **args}
+    model, reg, _, times, events, cov, etas = _setup(a["drug"], a["regimen"], a["hours"], a["step_h"], a["weight_kg"],
+                                                  a["age_y"], a["sex"], a["phenotype"], a["n"], a["seed"],
+                                                  _kb(a["kb"]))
+    n = a["n"]
     for start in range(0, n, chunk_size):
         sl = slice(start, min(n, start + chunk_size))
         conc = _solve_chunk(model, events, times, cov, etas, sl)
-        s, t, a = conc.shape
+        s, t, k = conc.shape
         yield pd.DataFrame({
-            "subject": np.repeat(np.arange(start + 1, start + s + 1), t * a),
-            "time_h": np.tile(np.repeat(times, a), s),
+            "subject": np.repeat(np.arange(start + 1, start + s + 1), t * k),
+            "time_h": np.tile(np.repeat(times, k), s),
             "analyte": np.tile(np.asarray(model.analyte_names, dtype=object), s * t),
             "conc_ng_per_ml": conc.reshape(-1),
         })
