@@ -55,7 +55,7 @@ def main() -> None:
     p = model.typical(sub)
     model.apply_iiv(p, {k: v[: args.sample] for k, v in etas.items()})
     a_all = model.matrix(p)
-    boluses, _ = model.inputs(events, sub.weight_kg, p)
+    boluses, _ = model.inputs(events, sub.weight_kg)
     v1 = np.stack([p[f"{a.name}.v1_l"] for a in model.analytes], axis=1)
     cidx = [model.central[a.name] for a in model.analytes]
     t0 = time.perf_counter()

@@ -23,7 +23,7 @@ def one_cmt(ka, cl=10.0, v=100.0, f=0.5):
 def run(model, regimen, times):
     cov = Covariates.of(1)
     p = model.typical(cov)
-    b, i = model.inputs(parse_regimen(regimen).events(times[-1] + 1), cov.weight_kg, p)
+    b, i = model.inputs(parse_regimen(regimen).events(times[-1] + 1), cov.weight_kg)
     st = propagate(model.matrix(p), times, b, i)
     return st[0, :, 0] / 100.0 * 1000.0
 
@@ -60,7 +60,7 @@ def test_superposition_equals_ode_with_metabolite_and_infusions():
     cov = Covariates.of(1)
     p = model.typical(cov)
     events = parse_regimen("0.5 mg/kg iv over 40 min 3x/week for 1 week").events(120)
-    b, inf = model.inputs(events, cov.weight_kg, p)
+    b, inf = model.inputs(events, cov.weight_kg)
     a = model.matrix(p)[0]
     t = np.linspace(0, 120, 241)
     exact = propagate(model.matrix(p), t, b, inf)[0]

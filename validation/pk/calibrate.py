@@ -8,6 +8,7 @@ stored. Run it after changing a parameter set and copy the printed values into p
 from __future__ import annotations
 
 import copy
+import math
 
 from scipy.optimize import brentq
 
@@ -36,15 +37,11 @@ def calibrate(kb, drug, route, regimen, measure, target):
         kb2.pk_models[drug].routes[route].paths[0].ka_per_h.value = ka
         res = simulate(drug, regimen, hours=96, step_h=0.01, kb=kb2)
         return res.summary().set_index(["analyte", "measure"]).loc[(drug, measure), "value"] - target
-    lo, hi = 0.02, 50.0
-    if measure == "tmax_h":
-        return brentq(lambda k: f(k), lo, hi, xtol=1e-4)
-    return brentq(lambda k: f(k), lo, hi, xtol=1e-4)
+    return brentq(f, 0.02, 50.0, xtol=1e-4)
 
 
 def sertraline_volume(kb):
     """Apparent V/F (and CL/F = V ln2 / 26 h) so that 50 mg peaks at 12 ng/mL (S10)."""
-    import math
 
     def f(v):
         kb2 = copy.deepcopy(kb)
@@ -58,7 +55,6 @@ def sertraline_volume(kb):
 
 if __name__ == "__main__":
     kb = load()
-    import math
     v = sertraline_volume(kb)
     print(f"sertraline v1_l {v:.0f}  cl_l_per_h {v * math.log(2) / 26:.1f}  (S10, 26 h)")
     a = kb.pk_models["sertraline"].analytes[0]

@@ -13,7 +13,7 @@ from .. import RESEARCH_NOTICE
 from ..io import atomic_write, figure_bytes
 from ..pharmacology.model import PHENOTYPES
 from ..pharmacology.occupancy import occupancy as compute_occupancy
-from ..pharmacology.simulate import iter_profiles, simulate as run_simulation
+from ..pharmacology.simulate import iter_profiles, regimen_warnings, simulate as run_simulation
 from .common import check_choice, emit_json, fail, handle_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -106,12 +106,17 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
              plot: Optional[Path] = _PLOT) -> None:
     """Plasma concentrations of a drug and its metabolites, with the NCA summary (Cmax, Tmax, AUC, half-life)."""
     _check(fmt, plot, phenotype, sex)
-    res = _run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=plot is not None or None)
-    _warn(res.warnings)
-    if fmt == "csv":
+    if fmt == "csv" and plot is None:
+        # the streamed table is the whole output: solve each chunk once, never the population as well
         kwargs = dict(drug=drug, regimen=regimen, n=n, seed=seed, hours=hours, step_h=step, weight_kg=weight,
                       age_y=age, sex=sex, phenotype=phenotype)
+        _warn(regimen_warnings(kwargs))
         _stream_csv(kwargs, out)
+        return
+    res = _run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=True if plot is not None else None)
+    _warn(res.warnings)
+    if fmt == "csv":
+        _write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
     else:
         _emit(res.to_dict(), _header(res) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}")
               + "\n", fmt, out)

@@ -37,7 +37,7 @@ PK_LABELS = {
 @lru_cache(maxsize=4)
 def database(data_dir: str | None = None) -> sqlite3.Connection:
     """The compiled database for ``data_dir`` (the bundled data by default), built once per process."""
-    kb = loader.load(Path(data_dir) if data_dir else loader.DATA_DIR)
+    kb = loader.load(Path(data_dir)) if data_dir else loader.bundled()
     return store.build(kb)
 
 

@@ -79,9 +79,6 @@ class SubjectParameters:
     def __getitem__(self, key: str) -> np.ndarray:
         return self.values[key]
 
-    def get(self, key: str):
-        return self.values.get(key)
-
 
 class CompartmentModel:
     """The linear model of one drug and its metabolites, from its :class:`PKModelSpec`."""
@@ -226,8 +223,7 @@ class CompartmentModel:
         return next(a for a in self.analytes if a.name == name)
 
     # --- dose inputs --------------------------------------------------------------------------
-    def inputs(self, events: list[DoseEvent], weight_kg: np.ndarray, p: SubjectParameters | None = None
-               ) -> tuple[list[Bolus], list[Infusion]]:
+    def inputs(self, events: list[DoseEvent], weight_kg: np.ndarray) -> tuple[list[Bolus], list[Infusion]]:
         """Boluses into depots or the central compartment, and infusions, for the dose events."""
         boluses: list[Bolus] = []
         infusions: list[Infusion] = []

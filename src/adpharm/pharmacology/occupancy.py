@@ -65,7 +65,7 @@ def kp_uu(target: str, kb: KnowledgeBase) -> tuple[float, str]:
             model = model_for(cal.drug, kb)
             a = model.parent
             k = kb.drugs[cal.drug].binding[cal.target].value
-            value = k * a.mw_g_per_mol.value / 1000.0 / (a.fu.value * cal.ec50_ng_per_ml)
+            value = k / ng_per_ml_to_nm(a.fu.value * cal.ec50_ng_per_ml, a.mw_g_per_mol.value)
             return value, f"calibrated on {cal.drug} {cal.target} EC50 {cal.ec50_ng_per_ml:g} ng/mL ({', '.join(cal.refs)}, {cal.fact})"
     return 1.0, "1 (free-drug hypothesis: unbound brain = unbound plasma)"
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import AdpharmInputError
-from ..units import HOURS_PER, MG_PER, hours
+from ..units import MG_PER, hours
 
 ROUTES = ("iv", "po", "intranasal", "sublingual", "im", "sc")
 _ROUTE_WORDS = {
@@ -117,7 +117,7 @@ class Regimen:
 
 def _dose_times(ph: Phase, t0: float, end: float) -> list[float]:
     if ph.interval_h is None and ph.week_days is None:
-        return [t0] if t0 < end or math.isclose(t0, end) and end == 0 else ([t0] if t0 < end else [])
+        return [t0] if t0 < end else []
     if ph.week_days is not None:
         times = [t0 + w * 168.0 + d * 24.0 for w in range(int((end - t0) // 168) + 2) for d in ph.week_days]
         return [t for t in times if t < end - 1e-9]
@@ -304,4 +304,4 @@ def check_weight(weight_kg) -> None:
         raise AdpharmInputError(f"weight: {w[bad][0]:g} kg is not a body weight (must be above 0 and at most 350 kg)")
 
 
-__all__ = ["DoseEvent", "Phase", "Regimen", "ROUTES", "parse_regimen", "check_weight", "HOURS_PER"]
+__all__ = ["DoseEvent", "Phase", "Regimen", "ROUTES", "parse_regimen", "check_weight"]

@@ -70,8 +70,6 @@ class PKResult:
     seed: int | None
     warnings: list[str] = field(default_factory=list)
     sources: dict[str, list[str]] = field(default_factory=dict)
-    last_dose_h: float = 0.0
-    n_profiles: int = 0
 
     @property
     def n(self) -> int:
@@ -299,21 +297,21 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
         sl = slice(start, min(n, start + chunk_size))
         conc = _solve_chunk(model, events, times, cov, etas, sl)
         if profiles is not None:
-            profiles.append(conc.astype(np.float64))
+            profiles.append(conc)
         tables.append(_nca_table(model, times, conc, last_dose, interval, start))
     table = pd.concat(tables, ignore_index=True)
     cov_df = pd.DataFrame({"subject": np.arange(1, n + 1), "weight_kg": cov.weight_kg, "age_y": cov.age_y,
                            "sex": cov.sex, "cyp2d6_phenotype": cov.phenotype})
     return PKResult(model.drug, reg.text, times, model.analyte_names,
                     np.concatenate(profiles) if profiles is not None else None, table, cov_df, seed, warnings,
-                    _sources(model), last_dose, n if keep else 0)
+                    _sources(model))
 
 
 def _solve_chunk(model: CompartmentModel, events, times, cov: Covariates, etas, sl: slice) -> np.ndarray:
     sub = Covariates(cov.weight_kg[sl], cov.age_y[sl], cov.sex[sl], cov.phenotype[sl])
     p = model.typical(sub)
     model.apply_iiv(p, {k: v[sl] for k, v in etas.items()})
-    boluses, infusions = model.inputs(events, sub.weight_kg, p)
+    boluses, infusions = model.inputs(events, sub.weight_kg)
     states = propagate(model.matrix(p), times, boluses, infusions)
     out = np.empty(states.shape[:2] + (len(model.analytes),))
     for i, a in enumerate(model.analytes):
@@ -333,15 +331,24 @@ def _nca_table(model, times, conc, last_dose, interval, offset) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _setup_from(args: dict):
+    """:func:`_setup` from the keyword arguments of :func:`simulate` given as a dict."""
+    a = {"hours": None, "step_h": None, "weight_kg": 70.0, "age_y": 40.0, "sex": "male", "phenotype": "NM",
+         "n": 1, "seed": None, "kb": None, **args}
+    return a["n"], _setup(a["drug"], a["regimen"], a["hours"], a["step_h"], a["weight_kg"], a["age_y"], a["sex"],
+                          a["phenotype"], a["n"], a["seed"], _kb(a["kb"]))
+
+
+def regimen_warnings(args: dict) -> list[str]:
+    """The dose warnings :func:`simulate` would give for these arguments, without solving anything."""
+    _, (model, reg, hours, _, _, cov, _) = _setup_from(args)
+    return dose_warnings(model, reg, hours, cov.weight_kg)
+
+
 def iter_profiles(args: dict, chunk_size: int = 20_000) -> Iterator[pd.DataFrame]:
     """Stream the tidy table of a large population chunk by chunk (the same subjects as :func:`simulate`
     with the same arguments: drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, seed)."""
-    a = {"hours": None, "step_h": None, "weight_kg": 70.0, "age_y": 40.0, "sex": "male", "phenotype": "NM",
-         "n": 1, "seed": None, "kb": None, **args}
-    model, reg, _, times, events, cov, etas = _setup(a["drug"], a["regimen"], a["hours"], a["step_h"], a["weight_kg"],
-                                                  a["age_y"], a["sex"], a["phenotype"], a["n"], a["seed"],
-                                                  _kb(a["kb"]))
-    n = a["n"]
+    n, (model, reg, _, times, events, cov, etas) = _setup_from(args)
     for start in range(0, n, chunk_size):
         sl = slice(start, min(n, start + chunk_size))
         conc = _solve_chunk(model, events, times, cov, etas, sl)

@@ -87,13 +87,11 @@ def propagate(a: np.ndarray, times_h: np.ndarray, boluses: list[Bolus] = (), inf
             cache[key] = _step_matrices(a, dt)
         phi, psi = cache[key]
         mid = t + dt / 2
-        r = np.zeros((s, n))
-        active = False
-        for inf in infusions:
-            if inf.start_h <= mid < inf.end_h:
-                r[:, inf.state] += inf.rate
-                active = True
+        active = [inf for inf in infusions if inf.start_h <= mid < inf.end_h]
         x = np.einsum("sij,sj->si", phi, x)
         if active:
+            r = np.zeros((s, n))
+            for inf in active:
+                r[:, inf.state] += inf.rate
             x += np.einsum("sij,sj->si", psi, r)
     return out
