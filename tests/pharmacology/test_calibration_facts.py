@@ -107,3 +107,9 @@ def test_O11_O12_nortriptyline_net_occupancy_at_the_scan_levels(plasma, observed
     a = model_for("nortriptyline").parent
     x = plasma * a.fu.value * kp / a.mw_g_per_mol.value * 1000 / kb.drugs["nortriptyline"].binding["NET"].value
     assert x / (1 + x) == pytest.approx(observed, abs=0.08)
+
+
+def test_S10_S11_sertraline_single_dose_peak():
+    s = nca("sertraline", "50 mg po", hours=120, step_h=0.05)
+    assert s[("sertraline", "cmax_ng_per_ml")] == pytest.approx(12, rel=0.02)   # S10
+    assert s[("sertraline", "tmax_h")] == pytest.approx(6.45, abs=0.05)        # S11 (middle of 4.5-8.4 h)
