@@ -6,7 +6,7 @@ import sys
 import typer
 
 from .. import RESEARCH_NOTICE, __version__
-from . import assay, compare, knowledge, meta, pk
+from . import assay, compare, knowledge, mechanism, meta, pk
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help=f"adpharm {__version__}: executable comparison of antidepressants. {RESEARCH_NOTICE}")
@@ -14,6 +14,7 @@ app.command("drugs")(knowledge.drugs)
 app.command("drug")(knowledge.drug)
 app.command("compare")(compare.compare)
 app.add_typer(pk.app, name="pk")
+app.add_typer(mechanism.app, name="mechanism")
 app.add_typer(meta.app, name="meta")
 app.add_typer(assay.app, name="assay")
 

@@ -130,30 +130,52 @@ class OccupancyResult:
         return ax
 
 
-def occupancy(pk: PKResult, kb: KnowledgeBase | None = None) -> OccupancyResult:
-    """Occupancy of every target with a binding constant, from a :class:`PKResult` with profiles."""
+def occupancy_coefficients(drug: str, kb: KnowledgeBase | None = None) -> tuple[dict[str, np.ndarray], dict[str, dict], float]:
+    """Per-target coefficients ``a`` such that ``S = sum_i a_i C_i`` (``C`` plasma ng/mL per analyte).
+
+    Returns ``(coefficients, basis, hill)``: ``coefficients[target]`` has one entry per analyte of the
+    drug's PK model (0 where the analyte has no binding constant); only targets with at least one
+    binding constant appear.
+    """
     kb = _kb(kb)
-    if pk.conc_ng_per_ml is None:
-        raise AdpharmInputError("occupancy needs the concentration profiles; simulate with keep_profiles=True")
-    model = model_for(pk.drug, kb)
-    consts = binding_constants(pk.drug, kb)
+    model = model_for(drug, kb)
+    consts = binding_constants(drug, kb)
     hill = kb.occupancy.hill.value if kb.occupancy else 1.0
-    targets = [t for t in OCCUPANCY_TARGETS if any(t in consts[a] for a in consts)]
-    fraction = np.zeros(pk.conc_ng_per_ml.shape[:2] + (len(targets),))
+    coefs: dict[str, np.ndarray] = {}
     basis: dict[str, dict] = {}
-    for j, target in enumerate(targets):
+    for target in OCCUPANCY_TARGETS:
+        if not any(target in consts[a] for a in consts):
+            continue
         kp, kp_src = kp_uu(target, kb)
-        s_sum = np.zeros(pk.conc_ng_per_ml.shape[:2])
+        a_vec = np.zeros(len(model.analytes))
         used = {}
         for i, a in enumerate(model.analytes):
             if target not in consts[a.name]:
                 continue
             k_nm, refs, fact = consts[a.name][target]
-            cu = ng_per_ml_to_nm(pk.conc_ng_per_ml[:, :, i] * a.fu.value * kp, a.mw_g_per_mol.value)
-            s_sum += cu / k_nm
+            a_vec[i] = ng_per_ml_to_nm(a.fu.value * kp, a.mw_g_per_mol.value) / k_nm
             used[a.name] = {"k_nm": k_nm, "refs": refs, "fact": fact, "fu": a.fu.value}
-        fraction[:, :, j] = s_sum ** hill / (1.0 + s_sum ** hill)
+        coefs[target] = a_vec
         basis[target] = {"analytes": used, "kp_uu": kp, "kp_uu_source": kp_src}
+    return coefs, basis, hill
+
+
+def occupied_fraction(s_sum: np.ndarray, hill: float) -> np.ndarray:
+    """``S^h / (1 + S^h)`` for the summed, affinity-weighted unbound concentrations ``S``."""
+    sh = s_sum ** hill
+    return sh / (1.0 + sh)
+
+
+def occupancy(pk: PKResult, kb: KnowledgeBase | None = None) -> OccupancyResult:
+    """Occupancy of every target with a binding constant, from a :class:`PKResult` with profiles."""
+    kb = _kb(kb)
+    if pk.conc_ng_per_ml is None:
+        raise AdpharmInputError("occupancy needs the concentration profiles; simulate with keep_profiles=True")
+    coefs, basis, hill = occupancy_coefficients(pk.drug, kb)
+    targets = list(coefs)
+    fraction = np.zeros(pk.conc_ng_per_ml.shape[:2] + (len(targets),))
+    for j, target in enumerate(targets):
+        fraction[:, :, j] = occupied_fraction(pk.conc_ng_per_ml @ coefs[target], hill)
     missing = [t for t in OCCUPANCY_TARGETS if t not in targets]
     return OccupancyResult(pk, targets, fraction, basis, missing)
 

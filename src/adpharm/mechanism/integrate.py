@@ -1,0 +1,132 @@
+"""Vectorised time integration of the cascade, all virtual patients at once.
+
+Every state obeys ``dx/dt = -d x + N(x, u(t))`` with a constant decay ``d`` (from the model file)
+and a nonlinear production ``N`` that depends on the other states and on the inputs ``u`` (the
+occupancies, from the exact PK solution). The fourth-order exponential time-differencing
+Runge-Kutta scheme of Cox and Matthews treats the decay exactly, so fast states that follow their
+drive (glutamate, BDNF release, mTORC1, dissociation) cost no stability limit on the step; the
+phi-function coefficients are evaluated by the contour-integral method of Kassam and Trefethen,
+which is accurate for every ``d h`` including 0.
+
+The step grid holds every output time and every dose event (bolus, infusion start and end), is
+refined geometrically after each event, where the PK changes fastest, and never steps more than
+``max_step_h``. The PK is advanced exactly along the same grid (half steps for the scheme's
+midpoint stages), so the drive is exact at every stage.
+
+References
+----------
+.. [1] Cox SM, Matthews PC (2002). Exponential time differencing for stiff systems.
+   J Comput Phys 176(2):430-455. doi:10.1006/jcph.2002.6995
+.. [2] Kassam AK, Trefethen LN (2005). Fourth-order time-stepping for stiff PDEs.
+   SIAM J Sci Comput 26(4):1214-1233. doi:10.1137/S1064827502410633
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .drive import DriveStepper
+from .model import CascadeModel
+
+_CONTOUR_POINTS = 32
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Step-size control: first step after an event, its growth factor, and the largest step (h)."""
+
+    first_step_h: float = 0.01
+    growth: float = 1.4
+    max_step_h: float = 0.25
+
+
+def step_grid(times_h: np.ndarray, events_h: list[float], grid: Grid = Grid()) -> np.ndarray:
+    """Integration nodes: outputs, events, geometric refinement after events, at most ``max_step_h`` apart."""
+    end = float(times_h[-1])
+    nodes = [0.0, *times_h.tolist(), *(t for t in events_h if 0 <= t <= end)]
+    offsets, h, total = [], grid.first_step_h, 0.0
+    while h < grid.max_step_h:
+        total += h
+        offsets.append(total)
+        h *= grid.growth
+    for t in events_h:
+        nodes += [t + o for o in offsets if t + o < end]
+    nodes = np.unique(np.round(np.asarray(nodes, dtype=float), 9))
+    out = [nodes[:1]]
+    for a, b in zip(nodes[:-1], nodes[1:]):
+        k = int(np.ceil((b - a) / grid.max_step_h - 1e-9))
+        out.append(np.linspace(a, b, k + 1)[1:] if k > 1 else np.array([b]))
+    return np.round(np.concatenate(out), 9)
+
+
+def etd_coefficients(decay: np.ndarray, h: float) -> tuple[np.ndarray, ...]:
+    """``E, E2, Q, f1, f2, f3`` of the ETDRK4 scheme for decay rates ``decay`` and step ``h``."""
+    lin = -np.asarray(decay, dtype=float) * h
+    r = np.exp(1j * np.pi * (np.arange(1, _CONTOUR_POINTS + 1) - 0.5) / _CONTOUR_POINTS)
+    lr = lin[..., None] + r
+    e_lr = np.exp(lr)
+    q = h * np.real(np.mean((np.exp(lr / 2) - 1) / lr, axis=-1))
+    f1 = h * np.real(np.mean((-4 - lr + e_lr * (4 - 3 * lr + lr ** 2)) / lr ** 3, axis=-1))
+    f2 = h * np.real(np.mean((2 + lr + e_lr * (-2 + lr)) / lr ** 3, axis=-1))
+    f3 = h * np.real(np.mean((-4 - 3 * lr - lr ** 2 + e_lr * (4 - lr)) / lr ** 3, axis=-1))
+    return np.exp(lin), np.exp(lin / 2), q, f1, f2, f3
+
+
+def integrate(model: CascadeModel, params: dict, stepper: DriveStepper, times_h: np.ndarray, record: list[str],
+              grid: Grid = Grid(), record_mean: list[str] = ()) -> dict[str, np.ndarray]:
+    """Integrate the cascade for every patient.
+
+    Returns ``{name: (patients, len(times_h))}`` for each name in ``record`` and the mean over
+    patients, ``{name: (len(times_h),)}``, for each name in ``record_mean`` (states, assignments
+    or inputs). ``times_h`` must start at 0 and increase.
+    """
+    n = stepper.n
+    times_h = np.round(np.asarray(times_h, dtype=float), 9)
+    nodes = step_grid(times_h, stepper.event_times(), grid)
+    out_at = {float(t): i for i, t in enumerate(times_h)}
+    result = {name: np.empty((n, times_h.size)) for name in record}
+    means = {name: np.empty(times_h.size) for name in record_mean}
+    decay = model.decay(params)
+    y = model.initial(n)
+    cache: dict[float, tuple[np.ndarray, ...]] = {}
+
+    def prod(yy, u):
+        return model.production(yy, u, params)
+
+    def store(t, yy, u):
+        i = out_at.get(float(t))
+        if i is None:
+            return
+        ns = model.evaluate(yy, u, params)
+        for name in record:
+            result[name][:, i] = np.broadcast_to(ns[name], (n,))
+        for name in record_mean:
+            means[name][i] = np.mean(np.broadcast_to(ns[name], (n,)))
+
+    stepper.dose(0.0)
+    u0 = stepper.inputs()
+    store(0.0, y, u0)
+    for t, t_next in zip(nodes[:-1], nodes[1:]):
+        h = float(t_next - t)
+        key = round(h, 12)
+        if key not in cache:
+            cache[key] = etd_coefficients(decay, h)
+        e, e2, q, f1, f2, f3 = cache[key]
+        stepper.advance(t, h / 2)
+        u_half = stepper.inputs()
+        stepper.advance(t + h / 2, h / 2)
+        u1 = stepper.inputs()
+        nu = prod(y, u0)
+        a = e2 * y + q * nu
+        na = prod(a, u_half)
+        b = e2 * y + q * na
+        nb = prod(b, u_half)
+        c = e2 * a + q * (2 * nb - nu)
+        nc = prod(c, u1)
+        y = e * y + f1 * nu + 2 * f2 * (na + nb) + f3 * nc
+        stepper.dose(float(t_next))
+        u0 = stepper.inputs()
+        store(t_next, y, u0)
+    result.update({f"mean:{k}": v for k, v in means.items()})
+    return result

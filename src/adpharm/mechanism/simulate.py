@@ -1,0 +1,268 @@
+"""Run the mechanism: regimen -> PK -> occupancy -> cascade -> MADRS, for a population, with placebo.
+
+:func:`simulate` is the one entry point (the command line, the guide, the trials engine and the
+benchmark call it). Every random draw (covariates, PK random effects, placebo responsiveness,
+sensitivity, rater error) is made from one seeded generator before anything is solved, and the
+placebo arm is the same virtual patients without the drug.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..errors import AdpharmInputError
+from ..knowledge.loader import KnowledgeBase
+from ..pharmacology.simulate import _kb, draw_covariates
+from .drive import DriveStepper, PKComponent, pk_component
+from .integrate import Grid, integrate
+from .model import CascadeModel, load
+from .symptoms import REMISSION_MADRS, draw_patients, madrs, remitters, responders
+
+MAX_DAYS = 365
+MAX_PATIENTS = 1_000_000
+#: mean MADRS difference from placebo taken as clinically meaningful (points)
+ONSET_THRESHOLD_MADRS = 2.0
+#: what the JSON ``states`` holds: the steps of both arms, from occupancy to the plasticity state
+REPORTED = ["occ_nmda", "glutamate_frac", "ampa_drive_frac", "bdnf_release_frac", "trkb_frac", "mtorc1_frac",
+            "synaptic_protein_frac", "spine_density_frac", "occ_sert", "occ_net", "serotonin_fold",
+            "noradrenaline_fold", "raphe_firing_fold", "autoreceptor_sensitivity", "creb_frac",
+            "bdnf_transcription_frac", "new_neuron_frac", "plasticity", "dissociation_frac",
+            "anticholinergic_load_frac", "antihistaminergic_load_frac"]
+
+
+def model_version(model: CascadeModel) -> str:
+    return f"adpharm {__version__} cascade model {model.version} ({model.source})"
+
+
+@dataclass
+class MechanismResult:
+    """Trajectories of one regimen (or combination) and its placebo arm for a virtual population."""
+
+    label: str
+    regimens: list[tuple[str, str]]
+    times_h: np.ndarray
+    states: dict[str, np.ndarray]        # mean over patients, per output time
+    madrs: np.ndarray                    # (patients, times)
+    madrs_placebo: np.ndarray
+    baseline: np.ndarray
+    remission_threshold: float
+    onset_threshold: float
+    seed: int | None
+    model: CascadeModel
+    params: dict
+    warnings: list[str] = field(default_factory=list)
+    flags: list[dict] = field(default_factory=list)
+    pk_sources: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.madrs.shape[0]
+
+    @property
+    def day_index(self) -> dict[int, int]:
+        """Whole days and the output index at that time."""
+        return {int(round(t / 24)): i for i, t in enumerate(self.times_h) if abs(t / 24 - round(t / 24)) < 1e-9}
+
+    def rates(self, scores: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
+        resp = responders(scores, self.baseline).mean(axis=0)
+        rem = remitters(scores, self.remission_threshold).mean(axis=0)
+        days = self.day_index
+        return ({str(d): float(resp[i]) for d, i in days.items()}, {str(d): float(rem[i]) for d, i in days.items()})
+
+    def separation(self) -> np.ndarray:
+        """Mean MADRS, placebo minus drug, at each output time (positive: the drug is better)."""
+        return self.madrs_placebo.mean(axis=0) - self.madrs.mean(axis=0)
+
+    def onset_day(self) -> int | None:
+        """First whole day (>= 1) with a mean separation from placebo of at least the threshold."""
+        sep = self.separation()
+        for d, i in sorted(self.day_index.items()):
+            if d >= 1 and sep[i] >= self.onset_threshold:
+                return d
+        return None
+
+    def onset_h(self) -> float | None:
+        sep = self.separation()
+        hit = np.nonzero(sep >= self.onset_threshold)[0]
+        return float(self.times_h[hit[0]]) if hit.size else None
+
+    def summary(self) -> pd.DataFrame:
+        """One row per whole day: MADRS (drug, placebo), separation, response and remission rates."""
+        resp, rem = self.rates(self.madrs)
+        presp, prem = self.rates(self.madrs_placebo)
+        sep = self.separation()
+        rows = []
+        for d, i in sorted(self.day_index.items()):
+            rows.append({"day": d, "madrs_mean": float(self.madrs[:, i].mean()),
+                         "madrs_placebo_mean": float(self.madrs_placebo[:, i].mean()),
+                         "separation": float(sep[i]), "response_rate": resp[str(d)], "remission_rate": rem[str(d)],
+                         "placebo_response_rate": presp[str(d)], "placebo_remission_rate": prem[str(d)]})
+        return pd.DataFrame(rows)
+
+    @staticmethod
+    def _percentiles(scores: np.ndarray) -> dict[str, list[float]]:
+        out = {"mean": scores.mean(axis=0)}
+        for p in (5, 50, 95):
+            out[f"p{p}"] = np.percentile(scores, p, axis=0)
+        return {k: [round(float(x), 4) for x in v] for k, v in out.items()}
+
+    def provenance(self) -> dict:
+        return {
+            "model": model_version(self.model),
+            "seed": self.seed, "n": self.n,
+            "parameters": {k: {"value": (float(np.mean(v)) if np.ndim(v) else float(v)),
+                               "basis": self.model.parameters[k].basis, "refs": list(self.model.parameters[k].refs),
+                               "fact": self.model.parameters[k].fact} for k, v in self.params.items()},
+            "pk": self.pk_sources,
+            "states": "mean over virtual patients at each time",
+            "onset": f"first whole day with mean placebo-minus-drug MADRS >= {self.onset_threshold:g} points",
+            "remission": f"MADRS <= {self.remission_threshold:g}", "response": "MADRS <= 50 % of baseline",
+            "research_use_only": True,
+        }
+
+    def to_dict(self) -> dict:
+        resp, rem = self.rates(self.madrs)
+        presp, prem = self.rates(self.madrs_placebo)
+        return {
+            "drug": self.label,
+            "regimen": "; ".join(f"{d}: {r}" for d, r in self.regimens),
+            "time_h": [round(float(t), 6) for t in self.times_h],
+            "states": {k: [float(x) for x in v] for k, v in self.states.items()},
+            "madrs": self._percentiles(self.madrs),
+            "onset_day": self.onset_day(),
+            "onset_h": self.onset_h(),
+            "response_rate": resp,
+            "remission_rate": rem,
+            "placebo": {"madrs": self._percentiles(self.madrs_placebo), "response_rate": presp, "remission_rate": prem},
+            "side_effects": {
+                "dissociation_peak_frac": float(np.max(self.states["dissociation_frac"])),
+                "anticholinergic_load_peak_frac": float(np.max(self.states["anticholinergic_load_frac"])),
+                "antihistaminergic_load_peak_frac": float(np.max(self.states["antihistaminergic_load_frac"])),
+            },
+            "flags": self.flags,
+            "warnings": self.warnings,
+            "provenance": self.provenance(),
+        }
+
+    def tidy(self) -> pd.DataFrame:
+        """Wide table, one row per output time: states (population mean) and MADRS means."""
+        df = pd.DataFrame({"time_h": self.times_h})
+        for k, v in self.states.items():
+            df[k] = v
+        df["madrs_mean"] = self.madrs.mean(axis=0)
+        df["madrs_placebo_mean"] = self.madrs_placebo.mean(axis=0)
+        return df
+
+    def plot(self, axes=None):
+        """Four panels: occupancy, glutamatergic arm, monoaminergic arm, MADRS with placebo."""
+        import matplotlib.pyplot as plt
+        if axes is None:
+            _, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
+        ax = np.asarray(axes).ravel()
+        d = self.times_h / 24.0
+        for name in ("occ_nmda", "occ_sert", "occ_net"):
+            ax[0].plot(d, self.states[name], label=name.replace("occ_", "").upper())
+        ax[0].set(title="Occupancy", ylabel="fraction", xlabel="day")
+        for name in ("glutamate_frac", "bdnf_release_frac", "mtorc1_frac", "synaptic_protein_frac", "spine_density_frac"):
+            ax[1].plot(d, self.states[name], label=name.replace("_frac", ""))
+        ax[1].set(title="Glutamatergic arm", xlabel="day")
+        for name in ("serotonin_fold", "raphe_firing_fold", "autoreceptor_sensitivity", "creb_frac",
+                     "bdnf_transcription_frac", "new_neuron_frac"):
+            ax[2].plot(d, self.states[name], label=name.replace("_frac", ""))
+        ax[2].set(title="Monoaminergic arm", xlabel="day")
+        for scores, lab in ((self.madrs, self.label), (self.madrs_placebo, "placebo")):
+            m = scores.mean(axis=0)
+            ax[3].plot(d, m, label=lab)
+            if self.n > 1:
+                lo, hi = np.percentile(scores, [25, 75], axis=0)
+                ax[3].fill_between(d, lo, hi, alpha=0.15)
+        ax[3].set(title=f"MADRS (n = {self.n}, seed {self.seed})", ylabel="MADRS", xlabel="day")
+        for a in ax:
+            a.legend(fontsize=7)
+        ax[3].figure.suptitle(f"{self.label} — simulated, {model_version(self.model)}; research use only", fontsize=8)
+        return ax
+
+
+def _flags(drugs: list[str], kb: KnowledgeBase) -> list[dict]:
+    """Labelled interactions between the drugs of a combination."""
+    out = []
+    for a in drugs:
+        for b in drugs:
+            if a == b:
+                continue
+            other = kb.drugs[b]
+            cls = kb.classes.get(other.drug_class)
+            words = {other.name.lower(), other.id, other.drug_class.lower()}
+            if cls is not None:
+                words.add(cls.name.lower())
+            for it in kb.drugs[a].interactions:
+                agent = it.agent.lower()
+                if any(w and (w in agent or w.rstrip("s") in agent) for w in words):
+                    out.append({"drugs": [a, b], "agent": it.agent, "effect": it.effect, "severity": it.severity,
+                                "refs": list(it.refs)})
+    return out
+
+
+def output_times(days: float) -> np.ndarray:
+    step = 1.0 if days <= 14 else 4.0
+    return np.round(np.arange(0.0, days * 24 + step / 2, step), 9)
+
+
+def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, n: int = 1, seed: int | None = None,
+             weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
+             remission_threshold: float = REMISSION_MADRS, onset_threshold: float = ONSET_THRESHOLD_MADRS,
+             times_h: np.ndarray | None = None, grid: Grid = Grid(), model: CascadeModel | None = None,
+             kb: KnowledgeBase | None = None) -> MechanismResult:
+    """Simulate one drug (``(drug, regimen)``) or a combination (a list of them) and its placebo arm.
+
+    Parameters
+    ----------
+    regimens : ``(drug, regimen)`` or a list of them (drugs given together).
+    days : simulated days (the MADRS visits are every output time; rates are reported per whole day).
+    n, seed : virtual patients and the seed. ``n = 1`` is one patient with the typical PK.
+    weight_kg, age_y, sex, phenotype : covariates, as in :func:`adpharm.pharmacology.simulate.simulate`.
+    params : overrides of model parameters (scalars, or arrays of length ``n``).
+
+    Returns
+    -------
+    MechanismResult
+    """
+    kb = _kb(kb)
+    model = model or load()
+    if isinstance(regimens, tuple):
+        regimens = [regimens]
+    if not regimens:
+        raise AdpharmInputError("mechanism: give at least one --drug with its --regimen")
+    if not isinstance(days, (int, float)) or not math.isfinite(days) or days <= 0 or days > MAX_DAYS:
+        raise AdpharmInputError(f"days: {days!r} must be more than 0 and at most {MAX_DAYS}")
+    if not isinstance(n, (int, np.integer)) or n < 1 or n > MAX_PATIENTS:
+        raise AdpharmInputError(f"n: {n!r} must be a whole number from 1 to {MAX_PATIENTS:,}")
+    for label, v in (("remission threshold", remission_threshold), ("onset threshold", onset_threshold)):
+        if not math.isfinite(v) or v < 0 or v > 60:
+            raise AdpharmInputError(f"{label}: {v!r} must be between 0 and 60 MADRS points")
+    p = model.parameter_values(params)
+    times = output_times(days) if times_h is None else np.asarray(times_h, dtype=float)
+    hours = float(times[-1])
+    rng = np.random.default_rng(seed)
+    cov = draw_covariates(n, rng, weight_kg, age_y, sex, phenotype)
+    components: list[PKComponent] = [pk_component(d, r, hours, cov, rng, kb) for d, r in regimens]
+    patients = draw_patients(n, times.size, p, rng)
+    if n == 1:
+        patients.sensitivity[:] = 1.0
+        patients.placebo_max[:] = p["placebo_max_median_frac"]
+        patients.baseline[:] = p["madrs_baseline_mean"]
+    stepper = DriveStepper(components, n, list(model.inputs))
+    out = integrate(model, p, stepper, times, ["plasticity"], grid, record_mean=REPORTED)
+    zero = np.zeros_like(out["plasticity"])
+    warnings = [w for c in components for w in c.warnings]
+    label = " + ".join(d for d, _ in regimens)
+    sources = {c.drug: {"targets": {t: b for t, b in c.basis.items()}} for c in components}
+    return MechanismResult(label, [(d, str(r)) for d, r in regimens], times,
+                           {k: out[f"mean:{k}"] for k in REPORTED},
+                           madrs(patients, out["plasticity"], times, p), madrs(patients, zero, times, p),
+                           patients.baseline, remission_threshold, onset_threshold, seed, model, p, warnings,
+                           _flags([d for d, _ in regimens], kb), sources)

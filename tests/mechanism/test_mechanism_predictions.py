@@ -1,0 +1,50 @@
+"""Predictions for published results that the model was not calibrated on (checked separately).
+
+Each case names the source and its uncertainty; a failure here means the mechanism, not a
+number, is wrong. Known misses are marked xfail with the reason, so they stay visible.
+"""
+import numpy as np
+import pytest
+
+from adpharm.mechanism.simulate import simulate
+
+
+@pytest.mark.parametrize("dose_mg, lsmd, se", [
+    # Daly 2018 (JAMA Psychiatry 75:139), period 1, MADRS LS mean change at 24 h: esketamine arm minus
+    # placebo (-5.7, SE 1.79); SE of the difference from the two arm SEs (clinical_trials.md, section c).
+    (28, -14.8 + 5.7, (2.80 ** 2 + 1.79 ** 2) ** 0.5),
+    (56, -15.7 + 5.7, (2.74 ** 2 + 1.79 ** 2) ** 0.5),
+    (84, -16.4 + 5.7, (2.64 ** 2 + 1.79 ** 2) ** 0.5),
+])
+def test_daly2018_esketamine_dose_response_at_24_h(dose_mg, lsmd, se):
+    r = simulate(("esketamine", f"{dose_mg} mg intranasal"), 2, n=3000, seed=2018)
+    predicted = -r.summary().set_index("day").loc[1, "separation"]
+    assert abs(predicted - lsmd) <= 1.96 * se
+
+
+@pytest.mark.xfail(reason="known miss: Canuso 2018 added esketamine to hospital standard of care for imminent suicide "
+                          "risk; the placebo + standard-of-care arm improved far more than the calibration placebo arms, "
+                          "and the model has no standard-of-care component, so it over-predicts the separation", strict=True)
+def test_canuso2018_esketamine_84_mg_at_24_h():
+    # Canuso 2018: LSMD vs placebo at 24 h -7.2 (SE 2.85)
+    r = simulate(("esketamine", "84 mg intranasal"), 2, n=3000, seed=2019)
+    assert abs(-r.summary().set_index("day").loc[1, "separation"] - (-7.2)) <= 1.96 * 2.85
+
+
+def test_stewart1993_imipramine_response_at_6_weeks():
+    # Stewart 1993: 22/48 completers responded on imipramine at 6 weeks; exact 95 % CI 31.4-61.1 %
+    r = simulate(("imipramine", "50 mg po daily titrate to 200 mg over 2 weeks"), 42, n=3000, seed=1993)
+    assert 0.314 <= r.summary().set_index("day").loc[42, "response_rate"] <= 0.611
+
+
+@pytest.mark.xfail(reason="known miss: the placebo arm of a chronic, mostly atypical population (Stewart 1993, "
+                          "9/52, CI 8-30 %) responds more than the calibration placebo arms (TRD, Kocsis 1988)", strict=True)
+def test_stewart1993_placebo_response_at_6_weeks():
+    r = simulate(("imipramine", "50 mg po daily titrate to 200 mg over 2 weeks"), 42, n=3000, seed=1993)
+    assert 0.08 <= r.summary().set_index("day").loc[42, "placebo_response_rate"] <= 0.30
+
+
+def test_lapidus2014_intranasal_ketamine_response_at_24_h():
+    # Lapidus 2014: 8/18 responders at 24 h after 50 mg intranasal ketamine (exact 95 % CI 21.5-69.2 %)
+    r = simulate(("ketamine", "50 mg intranasal"), 2, n=3000, seed=2014)
+    assert 0.215 <= r.summary().set_index("day").loc[1, "response_rate"] <= 0.692
