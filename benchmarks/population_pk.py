@@ -21,7 +21,7 @@ from scipy.integrate import solve_ivp
 from adpharm.knowledge.loader import bundled
 from adpharm.pharmacology.model import Covariates
 from adpharm.pharmacology.regimen import parse_regimen
-from adpharm.pharmacology.simulate import _solve_chunk, draw_covariates, draw_etas, model_for
+from adpharm.pharmacology.simulate import _solve_chunk, draw_covariates, draw_etas, model_for, subject_system
 
 REGIMEN = "150 mg po daily for 28 days"
 HOURS = 28 * 24
@@ -52,12 +52,8 @@ def main() -> None:
 
     sub = Covariates(cov.weight_kg[: args.sample], cov.age_y[: args.sample], cov.sex[: args.sample],
                      cov.phenotype[: args.sample])
-    p = model.typical(sub)
-    model.apply_iiv(p, {k: v[: args.sample] for k, v in etas.items()})
-    a_all = model.matrix(p)
-    boluses, _ = model.inputs(events, sub.weight_kg)
-    v1 = np.stack([p[f"{a.name}.v1_l"] for a in model.analytes], axis=1)
-    cidx = [model.central[a.name] for a in model.analytes]
+    p, a_all, boluses, _ = subject_system(model, events, sub, {k: v[: args.sample] for k, v in etas.items()})
+    v1 = model.central_volumes_l(p)
     t0 = time.perf_counter()
     ref = np.empty_like(sample_conc)
     for i in range(args.sample):
@@ -76,7 +72,7 @@ def main() -> None:
             out[sel] = sol.y.T
             x = sol.y[:, -1] if sol.t.size and sol.t[-1] == min(edges[k + 1], HOURS) else \
                 solve_ivp(lambda t, y: a @ y, (td, edges[k + 1]), x, method="LSODA", rtol=1e-10, atol=1e-12).y[:, -1]
-        ref[i] = out[:, cidx] / v1[i] * 1000.0
+        ref[i] = model.concentrations_ng_per_ml(out, v1[i])
     t_scipy_sample = time.perf_counter() - t0
     t_scipy = t_scipy_sample / args.sample * args.n
 

@@ -45,9 +45,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
     _warn(res.warnings)
     for f in res.flags:
         typer.echo(f"adpharm: flag: {' + '.join(f['drugs'])}: {f['effect']} ({f['severity']}; {', '.join(f['refs'])})", err=True)
-    sbml_text = None
-    if export_sbml is not None:
-        sbml_text = export(res, drug, regimen, days, seed, weight, phenotype)
+    sbml_text = res.to_sbml(patient=0) if export_sbml is not None else None
     if fmt == "csv":
         _write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
     else:
@@ -59,18 +57,6 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
         atomic_write(export_sbml, sbml_text)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot()[0].figure, plot))
-
-
-def export(res, drug, regimen, days, seed, weight, phenotype) -> str:
-    """SBML of the first virtual patient of the same run (same draws, same seed)."""
-    import numpy as np
-    from ..mechanism.drive import pk_component
-    from ..mechanism.sbml import to_sbml
-    from ..pharmacology.simulate import draw_covariates
-    rng = np.random.default_rng(seed)
-    cov = draw_covariates(res.n, rng, weight, 40.0, "male", phenotype)
-    comps = [pk_component(d, r, float(res.times_h[-1]), cov, rng) for d, r in zip(drug, regimen)]
-    return to_sbml(res.model, res.params, comps, patient=0)
 
 
 @app.command("parameters")

@@ -144,7 +144,6 @@ def roadrunner_trajectories(sbml: str, times_h: np.ndarray, names: list[str], rt
     rr = roadrunner.RoadRunner(sbml)
     rr.integrator.relative_tolerance = rtol
     rr.integrator.absolute_tolerance = atol
-    rr.integrator.setValue("max_output_rows", 10**7) if "max_output_rows" in rr.integrator.getSettings() else None
     rr.timeCourseSelections = ["time", *names]
     res = rr.simulate(times=list(map(float, times_h)))
     return {name: np.asarray(res[:, i + 1]) for i, name in enumerate(names)}

@@ -56,7 +56,7 @@ class MechanismResult:
     params: dict
     warnings: list[str] = field(default_factory=list)
     flags: list[dict] = field(default_factory=list)
-    pk_sources: dict = field(default_factory=dict)
+    components: list[PKComponent] = field(default_factory=list, repr=False)
 
     @property
     def n(self) -> int:
@@ -117,7 +117,7 @@ class MechanismResult:
             "parameters": {k: {"value": (float(np.mean(v)) if np.ndim(v) else float(v)),
                                "basis": self.model.parameters[k].basis, "refs": list(self.model.parameters[k].refs),
                                "fact": self.model.parameters[k].fact} for k, v in self.params.items()},
-            "pk": self.pk_sources,
+            "pk": {c.drug: {"targets": c.basis} for c in self.components},
             "states": "mean over virtual patients at each time",
             "onset": f"first whole day with mean placebo-minus-drug MADRS >= {self.onset_threshold:g} points",
             "remission": f"MADRS <= {self.remission_threshold:g}", "response": "MADRS <= 50 % of baseline",
@@ -147,6 +147,11 @@ class MechanismResult:
             "warnings": self.warnings,
             "provenance": self.provenance(),
         }
+
+    def to_sbml(self, patient: int = 0) -> str:
+        """SBML of the full model (PK with this run's doses, occupancy, cascade) for one virtual patient."""
+        from .sbml import to_sbml
+        return to_sbml(self.model, self.params, self.components, patient)
 
     def tidy(self) -> pd.DataFrame:
         """Wide table, one row per output time: states (population mean) and MADRS means."""
@@ -260,9 +265,8 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
     zero = np.zeros_like(out["plasticity"])
     warnings = [w for c in components for w in c.warnings]
     label = " + ".join(d for d, _ in regimens)
-    sources = {c.drug: {"targets": {t: b for t, b in c.basis.items()}} for c in components}
     return MechanismResult(label, [(d, str(r)) for d, r in regimens], times,
                            {k: out[f"mean:{k}"] for k in REPORTED},
                            madrs(patients, out["plasticity"], times, p), madrs(patients, zero, times, p),
                            patients.baseline, remission_threshold, onset_threshold, seed, model, p, warnings,
-                           _flags([d for d, _ in regimens], kb), sources)
+                           _flags([d for d, _ in regimens], kb), components)

@@ -219,6 +219,18 @@ class CompartmentModel:
                     a_mat[:, self.central[m.name], d] += ka * (1.0 - fh) * np.minimum(fm, 1.0) * ratio
         return a_mat
 
+    def central_volumes_l(self, p: SubjectParameters) -> np.ndarray:
+        """Central volume of every analyte, ``(subjects, analytes)``."""
+        return np.stack([p[f"{a.name}.v1_l"] for a in self.analytes], axis=-1)
+
+    def concentrations_ng_per_ml(self, states: np.ndarray, v1_l: np.ndarray) -> np.ndarray:
+        """Plasma concentration of every analyte (last axis) from compartment amounts in mg (last axis).
+
+        ``v1_l`` comes from :meth:`central_volumes_l`, broadcast against ``states`` without its last axis.
+        """
+        idx = [self.central[a.name] for a in self.analytes]
+        return np.maximum(states[..., idx], 0.0) / v1_l * 1000.0
+
     def _analyte(self, name: str) -> PKAnalyte:
         return next(a for a in self.analytes if a.name == name)
 

@@ -307,16 +307,18 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
                     _sources(model))
 
 
+def subject_system(model: CompartmentModel, events, cov: Covariates, etas: dict[str, np.ndarray]):
+    """Individual parameters, system matrices and dose inputs for the subjects in ``cov``."""
+    p = model.typical(cov)
+    model.apply_iiv(p, etas)
+    boluses, infusions = model.inputs(events, cov.weight_kg)
+    return p, model.matrix(p), boluses, infusions
+
+
 def _solve_chunk(model: CompartmentModel, events, times, cov: Covariates, etas, sl: slice) -> np.ndarray:
     sub = Covariates(cov.weight_kg[sl], cov.age_y[sl], cov.sex[sl], cov.phenotype[sl])
-    p = model.typical(sub)
-    model.apply_iiv(p, {k: v[sl] for k, v in etas.items()})
-    boluses, infusions = model.inputs(events, sub.weight_kg)
-    states = propagate(model.matrix(p), times, boluses, infusions)
-    out = np.empty(states.shape[:2] + (len(model.analytes),))
-    for i, a in enumerate(model.analytes):
-        out[:, :, i] = np.maximum(states[:, :, model.central[a.name]], 0.0) / p[f"{a.name}.v1_l"][:, None] * 1000.0
-    return out
+    p, a, boluses, infusions = subject_system(model, events, sub, {k: v[sl] for k, v in etas.items()})
+    return model.concentrations_ng_per_ml(propagate(a, times, boluses, infusions), model.central_volumes_l(p)[:, None, :])
 
 
 def _nca_table(model, times, conc, last_dose, interval, offset) -> pd.DataFrame:

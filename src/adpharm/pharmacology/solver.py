@@ -52,46 +52,63 @@ def _step_matrices(a: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
     return e[:, :n, :n], e[:, :n, n:]
 
 
+class Stepper:
+    """Exact stepping of one linear system for every subject: doses at instants, constant infusions between.
+
+    ``dose(t)`` adds the boluses given at ``t``; ``advance(t, dt)`` moves the state from ``t`` to
+    ``t + dt`` (no dose event strictly inside; an infusion counts when active at the midpoint).
+    Steps of the same length share one batched matrix exponential.
+    """
+
+    def __init__(self, a: np.ndarray, boluses: list[Bolus] = (), infusions: list[Infusion] = ()):
+        self.a = np.asarray(a, dtype=float)
+        self.x = np.zeros(self.a.shape[:2])
+        self.infusions = list(infusions)
+        self._by_time: dict[float, list[Bolus]] = {}
+        for b in boluses:
+            self._by_time.setdefault(round(b.time_h, 9), []).append(b)
+        self._cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def event_times(self) -> list[float]:
+        return [*self._by_time, *(t for inf in self.infusions for t in (inf.start_h, inf.end_h))]
+
+    def dose(self, t: float) -> None:
+        for b in self._by_time.get(round(float(t), 9), ()):
+            self.x[:, b.state] += b.amount
+
+    def advance(self, t: float, dt: float) -> None:
+        key = round(dt, 12)
+        if key not in self._cache:
+            self._cache[key] = _step_matrices(self.a, dt)
+        phi, psi = self._cache[key]
+        mid = t + dt / 2
+        active = [inf for inf in self.infusions if inf.start_h <= mid < inf.end_h]
+        x = np.einsum("sij,sj->si", phi, self.x)
+        if active:
+            r = np.zeros_like(x)
+            for inf in active:
+                r[:, inf.state] += inf.rate
+            x += np.einsum("sij,sj->si", psi, r)
+        self.x = x
+
+
 def propagate(a: np.ndarray, times_h: np.ndarray, boluses: list[Bolus] = (), infusions: list[Infusion] = ()) -> np.ndarray:
     """States at ``times_h`` for every subject: array ``(subjects, times, states)``.
 
     The system starts empty at time 0 (or at the first event, if earlier). A bolus given at an
     output time is counted in that output (the state just after the dose).
     """
-    a = np.asarray(a, dtype=float)
-    s, n, _ = a.shape
+    stepper = Stepper(a, boluses, infusions)
     times_h = np.asarray(times_h, dtype=float)
-    marks = [0.0, *times_h.tolist(), *(b.time_h for b in boluses)]
-    for inf in infusions:
-        marks += [inf.start_h, inf.end_h]
-    grid = np.unique(np.round(np.asarray(marks, dtype=float), 9))
-    out = np.zeros((s, times_h.size, n))
-    out_index = {round(float(t), 9): [] for t in times_h}
+    grid = np.unique(np.round(np.asarray([0.0, *times_h.tolist(), *stepper.event_times()], dtype=float), 9))
+    out = np.zeros((stepper.x.shape[0], times_h.size, stepper.x.shape[1]))
+    out_index: dict[float, list[int]] = {}
     for i, t in enumerate(times_h):
-        out_index[round(float(t), 9)].append(i)
-    by_time: dict[float, list[Bolus]] = {}
-    for b in boluses:
-        by_time.setdefault(round(b.time_h, 9), []).append(b)
-    cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-    x = np.zeros((s, n))
+        out_index.setdefault(round(float(t), 9), []).append(i)
     for k, t in enumerate(grid):
-        for b in by_time.get(float(t), ()):
-            x[:, b.state] += b.amount
+        stepper.dose(float(t))
         for i in out_index.get(float(t), ()):
-            out[:, i] = x
-        if k + 1 == grid.size:
-            break
-        dt = float(grid[k + 1] - t)
-        key = round(dt, 12)
-        if key not in cache:
-            cache[key] = _step_matrices(a, dt)
-        phi, psi = cache[key]
-        mid = t + dt / 2
-        active = [inf for inf in infusions if inf.start_h <= mid < inf.end_h]
-        x = np.einsum("sij,sj->si", phi, x)
-        if active:
-            r = np.zeros((s, n))
-            for inf in active:
-                r[:, inf.state] += inf.rate
-            x += np.einsum("sij,sj->si", psi, r)
+            out[:, i] = stepper.x
+        if k + 1 < grid.size:
+            stepper.advance(float(t), float(grid[k + 1] - t))
     return out
