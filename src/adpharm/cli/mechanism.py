@@ -50,9 +50,10 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
         _write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
     else:
         s = res.summary()
-        head = (f"{res.label}: {res.to_dict()['regimen']} ({res.n} patient{'s' if res.n > 1 else ''}, seed {res.seed}; "
+        d = res.to_dict()
+        head = (f"{res.label}: {d['regimen']} ({res.n} patient{'s' if res.n > 1 else ''}, seed {res.seed}; "
                 f"onset day {res.onset_day()})\n")
-        _emit(res.to_dict(), head + s.to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n", fmt, out)
+        _emit(d, head + s.to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n", fmt, out)
     if sbml_text is not None:
         atomic_write(export_sbml, sbml_text)
     if plot is not None:
