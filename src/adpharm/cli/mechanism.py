@@ -36,8 +36,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
     check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
     if len(drug) != len(regimen):
         fail(f"--drug given {len(drug)} times but --regimen {len(regimen)} times: give one regimen per drug")
-    if plot is not None and plot.suffix.lower() not in (".svg", ".png", ".pdf"):
-        fail(f"--plot {plot}: plot files must end in .svg, .png or .pdf")
+    _check_plot(plot)
     if export_sbml is not None and export_sbml.suffix.lower() not in (".xml", ".sbml"):
         fail(f"--export-sbml {export_sbml}: SBML files must end in .xml or .sbml")
     res = run(list(zip(drug, regimen)), days, n=n, seed=seed, weight_kg=weight, phenotype=phenotype,
@@ -53,7 +52,14 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
         d = res.to_dict()
         head = (f"{res.label}: {d['regimen']} ({res.n} patient{'s' if res.n > 1 else ''}, seed {res.seed}; "
                 f"onset day {res.onset_day()})\n")
-        _emit(d, head + s.to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n", fmt, out)
+        text = head + s.to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n"
+        if len(drug) > 1:
+            from ..mechanism.combination import combination
+            comb = combination(list(zip(drug, regimen)), days, n=n, seed=seed, weight_kg=weight)
+            d["combination"] = comb.to_dict()
+            text += ("\ncombination (fraction of the MADRS removed beyond placebo; Bliss = independent action):\n"
+                     + comb.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n")
+        _emit(d, text, fmt, out)
     if sbml_text is not None:
         atomic_write(export_sbml, sbml_text)
     if plot is not None:
@@ -73,3 +79,72 @@ def parameters(fmt: str = typer.Option("text", "--format", help="text or json.")
         return
     for r in rows:
         typer.echo(f"{r['name']:40s} {r['value']:>10.4g}  {r['basis']:13s} {', '.join(r['refs'])}")
+
+
+@app.command("sensitivity")
+@handle_errors
+def sensitivity(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
+                regimen: str = typer.Option(..., "--regimen", help='e.g. "0.5 mg/kg iv over 40 min".'),
+                days: float = typer.Option(..., "--days", help="Days to simulate (long enough for the effect to fade)."),
+                method: str = typer.Option("morris", "--method", help="morris (global screening) or local."),
+                trajectories: int = typer.Option(20, "--trajectories", help="Morris paths."),
+                levels: int = typer.Option(4, "--levels", help="Morris grid levels (even)."),
+                span: float = typer.Option(2.0, "--span", help="Each parameter varies from value/span to value*span."),
+                parameter: Optional[List[str]] = typer.Option(None, "--parameter", help="Vary only these (repeatable)."),
+                seed: int = typer.Option(0, "--seed", help="Seed of the Morris design."),
+                onset: float = typer.Option(2.0, "--onset-threshold", help="Separation from placebo (MADRS points) that marks onset."),
+                fmt: str = typer.Option("text", "--format", help="text, json or csv."),
+                out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
+                plot: Optional[Path] = typer.Option(None, "--plot", help="Write the figure (.svg, .png, .pdf).")) -> None:
+    """Which parameters control onset time, duration and size of the effect (Morris or local)."""
+    from ..mechanism.sensitivity import METHODS, sensitivity as run
+    check_choice("--format", fmt, ("text", "json", "csv"))
+    check_choice("--method", method, METHODS)
+    _check_plot(plot)
+    res = run((drug, regimen), days, method=method, parameters=parameter or None, trajectories=trajectories,
+              levels=levels, span=span, seed=seed, onset_threshold=onset)
+    if fmt == "csv":
+        _write_text(res.summary().to_csv(index=False, float_format="%.6g"), out)
+    else:
+        nm = ", ".join(f"{k} {v:.4g}" if v == v else f"{k} not reached" for k, v in res.baseline_metrics.items())
+        head = f"{res.label}: {res.regimen}; {method} sensitivity, typical patient ({nm})\n"
+        _emit(res.to_dict(), head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}") + "\n",
+              fmt, out)
+    if plot is not None:
+        import numpy as np
+        atomic_write(plot, figure_bytes(np.ravel(res.plot())[0].figure, plot))
+
+
+@app.command("preclinical")
+@handle_errors
+def preclinical(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
+                dose: float = typer.Option(..., "--dose-mg-per-kg", help="Dose per injection (mg/kg, i.p.)."),
+                species: str = typer.Option("mouse", "--species", help="mouse (25 g) or rat (300 g)."),
+                chronic_days: int = typer.Option(21, "--chronic-days", help="Daily doses of the chronic schedule."),
+                test_delay: float = typer.Option(24.0, "--test-delay-h", help="Hours from the last dose to the test."),
+                control_immobility: float = typer.Option(0.58, "--control-immobility", help="Vehicle FST immobility fraction."),
+                spt_control: Optional[float] = typer.Option(None, "--spt-control", help="Sucrose preference of unstressed vehicle animals."),
+                spt_stressed: Optional[float] = typer.Option(None, "--spt-stressed", help="Sucrose preference of stressed vehicle animals."),
+                fmt: str = typer.Option("text", "--format", help="text, json or csv."),
+                out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
+                plot: Optional[Path] = typer.Option(None, "--plot", help="Write the figure (.svg, .png, .pdf).")) -> None:
+    """Virtual forced swim and sucrose preference in a rodent after acute versus chronic dosing."""
+    from ..mechanism.preclinical import SPECIES_WEIGHT_KG, preclinical as run
+    check_choice("--format", fmt, ("text", "json", "csv"))
+    check_choice("--species", species, tuple(SPECIES_WEIGHT_KG))
+    _check_plot(plot)
+    res = run(drug, dose, species=species, chronic_days=chronic_days, test_delay_h=test_delay,
+              control_immobility=control_immobility, spt_control=spt_control, spt_stressed=spt_stressed)
+    if fmt == "csv":
+        _write_text(res.summary().to_csv(index=False, float_format="%.6g"), out)
+    else:
+        head = f"{res.drug} {res.dose_mg_per_kg:g} mg/kg, typical {res.species} (i.p. as {res.route})\n"
+        _emit(res.to_dict(), head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}") + "\n",
+              fmt, out)
+    if plot is not None:
+        atomic_write(plot, figure_bytes(res.plot().figure, plot))
+
+
+def _check_plot(plot: Optional[Path]) -> None:
+    if plot is not None and plot.suffix.lower() not in (".svg", ".png", ".pdf"):
+        fail(f"--plot {plot}: plot files must end in .svg, .png or .pdf")

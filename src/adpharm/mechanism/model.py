@@ -120,6 +120,24 @@ class CascadeModel:
             out += [(u, s.name) for u in sorted(self.names_used(s.production)) if u not in self.parameters and u != s.name]
         return out
 
+    def parameters_upstream_of(self, name: str) -> list[str]:
+        """Parameters that ``name`` (an assignment or state) depends on, through every path, in file order."""
+        exprs: dict[str, list[str]] = {k: [v] for k, v in self.assignments.items()}
+        exprs.update({s.name: [s.production, s.decay_per_h] for s in self.states.values()})
+        seen, todo, found = set(), [name], set()
+        while todo:
+            cur = todo.pop()
+            if cur in seen:
+                continue
+            seen.add(cur)
+            for e in exprs.get(cur, []):
+                for u in self.names_used(e):
+                    if u in self.parameters:
+                        found.add(u)
+                    elif u in exprs:
+                        todo.append(u)
+        return [p for p in self.parameters if p in found]
+
     def diagram(self):
         """The model's dependency graph drawn by :func:`adpharm.report.diagrams.render` (derived, not drawn by hand)."""
         from ..report.diagrams import render_graph

@@ -20,7 +20,7 @@ from ..pharmacology.simulate import _kb, draw_covariates
 from .drive import DriveStepper, PKComponent, pk_component
 from .integrate import Grid, integrate
 from .model import CascadeModel, load
-from .symptoms import REMISSION_MADRS, draw_patients, madrs, remitters, responders
+from .symptoms import REMISSION_MADRS, Patients, draw_patients, hamd17_from_madrs, madrs, remitters, responders
 
 MAX_DAYS = 365
 MAX_PATIENTS = 1_000_000
@@ -31,6 +31,7 @@ REPORTED = ["occ_nmda", "glutamate_frac", "ampa_drive_frac", "bdnf_release_frac"
             "synaptic_protein_frac", "spine_density_frac", "occ_sert", "occ_net", "serotonin_fold",
             "noradrenaline_fold", "raphe_firing_fold", "autoreceptor_sensitivity", "creb_frac",
             "bdnf_transcription_frac", "new_neuron_frac", "plasticity", "dissociation_frac",
+            "systolic_bp_change_mmhg", "diastolic_bp_change_mmhg",
             "anticholinergic_load_frac", "antihistaminergic_load_frac"]
 
 
@@ -121,8 +122,24 @@ class MechanismResult:
             "states": "mean over virtual patients at each time",
             "onset": f"first whole day with mean placebo-minus-drug MADRS >= {self.onset_threshold:g} points",
             "remission": f"MADRS <= {self.remission_threshold:g}", "response": "MADRS <= 50 % of baseline",
+            "hamd17": "from MADRS by the equipercentile link of Leucht 2018 (leucht2018)",
             "research_use_only": True,
         }
+
+    def side_effects(self) -> dict:
+        """Peaks of the side-effect trajectories (population means) and when they occur."""
+        out = {}
+        for key, name in (("dissociation_peak_frac", "dissociation_frac"),
+                          ("systolic_bp_change_peak_mmhg", "systolic_bp_change_mmhg"),
+                          ("diastolic_bp_change_peak_mmhg", "diastolic_bp_change_mmhg"),
+                          ("anticholinergic_load_peak_frac", "anticholinergic_load_frac"),
+                          ("antihistaminergic_load_peak_frac", "antihistaminergic_load_frac")):
+            out[key] = float(np.max(self.states[name]))
+        out["systolic_bp_peak_time_h"] = float(self.times_h[int(np.argmax(self.states["systolic_bp_change_mmhg"]))])
+        out["cadss"] = None
+        out["cadss_note"] = ("dissociation is reported as effect-site NMDA occupancy (Bowdle 1998); no sourced "
+                             "slope from occupancy to CADSS points was found, so no CADSS score is given")
+        return out
 
     def to_dict(self) -> dict:
         resp, rem = self.rates(self.madrs)
@@ -133,16 +150,15 @@ class MechanismResult:
             "time_h": [round(float(t), 6) for t in self.times_h],
             "states": {k: [float(x) for x in v] for k, v in self.states.items()},
             "madrs": self._percentiles(self.madrs),
+            "hamd17": self._percentiles(hamd17_from_madrs(self.madrs)),
             "onset_day": self.onset_day(),
             "onset_h": self.onset_h(),
             "response_rate": resp,
             "remission_rate": rem,
-            "placebo": {"madrs": self._percentiles(self.madrs_placebo), "response_rate": presp, "remission_rate": prem},
-            "side_effects": {
-                "dissociation_peak_frac": float(np.max(self.states["dissociation_frac"])),
-                "anticholinergic_load_peak_frac": float(np.max(self.states["anticholinergic_load_frac"])),
-                "antihistaminergic_load_peak_frac": float(np.max(self.states["antihistaminergic_load_frac"])),
-            },
+            "placebo": {"madrs": self._percentiles(self.madrs_placebo),
+                        "hamd17": self._percentiles(hamd17_from_madrs(self.madrs_placebo)),
+                        "response_rate": presp, "remission_rate": prem},
+            "side_effects": self.side_effects(),
             "flags": self.flags,
             "warnings": self.warnings,
             "provenance": self.provenance(),
@@ -160,6 +176,8 @@ class MechanismResult:
             df[k] = v
         df["madrs_mean"] = self.madrs.mean(axis=0)
         df["madrs_placebo_mean"] = self.madrs_placebo.mean(axis=0)
+        df["hamd17_mean"] = hamd17_from_madrs(self.madrs).mean(axis=0)
+        df["hamd17_placebo_mean"] = hamd17_from_madrs(self.madrs_placebo).mean(axis=0)
         return df
 
     def plot(self, axes=None):
@@ -217,27 +235,23 @@ def output_times(days: float) -> np.ndarray:
     return np.round(np.arange(0.0, days * 24 + step / 2, step), 9)
 
 
-def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, n: int = 1, seed: int | None = None,
-             weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
-             remission_threshold: float = REMISSION_MADRS, onset_threshold: float = ONSET_THRESHOLD_MADRS,
-             times_h: np.ndarray | None = None, grid: Grid = Grid(), model: CascadeModel | None = None,
-             kb: KnowledgeBase | None = None) -> MechanismResult:
-    """Simulate one drug (``(drug, regimen)``) or a combination (a list of them) and its placebo arm.
+@dataclass
+class Setup:
+    """Everything drawn before solving: parameters, output times, each drug's PK, the virtual patients."""
 
-    Parameters
-    ----------
-    regimens : ``(drug, regimen)`` or a list of them (drugs given together).
-    days : simulated days (the MADRS visits are every output time; rates are reported per whole day).
-    n, seed : virtual patients and the seed. ``n = 1`` is one patient with the typical PK.
-    weight_kg, age_y, sex, phenotype : covariates, as in :func:`adpharm.pharmacology.simulate.simulate`.
-    params : overrides of model parameters (scalars, or arrays of length ``n``).
+    params: dict
+    times_h: np.ndarray
+    components: list[PKComponent]
+    patients: Patients
 
-    Returns
-    -------
-    MechanismResult
-    """
-    kb = _kb(kb)
-    model = model or load()
+    @property
+    def n(self) -> int:
+        return self.patients.baseline.shape[0]
+
+
+def check_arguments(regimens, days, n, remission_threshold=REMISSION_MADRS,
+                    onset_threshold=ONSET_THRESHOLD_MADRS) -> list[tuple[str, str]]:
+    """Validate the common arguments; returns the regimens as a list."""
     if isinstance(regimens, tuple):
         regimens = [regimens]
     if not regimens:
@@ -249,24 +263,69 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
     for label, v in (("remission threshold", remission_threshold), ("onset threshold", onset_threshold)):
         if not math.isfinite(v) or v < 0 or v > 60:
             raise AdpharmInputError(f"{label}: {v!r} must be between 0 and 60 MADRS points")
+    return list(regimens)
+
+
+def prepare(regimens: list[tuple[str, str]], days: float, n: int, seed: int | None, model: CascadeModel,
+            kb: KnowledgeBase, *, weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
+            times_h: np.ndarray | None = None, typical: bool = False) -> Setup:
+    """Draw a population and build its PK. ``typical``: every patient is the typical patient
+    (typical PK, median placebo response, unit sensitivity, mean baseline, no rater error)."""
     p = model.parameter_values(params)
     times = output_times(days) if times_h is None else np.asarray(times_h, dtype=float)
-    hours = float(times[-1])
     rng = np.random.default_rng(seed)
     cov = draw_covariates(n, rng, weight_kg, age_y, sex, phenotype)
-    components: list[PKComponent] = [pk_component(d, r, hours, cov, rng, kb) for d, r in regimens]
+    components = [pk_component(d, r, float(times[-1]), cov, rng, kb, typical=typical) for d, r in regimens]
     patients = draw_patients(n, times.size, p, rng)
-    if n == 1:
+    if n == 1 or typical:
         patients.sensitivity[:] = 1.0
         patients.placebo_max[:] = p["placebo_max_median_frac"]
         patients.baseline[:] = p["madrs_baseline_mean"]
-    stepper = DriveStepper(components, n, list(model.inputs))
-    out = integrate(model, p, stepper, times, ["plasticity"], grid, record_mean=REPORTED)
+    if typical:
+        patients.rater_z[:] = 0.0
+    return Setup(p, times, components, patients)
+
+
+def solve(model: CascadeModel, setup: Setup, components: list[PKComponent] | None = None, grid: Grid = Grid(),
+          record=("plasticity",), record_mean=REPORTED) -> dict[str, np.ndarray]:
+    """Integrate the cascade driven by ``components`` (default: all of the setup's drugs)."""
+    comps = setup.components if components is None else components
+    stepper = DriveStepper(comps, setup.n, list(model.inputs))
+    return integrate(model, setup.params, stepper, setup.times_h, list(record), grid, record_mean=list(record_mean))
+
+
+def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, n: int = 1, seed: int | None = None,
+             weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
+             remission_threshold: float = REMISSION_MADRS, onset_threshold: float = ONSET_THRESHOLD_MADRS,
+             times_h: np.ndarray | None = None, grid: Grid = Grid(), model: CascadeModel | None = None,
+             kb: KnowledgeBase | None = None, typical: bool = False) -> MechanismResult:
+    """Simulate one drug (``(drug, regimen)``) or a combination (a list of them) and its placebo arm.
+
+    Parameters
+    ----------
+    regimens : ``(drug, regimen)`` or a list of them (drugs given together).
+    days : simulated days (the MADRS visits are every output time; rates are reported per whole day).
+    n, seed : virtual patients and the seed. ``n = 1`` is one patient with the typical PK.
+    weight_kg, age_y, sex, phenotype : covariates, as in :func:`adpharm.pharmacology.simulate.simulate`.
+    params : overrides of model parameters (scalars, or arrays of length ``n``).
+    typical : every patient is the typical patient (for sensitivity analysis over parameter arrays).
+
+    Returns
+    -------
+    MechanismResult
+    """
+    kb = _kb(kb)
+    model = model or load()
+    regimens = check_arguments(regimens, days, n, remission_threshold, onset_threshold)
+    setup = prepare(regimens, days, n, seed, model, kb, weight_kg=weight_kg, age_y=age_y, sex=sex,
+                    phenotype=phenotype, params=params, times_h=times_h, typical=typical)
+    out = solve(model, setup, grid=grid)
     zero = np.zeros_like(out["plasticity"])
-    warnings = [w for c in components for w in c.warnings]
+    p, times = setup.params, setup.times_h
+    warnings = [w for c in setup.components for w in c.warnings]
     label = " + ".join(d for d, _ in regimens)
     return MechanismResult(label, [(d, str(r)) for d, r in regimens], times,
                            {k: out[f"mean:{k}"] for k in REPORTED},
-                           madrs(patients, out["plasticity"], times, p), madrs(patients, zero, times, p),
-                           patients.baseline, remission_threshold, onset_threshold, seed, model, p, warnings,
-                           _flags([d for d, _ in regimens], kb), components)
+                           madrs(setup.patients, out["plasticity"], times, p), madrs(setup.patients, zero, times, p),
+                           setup.patients.baseline, remission_threshold, onset_threshold, seed, model, p, warnings,
+                           _flags([d for d, _ in regimens], kb), setup.components)
