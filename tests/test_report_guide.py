@@ -111,7 +111,7 @@ def test_html_is_self_contained_with_notice_and_diagrams(guide):
     assert len(re.findall(r"<figure id=\"pathway-", html)) == 2
     forests = html.count('<figure class="forest">')
     assert forests >= 2  # pooled ketamine vs placebo and imipramine vs placebo (k = 2 each)
-    assert html.count("<svg") == 3 + forests  # two pathways + workflow + forest plots
+    assert html.count("<svg") == 4 + forests  # two pathways + workflow + simulated course + forest plots
     assert not re.search(r"<(script|link|img|iframe)\b", html)  # nothing fetched, nothing executed
     assert re.search(r'<sup class="cite">\[<a href="#ref-\d+">', html)
 
@@ -155,3 +155,24 @@ def test_pooled_efficacy_falls_back_to_the_class():
     d = compare("sertraline", "ketamine").to_dict()["efficacy"]
     ssri = next(r for r in d["pooled"]["a"] if r["outcome"] == "Response" and r["comparator"] == "placebo")
     assert ssri["class_level"] and ssri["k"] == 7  # the seven Linde 2015 SSRI-placebo trials (Table 2)
+
+
+def test_guide_shows_the_simulated_course_of_both_drugs(guide):
+    d = guide.to_dict()
+    sim = d["simulation"]
+    rows = {r["drug"]: r for r in sim["rows"]}
+    assert set(rows) == {"ketamine", "imipramine"}
+    assert rows["ketamine"]["onset_day"] == 1
+    assert rows["imipramine"]["onset_day"] is not None and rows["imipramine"]["onset_day"] > 7
+    day1 = {r: next(x for x in rows[r]["days"] if x["day"] == 1)["separation"] for r in rows}
+    assert day1["ketamine"] > 2 > day1["imipramine"]
+    assert "cascade model" in sim["model"] and sim["seed"] == d["provenance"]["simulation"]["seed"]
+    assert {"zarate2006", "kocsis1988"} <= set(sim["refs"])
+    html = render(guide, "html")
+    assert 'id="simulation"' in html and "Simulated by the mechanism model, not observed" in html
+    assert '<figure class="course"><svg' in html
+
+
+def test_guide_names_a_side_it_cannot_simulate():
+    sim = compare("sertraline", "phenelzine").to_dict()["simulation"]
+    assert [r["drug"] for r in sim["rows"]] == ["sertraline"] and sim["missing"] == ["Phenelzine"]

@@ -99,6 +99,8 @@ class PK(_Strict):
 class Administration(Cited):
     route: Route
     regimen: str
+    #: the same regimen in adpharm's regimen syntax, for the guide's simulated course
+    simulate: str | None = None
 
 
 class Metabolite(Cited):

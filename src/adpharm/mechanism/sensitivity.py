@@ -12,10 +12,10 @@ Outputs, from the typical patient's mean separation from placebo (MADRS points):
 - ``peak_separation_madrs``: the largest separation.
 
 Local coefficients are normalised (elasticities, d ln y / d ln p) by central differences of
-+-1 % in every parameter. The Morris screen moves each parameter over a log-uniform range
-``[value / span, value * span]`` (fractions of a whole capped below 1; half-saturation
-constants ``k_*`` are not fractions of a whole) on a ``levels``-point grid along
-``trajectories`` random one-at-a-time paths, and reports mu* (mean absolute elementary effect,
+ln y over +-1 % steps in every parameter (exact for power laws). The Morris screen moves each
+parameter over a log-uniform range ``[value / span, value * span]`` (fractions of a whole
+capped below 1; half-saturation constants ``k_*`` are not fractions of a whole) on a
+``levels``-point grid along ``trajectories`` random one-at-a-time paths, and reports mu* (mean absolute elementary effect,
 Campolongo 2007) and sigma (interaction or non-linearity).
 
 References
@@ -151,6 +151,15 @@ class SensitivityResult:
         return axes
 
 
+def _elasticity(up: float, down: float, base: float) -> float:
+    """d ln y / d ln p from values at p (1 + h) and p / (1 + h): log differences (exact for power laws)
+    when both are positive, else the relative central difference."""
+    h = math.log(1 + LOCAL_STEP)
+    if up > 0 and down > 0:
+        return (math.log(up) - math.log(down)) / (2 * h)
+    return (up - down) / (2 * h) / base if base else float("nan")
+
+
 def _bounds(model: CascadeModel, name: str, span: float) -> tuple[float, float]:
     v = model.parameters[name].value
     lo, hi = v / span, v * span
@@ -251,7 +260,7 @@ def sensitivity(regimen: tuple[str, str], days: float, *, method: str = "morris"
         for j, nm in enumerate(names):
             for m in METRICS:
                 up, down = y[m][1 + 2 * j], y[m][2 + 2 * j]
-                coef = (up - down) / (2 * math.log(1 + LOCAL_STEP)) / base[m] if base[m] else float("nan")
+                coef = _elasticity(up, down, base[m])
                 rows.append({"parameter": nm, "basis": model.parameters[nm].basis, "metric": m,
                              "value": float(nominal[j]), "coefficient": float(coef)})
         settings = {"step": LOCAL_STEP, "onset_threshold": onset_threshold, "seed": seed}

@@ -73,7 +73,7 @@ def madrs(patients: Patients, plasticity: np.ndarray, times_h: np.ndarray, param
     sp = patients.sensitivity[:, None] * plasticity
     drug = sp / (1.0 + sp)
     true = patients.baseline[:, None] * (1.0 - placebo) * (1.0 - drug)
-    rated = true + params["rater_sd_points"] * patients.rater_z
+    rated = true + np.asarray(params["rater_sd_points"], dtype=float).reshape(-1, 1) * patients.rater_z
     rated[:, 0] = patients.baseline            # the baseline visit is the inclusion rating itself
     return np.clip(rated, 0.0, MADRS_MAX)
 

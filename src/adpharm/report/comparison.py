@@ -224,8 +224,10 @@ def _kb_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def compare(a: str, b: str, diagram_engine: str = "auto") -> Comparison:
+def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True) -> Comparison:
     """Build the comparison of two drugs or classes (any accepted name).
+
+    ``simulate``: add the simulated course of both sides (mechanism model; a few seconds).
 
     Raises :class:`~adpharm.errors.UnknownNameError` naming the unknown side and close matches.
     """
@@ -287,9 +289,16 @@ def compare(a: str, b: str, diagram_engine: str = "auto") -> Comparison:
                 "side_effects": {"a": _side_effects(pa), "b": _side_effects(pb)},
                 "interactions": {"a": _interactions(pa), "b": _interactions(pb)},
                 "protocols": protocols, "workflow": {"engine": wf.engine, "svg": wf.svg}}
+    if simulate:
+        from .simulation import simulated_course
+        course = simulated_course(pa, pb)
+        if course is not None:
+            sections["simulation"] = course
     allrefs = query.references(None, con)
     references = [{"number": i + 1, "key": k, **allrefs[k], "citation": query.citation(allrefs[k])}
                   for i, k in enumerate(query.collect_refs(sections))]
     provenance = {"adpharm_version": __version__, "knowledge_base_sha256": _kb_hash(),
                   "diagram_layout": sorted({d["engine"] for d in diagrams} | {wf.engine})}
+    if "simulation" in sections:
+        provenance["simulation"] = {k: sections["simulation"][k] for k in ("model", "n", "seed", "days")}
     return Comparison(head["a"], head["b"], sections, references, provenance)

@@ -1,0 +1,47 @@
+"""Combinations: same patients alone and together, Bliss and HSA, labelled flags."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+
+from adpharm.errors import AdpharmInputError
+from adpharm.mechanism.combination import combination
+
+KET = ("ketamine", "0.5 mg/kg iv over 40 min")
+IMI = ("imipramine", "50 mg po daily titrate to 200 mg over 2 weeks")
+
+
+@pytest.fixture(scope="module")
+def ket_imi():
+    return combination([KET, IMI], 42, n=300, seed=1)
+
+
+def test_each_drug_dominates_its_own_time_scale(ket_imi):
+    t = ket_imi.table.set_index("day")
+    assert t.loc[1, "effect_combination"] == pytest.approx(t.loc[1, "effect_ketamine"], abs=1e-3)
+    assert t.loc[42, "effect_combination"] == pytest.approx(t.loc[42, "effect_imipramine"], abs=1e-3)
+    assert t.loc[14, "effect_combination"] > max(t.loc[14, "effect_ketamine"], t.loc[14, "effect_imipramine"])
+
+
+def test_additive_plasticity_cannot_exceed_bliss(ket_imi):
+    # the arms meet only in the plasticity sum and D = sP / (1 + sP), so 1 - D_AB >= (1 - D_A)(1 - D_B)
+    assert np.all(ket_imi.table.excess_over_bliss <= 1e-9)
+    assert np.all(ket_imi.table.excess_over_hsa >= -1e-9)
+
+
+def test_needs_two_drugs():
+    with pytest.raises(AdpharmInputError, match="at least two"):
+        combination([KET], 3)
+
+
+def test_cli_reports_the_combination_and_labelled_flags():
+    r = run_cli("mechanism", "simulate", "--drug", "esketamine", "--regimen", "56 mg intranasal",
+                "--drug", "sertraline", "--regimen", "50 mg po daily", "--days", "3", "--n", "40", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["combination"]["drugs"] == ["esketamine", "sertraline"] and len(d["combination"]["days"]) == 4
+    r = run_cli("mechanism", "simulate", "--drug", "ketamine", "--regimen", KET[1], "--drug", "phenelzine",
+                "--regimen", "15 mg po tid", "--days", "2")
+    assert r.returncode == 2 and "phenelzine" in r.stderr
