@@ -43,6 +43,8 @@ def test_guide_opens_without_console_errors_and_shows_pathway_svgs(tmp_path, eng
         fbox = forest.bounding_box()
         assert fbox and fbox["width"] > 300, "forest plot not rendered"
         assert "Indirect comparison" in page.locator("#indirect").inner_text()
+        cbox = page.locator("figure.course svg").bounding_box()
+        assert cbox and cbox["width"] > 400, "simulated course not rendered"
         page.screenshot(path=str(tmp_path / "guide.png"), full_page=False)
         browser.close()
     assert errors == []
@@ -54,6 +56,6 @@ def test_make_run_output_is_the_guide():
                           "--out", "build/ketamine-vs-imipramine.html"], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     html = (REPO / "build" / "ketamine-vs-imipramine.html").read_text()
-    # two pathway diagrams, the workflow, and one forest plot per pooled comparison with k >= 2
-    assert html.count("<svg") == 3 + html.count('<figure class="forest">')
+    # two pathway diagrams, the workflow, the simulated course, and one forest plot per pooled comparison
+    assert html.count("<svg") == 4 + html.count('<figure class="forest">')
     assert html.count('<figure class="forest">') >= 2

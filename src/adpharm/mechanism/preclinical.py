@@ -18,7 +18,9 @@ Read-outs, for the typical animal at the test time (by default 24 h after the la
   when control and stressed preferences are given.
 
 No parameter is fitted to animal behaviour: this is the clinical mapping applied to a rodent, so the
-absolute sizes are illustrative and the contrast (acute versus chronic) is the prediction.
+absolute sizes are illustrative and the contrast (acute versus chronic) is the prediction. The model
+has no acute behavioural effect of raised monoamines, so it misses the FST's sensitivity to acute or
+subacute tricyclics on which Porsolt validated the test [1].
 
 References
 ----------
