@@ -1,18 +1,17 @@
 """Virtual forced swim and sucrose preference: acute versus chronic, and the real FST file."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import run_cli
+from conftest import SHARED_DATA, run_cli
 
 from adpharm.errors import AdpharmInputError
 from adpharm.mechanism.preclinical import CONTROL_IMMOBILITY, preclinical
 
-FST = Path(__file__).resolve().parents[3] / "shared" / "data" / "fst" / "behaviopy_forcedswim_bins.csv"
+FST = SHARED_DATA / "fst" / "behaviopy_forcedswim_bins.csv"
 
 
 def _by(result, schedule):
