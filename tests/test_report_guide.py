@@ -176,3 +176,12 @@ def test_guide_shows_the_simulated_course_of_both_drugs(guide):
 def test_guide_names_a_side_it_cannot_simulate():
     sim = compare("sertraline", "phenelzine").to_dict()["simulation"]
     assert [r["drug"] for r in sim["rows"]] == ["sertraline"] and sim["missing"] == ["Phenelzine"]
+
+
+def test_simulated_course_figure_is_byte_reproducible(guide):
+    # salted SVG ids and no date: the same guide gives the same bytes (run twice, in-process cache cleared)
+    from adpharm.report import simulation
+    first = guide.to_dict()["simulation"]["svg"]
+    simulation._simulate.cache_clear()
+    again = compare("ketamine", "imipramine").to_dict()["simulation"]["svg"]
+    assert first == again and 'id="' in first

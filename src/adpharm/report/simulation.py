@@ -31,12 +31,9 @@ def regimen_for(p: dict) -> tuple[str, str, list[str]] | None:
 
 
 def _figure(results: dict[str, Any]) -> str:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..io import figure_bytes
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    from ..evidence.plots import _plt, to_svg
+    from ..mechanism.simulate import model_version
+    fig, axes = _plt().subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
     colours = ("#1f77b4", "#d62728")
     for (name, res), colour in zip(results.items(), colours):
         d = res.times_h / 24.0
@@ -46,18 +43,15 @@ def _figure(results: dict[str, Any]) -> str:
         axes[0].fill_between(d, lo, hi, color=colour, alpha=0.12)
         axes[0].plot(d, res.madrs_placebo.mean(axis=0), color=colour, ls=":", label=f"{name}: placebo arm")
         axes[1].plot(d, res.separation(), color=colour, label=name)
-    axes[1].axhline(next(iter(results.values())).onset_threshold, color="grey", lw=0.8, ls="--",
-                    label="onset threshold")
+    res0 = next(iter(results.values()))
+    axes[1].axhline(res0.onset_threshold, color="grey", lw=0.8, ls="--", label="onset threshold")
     axes[0].set(xlabel="day", ylabel="MADRS (mean, IQR)", title="Simulated MADRS")
     axes[1].set(xlabel="day", ylabel="placebo minus drug (MADRS points)", title="Separation from placebo")
     for ax in axes:
         ax.legend(fontsize=7)
-    res0 = next(iter(results.values()))
-    from ..mechanism.simulate import model_version
     fig.suptitle(f"Simulated, not observed: {model_version(res0.model)}, n = {res0.n} per arm, seed {res0.seed}. "
                  "Research use only.", fontsize=8)
-    svg = figure_bytes(fig, "course.svg").decode()
-    return svg[svg.index("<svg"):]
+    return to_svg(fig, salt="course")
 
 
 @lru_cache(maxsize=16)
@@ -83,7 +77,6 @@ def simulated_course(pa: dict, pb: dict) -> dict[str, Any] | None:
         results[names[side]] = res
         refs += r
         s = res.summary().set_index("day")
-        d = res.to_dict()
         rows.append({"side": side, "name": names[side], "drug": drug, "regimen": regimen, "refs": r,
                      "onset_day": res.onset_day(), "onset_h": res.onset_h(),
                      "days": [{"day": day, "madrs": round(float(s.loc[day, "madrs_mean"]), 1),
@@ -92,7 +85,7 @@ def simulated_course(pa: dict, pb: dict) -> dict[str, Any] | None:
                                "response_pct": round(100 * float(s.loc[day, "response_rate"]), 1),
                                "placebo_response_pct": round(100 * float(s.loc[day, "placebo_response_rate"]), 1)}
                               for day in DAYS_SHOWN if day in s.index],
-                     "side_effects": {k: v for k, v in d["side_effects"].items() if isinstance(v, float)},
+                     "side_effects": {k: v for k, v in res.side_effects().items() if isinstance(v, float)},
                      "warnings": res.warnings})
     res0 = next(iter(results.values()))
     return {"rows": rows, "missing": missing, "svg": _figure(results),
