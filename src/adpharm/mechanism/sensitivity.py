@@ -243,8 +243,8 @@ def sensitivity(regimen: tuple[str, str], days: float, *, method: str = "morris"
     else:
         rng = np.random.default_rng(seed)
         unit, steps = morris_design(k, trajectories, levels, rng)
-        values = _values(model, names, unit, span)
-    n_points = len(next(iter(values.values())))
+        values = {nm: np.concatenate([[nominal[j]], v]) for j, (nm, v) in enumerate(_values(model, names, unit, span).items())}
+    n_points = len(next(iter(values.values())))   # row 0 is the nominal point in both methods
     if n_points > MAX_POINTS:
         raise AdpharmInputError(f"trajectories: {trajectories} paths x {k + 1} points is more than {MAX_POINTS:,} runs")
     times = sensitivity_times(days)
@@ -255,8 +255,8 @@ def sensitivity(regimen: tuple[str, str], days: float, *, method: str = "morris"
     sep = madrs(setup.patients, zero, times, setup.params) - madrs(setup.patients, out["plasticity"], times, setup.params)
     y = metrics(times, sep, onset_threshold)
     rows = []
+    base = {m: float(y[m][0]) for m in METRICS}
     if method == "local":
-        base = {m: float(y[m][0]) for m in METRICS}
         for j, nm in enumerate(names):
             for m in METRICS:
                 up, down = y[m][1 + 2 * j], y[m][2 + 2 * j]
@@ -266,7 +266,7 @@ def sensitivity(regimen: tuple[str, str], days: float, *, method: str = "morris"
         settings = {"step": LOCAL_STEP, "onset_threshold": onset_threshold, "seed": seed}
     else:
         horizon = float(times[-1])
-        censored = {m: int(np.isnan(y[m]).sum()) for m in METRICS}
+        censored = {m: int(np.isnan(y[m][1:]).sum()) for m in METRICS}
         filled = {"onset_h": np.where(np.isnan(y["onset_h"]), horizon, y["onset_h"]),
                   "duration_h": np.where(np.isnan(y["duration_h"]),
                                          horizon - np.nan_to_num(y["onset_h"], nan=horizon), y["duration_h"]),
@@ -274,7 +274,7 @@ def sensitivity(regimen: tuple[str, str], days: float, *, method: str = "morris"
         ee = {m: [[] for _ in names] for m in METRICS}
         per = k + 1
         for idx, (r, j, d) in enumerate(steps):
-            a = r * per + (idx - r * k)
+            a = 1 + r * per + (idx - r * k)
             for m in METRICS:
                 ee[m][j].append((filled[m][a + 1] - filled[m][a]) / d)
         for j, nm in enumerate(names):
@@ -285,13 +285,7 @@ def sensitivity(regimen: tuple[str, str], days: float, *, method: str = "morris"
                              "value": float(nominal[j]), "low": lo, "high": hi,
                              "mu_star": float(np.mean(np.abs(e))), "mu": float(np.mean(e)),
                              "sigma": float(np.std(e, ddof=1)) if e.size > 1 else float("nan")})
-        base_setup = prepare(regs, days, 1, seed, model, kb, weight_kg=weight_kg, times_h=times, typical=True)
-        b_out = solve(model, base_setup, record_mean=())
-        b_sep = (madrs(base_setup.patients, np.zeros_like(b_out["plasticity"]), times, base_setup.params)
-                 - madrs(base_setup.patients, b_out["plasticity"], times, base_setup.params))
-        yb = metrics(times, b_sep, onset_threshold)
-        base = {m: float(yb[m][0]) for m in METRICS}
-        settings = {"trajectories": trajectories, "levels": levels, "span": span, "seed": seed, "runs": n_points,
+        settings = {"trajectories": trajectories, "levels": levels, "span": span, "seed": seed, "runs": n_points - 1,
                     "onset_threshold": onset_threshold, "censored_runs": censored,
                     "censoring": "runs with no onset or no offset within the simulation are given the horizon"}
     d, r = regs[0]
