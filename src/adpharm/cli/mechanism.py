@@ -54,8 +54,8 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
                 f"onset day {res.onset_day()})\n")
         text = head + s.to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n"
         if len(drug) > 1:
-            from ..mechanism.combination import combination
-            comb = combination(list(zip(drug, regimen)), days, n=n, seed=seed, weight_kg=weight)
+            from ..mechanism.combination import combination_of
+            comb = combination_of(res)
             d["combination"] = comb.to_dict()
             text += ("\ncombination (fraction of the MADRS removed beyond placebo; Bliss = independent action):\n"
                      + comb.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n")

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase
-from ..pharmacology.simulate import _kb
-from .model import CascadeModel, load
-from .simulate import _flags, check_arguments, model_version, prepare, solve
+from .model import CascadeModel
+from .simulate import MechanismResult, model_version, simulate, solve
 
 
 def _effect(plasticity: np.ndarray, sensitivity: np.ndarray) -> np.ndarray:
@@ -74,26 +74,22 @@ class CombinationResult:
         return ax
 
 
-def combination(regimens: list[tuple[str, str]], days: float, *, n: int = 500, seed: int | None = 0,
-                weight_kg: float = 70.0, model: CascadeModel | None = None,
-                kb: KnowledgeBase | None = None) -> CombinationResult:
-    """Effect of each drug alone and of the combination, with the Bliss and HSA expectations, per day."""
-    kb = _kb(kb)
-    model = model or load()
-    regs = check_arguments(regimens, days, n)
-    if len(regs) < 2:
-        from ..errors import AdpharmInputError
+def combination_of(result: MechanismResult) -> CombinationResult:
+    """Each drug of a simulated combination alone, for the same patients, against the combination."""
+    if len(result.regimens) < 2:
         raise AdpharmInputError("combination: give at least two --drug/--regimen pairs")
-    days_axis = np.arange(0.0, float(int(days)) + 1.0)
-    setup = prepare(regs, days, n, seed, model, kb, weight_kg=weight_kg, times_h=days_axis * 24.0)
+    setup, model = result.setup, result.model
     sens = setup.patients.sensitivity
-    together = _effect(solve(model, setup, record_mean=())["plasticity"], sens)
+    together = _effect(result.plasticity, sens)
     alone = [_effect(solve(model, setup, components=[c], record_mean=())["plasticity"], sens)
              for c in setup.components]
+    days = sorted(result.day_index.items())
+    at = [i for _, i in days]
+    together, alone = together[:, at], [a[:, at] for a in alone]
     bliss = 1.0 - np.prod([1.0 - a for a in alone], axis=0)
     hsa = np.max(alone, axis=0)
-    drugs = [d for d, _ in regs]
-    table = pd.DataFrame({"day": days_axis.astype(int)})
+    drugs = [d for d, _ in result.regimens]
+    table = pd.DataFrame({"day": [d for d, _ in days]})
     for d, a in zip(drugs, alone):
         table[f"effect_{d}"] = a.mean(axis=0)
     table["effect_combination"] = together.mean(axis=0)
@@ -101,4 +97,13 @@ def combination(regimens: list[tuple[str, str]], days: float, *, n: int = 500, s
     table["effect_hsa"] = hsa.mean(axis=0)
     table["excess_over_bliss"] = (together - bliss).mean(axis=0)
     table["excess_over_hsa"] = (together - hsa).mean(axis=0)
-    return CombinationResult(drugs, [(d, str(r)) for d, r in regs], table, _flags(drugs, kb), seed, n, model)
+    return CombinationResult(drugs, result.regimens, table, result.flags, result.seed, result.n, model)
+
+
+def combination(regimens: list[tuple[str, str]], days: float, *, n: int = 500, seed: int | None = 0,
+                weight_kg: float = 70.0, model: CascadeModel | None = None,
+                kb: KnowledgeBase | None = None) -> CombinationResult:
+    """Effect of each drug alone and of the combination, with the Bliss and HSA expectations, per day."""
+    if isinstance(regimens, tuple) or len(regimens) < 2:
+        raise AdpharmInputError("combination: give at least two --drug/--regimen pairs")
+    return combination_of(simulate(list(regimens), days, n=n, seed=seed, weight_kg=weight_kg, model=model, kb=kb))

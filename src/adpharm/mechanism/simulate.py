@@ -58,6 +58,8 @@ class MechanismResult:
     warnings: list[str] = field(default_factory=list)
     flags: list[dict] = field(default_factory=list)
     components: list[PKComponent] = field(default_factory=list, repr=False)
+    setup: Setup | None = field(default=None, repr=False)         # the draws, to re-solve parts of the regimen
+    plasticity: np.ndarray | None = field(default=None, repr=False)  # (patients, times)
 
     @property
     def n(self) -> int:
@@ -328,4 +330,4 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
                            {k: out[f"mean:{k}"] for k in REPORTED},
                            madrs(setup.patients, out["plasticity"], times, p), madrs(setup.patients, zero, times, p),
                            setup.patients.baseline, remission_threshold, onset_threshold, seed, model, p, warnings,
-                           _flags([d for d, _ in regimens], kb), setup.components)
+                           _flags([d for d, _ in regimens], kb), setup.components, setup, out["plasticity"])
