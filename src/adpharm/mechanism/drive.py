@@ -46,9 +46,11 @@ class PKComponent:
         return [self.model.central[a.name] for a in self.model.analytes]
 
 
-def pk_component(drug: str, regimen: str | Regimen, hours: float, cov: Covariates, rng: np.random.Generator,
-                 kb: KnowledgeBase | None = None, typical: bool = False) -> PKComponent:
-    """Build a drug's PK for the population ``cov`` (random effects drawn from ``rng``, none if ``typical``)."""
+def pk_component(drug: str, regimen: str | Regimen, hours: float, cov: Covariates, rng: np.random.Generator | None,
+                 kb: KnowledgeBase | None = None, typical: bool = False,
+                 etas: dict[str, np.ndarray] | None = None) -> PKComponent:
+    """Build a drug's PK for the population ``cov``: random effects ``etas`` when given, else drawn
+    from ``rng``, none if ``typical``."""
     kb = _kb(kb)
     model = model_for(drug, kb)
     reg = regimen if isinstance(regimen, Regimen) else parse_regimen(regimen)
@@ -56,7 +58,9 @@ def pk_component(drug: str, regimen: str | Regimen, hours: float, cov: Covariate
         model.check_route(r)
     events = reg.events(until_h=hours)
     n = cov.weight_kg.shape[0]
-    p, a, boluses, infusions = subject_system(model, events, cov, {} if typical else draw_etas(model, n, rng))
+    if etas is None:
+        etas = {} if typical else draw_etas(model, n, rng)
+    p, a, boluses, infusions = subject_system(model, events, cov, etas)
     coefs, basis, hill = occupancy_coefficients(drug, kb)
     return PKComponent(drug, reg, model, a, boluses, infusions, model.central_volumes_l(p), coefs, basis, hill,
                        dose_warnings(model, reg, hours, cov.weight_kg) if events else [])

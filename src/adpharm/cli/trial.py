@@ -1,0 +1,160 @@
+"""`adpharm protocols`, `adpharm protocol NAME` and `adpharm trial simulate|analyze|power`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..io import atomic_write, figure_bytes
+from .common import check_choice, emit_json, fail, handle_errors
+from .mechanism import _check_plot
+from .pk import _emit, _warn, _write_text
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Virtual clinical trials: simulate a protocol, analyse trial data (MMRM), power by simulation.")
+
+
+@handle_errors
+def protocols(fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """List the bundled trial protocols."""
+    from ..trials.protocol import bundled, load_protocol
+    check_choice("--format", fmt, ("text", "json"))
+    rows = []
+    for name in bundled():
+        p = load_protocol(name)
+        rows.append({"id": p.id, "name": p.name, "design": p.design,
+                     "arms": [a.id for a in p.arms], "visits": [v.id for v in p.visits],
+                     "primary": p.primary.model_dump(exclude_none=True), "refs": p.refs})
+    if fmt == "json":
+        emit_json(rows)
+        return
+    for r in rows:
+        typer.echo(f"{r['id']:<24} {r['design']:<9} {' vs '.join(r['arms']):<28} {r['name']}")
+
+
+@handle_errors
+def protocol(name: str = typer.Argument(..., help="A bundled protocol name or a protocol file."),
+             fmt: str = typer.Option("yaml", "--format", help="yaml (the file) or json (validated).")) -> None:
+    """Show one protocol: the YAML file as written, or its validated form as JSON."""
+    from ..trials.protocol import bundled, load_protocol
+    check_choice("--format", fmt, ("yaml", "json"))
+    p = load_protocol(name)
+    if fmt == "json":
+        emit_json(p.model_dump(mode="json"))
+        return
+    path = bundled().get(name, Path(name))
+    typer.echo(Path(path).read_text(encoding="utf-8"), nl=False)
+
+
+@app.command("simulate")
+@handle_errors
+def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpharm protocols) or a protocol file."),
+             n_per_arm: Optional[int] = typer.Option(None, "--n-per-arm", help="Patients per arm (ratio 1) or per sequence."),
+             seed: Optional[int] = typer.Option(None, "--seed", help="Seed (same seed, same trial)."),
+             remission: float = typer.Option(10.0, "--remission-threshold", help="Remission: MADRS at or below this."),
+             fmt: str = typer.Option("text", "--format", help="text, json (rates by arm and visit) or csv (long data)."),
+             out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
+             plot: Optional[Path] = typer.Option(None, "--plot", help="Write the MADRS-by-visit figure (.svg, .png, .pdf).")) -> None:
+    """Simulate one trial of a protocol with virtual patients from the mechanism model."""
+    from ..trials.simulate import simulate_trial
+    check_choice("--format", fmt, ("text", "json", "csv"))
+    _check_plot(plot)
+    res = simulate_trial(protocol, n_per_arm, seed, remission_threshold=remission)
+    _warn(res.warnings)
+    d = res.to_dict()
+    for e in d["empty_visits"]:
+        typer.echo(f"adpharm: note: no patients left at {e}", err=True)
+    if fmt == "csv":
+        _write_text(res.data.to_csv(index=False, float_format="%.6g"), out)
+    else:
+        head = (f"{res.protocol.id}: {res.protocol.name}\n{len(res.subjects)} randomised of {res.screened} screened, "
+                f"seed {res.seed}; simulated with {d['provenance']['model']}\n")
+        body = res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n"
+        nots = res.protocol.unsimulated_scales()
+        if nots:
+            body += "not simulated: " + "; ".join(f"{k} ({v})" for k, v in nots.items()) + "\n"
+        _emit(d, head + body, fmt, out)
+    if plot is not None:
+        atomic_write(plot, figure_bytes(res.plot().figure, plot))
+
+
+@app.command("analyze")
+@handle_errors
+def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit, baseline, value (period, time_h optional)."),
+            reference: Optional[str] = typer.Option(None, "--reference", help="Comparator arm (default: placebo/control by name, else the first)."),
+            visit: Optional[str] = typer.Option(None, "--visit", help="Visit of the responder and ANCOVA/LOCF analyses (default the last)."),
+            remission: float = typer.Option(10.0, "--remission-threshold", help="Remission: score at or below this."),
+            df_method: str = typer.Option("satterthwaite", "--df", help="satterthwaite or residual."),
+            baseline_by_visit: bool = typer.Option(False, "--baseline-by-visit", help="A baseline slope per visit."),
+            level: float = typer.Option(0.95, "--level", help="Confidence level."),
+            fmt: str = typer.Option("text", "--format", help="text or json."),
+            out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
+            plot: Optional[Path] = typer.Option(None, "--plot", help="Write the MMRM contrast figure (.svg, .png, .pdf).")) -> None:
+    """MMRM (unstructured, REML), responders/remitters, Kaplan-Meier time to response, ANCOVA/LOCF."""
+    from ..trials.analysis import analyze as run, read_trial_csv
+    check_choice("--format", fmt, ("text", "json"))
+    check_choice("--df", df_method, ("satterthwaite", "residual"))
+    _check_plot(plot)
+    d = read_trial_csv(data)
+    res = run(d, reference=reference, visit=visit, remission_threshold=remission, df_method=df_method, level=level,
+              baseline_by_visit=baseline_by_visit)
+    out_d = res.to_dict()
+    out_d["provenance"]["data"] = str(data)
+    for n in res.notes:
+        typer.echo(f"adpharm: note: {n}", err=True)
+    lines = [f"{data}: {res.design}, reference arm {res.reference}; subjects {res.n_subjects}"]
+    if res.mmrm is not None:
+        lines.append("MMRM (change from baseline, unstructured covariance, REML, "
+                     f"{res.mmrm.df_method} df):")
+        lines.append(res.mmrm.contrasts.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if res.crossover:
+        import pandas as pd
+        lines.append("crossover (period-adjusted):")
+        lines.append(pd.DataFrame(res.crossover).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    for r in res.responders:
+        m = r["missing_as_failure"]
+        if m.get("odds_ratio") is None:
+            continue
+        lines.append(f"{r['endpoint']} at {r['visit']} ({r['arm']} vs {r['reference']}, missing = failure): "
+                     f"{m['rate']:.3f} vs {m['rate_reference']:.3f}, OR {m['odds_ratio']:.3g} "
+                     f"[{m['or_ci_lb']:.3g}, {m['or_ci_ub']:.3g}], RD {m['risk_difference']:.3f}, NNT {m['nnt']:.3g}")
+    if res.survival:
+        for t in res.survival["logrank"]:
+            lines.append(f"time to response, log-rank {t['arm']} vs {t['reference']}: chi2 {t['chi2']:.3g}, p {t['p']:.3g}")
+    for a in res.ancova_locf:
+        lines.append(f"ANCOVA/LOCF at {a['visit']}: {a['estimate']:.3f} (SE {a['se']:.3f}), p {a['p']:.3g}")
+    _emit(out_d, "\n".join(lines) + "\n", fmt, out)
+    if plot is not None:
+        atomic_write(plot, figure_bytes(res.plot().figure, plot))
+
+
+@app.command("power")
+@handle_errors
+def power(protocol: str = typer.Argument(..., help="A bundled protocol or a protocol file."),
+          reps: int = typer.Option(..., "--reps", help="Replicate trials."),
+          n_per_arm: Optional[int] = typer.Option(None, "--n-per-arm", help="Patients per arm (default the protocol's)."),
+          target_power: Optional[float] = typer.Option(None, "--target-power", help="Search the patients per arm for this power."),
+          seed: int = typer.Option(0, "--seed", help="Seed of the replicate seeds."),
+          scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler."),
+          workers: Optional[int] = typer.Option(None, "--workers", help="LocalCluster workers (0: in this process)."),
+          progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+          fmt: str = typer.Option("text", "--format", help="text or json."),
+          out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
+          plot: Optional[Path] = typer.Option(None, "--plot", help="Write the power figure (.svg, .png, .pdf).")) -> None:
+    """Power of the protocol's primary endpoint by simulation, on Dask."""
+    from ..trials.power import power as run
+    check_choice("--format", fmt, ("text", "json"))
+    _check_plot(plot)
+    if scheduler is not None and workers is not None:
+        fail("--scheduler and --workers: give one (the scheduler's cluster has its own workers)")
+    res = run(protocol, reps, n_per_arm=n_per_arm, target_power=target_power, seed=seed, workers=workers,
+              scheduler=scheduler, progress=progress)
+    d = res.to_dict()
+    text = (f"{res.protocol}: power {res.power:.3f} [{res.ci_lb:.3f}, {res.ci_ub:.3f}] with {res.n_per_arm} per arm, "
+            f"{res.reps} replicates, seed {res.seed} ({res.workers})\n")
+    if res.search:
+        text += res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n"
+    _emit(d, text, fmt, out)
+    if plot is not None:
+        atomic_write(plot, figure_bytes(res.plot().figure, plot))

@@ -1,0 +1,1 @@
+"""Virtual clinical trials: protocol files, simulation, analysis (MMRM, responders, survival), power."""

@@ -1,0 +1,382 @@
+"""Mixed model for repeated measures (MMRM): change from baseline with an unstructured covariance.
+
+The model for subject ``i`` at post-baseline visit ``v`` is
+
+    change_iv = mu_v + delta_{arm(i), v} + gamma * baseline_i (+ gamma_v with baseline-by-visit) + e_iv,
+
+with ``delta`` zero for the reference arm, and the errors of one subject multivariate normal with an
+unstructured ``V x V`` covariance ``Sigma`` (one variance per visit, one covariance per pair), fitted
+by restricted maximum likelihood. Subjects contribute the visits they attended (missing at random).
+This is the model of ``nlme::gls(change ~ baseline + visit * arm, correlation = corSymm(form = ~ k |
+subject), weights = varIdent(form = ~ 1 | visit), method = "REML")`` and of ``mmrm::mmrm(change ~
+baseline + visit * arm + us(visit | subject), reml = TRUE)``: the two parametrisations span the same
+means, so the treatment differences at each visit and their standard errors are the same.
+
+``Sigma = L L'`` is optimised over the log-Cholesky parameters with the analytic REML gradient,
+then polished by Newton steps. Standard errors come from ``(sum X_i' V_i^-1 X_i)^-1``. Degrees of
+freedom for each contrast are Satterthwaite's: ``2 (c' Phi c)^2 / (g' W g)``, with ``g`` the gradient of
+``c' Phi(theta) c`` in the covariance parameters and ``W`` their asymptotic covariance (twice the
+inverse Hessian of ``-2 log L_R``), as in the ``mmrm`` package and SAS PROC MIXED (DDFM=SATTERTH).
+
+References
+----------
+.. [1] Mallinckrodt CH, Lane PW, Schnell D, Peng Y, Mancuso JP (2008). Recommendations for the
+   primary analysis of continuous endpoints in longitudinal clinical trials. Drug Inf J 42:303-319.
+   doi:10.1177/009286150804200402
+.. [2] Satterthwaite FE (1946). An approximate distribution of estimates of variance components.
+   Biometrics Bull 2(6):110-114. doi:10.2307/3002019
+.. [3] Pinheiro JC, Bates DM (2000). Mixed-Effects Models in S and S-PLUS. Springer (nlme::gls).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from ..errors import AdpharmInputError, check_level
+
+DF_METHODS = ("satterthwaite", "residual")
+
+
+@dataclass
+class _Design:
+    visits: list[str]
+    arms: list[str]
+    reference: str
+    names: list[str]
+    patterns: list[tuple[np.ndarray, np.ndarray, np.ndarray]]   # (visit indices, X (n, k, p), y (n, k))
+    n_obs: int
+    n_subjects: int
+    dropped: list[str]
+    baseline_mean: float
+
+
+@dataclass
+class MMRMResult:
+    """Fitted MMRM: coefficients, covariance, contrasts of each arm with the reference at each visit."""
+
+    coef: pd.DataFrame                 # name, estimate, se
+    contrasts: pd.DataFrame            # arm, visit, estimate, se, df, t, p, ci_lb, ci_ub
+    lsmeans: pd.DataFrame              # arm, visit, estimate, se (at the mean baseline)
+    sigma: pd.DataFrame                # unstructured covariance, visits x visits
+    loglik_reml: float
+    n_subjects: int
+    n_obs: int
+    reference: str
+    df_method: str
+    level: float
+    converged: bool
+    not_estimable: list[str] = field(default_factory=list)
+
+    def summary(self) -> pd.DataFrame:
+        return self.contrasts.copy()
+
+    def to_dict(self) -> dict:
+        def clean(v):
+            return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+        return {"model": "change ~ baseline + visit * arm, unstructured covariance, REML",
+                "reference": self.reference, "df_method": self.df_method, "level": self.level,
+                "contrasts": [{k: clean(r[k]) for k in ("arm", "visit", "estimate", "se", "df", "ci_lb", "ci_ub", "p")}
+                              for r in self.contrasts.to_dict("records")],
+                "lsmeans": self.lsmeans.to_dict("records"),
+                "coefficients": self.coef.to_dict("records"),
+                "covariance": {v: {w: float(self.sigma.loc[v, w]) for w in self.sigma.columns} for v in self.sigma.index},
+                "loglik_reml": self.loglik_reml, "n_subjects": self.n_subjects, "n_obs": self.n_obs,
+                "converged": self.converged, "not_estimable": self.not_estimable}
+
+    def plot(self, ax=None):
+        """Treatment differences by visit with their confidence intervals."""
+        import matplotlib.pyplot as plt
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
+        for arm, g in self.contrasts.groupby("arm", sort=False):
+            x = np.arange(len(g))
+            ax.errorbar(x, g["estimate"], yerr=[g["estimate"] - g["ci_lb"], g["ci_ub"] - g["estimate"]],
+                        marker="o", capsize=3, label=f"{arm} - {self.reference}")
+            ax.set_xticks(x, g["visit"])
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set(ylabel="difference in change from baseline", title=f"MMRM ({self.df_method} df)")
+        ax.legend(fontsize=8)
+        return ax
+
+
+def _design(data: pd.DataFrame, reference: str | None, visits: list[str] | None,
+            baseline_by_visit: bool) -> _Design:
+    d = data.copy()
+    d["change"] = d["value"] - d["baseline"]
+    order = visits or list(dict.fromkeys(d["visit"]))
+    dropped = []
+    for v in order:
+        s = d.loc[d["visit"] == v, "change"]
+        if len(s) and np.allclose(s.to_numpy(), 0):
+            dropped.append(f"visit {v}: change is 0 for every subject (the baseline visit), left out")
+    keep = [v for v in order if not any(x.startswith(f"visit {v}:") for x in dropped)]
+    for v in list(keep):
+        if not (d["visit"] == v).any():
+            dropped.append(f"visit {v}: no patients left, left out")
+            keep.remove(v)
+    d = d[d["visit"].isin(keep)]
+    if d.empty or not keep:
+        raise AdpharmInputError("mmrm: no post-baseline observations to analyse")
+    arms = list(dict.fromkeys(d["arm"]))
+    ref = reference if reference is not None else arms[0]
+    if ref not in arms:
+        raise AdpharmInputError(f"mmrm: reference arm {ref!r} is not in the data ({', '.join(arms)})")
+    others = [a for a in arms if a != ref]
+    if not others:
+        raise AdpharmInputError("mmrm: the data have one arm; nothing to compare")
+    vi = {v: i for i, v in enumerate(keep)}
+    names = [f"visit[{v}]" for v in keep]
+    cols = []
+    for a in others:
+        for v in keep:
+            has = ((d["arm"] == a) & (d["visit"] == v)).any() and ((d["arm"] == ref) & (d["visit"] == v)).any()
+            if has:
+                cols.append((a, v))
+            else:
+                dropped.append(f"{a} vs {ref} at {v}: no patients left in one arm, not estimable")
+    names += [f"arm[{a}]:visit[{v}]" for a, v in cols]
+    names += [f"baseline:visit[{v}]" for v in keep] if baseline_by_visit else ["baseline"]
+    p = len(names)
+    V = len(keep)
+    col_of = {c: V + i for i, c in enumerate(cols)}
+    d = d.assign(_k=d["visit"].map(vi)).sort_values(["subject", "_k"], kind="stable")
+    if d.duplicated(["subject", "_k"]).any():
+        s = d.loc[d.duplicated(["subject", "_k"]), ["subject", "visit"]].iloc[0]
+        raise AdpharmInputError(f"mmrm: subject {s['subject']!r} has more than one row at visit {s['visit']!r}")
+    arm_by_subject = d.groupby("subject", sort=False)["arm"].nunique()
+    if (arm_by_subject > 1).any():
+        raise AdpharmInputError(f"mmrm: subject {arm_by_subject.index[arm_by_subject > 1][0]!r} is in more than "
+                                "one arm (crossover data: analyse one period, or use the crossover analysis)")
+    base = d["baseline"].to_numpy(float)
+    X = np.zeros((len(d), p))
+    k = d["_k"].to_numpy()
+    X[np.arange(len(d)), k] = 1.0
+    for r, (a, kk) in enumerate(zip(d["arm"].to_numpy(), k)):
+        c = col_of.get((a, keep[kk]))
+        if c is not None:
+            X[r, c] = 1.0
+    if baseline_by_visit:
+        X[np.arange(len(d)), V + len(cols) + k] = base
+    else:
+        X[:, -1] = base
+    y = d["change"].to_numpy(float)
+    subj = d["subject"].to_numpy()
+    # group subjects by their pattern of attended visits
+    starts = np.flatnonzero(np.r_[True, subj[1:] != subj[:-1]])
+    ends = np.r_[starts[1:], len(d)]
+    by_pattern: dict[tuple, list[tuple[int, int]]] = {}
+    for s, e in zip(starts, ends):
+        by_pattern.setdefault(tuple(k[s:e]), []).append((s, e))
+    patterns = []
+    for pat, spans in by_pattern.items():
+        rows = np.array([np.arange(s, e) for s, e in spans])
+        patterns.append((np.array(pat), X[rows], y[rows]))
+    if np.linalg.matrix_rank(X) < p:
+        raise AdpharmInputError("mmrm: the design is not of full rank (an arm or visit without data, or a "
+                                "constant baseline)")
+    base_mean = float(d.groupby("subject", sort=False)["baseline"].first().mean())
+    return _Design(keep, arms, ref, names, patterns, len(d), len(starts), dropped, base_mean)
+
+
+def _sigma(theta: np.ndarray, V: int) -> tuple[np.ndarray, np.ndarray]:
+    L = np.zeros((V, V))
+    L[np.tril_indices(V)] = theta
+    L[np.diag_indices(V)] = np.exp(np.diag(L))
+    return L @ L.T, L
+
+
+class _REML:
+    def __init__(self, des: _Design):
+        self.des = des
+        self.V = len(des.visits)
+        self.p = len(des.names)
+
+    def parts(self, theta):
+        S, L = _sigma(theta, self.V)
+        A = np.zeros((self.p, self.p))
+        b = np.zeros(self.p)
+        cache = []
+        logdet = 0.0
+        for idx, X, y in self.des.patterns:
+            So = S[np.ix_(idx, idx)]
+            c = np.linalg.cholesky(So)
+            Vi = np.linalg.inv(So)
+            logdet += X.shape[0] * 2 * np.sum(np.log(np.diag(c)))
+            ViX = np.einsum("kl,nlp->nkp", Vi, X)
+            A += np.einsum("nkp,nkq->pq", X, ViX)
+            b += np.einsum("nkp,nk->p", ViX, y)
+            cache.append((idx, X, y, Vi, ViX))
+        return S, L, A, b, cache, logdet
+
+    def value_grad(self, theta, grad=True):
+        S, L, A, b, cache, logdet = self.parts(theta)
+        try:
+            Ainv = np.linalg.inv(A)
+            sign, ldA = np.linalg.slogdet(A)
+        except np.linalg.LinAlgError:
+            return np.inf, np.zeros_like(theta)
+        beta = Ainv @ b
+        quad = 0.0
+        G = np.zeros((self.V, self.V))
+        for idx, X, y, Vi, ViX in cache:
+            r = y - X @ beta
+            Vr = r @ Vi
+            quad += float(np.sum(Vr * r))
+            if grad:
+                Gi = X.shape[0] * Vi - Vr.T @ Vr - np.einsum("nkp,pq,nlq->kl", ViX, Ainv, ViX)
+                G[np.ix_(idx, idx)] += Gi
+        f = logdet + quad + ldA + (self.des.n_obs - self.p) * math.log(2 * math.pi)
+        if not grad:
+            return f, None
+        dL = 2 * G @ L
+        gl = dL[np.tril_indices(self.V)]
+        diag = np.diag_indices(self.V)
+        dl = np.zeros((self.V, self.V))
+        dl[np.tril_indices(self.V)] = gl
+        dl[diag] *= np.diag(L)
+        return f, dl[np.tril_indices(self.V)]
+
+    def phi(self, theta):
+        _, _, A, _, _, _ = self.parts(theta)
+        return np.linalg.inv(A)
+
+
+def _start(des: _Design) -> np.ndarray:
+    X = np.concatenate([x.reshape(-1, x.shape[-1]) for _, x, _ in des.patterns])
+    y = np.concatenate([v.ravel() for _, _, v in des.patterns])
+    k = np.concatenate([np.broadcast_to(i, v.shape).ravel() for i, _, v in des.patterns])
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    r = y - X @ beta
+    V = len(des.visits)
+    var = np.array([np.var(r[k == j]) if np.any(k == j) else np.var(r) for j in range(V)])
+    var = np.maximum(var, 1e-6 * max(np.var(y), 1e-12))
+    L = np.diag(np.sqrt(var))
+    th = L[np.tril_indices(V)].copy()
+    tri = np.zeros((V, V))
+    tri[np.tril_indices(V)] = th
+    tri[np.diag_indices(V)] = np.log(np.diag(L))
+    return tri[np.tril_indices(V)]
+
+
+def _hessian(fun_grad, theta, h=1e-5):
+    n = theta.size
+    H = np.zeros((n, n))
+    for i in range(n):
+        e = np.zeros(n)
+        e[i] = h * max(1.0, abs(theta[i]))
+        H[:, i] = (fun_grad(theta + e)[1] - fun_grad(theta - e)[1]) / (2 * e[i])
+    return (H + H.T) / 2
+
+
+def mmrm(data: pd.DataFrame, *, reference: str | None = None, visits: list[str] | None = None,
+         baseline_by_visit: bool = False, df_method: str = "satterthwaite", level: float = 0.95) -> MMRMResult:
+    """Fit the MMRM to long data with columns ``subject, arm, visit, baseline, value``.
+
+    Parameters
+    ----------
+    data : one row per subject and attended visit; ``value`` the score, ``baseline`` the score at baseline.
+    reference : the arm the others are compared with (default the first arm in the data).
+    visits : visit order (default order of first appearance); the baseline visit, where the change
+        is 0 for everyone, is recognised and left out.
+    baseline_by_visit : a baseline slope per visit instead of one common slope.
+    df_method : ``"satterthwaite"`` or ``"residual"`` (``n_obs - p``, what ``nlme::gls`` prints).
+    level : confidence level of the intervals.
+
+    Returns
+    -------
+    MMRMResult
+    """
+    if df_method not in DF_METHODS:
+        raise AdpharmInputError(f"df method: {df_method!r} is not one of {', '.join(DF_METHODS)}")
+    check_level(level)
+    des = _design(data, reference, visits, baseline_by_visit)
+    V = len(des.visits)
+    reml = _REML(des)
+    th0 = _start(des)
+    res = optimize.minimize(lambda t: reml.value_grad(t), th0, jac=True, method="BFGS",
+                            options={"gtol": 1e-9, "maxiter": 2000})
+    th = res.x
+    converged = bool(res.success) or np.max(np.abs(res.jac)) < 1e-4
+    H = _hessian(reml.value_grad, th)
+    for _ in range(5):                     # Newton polish with the Hessian at the BFGS optimum
+        g = reml.value_grad(th)[1]
+        if np.max(np.abs(g)) < 1e-10:
+            break
+        try:
+            t_new = th - np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            break
+        if reml.value_grad(t_new, grad=False)[0] <= reml.value_grad(th, grad=False)[0] + 1e-12:
+            th = t_new
+        else:
+            break
+    H = _hessian(reml.value_grad, th)
+    g_final = reml.value_grad(th)[1]
+    converged = converged or np.max(np.abs(g_final)) < 1e-5
+    f, _ = reml.value_grad(th, grad=False)
+    S, _ = _sigma(th, V)
+    Phi = reml.phi(th)
+    _, _, A, b, _, _ = reml.parts(th)
+    beta = np.linalg.solve(A, b)
+    try:
+        W = 2 * np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        W = np.full_like(H, np.nan)
+    coef = pd.DataFrame({"name": des.names, "estimate": beta, "se": np.sqrt(np.diag(Phi))})
+    p = len(des.names)
+    resid_df = des.n_obs - p
+    z = stats.norm.ppf(0.5 + level / 2)
+
+    dphi = []                              # d Phi / d theta_i, for every contrast's Satterthwaite df
+    if df_method == "satterthwaite":
+        for i in range(th.size):
+            e = np.zeros(th.size)
+            e[i] = 1e-5 * max(1.0, abs(th[i]))
+            dphi.append((reml.phi(th + e) - reml.phi(th - e)) / (2 * e[i]))
+
+    def infer(c):
+        est = float(c @ beta)
+        var = float(c @ Phi @ c)
+        se = math.sqrt(var)
+        if df_method == "residual":
+            df = float(resid_df)
+        else:
+            g = np.array([c @ D @ c for D in dphi])
+            den = float(g @ W @ g)
+            df = 2 * var ** 2 / den if den > 0 and np.isfinite(den) else float("inf")
+        t = est / se if se > 0 else float("nan")
+        q = stats.t.ppf(0.5 + level / 2, df) if np.isfinite(df) else z
+        pval = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(df) else float(2 * stats.norm.sf(abs(t)))
+        return est, se, df, t, pval, est - q * se, est + q * se
+
+    rows = []
+    for i, name in enumerate(des.names):
+        if name.startswith("arm["):
+            arm = name[4:name.index("]")]
+            visit = name[name.index("visit[") + 6:-1]
+            c = np.zeros(p)
+            c[i] = 1.0
+            est, se, df, t, pval, lo, hi = infer(c)
+            rows.append({"arm": arm, "visit": visit, "estimate": est, "se": se, "df": df, "t": t, "p": pval,
+                         "ci_lb": lo, "ci_ub": hi})
+    contrasts = pd.DataFrame(rows, columns=["arm", "visit", "estimate", "se", "df", "t", "p", "ci_lb", "ci_ub"])
+    ls = []
+    for a in des.arms:
+        for j, v in enumerate(des.visits):
+            c = np.zeros(p)
+            c[j] = 1.0
+            name = f"arm[{a}]:visit[{v}]"
+            if a != des.reference:
+                if name not in des.names:
+                    continue
+                c[des.names.index(name)] = 1.0
+            c[des.names.index(f"baseline:visit[{v}]") if baseline_by_visit else -1] = des.baseline_mean
+            ls.append({"arm": a, "visit": v, "estimate": float(c @ beta), "se": math.sqrt(float(c @ Phi @ c))})
+    lsmeans = pd.DataFrame(ls)
+    sigma = pd.DataFrame(S, index=des.visits, columns=des.visits)
+    return MMRMResult(coef, contrasts, lsmeans, sigma, -0.5 * f, des.n_subjects, des.n_obs, des.reference,
+                      df_method, level, bool(converged), des.dropped)

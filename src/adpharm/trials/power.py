@@ -1,0 +1,295 @@
+"""Power by simulation: replicate a protocol's trial many times and count significant primary results.
+
+Each replicate ``r`` has its own seed, drawn once from ``numpy.random.SeedSequence(seed)``, so a
+replicate's trial and its analysis do not depend on which worker runs it or in which chunk: the
+power for a seed is the same whatever the number of workers. Replicates run on Dask (a
+``LocalCluster`` by default, or an existing scheduler given by its address), in chunks, with a
+progress bar on stderr; ``workers=0`` runs them in this process without Dask.
+
+A replicate succeeds when the primary endpoint's two-sided test is significant at the protocol's
+alpha and the estimate favours the active arm (lower MADRS, or more responders). The power's
+interval is the exact (Clopper-Pearson) binomial interval over replicates. ``target_power`` searches
+the patients per arm: doubling until the target is reached, then bisection, with the same
+replicate seeds at every size (common random numbers).
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .. import __version__
+from ..errors import AdpharmInputError
+from .protocol import TrialProtocol, load_protocol
+
+MAX_REPS = 100_000
+
+
+def replicate_seeds(seed: int, reps: int) -> list[int]:
+    """The seed of every replicate (independent of how replicates are split across workers)."""
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(reps, dtype=np.uint32)]
+
+
+def primary_test(proto: TrialProtocol, data: pd.DataFrame) -> tuple[float | None, float | None]:
+    """Estimate (active minus reference; negative favours the active arm for scores) and p of the primary endpoint."""
+    from .analysis import _visit_order, binary_comparison, check_trial_data, crossover_analysis
+    from .mmrm import mmrm
+    ep = proto.primary
+    ref = proto.reference_arm.id
+    active = next(a.id for a in proto.arms if a.id != ref)
+    d = check_trial_data(data)
+    if ep.kind == "change":
+        if proto.design == "crossover" or ep.analysis == "crossover":
+            rows = [r for r in crossover_analysis(d, ref, _visit_order(d)) if r["visit"] == ep.visit]
+            return (rows[0]["estimate"], rows[0].get("p")) if rows else (None, None)
+        if ep.analysis == "ancova":
+            from .analysis import _ancova_locf
+            rows = _ancova_locf(d, ref, [ref, active], _visit_order(d), ep.visit, 1 - ep.alpha, [])
+            return (rows[0]["estimate"], rows[0]["p"]) if rows else (None, None)
+        try:
+            fit = mmrm(d[d["arm"].isin([ref, active])], reference=ref, visits=[v.id for v in proto.visits])
+        except AdpharmInputError:
+            return None, None
+        c = fit.contrasts[(fit.contrasts["arm"] == active) & (fit.contrasts["visit"] == ep.visit)]
+        return (float(c["estimate"].iloc[0]), float(c["p"].iloc[0])) if len(c) else (None, None)
+    if ep.kind in ("response", "remission"):
+        subj = d.groupby("subject").agg(arm=("arm", "first"), baseline=("baseline", "first"))
+        subj["value"] = d[d["visit"] == ep.visit].set_index("subject")["value"]
+        thr = 10.0 if ep.threshold is None else ep.threshold
+        hit = (subj["value"] <= 0.5 * subj["baseline"]) if ep.kind == "response" else (subj["value"] <= thr)
+        hit = hit.fillna(False)
+        m1, m0 = subj["arm"] == active, subj["arm"] == ref
+        r = binary_comparison(int(hit[m1].sum()), int(m1.sum()), int(hit[m0].sum()), int(m0.sum()))
+        return (-r["risk_difference"] if r["risk_difference"] is not None else None), r.get("fisher_p")
+    from .analysis import analyze
+    a = analyze(d, reference=ref)
+    tests = (a.survival or {}).get("logrank", [])
+    if not tests:
+        return None, None
+    arms = a.survival["arms"]
+    favour = -1.0 if arms[active]["events"] / arms[active]["n"] >= arms[ref]["events"] / arms[ref]["n"] else 1.0
+    return favour, tests[0]["p"]
+
+
+def run_chunk(proto: TrialProtocol, n_per_arm: int, chunk: list[tuple[int, int]]) -> list[dict]:
+    """Simulate and analyse the replicates ``(index, seed)`` of one chunk (runs on a worker)."""
+    from .simulate import simulate_trials
+    out = []
+    trials = simulate_trials(proto, n_per_arm, [s for _, s in chunk])
+    for (i, s), trial in zip(chunk, trials):
+        est, p = primary_test(proto, trial.data)
+        ok = est is not None and p is not None and p < proto.primary.alpha and est < 0
+        out.append({"rep": i, "seed": s, "estimate": est, "p": p, "success": bool(ok)})
+    return out
+
+
+@dataclass
+class PowerResult:
+    protocol: str
+    endpoint: dict
+    n_per_arm: int
+    reps: int
+    seed: int
+    power: float
+    ci_lb: float
+    ci_ub: float
+    replicates: pd.DataFrame
+    workers: str
+    search: list[dict] = field(default_factory=list)
+    target_power: float | None = None
+
+    def summary(self) -> pd.DataFrame:
+        if self.search:
+            return pd.DataFrame(self.search)
+        return pd.DataFrame([{"n_per_arm": self.n_per_arm, "reps": self.reps, "power": self.power,
+                              "ci_lb": self.ci_lb, "ci_ub": self.ci_ub}])
+
+    def to_dict(self) -> dict:
+        failed = int(self.replicates["estimate"].isna().sum())
+        return {"power": self.power, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub, "reps": self.reps,
+                "n_per_arm": self.n_per_arm, "target_power": self.target_power, "search": self.search or None,
+                "endpoint": self.endpoint, "replicates_without_estimate": failed,
+                "mean_estimate": float(self.replicates["estimate"].mean()) if failed < self.reps else None,
+                "provenance": {"protocol": self.protocol, "seed": self.seed, "adpharm": __version__,
+                               "replicate_seeds": "numpy SeedSequence(seed).generate_state(reps, uint32)",
+                               "interval": "Clopper-Pearson exact 95 %", "executor": self.workers,
+                               "success": "two-sided p < alpha with the estimate favouring the active arm",
+                               "research_use_only": True}}
+
+    def plot(self, ax=None):
+        import matplotlib.pyplot as plt
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
+        s = self.summary().sort_values("n_per_arm")
+        ax.errorbar(s["n_per_arm"], s["power"], yerr=[s["power"] - s["ci_lb"], s["ci_ub"] - s["power"]],
+                    marker="o", capsize=3)
+        if self.target_power:
+            ax.axhline(self.target_power, ls="--", color="grey")
+        ax.set(xlabel="patients per arm", ylabel="power", ylim=(0, 1),
+               title=f"{self.protocol}: {self.reps} replicates, seed {self.seed}")
+        return ax
+
+
+def _clopper_pearson(k: int, n: int) -> tuple[float, float]:
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool, label: str):
+        self.total, self.done, self.enabled, self.label = total, 0, enabled, label
+
+    def update(self, k: int) -> None:
+        self.done += k
+        if self.enabled:
+            w = 30
+            f = int(w * self.done / self.total)
+            sys.stderr.write(f"\r{self.label} [{'#' * f}{' ' * (w - f)}] {self.done}/{self.total}")
+            if self.done >= self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+class Executor:
+    """Runs chunks in this process (``workers=0``) or on Dask (a LocalCluster or a scheduler address)."""
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+        if workers is not None and (not isinstance(workers, int) or workers < 0 or workers > 256):
+            raise AdpharmInputError(f"--workers: {workers!r} must be a whole number from 0 to 256")
+        self.workers, self.scheduler = workers, scheduler
+        self.client = self.cluster = None
+        if workers == 0 and scheduler is None:
+            self.name = "in-process (no Dask)"
+            return
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - the trials extra installs dask
+            raise AdpharmInputError("power on Dask needs dask[distributed] (pip install adpharm[trials]); "
+                                    "or give --workers 0") from None
+        if scheduler is not None:
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise AdpharmInputError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+            self.name = f"Dask scheduler {scheduler}"
+        else:
+            n = workers or max(1, min(os.cpu_count() or 1, 8))
+            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, silence_logs=40)
+            self.client = Client(self.cluster)
+            self.name = f"Dask LocalCluster, {n} worker{'s' if n > 1 else ''}"
+
+    @property
+    def n_slots(self) -> int:
+        if self.client is None:
+            return 1
+        return max(1, sum(self.client.nthreads().values()))
+
+    def map(self, fn, args: list, progress: _Progress) -> list:
+        if self.client is None:
+            out = []
+            for a in args:
+                out.append(fn(*a))
+                progress.update(len(a[-1]))
+            return out
+        from dask.distributed import as_completed
+        futures = [self.client.submit(fn, *a, pure=False) for a in args]
+        index = {f.key: i for i, f in enumerate(futures)}
+        out = [None] * len(futures)
+        for fut in as_completed(futures):
+            out[index[fut.key]] = fut.result()
+            progress.update(len(args[index[fut.key]][-1]))
+        return out
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _power_at(proto, n, seeds, ex: Executor, progress: bool) -> pd.DataFrame:
+    reps = len(seeds)
+    size = max(1, min(50, math.ceil(reps / (2 * ex.n_slots))))
+    items = list(enumerate(seeds))
+    chunks = [items[i:i + size] for i in range(0, reps, size)]
+    bar = _Progress(reps, progress, f"power n/arm {n}")
+    parts = ex.map(run_chunk, [(proto, n, c) for c in chunks], bar)
+    return pd.DataFrame([r for p in parts for r in p]).sort_values("rep").reset_index(drop=True)
+
+
+def power(protocol: TrialProtocol | str, reps: int, *, n_per_arm: int | None = None,
+          target_power: float | None = None, seed: int = 0, workers: int | None = None,
+          scheduler: str | None = None, progress: bool = False, max_n_per_arm: int = 2000) -> PowerResult:
+    """Power of a protocol's primary endpoint by simulation.
+
+    Parameters
+    ----------
+    protocol : a protocol, a bundled name or a file.
+    reps : replicate trials.
+    n_per_arm : patients per arm (default the protocol's); not with ``target_power``.
+    target_power : search the smallest patients per arm reaching this power (0-1).
+    seed : seed of the replicate seeds.
+    workers : Dask LocalCluster workers (default: the machine's cores, at most 8); 0 runs in this process.
+    scheduler : address of an existing Dask scheduler (``tcp://host:8786``).
+    progress : draw a progress bar on stderr.
+    """
+    proto = protocol if isinstance(protocol, TrialProtocol) else load_protocol(protocol)
+    if not isinstance(reps, (int, np.integer)) or not 1 <= reps <= MAX_REPS:
+        raise AdpharmInputError(f"--reps: {reps!r} must be a whole number from 1 to {MAX_REPS:,}")
+    if n_per_arm is not None and target_power is not None:
+        raise AdpharmInputError("give --n-per-arm or --target-power, not both")
+    if target_power is not None and not 0 < target_power < 1:
+        raise AdpharmInputError(f"--target-power: {target_power!r} must be between 0 and 1")
+    if n_per_arm is not None and not 1 <= n_per_arm <= 20_000:
+        raise AdpharmInputError(f"--n-per-arm: {n_per_arm!r} must be from 1 to 20,000")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise AdpharmInputError(f"--seed: {seed!r} must be a non-negative whole number")
+    seeds = replicate_seeds(int(seed), int(reps))
+    endpoint = proto.primary.model_dump()
+    with Executor(workers, scheduler) as ex:
+        if target_power is None:
+            n = proto.n_per_arm if n_per_arm is None else int(n_per_arm)
+            reps_df = _power_at(proto, n, seeds, ex, progress)
+            k = int(reps_df["success"].sum())
+            lo, hi = _clopper_pearson(k, reps)
+            return PowerResult(proto.id, endpoint, n, reps, int(seed), k / reps, lo, hi, reps_df, ex.name)
+        tried: dict[int, pd.DataFrame] = {}
+
+        def pw(n):
+            if n not in tried:
+                tried[n] = _power_at(proto, n, seeds, ex, progress)
+            return float(tried[n]["success"].mean())
+        lo_n, hi_n = 1, max(2, proto.n_per_arm // 2)
+        while pw(hi_n) < target_power:
+            lo_n = hi_n
+            if hi_n >= max_n_per_arm:
+                raise AdpharmInputError(f"--target-power {target_power}: not reached with {max_n_per_arm} patients "
+                                        f"per arm (power {pw(hi_n):.3f})")
+            hi_n = min(2 * hi_n, max_n_per_arm)
+        while hi_n - lo_n > max(1, int(0.02 * hi_n)):
+            mid = (lo_n + hi_n) // 2
+            if pw(mid) >= target_power:
+                hi_n = mid
+            else:
+                lo_n = mid
+        search = []
+        for n in sorted(tried):
+            k = int(tried[n]["success"].sum())
+            lo, hi = _clopper_pearson(k, reps)
+            search.append({"n_per_arm": n, "power": k / reps, "ci_lb": lo, "ci_ub": hi})
+        k = int(tried[hi_n]["success"].sum())
+        lo, hi = _clopper_pearson(k, reps)
+        return PowerResult(proto.id, endpoint, hi_n, reps, int(seed), k / reps, lo, hi, tried[hi_n], ex.name,
+                           search, target_power)
