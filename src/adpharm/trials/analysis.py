@@ -305,7 +305,11 @@ def _ancova_locf(d, ref, arms, order, target, level, notes) -> list[dict]:
     if post["arm"].nunique() < 2 or len(post) <= len(arms) + 1:
         notes.append(f"ANCOVA/LOCF at {target}: too few patients to fit")
         return []
-    fit = smf.ols("change ~ C(arm) + baseline", data=post).fit()
+    formula = "change ~ C(arm) + baseline"
+    if post["baseline"].nunique() < 2:
+        formula = "change ~ C(arm)"
+        notes.append("ANCOVA/LOCF: every baseline is the same, fitted without the baseline covariate")
+    fit = smf.ols(formula, data=post).fit()
     ci = fit.conf_int(alpha=1 - level)
     out = []
     for a in arms:

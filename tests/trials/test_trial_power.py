@@ -1,0 +1,67 @@
+"""Power by simulation on Dask: the same replicates whatever the number of workers."""
+import json
+
+import pytest
+
+from conftest import run_cli
+from adpharm.errors import AdpharmInputError
+from adpharm.trials.power import power, replicate_seeds
+
+
+def test_identical_results_for_0_1_and_2_workers():
+    runs = [power("imipramine-chronic", 6, n_per_arm=8, seed=3, workers=w) for w in (0, 1, 2)]
+    base = runs[0].replicates
+    for r in runs[1:]:
+        assert r.replicates[["rep", "seed", "estimate", "p", "success"]].equals(
+            base[["rep", "seed", "estimate", "p", "success"]])
+        assert r.power == runs[0].power
+    assert runs[2].workers.startswith("Dask LocalCluster, 2 workers")
+
+
+def test_replicate_seeds_do_not_depend_on_the_count():
+    assert replicate_seeds(7, 10)[:4] != replicate_seeds(8, 10)[:4]
+    assert len(set(replicate_seeds(7, 1000))) == 1000
+
+
+def test_power_interval_is_clopper_pearson():
+    from scipy import stats
+    r = power("ketamine-vs-midazolam", 5, n_per_arm=4, seed=1, workers=0)
+    k = int(r.replicates["success"].sum())
+    ci = stats.binomtest(k, 5).proportion_ci(method="exact")
+    assert (r.ci_lb, r.ci_ub) == pytest.approx((ci.low, ci.high))
+    assert r.power == k / 5
+
+
+def test_target_power_search_reaches_the_target():
+    r = power("ketamine-trd-iv", 8, target_power=0.8, seed=2, workers=0)
+    assert r.power >= 0.8
+    smaller = [s for s in r.search if s["n_per_arm"] < r.n_per_arm]
+    assert all(s["power"] < 0.8 for s in smaller if s["n_per_arm"] >= r.n_per_arm - max(1, int(0.02 * r.n_per_arm)))
+
+
+def test_cli_power_json_contract():
+    res = run_cli("trial", "power", "ketamine-crossover", "--reps", "4", "--n-per-arm", "4", "--seed", "1",
+                  "--workers", "0", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    d = json.loads(res.stdout)
+    for k in ("power", "ci_lb", "ci_ub", "reps", "n_per_arm", "provenance"):
+        assert k in d
+    assert d["reps"] == 4 and d["n_per_arm"] == 4 and d["provenance"]["seed"] == 1
+    assert "power n/arm 4" in res.stderr        # the progress bar
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--reps", "0"], "--reps"),
+    (["--reps", "3", "--target-power", "1.5"], "--target-power"),
+    (["--reps", "3", "--n-per-arm", "5", "--target-power", "0.8"], "not both"),
+    (["--reps", "3", "--workers", "-1"], "--workers"),
+    (["--reps", "3", "--scheduler", "tcp://127.0.0.1:1", "--workers", "1"], "give one"),
+])
+def test_cli_power_bad_arguments_exit_2(args, msg):
+    r = run_cli("trial", "power", "ssri-mdd-8wk", *args)
+    assert r.returncode == 2 and msg in r.stderr
+
+
+def test_unreachable_scheduler_is_an_input_error():
+    with pytest.raises(AdpharmInputError, match="cannot connect"):
+        power("ssri-mdd-8wk", 2, scheduler="tcp://127.0.0.1:9", seed=0)
