@@ -185,3 +185,12 @@ def test_simulated_course_figure_is_byte_reproducible(guide):
     simulation._simulate.cache_clear()
     again = compare("ketamine", "imipramine").to_dict()["simulation"]["svg"]
     assert first == again and 'id="' in first
+
+
+def test_guide_renders_the_executable_trial_protocols(guide):
+    ids = [t["id"] for t in guide.to_dict()["trial_protocols"]]
+    assert ids == ["imipramine-chronic", "ketamine-crossover", "ketamine-trd-iv", "ketamine-vs-midazolam"]
+    html = render(guide, "html")
+    assert 'id="trial-imipramine-chronic"' in html and "adpharm trial simulate ketamine-trd-iv" in html
+    assert "14-day single-blind placebo lead-in" in html
+    assert "## Trial protocols that run" in render(guide, "md")

@@ -283,12 +283,14 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True)
                           "steps": [{"step": s["step"], **cell(s["detail"], s["refs"], s.get("verified", True),
                                                                  note=s.get("note"))} for s in pr["steps"]]})
     wf = workflow_diagram(engine=diagram_engine)
+    trial_protocols = _trial_protocols(pa, pb)
 
     sections = {"at_a_glance": at_a_glance, "binding": binding, "pharmacokinetics": pk, "metabolism": metabolism,
                 "pathways": diagrams, "convergence": conv, "efficacy": efficacy,
                 "side_effects": {"a": _side_effects(pa), "b": _side_effects(pb)},
                 "interactions": {"a": _interactions(pa), "b": _interactions(pb)},
-                "protocols": protocols, "workflow": {"engine": wf.engine, "svg": wf.svg}}
+                "protocols": protocols, "trial_protocols": trial_protocols,
+                "workflow": {"engine": wf.engine, "svg": wf.svg}}
     if simulate:
         from .simulation import simulated_course
         course = simulated_course(pa, pb)
@@ -302,3 +304,39 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True)
     if "simulation" in sections:
         provenance["simulation"] = {k: sections["simulation"][k] for k in ("model", "n", "seed", "days")}
     return Comparison(head["a"], head["b"], sections, references, provenance)
+
+
+def _trial_protocols(pa: dict, pb: dict) -> list[dict]:
+    """The bundled executable trial protocols that give either compared drug (or class member)."""
+    from ..trials.protocol import bundled, load_protocol
+    members = {m for p in (pa, pb) for m in (p["members"] if p["kind"] != "drug" else [p["id"]])}
+    out = []
+    for name in bundled():
+        tp = load_protocol(name)
+        if not {t.drug for a in tp.arms for t in a.treatments} & members:
+            continue
+        arms = []
+        for a in tp.arms:
+            what = "; ".join(f"{t.drug} {t.regimen}" for t in a.treatments)
+            if a.placebo:
+                what = f"{a.placebo}" + (f" + {what}" if what else "")
+            if a.escalation is not None:
+                what += f"; non-responders at {a.escalation.visit} switch to {a.escalation.regimen}"
+            arms.append({"id": a.id, "ratio": a.ratio, "what": what})
+        ep = tp.primary
+        dr = tp.dropout
+        out.append({"id": tp.id, "name": tp.name, "purpose": tp.purpose, "design": tp.design, "refs": list(tp.refs),
+                    "blinding": tp.blinding, "n_per_arm": tp.n_per_arm, "arms": arms,
+                    "visits": [v.id for v in tp.visits],
+                    "crossover": (f"sequences {', '.join('/'.join(s) for s in tp.crossover.sequences)}, periods "
+                                  f"{tp.crossover.period_days:g} days apart" if tp.crossover else None),
+                    "lead_in": (f"{tp.lead_in.days:g}-day {tp.lead_in.blind}-blind placebo lead-in"
+                                + (f", excluding patients improved by {tp.lead_in.exclude_improvement_frac:.0%} or more"
+                                   if tp.lead_in.exclude_improvement_frac else "") if tp.lead_in else None),
+                    "dropout": ({"text": f"{dr.model}, {dr.rate.value:.1%} over {dr.over_days:g} days",
+                                 "refs": list(dr.rate.refs)} if dr.rate is not None else None),
+                    "primary": f"{ep.kind} at {ep.visit} ({ep.analysis or 'default'} analysis, alpha {ep.alpha:g})"
+                               if ep.visit else f"{ep.kind} ({ep.analysis or 'default'} analysis)",
+                    "not_simulated": tp.unsimulated_scales(),
+                    "command": f"adpharm trial simulate {tp.id} --seed 1"})
+    return out

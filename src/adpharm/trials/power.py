@@ -180,7 +180,7 @@ class Executor:
         else:
             n = workers or max(1, min(os.cpu_count() or 1, 8))
             self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=40)
+                                        dashboard_address=":0", silence_logs=40)
             self.client = Client(self.cluster)
             self.name = f"Dask LocalCluster, {n} worker{'s' if n > 1 else ''}"
 

@@ -78,7 +78,8 @@ class Treatment(_Strict):
 
 
 class Escalation(_Strict):
-    """Non-responders at ``visit`` switch to ``regimen`` (whose doses before the visit are the arm's)."""
+    """Non-responders at ``visit`` switch ``drug`` (default the arm's only drug) to ``regimen``, whose
+    doses before the visit must be the arm's."""
 
     visit: str
     rule: Literal["non_responder"] = "non_responder"
@@ -101,11 +102,19 @@ class Arm(_Strict):
         if not self.treatments and self.placebo is None:
             raise ValueError("an arm needs treatments, or placebo: saline / midazolam / ... for a control arm")
         if self.escalation is not None:
-            if len(self.treatments) != 1:
-                raise ValueError("escalation needs exactly one treatment in the arm")
-            if self.escalation.drug not in (None, self.treatments[0].drug):
-                raise ValueError("escalation.drug must be the arm's drug")
+            if not self.treatments:
+                raise ValueError("escalation needs a treatment in the arm")
+            if self.escalation.drug is None and len(self.treatments) > 1:
+                raise ValueError("escalation.drug: name which of the arm's drugs escalates")
+            if self.escalation.drug not in (None, *[t.drug for t in self.treatments]):
+                raise ValueError(f"escalation.drug {self.escalation.drug!r} is not one of the arm's drugs")
         return self
+
+    def escalated(self) -> list[Treatment]:
+        """The arm's treatments with the escalating drug on its escalation regimen."""
+        drug = self.escalation.drug or self.treatments[0].drug
+        return [Treatment(drug=t.drug, regimen=self.escalation.regimen) if t.drug == drug else t
+                for t in self.treatments]
 
     @property
     def is_control(self) -> bool:

@@ -349,8 +349,7 @@ def _solve_groups(ctx: _Context, draws: list[_Draws]) -> list[tuple[np.ndarray, 
         baseline0 = np.concatenate([d.baseline0[i] for d, i in zip(draws, idx)])
         if arm.escalation is not None:
             _check_escalation(proto, arm, out_times[-1])
-            esc = [type(arm.treatments[0])(drug=arm.treatments[0].drug, regimen=arm.escalation.regimen)]
-            res_esc = _solve_arm(ctx, setup, esc, cov, etas)
+            res_esc = _solve_arm(ctx, setup, arm.escalated(), cov, etas)
             v_h = next(v.time_h for v in proto.visits if v.id == arm.escalation.visit)
             j = int(np.searchsorted(out_times, v_h))
             z = pts.rater_z[:, _schedule_index(ctx.schedule, 0, arm.escalation.visit)]
@@ -457,7 +456,9 @@ def _solve_arm(ctx: _Context, setup: Setup, treatments, cov: Covariates, etas: d
 def _check_escalation(proto: TrialProtocol, arm, hours: float) -> None:
     from ..pharmacology.regimen import parse_regimen
     v_h = next(v.time_h for v in proto.visits if v.id == arm.escalation.visit)
-    base = [e for e in parse_regimen(arm.treatments[0].regimen).events(hours) if e.time_h < v_h]
+    drug = arm.escalation.drug or arm.treatments[0].drug
+    regimen = next(t.regimen for t in arm.treatments if t.drug == drug)
+    base = [e for e in parse_regimen(regimen).events(hours) if e.time_h < v_h]
     esc = [e for e in parse_regimen(arm.escalation.regimen).events(hours) if e.time_h < v_h]
     if base != esc:
         raise AdpharmInputError(f"protocol {proto.id}: arm {arm.id}: escalation.regimen must dose as the arm's "
