@@ -140,3 +140,16 @@ def test_bad_options_exit_2(tmp_path):
     assert r.returncode == 2 and "week9" in r.stderr
     r = run_cli("trial", "analyze", str(tmp_path / "none.csv"))
     assert r.returncode == 2 and "not found" in r.stderr
+
+
+def test_figures_from_the_command_line(tmp_path):
+    csv, sim_svg, mmrm_png = tmp_path / "s.csv", tmp_path / "s.svg", tmp_path / "m.png"
+    r = run_cli("trial", "simulate", "ssri-mdd-8wk", "--n-per-arm", "15", "--seed", "1", "--format", "csv",
+                "--out", str(csv), "--plot", str(sim_svg))
+    assert r.returncode == 0, r.stderr
+    assert sim_svg.read_text().lstrip().startswith("<?xml") and "research use only" in sim_svg.read_text()
+    r = run_cli("trial", "analyze", str(csv), "--plot", str(mmrm_png))
+    assert r.returncode == 0 and "Warning" not in r.stderr, r.stderr
+    assert mmrm_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = run_cli("trial", "analyze", str(csv), "--plot", str(tmp_path / "m.txt"))
+    assert r.returncode == 2 and "--plot" in r.stderr and not (tmp_path / "m.txt").exists()

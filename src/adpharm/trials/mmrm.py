@@ -94,9 +94,9 @@ class MMRMResult:
             _, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
         for arm, g in self.contrasts.groupby("arm", sort=False):
             x = np.arange(len(g))
-            ax.errorbar(x, g["estimate"], yerr=[g["estimate"] - g["ci_lb"], g["ci_ub"] - g["estimate"]],
-                        marker="o", capsize=3, label=f"{arm} - {self.reference}")
-            ax.set_xticks(x, g["visit"])
+            est, lo, hi = (g[k].to_numpy(float) for k in ("estimate", "ci_lb", "ci_ub"))
+            ax.errorbar(x, est, yerr=[est - lo, hi - est], marker="o", capsize=3, label=f"{arm} - {self.reference}")
+            ax.set_xticks(x, list(g["visit"]))
         ax.axhline(0, color="grey", lw=0.8)
         ax.set(ylabel="difference in change from baseline", title=f"MMRM ({self.df_method} df)")
         ax.legend(fontsize=8)

@@ -126,8 +126,8 @@ class PowerResult:
         if ax is None:
             _, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
         s = self.summary().sort_values("n_per_arm")
-        ax.errorbar(s["n_per_arm"], s["power"], yerr=[s["power"] - s["ci_lb"], s["ci_ub"] - s["power"]],
-                    marker="o", capsize=3)
+        pw, lo, hi = (s[k].to_numpy(float) for k in ("power", "ci_lb", "ci_ub"))
+        ax.errorbar(s["n_per_arm"].to_numpy(float), pw, yerr=[pw - lo, hi - pw], marker="o", capsize=3)
         if self.target_power:
             ax.axhline(self.target_power, ls="--", color="grey")
         ax.set(xlabel="patients per arm", ylabel="power", ylim=(0, 1),
