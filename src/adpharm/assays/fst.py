@@ -90,6 +90,12 @@ def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[i
         wide = d.pivot_table(index=animal, columns="_m", values="_v")
         flags += [{"kind": "identical minute profiles", "ids": x["ids"]} for x in
                   gstats.duplicated_values(wide.reset_index(), animal, list(wide.columns))]
+        try:       # minute x group over the whole test: split-plot repeated-measures ANOVA
+            minute_anova = gstats.mixed_anova(d.assign(_g=d[group].astype(str)), "_v", animal, "_m", "_g")
+            for e in minute_anova["effects"]:
+                e["effect"] = e["effect"].replace("_g", "group").replace("_m", "minute")
+        except AdpharmInputError as exc:
+            minute_anova = {"not_done": str(exc)}
     elif imm is not None:
         kind = "binned"
         b = _find(df, "bin")
@@ -118,6 +124,8 @@ def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[i
     scores = scores.rename(columns={animal: "animal", group: "group", "_v": "score"})
     scores["animal"] = scores["animal"].astype(str)
     st = gstats.compare_groups(scores, "score", "group", control=control)
+    if kind == "per-minute":
+        st["minute_by_group_anova"] = minute_anova
     return FSTResult(source, kind, scores, score_name, profile, st, flags)
 
 

@@ -108,3 +108,100 @@ def duplicated_values(df: pd.DataFrame, id_col: str, cols: list[str]) -> list[di
         if len(ids) > 1:
             out.append({"values": dict(zip(cols, key if isinstance(key, tuple) else (key,))), "ids": ids})
     return out
+
+
+def two_way_anova(df: pd.DataFrame, value: str, a: str, b: str) -> dict[str, Any]:
+    """Two-way ANOVA with interaction, Type II sums of squares (each main effect adjusted for the
+    other; the interaction last), F tests against the full model's residual, partial eta squared.
+
+    The same as R's ``car::Anova(lm(value ~ a * b), type = 2)`` and, for balanced data, ``anova(lm(...))``.
+    """
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+    for c in (value, a, b):
+        if c not in df.columns:
+            raise AdpharmInputError(f"missing column {c!r}")
+    data = df[[value, a, b]].dropna().rename(columns={value: "y", a: "A", b: "B"})
+    for c, name in (("A", a), ("B", b)):
+        if data[c].nunique() < 2:
+            raise AdpharmInputError(f"column {name!r}: need at least two levels")
+    data["A"], data["B"] = data["A"].astype(str), data["B"].astype(str)
+    fit = smf.ols("y ~ C(A) * C(B)", data=data).fit()
+    tab = sm.stats.anova_lm(fit, typ=2)
+    names = {"C(A)": a, "C(B)": b, "C(A):C(B)": f"{a}:{b}"}
+    ss_res = float(tab.loc["Residual", "sum_sq"])
+    rows = []
+    for k, name in names.items():
+        ss = float(tab.loc[k, "sum_sq"])
+        rows.append({"effect": name, "df": float(tab.loc[k, "df"]), "ss": ss, "F": float(tab.loc[k, "F"]),
+                     "pval": float(tab.loc[k, "PR(>F)"]), "partial_eta2": ss / (ss + ss_res)})
+    return {"method": "two-way ANOVA, Type II sums of squares", "effects": rows,
+            "residual_df": float(tab.loc["Residual", "df"]), "n": int(len(data))}
+
+
+def mixed_anova(df: pd.DataFrame, value: str, subject: str, within: str, between: str | None = None) -> dict[str, Any]:
+    """Repeated-measures ANOVA, with an optional between-subjects factor (split-plot design).
+
+    Every subject needs every level of ``within`` (one value each). Sums of squares are those of
+    R's ``aov(value ~ between * within + Error(subject / within))``; the within-subject tests also
+    carry the Greenhouse-Geisser epsilon (from the pooled within-group covariance of the levels)
+    and the corrected p value.
+
+    References
+    ----------
+    Greenhouse SW, Geisser S (1959). On methods in the analysis of profile data. Psychometrika
+    24:95-112. doi:10.1007/BF02289823
+    """
+    cols = [value, subject, within] + ([between] if between else [])
+    for c in cols:
+        if c not in df.columns:
+            raise AdpharmInputError(f"missing column {c!r}")
+    d = df[cols].dropna()
+    wide = d.pivot_table(index=subject, columns=within, values=value, aggfunc="count")
+    if (wide.fillna(0) != 1).any().any():
+        bad = wide.index[(wide.fillna(0) != 1).any(axis=1)][0]
+        raise AdpharmInputError(f"subject {bad!r}: needs exactly one {value!r} at every level of {within!r}")
+    y = d.pivot_table(index=subject, columns=within, values=value)
+    n, k = y.shape
+    if k < 2 or n < 3:
+        raise AdpharmInputError(f"repeated measures need at least two levels of {within!r} and three subjects")
+    grp = (d.groupby(subject)[between].first().reindex(y.index).astype(str) if between
+           else pd.Series("all", index=y.index))
+    if between and grp.nunique() < 2:
+        raise AdpharmInputError(f"column {between!r}: need at least two groups")
+    Y = y.to_numpy(float)
+    m = Y.mean()
+    subj_mean = Y.mean(axis=1)
+    z = Y - subj_mean[:, None]
+    levels = list(dict.fromkeys(grp))
+    G = len(levels)
+    ss_w = n * float(((Y.mean(axis=0) - m) ** 2).sum())
+    ss_wg = sum(float(((z[(grp == g).to_numpy()].mean(axis=0)) ** 2).sum()) * int((grp == g).sum()) for g in levels)
+    ss_err_w = float((z ** 2).sum()) - ss_wg
+    df_w, df_err_w = k - 1, (n - G) * (k - 1)
+    resid = np.vstack([Y[(grp == g).to_numpy()] - Y[(grp == g).to_numpy()].mean(axis=0) for g in levels])
+    S = resid.T @ resid / (n - G)
+    C = np.linalg.qr(np.vstack([np.ones(k), np.eye(k)[:-1]]).T)[0][:, 1:].T   # orthonormal contrasts
+    M = C @ S @ C.T
+    eps = float(np.trace(M) ** 2 / ((k - 1) * np.trace(M @ M)))
+    ms_err_w = ss_err_w / df_err_w
+    out = []
+
+    def row(effect, ss, df1, df2, ms_err, within_effect):
+        F = (ss / df1) / ms_err
+        r = {"effect": effect, "df": float(df1), "df_error": float(df2), "ss": ss, "F": float(F),
+             "pval": float(stats.f.sf(F, df1, df2))}
+        if within_effect:
+            r.update({"gg_epsilon": eps, "pval_gg": float(stats.f.sf(F, df1 * eps, df2 * eps))})
+        return r
+    if between:
+        ss_subj = k * float(((subj_mean - m) ** 2).sum())
+        ss_b = k * sum(int((grp == g).sum()) * (float(subj_mean[(grp == g).to_numpy()].mean()) - m) ** 2 for g in levels)
+        ss_err_b = ss_subj - ss_b
+        out.append(row(between, ss_b, G - 1, n - G, ss_err_b / (n - G), False))
+    out.append(row(within, ss_w, df_w, df_err_w, ms_err_w, True))
+    if between:
+        out.append(row(f"{between}:{within}", ss_wg - ss_w, (G - 1) * (k - 1), df_err_w, ms_err_w, True))
+    return {"method": ("mixed (split-plot) ANOVA" if between else "repeated-measures ANOVA")
+            + ", Greenhouse-Geisser corrected p for within-subject effects",
+            "effects": out, "subjects": int(n), "levels": [str(c) for c in y.columns]}

@@ -1,0 +1,78 @@
+"""Two-way and repeated-measures ANOVA on the real FST files, against R."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import SHARED_DATA
+from adpharm.assays.stats import mixed_anova, two_way_anova
+from adpharm.errors import AdpharmInputError
+
+FST = SHARED_DATA / "fst"
+pytestmark = pytest.mark.skipif(not FST.is_dir(), reason="../shared/data not present")
+
+
+def _ts():
+    d = pd.read_csv(FST / "behaviopy_forcedswim_ts.csv")
+    return d.rename(columns={"Identifier": "id", "Immobility Ratio": "imm", "Interval [1 min]": "minute",
+                             "Treatment": "trt"})
+
+
+def test_mixed_anova_matches_r_aov_on_the_fluoxetine_minutes():
+    """R 4.2.2: summary(aov(imm ~ trt * minute + Error(id / minute), d)) on behaviopy_forcedswim_ts.csv
+    (id, minute, trt as factors): trt F 0.2561606193 p 0.6164694986; minute F 36.30701848 p 3.030809371e-24;
+    trt:minute F 2.938081078 p 0.01466422344 (df 1/30, 5/150, 5/150)."""
+    r = {e["effect"]: e for e in mixed_anova(_ts(), "imm", "id", "minute", "trt")["effects"]}
+    assert r["trt"]["F"] == pytest.approx(0.2561606193, rel=1e-8)
+    assert r["trt"]["pval"] == pytest.approx(0.6164694986, rel=1e-8)
+    assert (r["trt"]["df"], r["trt"]["df_error"]) == (1, 30)
+    assert r["minute"]["F"] == pytest.approx(36.30701848, rel=1e-8)
+    assert r["minute"]["pval"] == pytest.approx(3.030809371e-24, rel=1e-6)
+    assert r["trt:minute"]["F"] == pytest.approx(2.938081078, rel=1e-8)
+    assert r["trt:minute"]["pval"] == pytest.approx(0.01466422344, rel=1e-8)
+    eps = r["minute"]["gg_epsilon"]
+    assert 1 / 5 <= eps <= 1 and r["minute"]["pval_gg"] >= r["minute"]["pval"]
+
+
+def test_greenhouse_geisser_is_one_for_two_levels():
+    d = _ts()
+    d = d[d["minute"].isin([3, 4])]
+    r = mixed_anova(d, "imm", "id", "minute")["effects"][0]
+    assert r["gg_epsilon"] == pytest.approx(1.0)
+    # two levels: the repeated-measures F is the square of the paired t
+    from scipy import stats
+    w = d.pivot(index="id", columns="minute", values="imm")
+    assert r["F"] == pytest.approx(stats.ttest_rel(w[3], w[4]).statistic ** 2)
+
+
+def test_two_way_anova_type_ii_matches_r_on_the_ovx_strains():
+    """R 4.2.2 on ovx2016_FST.csv: Type II F = SS(effect | other) / df / MS_resid(full model), from
+    anova(lm(PctImb ~ TREATMENT + STRAIN)), anova(lm(PctImb ~ STRAIN + TREATMENT)), anova(lm(PctImb ~ STRAIN * TREATMENT)):
+    STRAIN F 4.939542491 (df 35), TREATMENT F 4.188041592 (df 1), STRAIN:TREATMENT F 0.7993512741 p 0.7895627055 (df 35), residual df 547."""
+    d = pd.read_csv(FST / "ovx2016_FST.csv")
+    r = two_way_anova(d, "PctImb", "STRAIN", "TREATMENT")
+    e = {x["effect"]: x for x in r["effects"]}
+    assert e["STRAIN"]["F"] == pytest.approx(4.939542491, rel=1e-8) and e["STRAIN"]["df"] == 35
+    assert e["TREATMENT"]["F"] == pytest.approx(4.188041592, rel=1e-8) and e["TREATMENT"]["df"] == 1
+    assert e["STRAIN:TREATMENT"]["F"] == pytest.approx(0.7993512741, rel=1e-8)
+    assert e["STRAIN:TREATMENT"]["pval"] == pytest.approx(0.7895627055, rel=1e-8)
+    assert r["residual_df"] == 547
+
+
+def test_bad_repeated_measures_input():
+    d = _ts()
+    with pytest.raises(AdpharmInputError, match="needs exactly one 'imm' at every level"):
+        mixed_anova(d[~((d["id"] == d["id"].iloc[0]) & (d["minute"] == 6))], "imm", "id", "minute", "trt")
+    with pytest.raises(AdpharmInputError, match="missing column 'dose'"):
+        two_way_anova(d, "imm", "trt", "dose")
+
+
+def test_fst_per_minute_analysis_reports_the_minute_by_group_anova():
+    from conftest import run_cli
+    import json
+    r = run_cli("assay", "fst", str(FST / "behaviopy_forcedswim_ts.csv"), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    res = next(iter(d["results"].values()))
+    e = {x["effect"]: x for x in res["statistics"]["minute_by_group_anova"]["effects"]}
+    assert set(e) == {"group", "minute", "group:minute"}
+    assert e["group:minute"]["F"] == pytest.approx(2.938081078, rel=1e-8)      # R aov, as above
