@@ -28,11 +28,7 @@ from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase
 from .model import CascadeModel
 from .simulate import MechanismResult, model_version, simulate, solve
-
-
-def _effect(plasticity: np.ndarray, sensitivity: np.ndarray) -> np.ndarray:
-    sp = sensitivity[:, None] * plasticity
-    return sp / (1.0 + sp)
+from .symptoms import drug_fraction
 
 
 @dataclass
@@ -80,8 +76,8 @@ def combination_of(result: MechanismResult) -> CombinationResult:
         raise AdpharmInputError("combination: give at least two --drug/--regimen pairs")
     setup, model = result.setup, result.model
     sens = setup.patients.sensitivity
-    together = _effect(result.plasticity, sens)
-    alone = [_effect(solve(model, setup, components=[c], record_mean=())["plasticity"], sens)
+    together = drug_fraction(sens[:, None], result.plasticity)
+    alone = [drug_fraction(sens[:, None], solve(model, setup, components=[c], record_mean=())["plasticity"])
              for c in setup.components]
     days = sorted(result.day_index.items())
     at = [i for _, i in days]

@@ -65,17 +65,31 @@ def draw_patients(n: int, n_visits: int, params: dict, rng: np.random.Generator)
     return Patients(base, placebo_max, sens, rng.standard_normal((n, n_visits)))
 
 
+def drug_fraction(sensitivity, plasticity):
+    """Fraction of the symptoms removed by the drug, ``s P / (1 + s P)``."""
+    sp = sensitivity * plasticity
+    return sp / (1.0 + sp)
+
+
+def rated_score(baseline, placebo_max, drug_frac, t_days, tau_days, rater_sd, rater_z):
+    """Rated MADRS: ``B (1 - p (1 - exp(-t / tau))) (1 - D)`` plus rater error, bounded to 0-60.
+
+    Arguments broadcast; ``t_days`` is the time since the placebo response began (first contact).
+    """
+    placebo = placebo_max * (1.0 - np.exp(-t_days / tau_days))
+    true = baseline * (1.0 - placebo) * (1.0 - drug_frac)
+    return np.clip(true + rater_sd * rater_z, 0.0, MADRS_MAX)
+
+
 def madrs(patients: Patients, plasticity: np.ndarray, times_h: np.ndarray, params: dict) -> np.ndarray:
     """Rated MADRS ``(patients, visits)`` for the plasticity state at the visit times (0 for placebo)."""
     t_days = np.asarray(times_h, dtype=float) / 24.0
     tau_days = np.asarray(params["placebo_tau_days"], dtype=float).reshape(-1, 1)   # scalar or per patient
-    placebo = patients.placebo_max[:, None] * (1.0 - np.exp(-t_days[None, :] / tau_days))
-    sp = patients.sensitivity[:, None] * plasticity
-    drug = sp / (1.0 + sp)
-    true = patients.baseline[:, None] * (1.0 - placebo) * (1.0 - drug)
-    rated = true + np.asarray(params["rater_sd_points"], dtype=float).reshape(-1, 1) * patients.rater_z
+    rated = rated_score(patients.baseline[:, None], patients.placebo_max[:, None],
+                        drug_fraction(patients.sensitivity[:, None], plasticity), t_days[None, :], tau_days,
+                        np.asarray(params["rater_sd_points"], dtype=float).reshape(-1, 1), patients.rater_z)
     rated[:, 0] = patients.baseline            # the baseline visit is the inclusion rating itself
-    return np.clip(rated, 0.0, MADRS_MAX)
+    return rated
 
 
 def responders(scores: np.ndarray, baseline: np.ndarray) -> np.ndarray:

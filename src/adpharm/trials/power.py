@@ -37,7 +37,7 @@ def replicate_seeds(seed: int, reps: int) -> list[int]:
 
 def primary_test(proto: TrialProtocol, data: pd.DataFrame) -> tuple[float | None, float | None]:
     """Estimate (active minus reference; negative favours the active arm for scores) and p of the primary endpoint."""
-    from .analysis import _visit_order, binary_comparison, check_trial_data, crossover_analysis
+    from .analysis import _ancova_locf, _responders, _survival, _visit_order, check_trial_data, crossover_analysis
     from .mmrm import mmrm
     ep = proto.primary
     ref = proto.reference_arm.id
@@ -48,7 +48,6 @@ def primary_test(proto: TrialProtocol, data: pd.DataFrame) -> tuple[float | None
             rows = [r for r in crossover_analysis(d, ref, _visit_order(d)) if r["visit"] == ep.visit]
             return (rows[0]["estimate"], rows[0].get("p")) if rows else (None, None)
         if ep.analysis == "ancova":
-            from .analysis import _ancova_locf
             rows = _ancova_locf(d, ref, [ref, active], _visit_order(d), ep.visit, 1 - ep.alpha, [])
             return (rows[0]["estimate"], rows[0]["p"]) if rows else (None, None)
         try:
@@ -58,22 +57,17 @@ def primary_test(proto: TrialProtocol, data: pd.DataFrame) -> tuple[float | None
         c = fit.contrasts[(fit.contrasts["arm"] == active) & (fit.contrasts["visit"] == ep.visit)]
         return (float(c["estimate"].iloc[0]), float(c["p"].iloc[0])) if len(c) else (None, None)
     if ep.kind in ("response", "remission"):
-        subj = d.groupby("subject").agg(arm=("arm", "first"), baseline=("baseline", "first"))
-        subj["value"] = d[d["visit"] == ep.visit].set_index("subject")["value"]
         thr = 10.0 if ep.threshold is None else ep.threshold
-        hit = (subj["value"] <= 0.5 * subj["baseline"]) if ep.kind == "response" else (subj["value"] <= thr)
-        hit = hit.fillna(False)
-        m1, m0 = subj["arm"] == active, subj["arm"] == ref
-        r = binary_comparison(int(hit[m1].sum()), int(m1.sum()), int(hit[m0].sum()), int(m0.sum()))
+        rows = [r for r in _responders(d, ref, [ref, active], ep.visit, thr, 0.95, []) if r["endpoint"] == ep.kind]
+        r = rows[0]["missing_as_failure"]
         return (-r["risk_difference"] if r["risk_difference"] is not None else None), r.get("fisher_p")
-    from .analysis import analyze
-    a = analyze(d, reference=ref)
-    tests = (a.survival or {}).get("logrank", [])
-    if not tests:
+    first = d[d["period"] == d["period"].min()]          # a crossover's first period, as analyze() does
+    surv = _survival(first, ref, [ref, active], _visit_order(first), [])
+    if not surv or not surv["logrank"]:
         return None, None
-    arms = a.survival["arms"]
+    arms = surv["arms"]
     favour = -1.0 if arms[active]["events"] / arms[active]["n"] >= arms[ref]["events"] / arms[ref]["n"] else 1.0
-    return favour, tests[0]["p"]
+    return favour, surv["logrank"][0]["p"]
 
 
 def run_chunk(proto: TrialProtocol, n_per_arm: int, chunk: list[tuple[int, int]]) -> list[dict]:

@@ -341,9 +341,9 @@ def load_protocol(name_or_path: str | Path) -> TrialProtocol:
 
 def _check_against_knowledge(proto: TrialProtocol, path: Path) -> None:
     """Drugs, regimens and reference keys that the protocol names must exist."""
-    from ..knowledge.loader import load
+    from ..knowledge.loader import bundled as bundled_kb
     from ..pharmacology.regimen import parse_regimen
-    kb = load()
+    kb = bundled_kb()
     refs = set(proto.refs) | set(proto.population.refs)
     for src in (proto.population.madrs_baseline_mean, proto.population.madrs_baseline_sd, proto.dropout.rate,
                 proto.dropout.slope):
@@ -358,7 +358,16 @@ def _check_against_knowledge(proto: TrialProtocol, path: Path) -> None:
             _regimen(parse_regimen, t.regimen, f"{path}: field arms.{i}.treatments.{j}.regimen")
         if a.escalation is not None:
             refs |= set(a.escalation.refs)
-            _regimen(parse_regimen, a.escalation.regimen, f"{path}: field arms.{i}.escalation.regimen")
+            esc = _regimen(parse_regimen, a.escalation.regimen, f"{path}: field arms.{i}.escalation.regimen")
+            drug = a.escalation.drug or a.treatments[0].drug
+            base = parse_regimen(next(t.regimen for t in a.treatments if t.drug == drug))
+            v_h = next(v.time_h for v in proto.visits if v.id == a.escalation.visit)
+            horizon = proto.visits[-1].time_h
+            before = [[e for e in r.events(horizon) if e.time_h < v_h] for r in (base, esc)]
+            if before[0] != before[1]:
+                raise AdpharmInputError(f"{path}: field arms.{i}.escalation: arm {a.id}: escalation.regimen must dose "
+                                        f"as the arm's regimen before the escalation visit {a.escalation.visit!r} "
+                                        "(the switch is decided there)")
     missing = sorted(refs - set(kb.references))
     if missing:
         raise AdpharmInputError(f"{path}: field refs: unknown reference keys {missing}")

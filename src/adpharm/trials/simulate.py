@@ -42,9 +42,10 @@ from ..errors import AdpharmInputError
 from ..mechanism.drive import pk_component
 from ..mechanism.model import CascadeModel, load
 from ..mechanism.simulate import Setup, model_version, solve
-from ..mechanism.symptoms import MADRS_MAX, REMISSION_MADRS, Patients, draw_patients, hamd17_from_madrs
+from ..mechanism.symptoms import (REMISSION_MADRS, Patients, draw_patients, drug_fraction, hamd17_from_madrs,
+                                  rated_score)
 from ..pharmacology.model import Covariates
-from ..pharmacology.simulate import PHENOTYPE_FREQUENCIES, _kb
+from ..pharmacology.simulate import _kb, draw_covariates
 from .protocol import SIMULATED_SCALES, TrialProtocol, load_protocol
 
 MAX_PATIENTS_PER_ARM = 20_000
@@ -138,19 +139,21 @@ def _children(seed: int | None, n: int) -> list[np.random.Generator]:
 
 
 def _covariates(n: int, pop, rng: np.random.Generator) -> Covariates:
+    """Ages uniform over the inclusion range, sex 1:1 when mixed, CYP2D6 phenotypes as the PK engine draws them."""
     age = rng.uniform(pop.age_y[0], pop.age_y[1], n)
-    sex = (np.where(rng.random(n) < 0.5, "female", "male").astype(object) if pop.sex == "mixed"
-           else np.full(n, pop.sex, dtype=object))
-    if pop.phenotype == "mixed":
-        names = list(PHENOTYPE_FREQUENCIES)
-        pheno = rng.choice(np.asarray(names, dtype=object), size=n, p=list(PHENOTYPE_FREQUENCIES.values()))
-    else:
-        pheno = np.full(n, pop.phenotype, dtype=object)
-    return Covariates.of(n, pop.weight_kg, age, sex, pheno)
+    sex = (np.where(rng.random(n) < 0.5, "female", "male").astype(object) if pop.sex == "mixed" else pop.sex)
+    return draw_covariates(n, rng, pop.weight_kg, age, sex, pop.phenotype)
+
+
+_COVARIATES = ("weight_kg", "age_y", "sex", "phenotype")
 
 
 def _subset_cov(c: Covariates, idx: np.ndarray) -> Covariates:
-    return Covariates(c.weight_kg[idx], c.age_y[idx], c.sex[idx], c.phenotype[idx])
+    return Covariates(*(getattr(c, k)[idx] for k in _COVARIATES))
+
+
+def _concat_cov(cs: list[Covariates]) -> Covariates:
+    return Covariates(*(np.concatenate([getattr(c, k) for c in cs]) for k in _COVARIATES))
 
 
 def _subset_patients(p: Patients, idx: np.ndarray) -> Patients:
@@ -254,6 +257,7 @@ class _Context:
         self.times = np.array([t for _, _, t in self.schedule])
         self.lead_h = proto.lead_in.days * 24.0 if proto.lead_in else 0.0
         self.side = {name: s for s, name in _SIDE_STATES.items() if s in proto.scales}
+        self.warnings: set[str] = set()        # dose warnings of every regimen solved
 
 
 @dataclass
@@ -300,8 +304,7 @@ def _draw(ctx: _Context, seed: int | None) -> _Draws:
         kept_c.append(_subset_cov(cov, idx))
         need -= idx.size
     patients = _concat_patients(kept_p)
-    cov = Covariates(*(np.concatenate([getattr(c, k) for c in kept_c]) for k in ("weight_kg", "age_y", "sex",
-                                                                                     "phenotype")))
+    cov = _concat_cov(kept_c)
     if proto.lead_in is not None:
         baseline0 = _rate(patients.baseline, patients.placebo_max, np.zeros(n_total), ctx.lead_h, params,
                           patients.rater_z[:, -1])
@@ -340,27 +343,25 @@ def _solve_groups(ctx: _Context, draws: list[_Draws]) -> list[tuple[np.ndarray, 
         rel = times - k_act * ctx.period_h
         out_times = np.unique(np.concatenate([[0.0], rel[rel >= 0]]))
         pts = _concat_patients([_subset_patients(d.patients, i) for d, i in zip(draws, idx)])
-        cov = Covariates(*(np.concatenate([getattr(d.cov, k)[i] for d, i in zip(draws, idx)])
-                           for k in ("weight_kg", "age_y", "sex", "phenotype")))
+        cov = _concat_cov([_subset_cov(d.cov, i) for d, i in zip(draws, idx)])
         etas = {t.drug: {name: np.concatenate([d.etas[(g, t.drug)][name] for d in draws])
                          for name in draws[0].etas[(g, t.drug)]} for t in arm.treatments}
         setup = Setup(ctx.params, out_times, [], pts)
         res = _solve_arm(ctx, setup, arm.treatments, cov, etas)
         baseline0 = np.concatenate([d.baseline0[i] for d, i in zip(draws, idx)])
         if arm.escalation is not None:
-            _check_escalation(proto, arm, out_times[-1])
             res_esc = _solve_arm(ctx, setup, arm.escalated(), cov, etas)
             v_h = next(v.time_h for v in proto.visits if v.id == arm.escalation.visit)
             j = int(np.searchsorted(out_times, v_h))
             z = pts.rater_z[:, _schedule_index(ctx.schedule, 0, arm.escalation.visit)]
-            rated = _rate(pts.baseline, pts.placebo_max, _effect(pts.sensitivity, res["plasticity"][:, j]),
+            rated = _rate(pts.baseline, pts.placebo_max, drug_fraction(pts.sensitivity, res["plasticity"][:, j]),
                           v_h + ctx.lead_h, ctx.params, z)
             escalate = rated > 0.5 * baseline0
             for key in res:
                 res[key] = np.where(escalate[:, None], res_esc[key], res[key])
         pos = np.searchsorted(out_times, np.clip(rel, 0, None))
         live = np.flatnonzero(rel >= 0)
-        effect = _effect(pts.sensitivity[:, None], res["plasticity"][:, pos])
+        effect = drug_fraction(pts.sensitivity[:, None], res["plasticity"][:, pos])
         start = 0
         for (eff, side), i in zip(out, idx):
             rows = slice(start, start + i.size)
@@ -375,9 +376,8 @@ def _assemble(ctx: _Context, dr: _Draws, effect: np.ndarray, side: dict, remissi
     """Ratings, dropout and the long table of one trial."""
     proto, params, times, schedule = ctx.proto, ctx.params, ctx.times, ctx.schedule
     patients, alloc = dr.patients, dr.alloc
-    rated = np.clip(patients.baseline[:, None] * (1 - _placebo(patients.placebo_max[:, None],
-                                                                 times[None, :] + ctx.lead_h, params)) * (1 - effect)
-                    + np.asarray(params["rater_sd_points"]) * patients.rater_z[:, :times.size], 0.0, MADRS_MAX)
+    rated = _rate(patients.baseline[:, None], patients.placebo_max[:, None], effect, times[None, :] + ctx.lead_h,
+                  params, patients.rater_z[:, :times.size])
     # the baseline visit is the inclusion rating itself (or the randomisation rating after a lead-in)
     rated[:, 0] = patients.baseline if proto.lead_in is None else dr.baseline0
     first_visit = {k: next(i for i, (kk, _, _) in enumerate(schedule) if kk == k) for k in range(ctx.n_periods)}
@@ -406,24 +406,14 @@ def _assemble(ctx: _Context, dr: _Draws, effect: np.ndarray, side: dict, remissi
                              "screening_madrs": patients.baseline, "baseline": dr.baseline0,
                              "last_visit": [schedule[i][1] if i >= 0 else None for i in last],
                              "completed": observed[:, -1]})
-    warnings = sorted({w for w in getattr(ctx, "warnings", [])})
     return TrialResult(proto, data, subjects, dr.seed, ctx.n_per_arm, dr.screened, ctx.model, remission_threshold,
-                       warnings)
-
-
-def _placebo(pmax, t_h, params):
-    tau = float(np.asarray(params["placebo_tau_days"]))
-    return pmax * (1.0 - np.exp(-np.asarray(t_h) / 24.0 / tau))
-
-
-def _effect(sens, plasticity):
-    sp = sens * plasticity
-    return sp / (1.0 + sp)
+                       sorted(ctx.warnings))
 
 
 def _rate(base, pmax, effect, t_h, params, z):
-    true = base * (1 - _placebo(pmax, t_h, params)) * (1 - effect)
-    return np.clip(true + float(np.asarray(params["rater_sd_points"])) * z, 0.0, MADRS_MAX)
+    """Rated MADRS ``t_h`` hours after the first contact (the symptom model of the mechanism)."""
+    return rated_score(base, pmax, effect, np.asarray(t_h) / 24.0, float(np.asarray(params["placebo_tau_days"])),
+                       float(np.asarray(params["rater_sd_points"])), z)
 
 
 def _schedule_index(schedule, period, visit) -> int:
@@ -447,22 +437,10 @@ def _strata(proto: TrialProtocol, baseline: np.ndarray, cov: Covariates) -> np.n
 def _solve_arm(ctx: _Context, setup: Setup, treatments, cov: Covariates, etas: dict) -> dict:
     comps = [pk_component(t.drug, t.regimen, float(setup.times_h[-1]), cov, None, ctx.kb, etas=etas[t.drug])
              for t in treatments]
-    ctx.warnings = sorted(set(getattr(ctx, "warnings", [])) | {w for c in comps for w in c.warnings})
+    ctx.warnings.update(w for c in comps for w in c.warnings)
     out = solve(ctx.model, Setup(setup.params, setup.times_h, comps, setup.patients),
                 record=("plasticity", *ctx.side), record_mean=())
     return {k: out[k] for k in ("plasticity", *ctx.side)}
-
-
-def _check_escalation(proto: TrialProtocol, arm, hours: float) -> None:
-    from ..pharmacology.regimen import parse_regimen
-    v_h = next(v.time_h for v in proto.visits if v.id == arm.escalation.visit)
-    drug = arm.escalation.drug or arm.treatments[0].drug
-    regimen = next(t.regimen for t in arm.treatments if t.drug == drug)
-    base = [e for e in parse_regimen(regimen).events(hours) if e.time_h < v_h]
-    esc = [e for e in parse_regimen(arm.escalation.regimen).events(hours) if e.time_h < v_h]
-    if base != esc:
-        raise AdpharmInputError(f"protocol {proto.id}: arm {arm.id}: escalation.regimen must dose as the arm's "
-                                f"regimen before the escalation visit {arm.escalation.visit!r}")
 
 
 def _dropout(proto: TrialProtocol, rated: np.ndarray, baseline: np.ndarray, times: np.ndarray,
