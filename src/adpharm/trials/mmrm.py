@@ -108,16 +108,15 @@ def _design(data: pd.DataFrame, reference: str | None, visits: list[str] | None,
     d = data.copy()
     d["change"] = d["value"] - d["baseline"]
     order = visits or list(dict.fromkeys(d["visit"]))
-    dropped = []
+    dropped, keep = [], []
     for v in order:
         s = d.loc[d["visit"] == v, "change"]
-        if len(s) and np.allclose(s.to_numpy(), 0):
-            dropped.append(f"visit {v}: change is 0 for every subject (the baseline visit), left out")
-    keep = [v for v in order if not any(x.startswith(f"visit {v}:") for x in dropped)]
-    for v in list(keep):
-        if not (d["visit"] == v).any():
+        if not len(s):
             dropped.append(f"visit {v}: no patients left, left out")
-            keep.remove(v)
+        elif np.allclose(s.to_numpy(), 0):
+            dropped.append(f"visit {v}: change is 0 for every subject (the baseline visit), left out")
+        else:
+            keep.append(v)
     d = d[d["visit"].isin(keep)]
     if d.empty or not keep:
         raise AdpharmInputError("mmrm: no post-baseline observations to analyse")
@@ -216,7 +215,7 @@ class _REML:
         S, L, A, b, cache, logdet = self.parts(theta)
         try:
             Ainv = np.linalg.inv(A)
-            sign, ldA = np.linalg.slogdet(A)
+            ldA = np.linalg.slogdet(A)[1]
         except np.linalg.LinAlgError:
             return np.inf, np.zeros_like(theta)
         beta = Ainv @ b
@@ -232,13 +231,9 @@ class _REML:
         f = logdet + quad + ldA + (self.des.n_obs - self.p) * math.log(2 * math.pi)
         if not grad:
             return f, None
-        dL = 2 * G @ L
-        gl = dL[np.tril_indices(self.V)]
-        diag = np.diag_indices(self.V)
-        dl = np.zeros((self.V, self.V))
-        dl[np.tril_indices(self.V)] = gl
-        dl[diag] *= np.diag(L)
-        return f, dl[np.tril_indices(self.V)]
+        dL = 2 * G @ L                          # d f / d L; the diagonal is parametrised by its log
+        dL[np.diag_indices(self.V)] *= np.diag(L)
+        return f, dL[np.tril_indices(self.V)]
 
     def phi(self, theta):
         _, _, A, _, _, _ = self.parts(theta)
@@ -254,11 +249,7 @@ def _start(des: _Design) -> np.ndarray:
     V = len(des.visits)
     var = np.array([np.var(r[k == j]) if np.any(k == j) else np.var(r) for j in range(V)])
     var = np.maximum(var, 1e-6 * max(np.var(y), 1e-12))
-    L = np.diag(np.sqrt(var))
-    th = L[np.tril_indices(V)].copy()
-    tri = np.zeros((V, V))
-    tri[np.tril_indices(V)] = th
-    tri[np.diag_indices(V)] = np.log(np.diag(L))
+    tri = np.diag(np.log(np.sqrt(var)))       # Sigma = diag(var): log-Cholesky diagonal, no covariances
     return tri[np.tril_indices(V)]
 
 
@@ -302,25 +293,25 @@ def mmrm(data: pd.DataFrame, *, reference: str | None = None, visits: list[str] 
     th = res.x
     converged = bool(res.success) or np.max(np.abs(res.jac)) < 1e-4
     H = _hessian(reml.value_grad, th)
+    f, g = reml.value_grad(th)
+    moved = False
     for _ in range(5):                     # Newton polish with the Hessian at the BFGS optimum
-        g = reml.value_grad(th)[1]
         if np.max(np.abs(g)) < 1e-10:
             break
         try:
             t_new = th - np.linalg.solve(H, g)
         except np.linalg.LinAlgError:
             break
-        if reml.value_grad(t_new, grad=False)[0] <= reml.value_grad(th, grad=False)[0] + 1e-12:
-            th = t_new
-        else:
+        f_new, g_new = reml.value_grad(t_new)
+        if f_new > f + 1e-12:
             break
-    H = _hessian(reml.value_grad, th)
-    g_final = reml.value_grad(th)[1]
-    converged = converged or np.max(np.abs(g_final)) < 1e-5
-    f, _ = reml.value_grad(th, grad=False)
+        th, f, g, moved = t_new, f_new, g_new, True
+    if moved:
+        H = _hessian(reml.value_grad, th)
+    converged = converged or np.max(np.abs(g)) < 1e-5
     S, _ = _sigma(th, V)
-    Phi = reml.phi(th)
     _, _, A, b, _, _ = reml.parts(th)
+    Phi = np.linalg.inv(A)
     beta = np.linalg.solve(A, b)
     try:
         W = 2 * np.linalg.inv(H)
