@@ -91,9 +91,9 @@ def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[i
         flags += [{"kind": "identical minute profiles", "ids": x["ids"]} for x in
                   gstats.duplicated_values(wide.reset_index(), animal, list(wide.columns))]
         try:       # minute x group over the whole test: split-plot repeated-measures ANOVA
-            minute_anova = gstats.mixed_anova(d.assign(_g=d[group].astype(str)), "_v", animal, "_m", "_g")
-            for e in minute_anova["effects"]:
-                e["effect"] = e["effect"].replace("_g", "group").replace("_m", "minute")
+            long = pd.DataFrame({"animal": d[animal], "group": d[group].astype(str), "minute": d["_m"],
+                                 "immobility": d["_v"]})
+            minute_anova = gstats.mixed_anova(long, "immobility", "animal", "minute", "group")
         except AdpharmInputError as exc:
             minute_anova = {"not_done": str(exc)}
     elif imm is not None:
