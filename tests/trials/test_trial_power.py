@@ -24,11 +24,14 @@ def test_replicate_seeds_do_not_depend_on_the_count():
 
 
 def test_power_interval_is_clopper_pearson():
+    """Clopper-Pearson by its definition: beta quantiles, with the closed forms at 0 and n successes
+    (lower bound (alpha/2)^(1/n) when every replicate succeeds)."""
     from scipy import stats
     r = power("ketamine-vs-midazolam", 5, n_per_arm=4, seed=1, workers=0)
     k = int(r.replicates["success"].sum())
-    ci = stats.binomtest(k, 5).proportion_ci(method="exact")
-    assert (r.ci_lb, r.ci_ub) == pytest.approx((ci.low, ci.high))
+    lo = 0.025 ** (1 / 5) if k == 5 else (0.0 if k == 0 else stats.beta.ppf(0.025, k, 5 - k + 1))
+    hi = 1 - 0.025 ** (1 / 5) if k == 0 else (1.0 if k == 5 else stats.beta.ppf(0.975, k + 1, 5 - k))
+    assert (r.ci_lb, r.ci_ub) == pytest.approx((lo, hi), rel=1e-9)
     assert r.power == k / 5
 
 
@@ -47,6 +50,7 @@ def test_cli_power_json_contract():
     for k in ("power", "ci_lb", "ci_ub", "reps", "n_per_arm", "provenance"):
         assert k in d
     assert d["reps"] == 4 and d["n_per_arm"] == 4 and d["provenance"]["seed"] == 1
+    assert "cascade model" in d["provenance"]["model"]
     assert "power n/arm 4" in res.stderr        # the progress bar
 
 

@@ -110,6 +110,7 @@ class PowerResult:
                 "endpoint": self.endpoint, "replicates_without_estimate": failed,
                 "mean_estimate": float(self.replicates["estimate"].mean()) if failed < self.reps else None,
                 "provenance": {"protocol": self.protocol, "seed": self.seed, "adpharm": __version__,
+                               "model": _model_version(),
                                "replicate_seeds": "numpy SeedSequence(seed).generate_state(reps, uint32)",
                                "interval": "Clopper-Pearson exact 95 %", "executor": self.workers,
                                "success": "two-sided p < alpha with the estimate favouring the active arm",
@@ -127,6 +128,12 @@ class PowerResult:
         ax.set(xlabel="patients per arm", ylabel="power", ylim=(0, 1),
                title=f"{self.protocol}: {self.reps} replicates, seed {self.seed}")
         return ax
+
+
+def _model_version() -> str:
+    from ..mechanism.model import load
+    from ..mechanism.simulate import model_version
+    return model_version(load())
 
 
 def _clopper_pearson(k: int, n: int) -> tuple[float, float]:
