@@ -65,8 +65,10 @@ class FSTResult:
 
 
 def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[int, int] = (3, 6),
-            source: str = "data") -> FSTResult:
-    """Score a forced-swim table and compare groups (see module docstring for the formats)."""
+            source: str = "data", compare: bool = True) -> FSTResult:
+    """Score a forced-swim table and compare groups (see module docstring for the formats).
+
+    ``compare=False`` scores the animals only (a file that is one part of a batch)."""
     animal, group = _find(df, "animal"), _find(df, "group")
     if animal is None or group is None:
         raise AdpharmInputError(f"{source}: missing column {'animal' if animal is None else 'group'!r} "
@@ -123,6 +125,8 @@ def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[i
         raise AdpharmInputError(f"{source}: no immobility column (one of {', '.join(COLUMNS['immobility'] + COLUMNS['percent'])})")
     scores = scores.rename(columns={animal: "animal", group: "group", "_v": "score"})
     scores["animal"] = scores["animal"].astype(str)
+    if not compare:
+        return FSTResult(source, kind, scores, score_name, profile, {}, flags)
     st = gstats.compare_groups(scores, "score", "group", control=control)
     if kind == "per-minute":
         st["minute_by_group_anova"] = minute_anova

@@ -71,8 +71,10 @@ class SPTResult:
 
 
 def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake_g: float = MAX_INTAKE_G,
-            control: str | None = None, source: str = "data") -> SPTResult:
-    """Preference per session and per subject (animal, or cage for group-housed animals)."""
+            control: str | None = None, source: str = "data", compare: bool = True) -> SPTResult:
+    """Preference per session and per subject (animal, or cage for group-housed animals).
+
+    ``compare=False`` leaves out the group tests (a file that is one part of a batch)."""
     if not 0 < threshold < 1:
         raise AdpharmInputError(f"--threshold: {threshold} must be between 0 and 1")
     subject, group = _col(df, "subject"), _col(df, "group")
@@ -128,8 +130,8 @@ def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake
     if not side:
         side_bias["note"] = "no bottle-side column: side bias cannot be checked; alternate the bottle sides"
     st = None
-    if subjects["group"].nunique() >= 2 and subjects.groupby("group").size().min() >= 2:
+    if compare and subjects["group"].nunique() >= 2 and subjects.groupby("group").size().min() >= 2:
         st = gstats.compare_groups(subjects, "preference", "group", control=control)
-    elif subjects["group"].nunique() >= 2:
+    elif compare and subjects["group"].nunique() >= 2:
         flags.append({"kind": "too few subjects", "reason": "a group has fewer than two subjects: no test run"})
     return SPTResult(source, kind, out, subjects, side_bias, st, threshold, flags)

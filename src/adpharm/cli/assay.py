@@ -7,14 +7,14 @@ from typing import List, Optional
 import typer
 
 from .. import RESEARCH_NOTICE
-from ..assays import fst, ltp, spt
+from ..assays import batch, fst, ltp, spt, western
 from ..assays.ephys import read_recording
 from ..errors import AdpharmInputError
 from ..io import atomic_write, figure_bytes, read_table
 from .common import check_choice, emit_json, fail, handle_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Lab assays: forced swim test tables (fst) and slice electrophysiology (ltp).")
+                  help="Lab assays: forced swim (fst), sucrose preference (spt), Western blots (western), slice electrophysiology (ltp).")
 
 
 @app.command("ltp")
@@ -61,36 +61,73 @@ def ltp_cmd(baseline: List[Path] = typer.Option(..., "--baseline", help="Baselin
         typer.echo(f"warning: {w}", err=True)
 
 
-def _batch(files: List[Path], analyse, fmt: str, describe) -> None:
-    """Analyse each file; a bad file is reported (one line each) and the rest still run; exit 2 if any failed."""
-    check_choice("--format", fmt, ("text", "json"))
-    results, errors = {}, []
-    for f in files:
+def _entries(files: List[Path], manifest: Optional[Path]) -> list:
+    if manifest is not None and files:
+        fail("give files or --manifest, not both")
+    if manifest is None and not files:
+        fail("no files given (list them, or give --manifest)")
+    return batch.read_manifest(manifest) if manifest is not None else [batch.Entry(f, None, {}) for f in files]
+
+
+def _finish(res: "batch.BatchResult", fmt: str, out: Optional[Path], describe, single: bool = False) -> None:
+    """Print the results (text or JSON), write --out, report failed files; exit 2 if any failed."""
+    if out is not None and res.results:
         try:
-            results[str(f)] = analyse(read_table(f), str(f))
-        except AdpharmInputError as exc:
-            errors.append(str(exc))
+            res.write(out)
+        except OSError as exc:
+            fail(f"--out {out}: cannot write ({exc.strerror})")
     if fmt == "json":
-        emit_json({"results": {k: r.to_dict() for k, r in results.items()}, "errors": errors, "notice": RESEARCH_NOTICE})
+        d = next(iter(res.results.values())).to_dict() if single and len(res.results) == 1 and not res.errors \
+            else res.to_dict()
+        emit_json({**d, "notice": RESEARCH_NOTICE})
     else:
-        for k, r in results.items():
-            typer.echo(f"{k}: {r.kind}")
+        for k, r in res.results.items():
+            typer.echo(f"{k}: {getattr(r, 'kind', res.assay)}")
             typer.echo(r.summary().to_string(float_format=lambda x: f"{x:.3f}"))
-            st = r.statistics or {}
-            if "welch_t" in st:
-                typer.echo(f"{st['comparison']}: Welch t = {st['welch_t']['t']:.3f}, p = {st['welch_t']['pval']:.3g}; "
-                           f"Hedges g = {st['hedges_g']['g']:.2f}")
-            elif "anova" in st:
-                typer.echo(f"one-way ANOVA F = {st['anova']['F']:.3f}, p = {st['anova']['pval']:.3g}")
+            _echo_statistics(getattr(r, "statistics", None))
             describe(r)
-    for e in errors:
+        if res.statistics is not None:
+            typer.echo(f"pooled over {len(res.results)} files ({len(res.table)} rows):")
+            typer.echo(res.summary().to_string(float_format=lambda x: f"{x:.3f}"))
+            _echo_statistics(res.statistics)
+        if out is not None and res.results:
+            typer.echo(f"wrote {out}/results.csv, statistics.json, results.json and figures")
+    for e in res.errors:
         typer.echo(f"adpharm: error: {e}", err=True)
-    if errors:
+    if res.errors:
         raise typer.Exit(2)
 
 
+def _echo_statistics(st) -> None:
+    st = st() if callable(st) else st
+    if not st:
+        return
+    if "welch_t" in st:
+        typer.echo(f"{st['comparison']}: Welch t = {st['welch_t']['t']:.3f}, p = {st['welch_t']['pval']:.3g}; "
+                   f"Hedges g = {st['hedges_g']['g']:.2f}")
+    elif "anova" in st:
+        typer.echo(f"one-way ANOVA F = {st['anova']['F']:.3f}, p = {st['anova']['pval']:.3g}")
+    elif "not_done" in st:
+        typer.echo(f"statistics: not done ({st['not_done']})")
+
+
+def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, control, fmt, out, describe) -> None:
+    check_choice("--format", fmt, ("text", "json"))
+    pooled = any(e.row is not None for e in entries)
+
+    def one(e):
+        return analyse(batch.with_labels(read_table(e.path), e.labels), str(e.path), not pooled)
+    _finish(batch.run(assay, entries, one, lambda e, r: tidy(r), value, ylabel, control, pooled), fmt, out, describe)
+
+
+FILES = typer.Argument(None, help="Data files (or give --manifest).")
+MANIFEST = typer.Option(None, "--manifest", help="CSV: file, animal, group, treatment, ... (one row per file).")
+OUT = typer.Option(None, "--out", help="Folder for results.csv, statistics.json, results.json and figures.")
+
+
 @app.command("fst")
-def fst_cmd(files: List[Path] = typer.Argument(..., help="Scored forced-swim tables (CSV): per-minute, binned or percent immobile."),
+@handle_errors
+def fst_cmd(files: Optional[List[Path]] = FILES, manifest: Optional[Path] = MANIFEST, out: Optional[Path] = OUT,
             control: Optional[str] = typer.Option(None, "--control", help="Control group (e.g. vehicle) for the tests."),
             fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Forced swim test scores and group statistics; a bad file is reported and the rest are analysed."""
@@ -98,11 +135,14 @@ def fst_cmd(files: List[Path] = typer.Argument(..., help="Scored forced-swim tab
         typer.echo(f"score: {r.score_name}")
         for fl in r.flags:
             typer.echo(f"flag: {fl['kind']}: animals {', '.join(fl['ids'])}")
-    _batch(files, lambda df, src: fst.analyse(df, control=control, source=src), fmt, describe)
+    _tabular("fst", _entries(files or [], manifest),
+             lambda df, src, cmp: fst.analyse(df, control=control, source=src, compare=cmp),
+             lambda r: r.scores, "score", "immobility score", control, fmt, out, describe)
 
 
 @app.command("spt")
-def spt_cmd(files: List[Path] = typer.Argument(..., help="Bottle-weight or preference-ratio tables (CSV)."),
+@handle_errors
+def spt_cmd(files: Optional[List[Path]] = FILES, manifest: Optional[Path] = MANIFEST, out: Optional[Path] = OUT,
             threshold: float = typer.Option(spt.ANHEDONIA_THRESHOLD, "--threshold", help="Anhedonia below this preference."),
             max_intake_g: float = typer.Option(spt.MAX_INTAKE_G, "--max-intake-g", help="Flag sessions above this intake per animal."),
             control: Optional[str] = typer.Option(None, "--control", help="Control group for the tests."),
@@ -116,4 +156,79 @@ def spt_cmd(files: List[Path] = typer.Argument(..., help="Bottle-weight or prefe
         typer.echo(f"anhedonic (preference < {r.threshold:g}): {n} of {len(r.subjects)}")
         for fl in r.flags:
             typer.echo(f"flag: {fl['kind']}: {fl.get('subject', '')} {fl.get('day', '')} {fl.get('reason', '')}".rstrip())
-    _batch(files, lambda df, src: spt.analyse(df, threshold, max_intake_g, control, source=src), fmt, describe)
+    _tabular("spt", _entries(files or [], manifest),
+             lambda df, src, cmp: spt.analyse(df, threshold, max_intake_g, control, source=src, compare=cmp),
+             lambda r: r.subjects, "preference", "sucrose preference", control, fmt, out, describe)
+
+
+@app.command("western")
+@handle_errors
+def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot images: TIFF (8/16-bit), PNG or JPEG."),
+                manifest: Optional[Path] = typer.Option(None, "--manifest", help="CSV: file[, lane], group, animal, ..."),
+                out: Optional[Path] = OUT,
+                crop: Optional[str] = typer.Option(None, "--crop", help="x0,y0,x1,y1 in pixels: the membrane or strip."),
+                lanes: Optional[int] = typer.Option(None, "--lanes", help="Number of equal lanes across the crop (default: detect)."),
+                channel: str = typer.Option("gray", "--channel", help="gray, red, green or blue (two-colour scans)."),
+                band_rows: Optional[str] = typer.Option(None, "--band-rows", help="y0-y1 band window in crop rows (default: detect)."),
+                background: str = typer.Option("lane", "--background", help="lane, rolling-ball or none."),
+                rolling_radius: float = typer.Option(50.0, "--rolling-radius", help="Rolling-ball radius (px)."),
+                rotate: str = typer.Option("0", "--rotate", help="Rotation correction in degrees, or 'auto'."),
+                loading: Optional[str] = typer.Option(None, "--loading", help="Loading control: lane:N, rows:Y0-Y1, channel:NAME[:Y0-Y1] or an image."),
+                total: Optional[str] = typer.Option(None, "--total", help="Total protein for phospho/total: rows:Y0-Y1, channel:NAME[:Y0-Y1] or an image."),
+                groups: Optional[str] = typer.Option(None, "--groups", help="Comma-separated group of each lane."),
+                control: Optional[str] = typer.Option(None, "--control", help="Control group for fold change and tests."),
+                plot: Optional[Path] = typer.Option(None, "--plot", help="Blot overlay (.svg, .png or .pdf; one image)."),
+                fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """Band densitometry: lanes, bands, background, saturation, loading control, phospho/total, fold change."""
+    check_choice("--format", fmt, ("text", "json"))
+    check_choice("--background", background, western.BACKGROUNDS)
+    try:
+        rot = None if rotate == "auto" else float(rotate)
+    except ValueError:
+        fail(f"--rotate: {rotate!r} is not a number of degrees or 'auto'")
+    box = western.parse_box(crop) if crop else None
+    rows = western.parse_rows(band_rows) if band_rows else None
+    if total is not None and total.startswith("lane:"):
+        fail("--total: lane:N is for --loading; give rows:, channel: or an image")
+    entries = _entries(images or [], manifest)
+    if plot is not None and (len(entries) != 1 or plot.suffix.lower() not in (".svg", ".png", ".pdf")):
+        fail(f"--plot {plot}: one image, and a file ending in .svg, .png or .pdf (use --out for batches)")
+
+    def one(e):
+        lane_groups = groups.split(",") if groups else None
+        if e.lane_labels is not None and "group" in e.lane_labels:
+            lab = e.lane_labels.sort_values("lane")
+            lane_groups = lab["group"].astype(str).tolist()   # one label per lane, checked against the lanes found
+        img = western.read_image(e.path, channel)
+        ref, load_src = 1, None
+        if loading is not None:
+            src = western.strip_source(loading, e.path, channel)
+            ref, load_src = (src[1], None) if src[0] == "lane" else (1, src)
+        tot = western.strip_source(total, e.path, channel, "--total") if total else None
+        return western.analyse(img, crop=box, lanes=lanes, band_rows=rows, background=background, loading=load_src,
+                               total=tot, groups=lane_groups, control=control, rotate_deg=rot,
+                               rolling_radius_px=rolling_radius, reference_lane=ref)
+
+    def tidy(e, r):
+        t = r.table()
+        if e.lane_labels is not None:
+            t = t.drop(columns=[c for c in e.lane_labels.columns if c != "lane" and c in t]).merge(
+                e.lane_labels, on="lane", how="left")
+        return batch.with_labels(t, e.labels)
+
+    def describe(r):
+        for w in r.warnings:
+            typer.echo(f"warning: {w}", err=True)
+
+    pooled = manifest is not None
+    value = "fold_change" if control else "normalised"
+    res = batch.run("western", entries, one, tidy, value, "band density" + (" (fold change)" if control else ""),
+                    control, pooled)
+    for k, r in res.results.items():
+        res.extra_figures[f"blot_{Path(k).stem}.svg"] = (lambda r=r: r.plot().figure)
+    if plot is not None and res.results:
+        try:
+            atomic_write(plot, figure_bytes(next(iter(res.results.values())).plot().figure, plot))
+        except OSError as exc:
+            fail(f"--plot {plot}: cannot write ({exc.strerror})")
+    _finish(res, fmt, out, describe, single=manifest is None)

@@ -1,0 +1,145 @@
+"""Batch analysis from a manifest: one row per file (``file, animal, group, treatment, ...``),
+giving one tidy results table, one statistics table and the figures.
+
+Each file is analysed on its own (a bad file is reported with its reason and the others go on);
+the manifest's labels fill the columns a file lacks (the file's own columns win), and the group
+statistics are computed once on the pooled per-animal (or per-lane) table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from .. import __version__
+from ..errors import AdpharmInputError
+from ..io import read_table
+from . import stats as gstats
+from .figures import bar_and_dots
+
+
+@dataclass
+class Entry:
+    """One file of a batch with the labels the manifest gives it."""
+
+    path: Path
+    row: int | None                # manifest row (1-based, data rows), None without a manifest
+    labels: dict[str, Any]
+    lane_labels: pd.DataFrame | None = None   # western: per-lane labels (columns lane, ...)
+
+    def where(self) -> str:
+        return f"{self.path}" if self.row is None else f"manifest row {self.row}: {self.path}"
+
+
+def read_manifest(path: str | Path) -> list[Entry]:
+    """Entries of a manifest CSV; ``file`` is required and resolved against the manifest's folder.
+
+    Rows that name the same file with a ``lane`` column give per-lane labels (Western blots).
+    """
+    p = Path(path)
+    df = read_table(p)
+    cols = {c.lower(): c for c in df.columns}
+    if "file" not in cols:
+        raise AdpharmInputError(f"{p}: missing column 'file' (then any of animal, group, treatment, lane, ...)")
+    fcol = cols["file"]
+    blank = df[fcol].isna() | (df[fcol].astype(str).str.strip() == "")
+    if blank.any():
+        raise AdpharmInputError(f"{p}: column 'file' row {int(blank.to_numpy().nonzero()[0][0]) + 1} is empty")
+    labels = [c for c in df.columns if c != fcol]
+    lane = cols.get("lane")
+    entries: list[Entry] = []
+    for name, g in df.groupby(fcol, sort=False):
+        f = Path(str(name).strip())
+        f = f if f.is_absolute() else p.parent / f
+        row = int(g.index[0]) + 1
+        if lane is not None:
+            lanes = pd.to_numeric(g[lane], errors="coerce")
+            if lanes.isna().any():
+                bad = g.index[lanes.isna().to_numpy()][0]
+                raise AdpharmInputError(f"{p}: column {lane!r} row {int(bad) + 1}: {g.loc[bad, lane]!r} is not a lane number")
+            lab = g[labels].rename(columns={lane: "lane"}).assign(lane=lanes.astype(int).to_numpy())
+            entries.append(Entry(f, row, {}, lab))
+        else:
+            if len(g) > 1:
+                raise AdpharmInputError(f"{p}: file {name!r} is listed {len(g)} times (add a 'lane' column for per-lane labels)")
+            entries.append(Entry(f, row, {c: g.iloc[0][c] for c in labels if pd.notna(g.iloc[0][c])}))
+    return entries
+
+
+def with_labels(df: pd.DataFrame, labels: dict[str, Any]) -> pd.DataFrame:
+    """``df`` with the manifest's labels in the columns it lacks (case-insensitive match)."""
+    have = {c.lower() for c in df.columns}
+    return df.assign(**{k: v for k, v in labels.items() if k.lower() not in have})
+
+
+@dataclass
+class BatchResult:
+    """The pooled tidy table, the statistics on it, per-file results and the files that failed."""
+
+    assay: str
+    table: pd.DataFrame
+    value: str
+    ylabel: str
+    statistics: dict[str, Any] | None
+    results: dict[str, Any]
+    errors: list[str] = field(default_factory=list)
+    extra_figures: dict[str, Callable[[], Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"assay": self.assay, "value": self.value, "table": self.table.to_dict(orient="records"),
+                "statistics": self.statistics, "results": {k: r.to_dict() for k, r in self.results.items()},
+                "errors": self.errors, "provenance": {"adpharm": __version__}}
+
+    def summary(self) -> pd.DataFrame:
+        return gstats.describe(self.table.dropna(subset=[self.value]), self.value, "group") \
+            if "group" in self.table else self.table.describe()
+
+    def plot(self, ax=None):
+        return bar_and_dots(self.table.dropna(subset=[self.value]), self.value, "group", self.ylabel, ax=ax)
+
+    def write(self, out: Path) -> list[Path]:
+        """results.csv, statistics.json, results.json and the figures (SVG) into ``out``."""
+        import json
+
+        from ..io import atomic_write, figure_bytes
+        out.mkdir(parents=True, exist_ok=True)
+        written = [atomic_write(out / "results.csv", self.table.to_csv(index=False)),
+                   atomic_write(out / "statistics.json", json.dumps(self.statistics, indent=2, default=str) + "\n"),
+                   atomic_write(out / "results.json", json.dumps(self.to_dict(), indent=2, default=str) + "\n")]
+        figures = dict(self.extra_figures)
+        if "group" in self.table and self.table[self.value].notna().any():
+            figures["groups.svg"] = lambda: self.plot().figure
+        for name, make in figures.items():
+            written.append(atomic_write(out / name, figure_bytes(make(), out / name)))
+        return written
+
+
+def pooled_statistics(table: pd.DataFrame, value: str, control: str | None) -> dict[str, Any] | None:
+    """Group tests on the pooled table, or the reason none could be run."""
+    if "group" not in table:
+        return {"not_done": "no 'group' column in the files or the manifest"}
+    try:
+        return gstats.compare_groups(table.dropna(subset=[value]), value, "group", control=control)
+    except AdpharmInputError as exc:
+        return {"not_done": str(exc)}
+
+
+def run(assay: str, entries: list[Entry], analyse_one: Callable[[Entry], Any],
+        tidy: Callable[[Entry, Any], pd.DataFrame], value: str, ylabel: str, control: str | None,
+        pooled: bool) -> BatchResult:
+    """Analyse every entry; pool the tidy tables; group statistics on the pooled table when
+    ``pooled`` (a manifest), otherwise each file keeps its own statistics."""
+    results, tables, errors = {}, [], []
+    for e in entries:
+        try:
+            r = analyse_one(e)
+            tables.append(tidy(e, r).assign(file=str(e.path)))
+            results[str(e.path)] = r
+        except AdpharmInputError as exc:
+            msg = str(exc)
+            errors.append(msg if msg.startswith(str(e.path)) or e.row is None else f"manifest row {e.row}: {msg}")
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    st = pooled_statistics(table, value, control) if pooled and len(table) else None
+    return BatchResult(assay, table, value, ylabel, st, results, errors)
