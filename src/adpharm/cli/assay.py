@@ -4,10 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Optional
 
+import pandas as pd
 import typer
 
 from .. import RESEARCH_NOTICE
-from ..assays import batch, fst, ltp, spt, western
+from ..assays import batch, fst, fst_video, ltp, spt, western
 from ..assays.ephys import read_recording
 from ..errors import AdpharmInputError
 from ..io import atomic_write, figure_bytes, read_table
@@ -111,13 +112,15 @@ def _echo_statistics(st) -> None:
         typer.echo(f"statistics: not done ({st['not_done']})")
 
 
-def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, control, fmt, out, describe) -> None:
+def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, control, fmt, out, describe):
+    """Analyse tables (and, for fst, videos) file by file; pooled statistics with a manifest."""
     check_choice("--format", fmt, ("text", "json"))
     pooled = any(e.row is not None for e in entries)
-
-    def one(e):
-        return analyse(batch.with_labels(read_table(e.path), e.labels), str(e.path), not pooled)
-    _finish(batch.run(assay, entries, one, lambda e, r: tidy(r), value, ylabel, control, pooled), fmt, out, describe)
+    res = batch.run(assay, entries, lambda e: analyse(e, pooled), tidy, value, ylabel, control, pooled)
+    for k, r in res.results.items():
+        if hasattr(r, "motion"):          # a video: its motion trace with the immobile bouts
+            res.extra_figures[f"motion_{Path(k).stem}.svg"] = (lambda r=r: r.plot().figure)
+    _finish(res, fmt, out, describe)
 
 
 FILES = typer.Argument(None, help="Data files (or give --manifest).")
@@ -127,17 +130,45 @@ OUT = typer.Option(None, "--out", help="Folder for results.csv, statistics.json,
 
 @app.command("fst")
 @handle_errors
-def fst_cmd(files: Optional[List[Path]] = FILES, manifest: Optional[Path] = MANIFEST, out: Optional[Path] = OUT,
+def fst_cmd(files: Optional[List[Path]] = typer.Argument(None, help="Scored tables (CSV) or videos (mp4, avi), or give --manifest."),
+            manifest: Optional[Path] = MANIFEST, out: Optional[Path] = OUT,
             control: Optional[str] = typer.Option(None, "--control", help="Control group (e.g. vehicle) for the tests."),
+            roi: Optional[str] = typer.Option(None, "--roi", help="Video: x0,y0,x1,y1 region of interest (the water)."),
+            threshold: Optional[float] = typer.Option(None, "--threshold", help="Video: motion threshold (fraction of ROI pixels)."),
+            calibrate: Optional[Path] = typer.Option(None, "--calibrate", help="Video: CSV of hand-scored minutes (minute, immobility)."),
+            min_bout_s: float = typer.Option(fst_video.MIN_BOUT_S, "--min-bout-s", help="Video: shortest immobile bout (s)."),
             fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
-    """Forced swim test scores and group statistics; a bad file is reported and the rest are analysed."""
+    """Forced swim test from scored tables or video; a bad file is reported and the rest are analysed."""
+    box = western.parse_box(roi, "--roi") if roi else None
+    cal = fst_video.read_calibration(calibrate) if calibrate else None
+
+    def analyse(e, pooled):
+        if e.path.suffix.lower() in fst_video.VIDEO_SUFFIXES:
+            own = e.labels.get("calibration")
+            c = fst_video.read_calibration(e.path.parent / str(own) if pooled else own) if own else cal
+            return fst_video.analyse(e.path, box, threshold, c, min_bout_s)
+        return fst.analyse(batch.with_labels(read_table(e.path), e.labels), control=control, source=str(e.path),
+                           compare=not pooled)
+
+    def tidy(e, r):
+        if hasattr(r, "motion"):
+            row = {"animal": e.labels.get("animal", e.path.stem), "group": e.labels.get("group", "unlabelled"),
+                   "score": r.score, **{f"minute_{m}": v for m, v in zip(r.minutes().minute, r.minutes().immobility)}}
+            return batch.with_labels(pd.DataFrame([row]), e.labels)
+        return r.scores
+
     def describe(r):
+        if hasattr(r, "motion"):
+            typer.echo(f"immobility minutes 3-6: {r.score:.3f}" if r.score is not None else "no minutes 3-6 score")
+            typer.echo(f"threshold {r.threshold:.3g} ({r.threshold_method}); bouts >= {r.min_bout_s:g} s")
+            for w in r.warnings:
+                typer.echo(f"warning: {w}", err=True)
+            return
         typer.echo(f"score: {r.score_name}")
         for fl in r.flags:
             typer.echo(f"flag: {fl['kind']}: animals {', '.join(fl['ids'])}")
-    _tabular("fst", _entries(files or [], manifest),
-             lambda df, src, cmp: fst.analyse(df, control=control, source=src, compare=cmp),
-             lambda r: r.scores, "score", "immobility score", control, fmt, out, describe)
+    _tabular("fst", _entries(files or [], manifest), analyse, tidy, "score", "immobility score", control, fmt, out,
+             describe)
 
 
 @app.command("spt")
@@ -157,8 +188,9 @@ def spt_cmd(files: Optional[List[Path]] = FILES, manifest: Optional[Path] = MANI
         for fl in r.flags:
             typer.echo(f"flag: {fl['kind']}: {fl.get('subject', '')} {fl.get('day', '')} {fl.get('reason', '')}".rstrip())
     _tabular("spt", _entries(files or [], manifest),
-             lambda df, src, cmp: spt.analyse(df, threshold, max_intake_g, control, source=src, compare=cmp),
-             lambda r: r.subjects, "preference", "sucrose preference", control, fmt, out, describe)
+             lambda e, pooled: spt.analyse(batch.with_labels(read_table(e.path), e.labels), threshold, max_intake_g,
+                                           control, source=str(e.path), compare=not pooled),
+             lambda e, r: r.subjects, "preference", "sucrose preference", control, fmt, out, describe)
 
 
 @app.command("western")
