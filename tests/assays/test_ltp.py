@@ -133,3 +133,34 @@ def test_cli_json_contract_and_bad_inputs(tmp_path):
     pd.DataFrame({"t": [0, 1], "s": [0, 1]}).to_csv(bad, index=False)
     res = run_cli("assay", "ltp", "--baseline", str(bad), "--post", str(p))
     assert res.returncode == 2 and "time_ms" in res.stderr
+
+
+# ------------------------------------------- generated ABF1 slices with known LTP (PROVENANCE §5)
+@pytest.mark.parametrize("fs_khz", [100.0, 20.0])
+def test_generated_abf_ltp_vehicle_and_drug_are_recovered(tmp_path, fs_khz):
+    import ltpgen
+    veh = ltpgen.experiment(tmp_path, ltp_fraction=0.35, seed=1, fs_khz=fs_khz)
+    drug = ltpgen.experiment(tmp_path, ltp_fraction=0.70, seed=2, fs_khz=fs_khz)
+    out = {}
+    for name, e in (("vehicle", veh), ("drug", drug)):
+        rb, rp = read_abf(e["baseline"]), read_abf(e["post"])
+        assert np.allclose(np.diff(rb.sweep_start_s), 15.0)        # the ABF1 episode pace, not back to back
+        r = ltp.analyse([rb], [rp], window_min=10)
+        # the final-window slope as a percentage of baseline, within 2 % of the true ratio
+        assert 100 + r.change_percent == pytest.approx(100 + e["truth_percent"], rel=0.02)
+        s = r.summary()["percent"]
+        assert s["0-2 min"] > s["last 10 min"] + 40                 # post-tetanic potentiation decays
+        assert not r.stability["stable"] and any("runs up" in w for w in r.warnings)
+        assert -2.2 < r.baseline_slope < -0.3                         # PROVENANCE §5 slope range
+        out[name] = r.change_percent
+    assert out["drug"] > out["vehicle"] + 20
+
+
+def test_generated_abf_through_the_cli(tmp_path):
+    import ltpgen
+    e = ltpgen.experiment(tmp_path, ltp_fraction=0.5, seed=3, fs_khz=20.0)
+    res = run_cli("assay", "ltp", "--baseline", str(e["baseline"]), "--post", str(e["post"]), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    d = json.loads(res.stdout)
+    assert 100 + d["change_percent"] == pytest.approx(100 + e["truth_percent"], rel=0.02)
+    assert len(d["timecourse"]) == 80 + 240

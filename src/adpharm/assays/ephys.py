@@ -55,6 +55,10 @@ def read_abf(path: str | Path, channel: int = 0) -> Recording:
             sweeps.append(np.array(abf.sweepY, dtype=float))
         t_ms = np.array(abf.sweepX, dtype=float) * 1000
         starts = np.array(abf.sweepTimesSec, dtype=float)
+        if abf.abfVersion["major"] == 1:
+            interval = _abf1_episode_interval_s(p)
+            if interval > abf.sweepLengthSec:   # pyabf lays ABF1 sweeps end to end; pClamp records the real pace
+                starts = np.arange(abf.sweepCount) * interval
     except AdpharmInputError:
         raise
     except Exception as exc:  # pyabf raises many kinds on damaged files
@@ -64,6 +68,14 @@ def read_abf(path: str | Path, channel: int = 0) -> Recording:
         raise AdpharmInputError(f"{p}: no complete sweeps (truncated file?)")
     return Recording(str(p), np.vstack(sweeps), t_ms, starts, abf.abfDateTime, str(abf.protocol),
                      str(abf.adcUnits[channel]))
+
+
+def _abf1_episode_interval_s(p: Path) -> float:
+    """fEpisodeStartToStart of an ABF1 header (byte offset 178, float32, seconds; Axon ABF1 layout)."""
+    import struct
+    with open(p, "rb") as f:
+        head = f.read(182)
+    return float(struct.unpack_from("<f", head, 178)[0]) if len(head) == 182 else 0.0
 
 
 def read_csv(path: str | Path, sweep_interval_s: float = 15.0) -> Recording:
