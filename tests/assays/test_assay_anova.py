@@ -76,3 +76,14 @@ def test_fst_per_minute_analysis_reports_the_minute_by_group_anova():
     e = {x["effect"]: x for x in res["statistics"]["minute_by_group_anova"]["effects"]}
     assert set(e) == {"group", "minute", "group:minute"}
     assert e["group:minute"]["F"] == pytest.approx(2.938081078, rel=1e-8)      # R aov, as above
+
+
+def test_grubbs_against_its_published_critical_value_and_a_planted_outlier():
+    """Grubbs (1969) Table I: two-sided alpha 0.05, n = 10 gives G_crit 2.29 (one-sided 0.025 column)."""
+    from adpharm.assays.stats import grubbs
+    x = np.array([5.1, 4.9, 5.0, 5.2, 4.8, 5.05, 4.95, 5.15, 4.85, 7.5])
+    r = grubbs(x)
+    assert r["critical"] == pytest.approx(2.29, abs=0.005)
+    assert r["outlier"] and r["index"] == 9
+    assert not grubbs(x[:9])["outlier"]
+    assert grubbs(np.ones(5)) is None

@@ -102,3 +102,23 @@ def test_bad_tables(tmp_path):
     out = json.loads(res.stdout)
     assert list(out["results"]) == [str(good)] and len(out["errors"]) == 2  # the batch finishes the good file
     assert "missing.csv: no such file" in res.stderr and "bad.csv" in res.stderr
+
+
+def test_manifest_of_tables_pools_files_labels_them_and_writes_figures(tmp_path):
+    """Two real files in one manifest: each keeps its own groups, the manifest adds a cohort label;
+    the pooled statistics run once; a missing file is reported and the rest finish."""
+    import json
+    from conftest import run_cli
+    m = tmp_path / "manifest.csv"
+    m.write_text(f"file,cohort\n{FST / 'behaviopy_forcedswim_ts.csv'},A\n{FST / 'behaviopy_forcedswim_bins.csv'},B\n"
+                 "nowhere.csv,C\n")
+    out = tmp_path / "out"
+    r = run_cli("assay", "fst", "--manifest", str(m), "--control", "Control", "--out", str(out), "--format", "json")
+    assert r.returncode == 2 and "manifest row 3" in r.stderr and "nowhere.csv: no such file" in r.stderr
+    d = json.loads(r.stdout)
+    per_file = [fst.analyse(pd.read_csv(FST / f), compare=False).scores for f in
+                ("behaviopy_forcedswim_ts.csv", "behaviopy_forcedswim_bins.csv")]
+    assert len(d["table"]) == sum(map(len, per_file))
+    assert {row["cohort"] for row in d["table"]} == {"A", "B"}
+    assert d["statistics"]["groups"][0]["n"] == sum((s["group"] == "Control").sum() for s in per_file)
+    assert {"results.csv", "groups.svg", "minutes_behaviopy_forcedswim_ts.svg"} <= {p.name for p in out.iterdir()}

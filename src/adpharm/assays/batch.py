@@ -139,7 +139,7 @@ def run(assay: str, entries: list[Entry], analyse_one: Callable[[Entry], Any],
             results[str(e.path)] = r
         except AdpharmInputError as exc:
             msg = str(exc)
-            errors.append(msg if msg.startswith(str(e.path)) or e.row is None else f"manifest row {e.row}: {msg}")
+            errors.append(msg if e.row is None else f"manifest row {e.row}: {msg}")
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     st = pooled_statistics(table, value, control) if pooled and len(table) else None
     return BatchResult(assay, table, value, ylabel, st, results, errors)

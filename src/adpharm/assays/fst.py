@@ -63,6 +63,21 @@ class FSTResult:
         """Bar-and-dot plot per group, every subject shown."""
         return bar_and_dots(self.scores, "score", "group", self.score_name, ax=ax)
 
+    def plot_profile(self, ax=None):
+        """Mean immobility per minute, one line per group (per-minute tables only)."""
+        import matplotlib
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        if self.profile is None:
+            raise ValueError("no per-minute profile in this table")
+        ax = ax or plt.subplots(figsize=(4.5, 3))[1]
+        for g in self.profile.columns:
+            ax.plot(self.profile.index, self.profile[g], "o-", ms=3, label=str(g))
+        ax.set_xlabel("minute")
+        ax.set_ylabel("immobility (fraction)")
+        ax.legend(fontsize=7)
+        return ax
+
 
 def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[int, int] = (3, 6),
             source: str = "data", compare: bool = True) -> FSTResult:

@@ -4,6 +4,8 @@ normality checks and detection of duplicated measurements.
 
 References
 ----------
+Grubbs FE (1969). Procedures for detecting outlying observations in samples. Technometrics
+11:1-21. doi:10.1080/00401706.1969.10490657
 Dunnett CW (1955). A multiple comparison procedure for comparing several treatments with a
 control. J Am Stat Assoc 50:1096-1121. doi:10.1080/01621459.1955.10501294
 Hedges LV (1981). Distribution theory for Glass's estimator of effect size and related
@@ -33,6 +35,22 @@ def hedges_g(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> dict[str, flo
     return {"g": float(g), "ci_lb": float(g - z * se), "ci_ub": float(g + z * se)}
 
 
+def grubbs(x: np.ndarray, alpha: float = 0.05) -> dict[str, Any] | None:
+    """Two-sided Grubbs test for one outlier (normal data): G = max|x - mean| / SD against
+    G_crit = (n - 1) / sqrt(n) * sqrt(t^2 / (n - 2 + t^2)), t the upper alpha/(2n) point of t(n - 2).
+    None below three values or with no spread."""
+    x = np.asarray(x, float)
+    n = len(x)
+    sd = np.std(x, ddof=1) if n >= 3 else 0.0
+    if n < 3 or sd == 0:
+        return None
+    i = int(np.argmax(np.abs(x - x.mean())))
+    g = float(abs(x[i] - x.mean()) / sd)
+    t = stats.t.ppf(1 - alpha / (2 * n), n - 2)
+    crit = float((n - 1) / np.sqrt(n) * np.sqrt(t ** 2 / (n - 2 + t ** 2)))
+    return {"G": g, "critical": crit, "alpha": alpha, "index": i, "value": float(x[i]), "outlier": g > crit}
+
+
 def describe(df: pd.DataFrame, value: str, group: str) -> pd.DataFrame:
     """n, mean, SD, SEM and median per group."""
     g = df.groupby(group, sort=False)[value]
@@ -46,7 +64,8 @@ def compare_groups(df: pd.DataFrame, value: str, group: str, control: str | None
 
     Two groups: Student's and Welch's t tests, Mann-Whitney U, Hedges' g (first level minus
     control). Three or more: one-way ANOVA, Kruskal-Wallis, Tukey HSD and, with ``control``,
-    Dunnett's test of each group against it. Shapiro-Wilk per group is reported alongside.
+    Dunnett's test of each group against it. Shapiro-Wilk and Grubbs' outlier test per group are
+    reported alongside (flags for the reader; nothing is removed).
     """
     for c in (value, group):
         if c not in df.columns:
@@ -63,7 +82,8 @@ def compare_groups(df: pd.DataFrame, value: str, group: str, control: str | None
         raise AdpharmInputError(f"group {small[0]!r} has fewer than two values")
     out: dict[str, Any] = {"groups": describe(data, value, group).reset_index().to_dict(orient="records"),
                            "normality": {str(lv): (float(stats.shapiro(x).pvalue) if len(x) >= 3 else None)
-                                         for lv, x in xs.items()}}
+                                         for lv, x in xs.items()},
+                           "outliers": {str(lv): grubbs(x) for lv, x in xs.items()}}
     if len(levels) == 2:
         ctrl = control if control is not None else levels[0]
         other = next(lv for lv in levels if lv != ctrl)

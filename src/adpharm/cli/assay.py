@@ -120,6 +120,8 @@ def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, contro
     for k, r in res.results.items():
         if hasattr(r, "motion"):          # a video: its motion trace with the immobile bouts
             res.extra_figures[f"motion_{Path(k).stem}.svg"] = (lambda r=r: r.plot().figure)
+        elif getattr(r, "profile", None) is not None:   # per-minute FST table: the time course by group
+            res.extra_figures[f"minutes_{Path(k).stem}.svg"] = (lambda r=r: r.plot_profile().figure)
     _finish(res, fmt, out, describe)
 
 
@@ -155,7 +157,7 @@ def fst_cmd(files: Optional[List[Path]] = typer.Argument(None, help="Scored tabl
             row = {"animal": e.labels.get("animal", e.path.stem), "group": e.labels.get("group", "unlabelled"),
                    "score": r.score, **{f"minute_{m}": v for m, v in zip(r.minutes().minute, r.minutes().immobility)}}
             return batch.with_labels(pd.DataFrame([row]), e.labels)
-        return r.scores
+        return batch.with_labels(r.scores, e.labels)
 
     def describe(r):
         if hasattr(r, "motion"):
@@ -190,7 +192,7 @@ def spt_cmd(files: Optional[List[Path]] = FILES, manifest: Optional[Path] = MANI
     _tabular("spt", _entries(files or [], manifest),
              lambda e, pooled: spt.analyse(batch.with_labels(read_table(e.path), e.labels), threshold, max_intake_g,
                                            control, source=str(e.path), compare=not pooled),
-             lambda e, r: r.subjects, "preference", "sucrose preference", control, fmt, out, describe)
+             lambda e, r: batch.with_labels(r.subjects, e.labels), "preference", "sucrose preference", control, fmt, out, describe)
 
 
 @app.command("western")
