@@ -122,3 +122,14 @@ def test_manifest_of_tables_pools_files_labels_them_and_writes_figures(tmp_path)
     assert {row["cohort"] for row in d["table"]} == {"A", "B"}
     assert d["statistics"]["groups"][0]["n"] == sum((s["group"] == "Control").sum() for s in per_file)
     assert {"results.csv", "groups.svg", "minutes_behaviopy_forcedswim_ts.svg"} <= {p.name for p in out.iterdir()}
+
+
+def test_manifest_names_resolve_against_the_manifest_folder(tmp_path):
+    """A video in a subfolder and its calibration in another: both are read where the manifest says,
+    not beside each other."""
+    from adpharm.assays import batch
+    m = tmp_path / "manifest.csv"
+    m.write_text("file,animal,group,calibration\nvideos/m0.avi,m0,vehicle,scores/m0.csv\n")
+    (e,) = batch.read_manifest(m)
+    assert e.path == tmp_path / "videos" / "m0.avi"
+    assert e.resolve(e.labels["calibration"]) == tmp_path / "scores" / "m0.csv"

@@ -28,9 +28,16 @@ class Entry:
     row: int | None                # manifest row (1-based, data rows), None without a manifest
     labels: dict[str, Any]
     lane_labels: pd.DataFrame | None = None   # western: per-lane labels (columns lane, ...)
+    folder: Path | None = None                # the manifest's folder, for other files it names
 
-    def where(self) -> str:
-        return f"{self.path}" if self.row is None else f"manifest row {self.row}: {self.path}"
+    def resolve(self, name: str) -> Path:
+        """Another file this entry's manifest row names (e.g. a calibration), as the manifest sees it."""
+        return _relative_to(self.folder, name)
+
+
+def _relative_to(folder: Path | None, name: str) -> Path:
+    f = Path(str(name).strip())
+    return f if f.is_absolute() or folder is None else folder / f
 
 
 def read_manifest(path: str | Path) -> list[Entry]:
@@ -51,20 +58,19 @@ def read_manifest(path: str | Path) -> list[Entry]:
     lane = cols.get("lane")
     entries: list[Entry] = []
     for name, g in df.groupby(fcol, sort=False):
-        f = Path(str(name).strip())
-        f = f if f.is_absolute() else p.parent / f
         row = int(g.index[0]) + 1
+        f = _relative_to(p.parent, name)
         if lane is not None:
             lanes = pd.to_numeric(g[lane], errors="coerce")
             if lanes.isna().any():
                 bad = g.index[lanes.isna().to_numpy()][0]
                 raise AdpharmInputError(f"{p}: column {lane!r} row {int(bad) + 1}: {g.loc[bad, lane]!r} is not a lane number")
             lab = g[labels].rename(columns={lane: "lane"}).assign(lane=lanes.astype(int).to_numpy())
-            entries.append(Entry(f, row, {}, lab))
+            entries.append(Entry(f, row, {}, lab, p.parent))
         else:
             if len(g) > 1:
                 raise AdpharmInputError(f"{p}: file {name!r} is listed {len(g)} times (add a 'lane' column for per-lane labels)")
-            entries.append(Entry(f, row, {c: g.iloc[0][c] for c in labels if pd.notna(g.iloc[0][c])}))
+            entries.append(Entry(f, row, {c: g.iloc[0][c] for c in labels if pd.notna(g.iloc[0][c])}, None, p.parent))
     return entries
 
 
@@ -85,7 +91,6 @@ class BatchResult:
     statistics: dict[str, Any] | None
     results: dict[str, Any]
     errors: list[str] = field(default_factory=list)
-    extra_figures: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"assay": self.assay, "value": self.value, "table": self.table.to_dict(orient="records"),
@@ -100,7 +105,8 @@ class BatchResult:
         return bar_and_dots(self.table.dropna(subset=[self.value]), self.value, "group", self.ylabel, ax=ax)
 
     def write(self, out: Path) -> list[Path]:
-        """results.csv, statistics.json, results.json and the figures (SVG) into ``out``."""
+        """results.csv, statistics.json, results.json and the figures (SVG) into ``out``: the groups,
+        and each file's own (``result.figures()``, e.g. ``blot_<file>.svg``)."""
         import json
 
         from ..io import atomic_write, figure_bytes
@@ -108,7 +114,8 @@ class BatchResult:
         written = [atomic_write(out / "results.csv", self.table.to_csv(index=False)),
                    atomic_write(out / "statistics.json", json.dumps(self.statistics, indent=2, default=str) + "\n"),
                    atomic_write(out / "results.json", json.dumps(self.to_dict(), indent=2, default=str) + "\n")]
-        figures = dict(self.extra_figures)
+        figures = {f"{name}_{Path(k).stem}.svg": (lambda draw=draw: draw().figure)
+                   for k, r in self.results.items() for name, draw in getattr(r, "figures", dict)().items()}
         if "group" in self.table and self.table[self.value].notna().any():
             figures["groups.svg"] = lambda: self.plot().figure
         for name, make in figures.items():

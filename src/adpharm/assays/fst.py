@@ -63,6 +63,10 @@ class FSTResult:
         """Bar-and-dot plot per group, every subject shown."""
         return bar_and_dots(self.scores, "score", "group", self.score_name, ax=ax)
 
+    def figures(self) -> dict[str, Any]:
+        """Per-file figures for a batch: the minute time course of per-minute tables."""
+        return {} if self.profile is None else {"minutes": self.plot_profile}
+
     def plot_profile(self, ax=None):
         """Mean immobility per minute, one line per group (per-minute tables only)."""
         import matplotlib

@@ -2,11 +2,10 @@
 immobility as motion below a threshold for a minimum bout, per-minute bins and the
 conventional score over minutes 3-6.
 
-Each frame is converted to grey, cropped to the region of interest, averaged down by 2, and
-corrected for lighting flicker (each frame
-scaled to the same mean brightness). A frame whose change jumps above the recent level is
-re-compared after the whole-frame shift of up to 2 px that matches best. The motion index of a frame is the fraction of ROI pixels
-whose grey level changed by more than ``pixel_threshold`` since the previous frame, which
+Each frame is converted to grey, cropped to the region of interest and corrected for lighting
+flicker (each frame scaled to the same mean brightness). A frame whose change jumps above the
+recent level is re-compared after the whole-frame shift of up to 2 px that matches best (camera
+jitter). The motion index of a frame is the fraction of ROI pixels whose grey level changed by more than ``pixel_threshold`` since the previous frame, which
 ignores low-amplitude water ripple; it is smoothed over ``smooth_s``. Frames whose smoothed
 motion is under ``threshold`` are immobile, and immobile runs shorter than ``min_bout_s`` (2 s
 by default) are counted as mobile.
@@ -53,10 +52,11 @@ def _changed(a: np.ndarray, b: np.ndarray, pixel_threshold: float) -> float:
     return cv2.countNonZero(cv2.compare(cv2.absdiff(a, b), pixel_threshold, cv2.CMP_GT)) / a.size
 
 
-def _dejitter(g: np.ndarray, prev: np.ndarray, pixel_threshold: float, max_shift: int = 2) -> float:
+def _dejitter(g: np.ndarray, prev: np.ndarray, unshifted: float, pixel_threshold: float, max_shift: int = 2) -> float:
     """Changed fraction after the whole-frame shift (up to ``max_shift`` px) that best matches the
-    previous frame: a camera shake moves every edge, the animal moves only itself."""
-    best = _changed(g, prev, pixel_threshold)
+    previous frame, or ``unshifted`` when no shift does better: a camera shake moves every edge,
+    the animal moves only itself."""
+    best = unshifted
     h, w = g.shape
     m = max_shift
     core = prev[m:h - m, m:w - m]
@@ -101,7 +101,7 @@ def motion_index(path: str | Path, roi: tuple[int, int, int, int] | None = None,
         if prev is not None:
             c = _changed(g, prev, pixel_threshold)
             recent = np.median(motion[-50:]) if motion else c
-            motion.append(_dejitter(g, prev, pixel_threshold) if c > 2 * recent + 0.003 else c)
+            motion.append(_dejitter(g, prev, c, pixel_threshold) if c > 2 * recent + 0.003 else c)
         prev = g
     cap.release()
     if len(motion) < fps * 60:
@@ -118,7 +118,11 @@ def _smooth(x: np.ndarray, n: int) -> np.ndarray:
 def immobile_frames(motion: np.ndarray, fps: float, threshold: float, min_bout_s: float = MIN_BOUT_S,
                     smooth_s: float = SMOOTH_S) -> np.ndarray:
     """Frames immobile for at least ``min_bout_s``."""
-    low = _smooth(motion, int(round(smooth_s * fps))) < threshold
+    return _bouts(_smooth(motion, int(round(smooth_s * fps))) < threshold, fps, min_bout_s)
+
+
+def _bouts(low: np.ndarray, fps: float, min_bout_s: float) -> np.ndarray:
+    """``low`` with the runs shorter than ``min_bout_s`` cleared."""
     out = low.copy()
     edges = np.flatnonzero(np.diff(np.r_[0, low.astype(int), 0]))
     for a, b in zip(edges[::2], edges[1::2]):
@@ -156,7 +160,7 @@ def calibrate(motion: np.ndarray, fps: float, scored: dict[int, float], min_bout
     want = np.array([scored[m] for m in mins])
 
     def err(th):
-        pm = per_minute(immobile_frames(motion, fps, th, min_bout_s, smooth_s), fps)
+        pm = per_minute(_bouts(sm < th, fps, min_bout_s), fps)
         return float(np.sum((pm[mins - 1] - want) ** 2))
     return float(grid[int(np.argmin([err(th) for th in grid]))])
 
@@ -195,6 +199,10 @@ class FSTVideoResult:
                 "calibration": self.calibration, "minutes": self.minutes().to_dict(orient="records"),
                 "score_minutes_3_6": self.score, "warnings": self.warnings,
                 "provenance": {"adpharm": __version__, "method": "frame differencing, minimum-bout immobility"}}
+
+    def figures(self) -> dict[str, Any]:
+        """Per-file figures for a batch: the motion trace with the immobile bouts."""
+        return {"motion": self.plot}
 
     def plot(self, ax=None):
         import matplotlib

@@ -360,6 +360,10 @@ class WesternResult:
         ax.set_yticks([])
         return ax
 
+    def figures(self) -> dict[str, Any]:
+        """Per-file figures for a batch: name -> function returning an Axes."""
+        return {"blot": self.plot}
+
 
 def analyse(image: BlotImage, crop=None, lanes=None, band_rows=None, background: str = "lane",
             loading: tuple[BlotImage, tuple[int, int] | None] | None = None,
@@ -376,6 +380,10 @@ def analyse(image: BlotImage, crop=None, lanes=None, band_rows=None, background:
     tgt = quantify(image, lanes=lanes, band_rows=band_rows, name="target", **kw)
     if not 1 <= reference_lane <= len(tgt.lanes):
         raise AdpharmInputError(f"reference lane {reference_lane} is not one of the {len(tgt.lanes)} lanes")
+    if groups is not None and len(groups) != len(tgt.lanes):
+        raise AdpharmInputError(f"--groups: {len(groups)} labels for {len(tgt.lanes)} lanes")
+    if control is not None and (groups is None or control not in groups):
+        raise AdpharmInputError(f"--control: {control!r} is not one of the lane groups")
     res = WesternResult(tgt, groups=list(groups) if groups is not None else None, control=control,
                         reference_lane=reference_lane)
     for key, spec in (("loading", loading), ("total", total)):
@@ -385,10 +393,6 @@ def analyse(image: BlotImage, crop=None, lanes=None, band_rows=None, background:
                 raise AdpharmInputError(f"{img.path}: {img.signal.shape[1]}x{img.signal.shape[0]} px, "
                                         f"not the size of {image.path}")
             setattr(res, key, quantify(img, lanes=tgt.lanes, band_rows=rows, name=key, **kw))
-    if groups is not None and len(groups) != len(tgt.lanes):
-        raise AdpharmInputError(f"--groups: {len(groups)} labels for {len(tgt.lanes)} lanes")
-    if control is not None and (groups is None or control not in groups):
-        raise AdpharmInputError(f"--control: {control!r} is not one of the lane groups")
     for k, s in (("target", tgt), ("loading", res.loading), ("total", res.total)):
         if s is not None and s.saturated.any():
             res.warnings.append(f"{k}: lanes {', '.join(str(i + 1) for i in np.flatnonzero(s.saturated))} have "
@@ -397,8 +401,8 @@ def analyse(image: BlotImage, crop=None, lanes=None, band_rows=None, background:
     return res
 
 
-def strip_source(spec: str, image_path: str | Path, channel: str, option: str = "--loading"):
-    """Parse a loading-control or total-protein source.
+def strip_source(spec: str, image: BlotImage, option: str = "--loading"):
+    """Parse a loading-control or total-protein source for the target ``image``.
 
     ``lane:N`` (normalise to lane N), ``rows:Y0-Y1`` (another band window of the same image),
     ``channel:NAME[:Y0-Y1]`` (another channel of the same scan) or the path of another image taken
@@ -411,8 +415,8 @@ def strip_source(spec: str, image_path: str | Path, channel: str, option: str = 
         except ValueError:
             raise AdpharmInputError(f"{option}: {spec!r}: lane:N needs a lane number") from None
     if kind == "rows":
-        return read_image(image_path, channel), parse_rows(rest, option)
+        return image, parse_rows(rest, option)
     if kind == "channel":
         name, _, rows = rest.partition(":")
-        return read_image(image_path, name), (parse_rows(rows, option) if rows else None)
-    return read_image(spec, channel), None
+        return read_image(image.path, name), (parse_rows(rows, option) if rows else None)
+    return read_image(spec, image.channel), None

@@ -10,7 +10,6 @@ import typer
 from .. import RESEARCH_NOTICE
 from ..assays import batch, fst, fst_video, ltp, spt, western
 from ..assays.ephys import read_recording
-from ..errors import AdpharmInputError
 from ..io import atomic_write, figure_bytes, read_table
 from .common import check_choice, emit_json, fail, handle_errors
 
@@ -116,13 +115,8 @@ def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, contro
     """Analyse tables (and, for fst, videos) file by file; pooled statistics with a manifest."""
     check_choice("--format", fmt, ("text", "json"))
     pooled = any(e.row is not None for e in entries)
-    res = batch.run(assay, entries, lambda e: analyse(e, pooled), tidy, value, ylabel, control, pooled)
-    for k, r in res.results.items():
-        if hasattr(r, "motion"):          # a video: its motion trace with the immobile bouts
-            res.extra_figures[f"motion_{Path(k).stem}.svg"] = (lambda r=r: r.plot().figure)
-        elif getattr(r, "profile", None) is not None:   # per-minute FST table: the time course by group
-            res.extra_figures[f"minutes_{Path(k).stem}.svg"] = (lambda r=r: r.plot_profile().figure)
-    _finish(res, fmt, out, describe)
+    _finish(batch.run(assay, entries, lambda e: analyse(e, pooled), tidy, value, ylabel, control, pooled),
+            fmt, out, describe)
 
 
 FILES = typer.Argument(None, help="Data files (or give --manifest).")
@@ -146,21 +140,22 @@ def fst_cmd(files: Optional[List[Path]] = typer.Argument(None, help="Scored tabl
 
     def analyse(e, pooled):
         if e.path.suffix.lower() in fst_video.VIDEO_SUFFIXES:
-            own = e.labels.get("calibration")
-            c = fst_video.read_calibration(e.path.parent / str(own) if pooled else own) if own else cal
+            own = e.labels.get("calibration")     # a manifest may name each video's hand-scored minutes
+            c = fst_video.read_calibration(e.resolve(own)) if own else cal
             return fst_video.analyse(e.path, box, threshold, c, min_bout_s)
         return fst.analyse(batch.with_labels(read_table(e.path), e.labels), control=control, source=str(e.path),
                            compare=not pooled)
 
     def tidy(e, r):
-        if hasattr(r, "motion"):
+        if isinstance(r, fst_video.FSTVideoResult):
+            pm = r.minutes()
             row = {"animal": e.labels.get("animal", e.path.stem), "group": e.labels.get("group", "unlabelled"),
-                   "score": r.score, **{f"minute_{m}": v for m, v in zip(r.minutes().minute, r.minutes().immobility)}}
+                   "score": r.score, **{f"minute_{m}": v for m, v in zip(pm.minute, pm.immobility)}}
             return batch.with_labels(pd.DataFrame([row]), e.labels)
         return batch.with_labels(r.scores, e.labels)
 
     def describe(r):
-        if hasattr(r, "motion"):
+        if isinstance(r, fst_video.FSTVideoResult):
             typer.echo(f"immobility minutes 3-6: {r.score:.3f}" if r.score is not None else "no minutes 3-6 score")
             typer.echo(f"threshold {r.threshold:.3g} ({r.threshold_method}); bouts >= {r.min_bout_s:g} s")
             for w in r.warnings:
@@ -236,9 +231,9 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
         img = western.read_image(e.path, channel)
         ref, load_src = 1, None
         if loading is not None:
-            src = western.strip_source(loading, e.path, channel)
+            src = western.strip_source(loading, img)
             ref, load_src = (src[1], None) if src[0] == "lane" else (1, src)
-        tot = western.strip_source(total, e.path, channel, "--total") if total else None
+        tot = western.strip_source(total, img, "--total") if total else None
         return western.analyse(img, crop=box, lanes=lanes, band_rows=rows, background=background, loading=load_src,
                                total=tot, groups=lane_groups, control=control, rotate_deg=rot,
                                rolling_radius_px=rolling_radius, reference_lane=ref)
@@ -254,12 +249,9 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
         for w in r.warnings:
             typer.echo(f"warning: {w}", err=True)
 
-    pooled = manifest is not None
     value = "fold_change" if control else "normalised"
     res = batch.run("western", entries, one, tidy, value, "band density" + (" (fold change)" if control else ""),
-                    control, pooled)
-    for k, r in res.results.items():
-        res.extra_figures[f"blot_{Path(k).stem}.svg"] = (lambda r=r: r.plot().figure)
+                    control, pooled=manifest is not None)
     if plot is not None and res.results:
         try:
             atomic_write(plot, figure_bytes(next(iter(res.results.values())).plot().figure, plot))
