@@ -43,8 +43,8 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 PIXEL_THRESHOLD = 20      # grey levels (of 255): above ripple and sensor noise, below a dark animal on water
-MIN_BOUT_S = 2.0          # Can et al. 2012: immobility scored in bouts of at least 2 s
-SMOOTH_S = 0.5
+MIN_BOUT_S = 2.0          # design default (the 2 s bout of PROVENANCE §5 and the issue); --min-bout-s changes it
+SMOOTH_S = 0.5            # design default: half a second of frames
 
 
 def _changed(a: np.ndarray, b: np.ndarray, pixel_threshold: float) -> float:

@@ -42,7 +42,7 @@ from ..errors import AdpharmInputError
 
 CHANNELS = ("gray", "red", "green", "blue")
 BACKGROUNDS = ("lane", "rolling-ball", "none")
-SATURATED_FRACTION = 0.002   # a lane whose band window has more saturated pixels than this is flagged
+SATURATED_FRACTION = 0.002   # design choice: a lane with more saturated band pixels than this is flagged
 BAND_TOLERANCE = 0.1         # band window: rows where some lane is above this fraction of the peak (gelquant default)
 
 
