@@ -20,7 +20,7 @@ Can A, Dao DT, Arad M, et al. (2012). The mouse forced swim test. J Vis Exp 59:e
 doi:10.3791/3638
 Kurtuncu M, Luka LJ, Dimitrijevic N, et al. (2005). Reliability assessment of an automated
 forced swim test device using two mouse strains. J Neurosci Methods 149:26-30.
-doi:10.1016/j.jneumeth.2005.04.003
+doi:10.1016/j.jneumeth.2005.04.010 (PMID 15967510)
 Otsu N (1979). A threshold selection method from gray-level histograms. IEEE Trans Syst Man
 Cybern 9:62-66. doi:10.1109/TSMC.1979.4310076
 """
