@@ -6,7 +6,7 @@ import sys
 import typer
 
 from .. import RESEARCH_NOTICE, __version__
-from . import assay, compare, knowledge, mechanism, meta, pk, trial
+from . import assay, compare, knowledge, mechanism, meta, pk, transcriptomics, trial
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help=f"adpharm {__version__}: executable comparison of antidepressants. {RESEARCH_NOTICE}")
@@ -17,6 +17,7 @@ app.add_typer(pk.app, name="pk")
 app.add_typer(mechanism.app, name="mechanism")
 app.add_typer(meta.app, name="meta")
 app.add_typer(assay.app, name="assay")
+app.add_typer(transcriptomics.app, name="transcriptomics")
 app.command("protocols")(trial.protocols)
 app.command("protocol")(trial.protocol)
 app.add_typer(trial.app, name="trial")

@@ -1,0 +1,299 @@
+"""`adpharm transcriptomics de|reversal|regions|rrho|overlap|enrich`: signatures from counts to reversal."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import pandas as pd
+import typer
+
+from .. import RESEARCH_NOTICE
+from ..errors import AdpharmInputError
+from ..io import atomic_write, figure_bytes
+from .common import check_choice, emit_json, fail, handle_errors
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Transcriptomic signatures: differential expression (de), reversal of a disease signature "
+                       "(reversal, regions), rank-rank overlap (rrho), list overlap (overlap), gene-set enrichment (enrich).")
+
+FMT = typer.Option("text", "--format", help="text or json.")
+PLOT = typer.Option(None, "--plot", help="Write the figure (.svg, .png or .pdf).")
+
+
+def _check_plot(plot: Optional[Path]) -> None:
+    if plot is not None and plot.suffix.lower() not in (".svg", ".png", ".pdf"):
+        fail(f"--plot {plot}: plot files must end in .svg, .png or .pdf")
+
+
+def _save(ax, plot: Optional[Path]) -> None:
+    if plot is None:
+        return
+    try:
+        atomic_write(plot, figure_bytes(ax.figure, plot))
+    except OSError as exc:
+        fail(f"--plot {plot}: cannot write ({exc.strerror})")
+
+
+def _write_csv(table: pd.DataFrame, out: Optional[Path]) -> None:
+    if out is None:
+        return
+    try:
+        atomic_write(out, table.to_csv(index=False))
+    except OSError as exc:
+        fail(f"--out {out}: cannot write ({exc.strerror})")
+
+
+def _emit(d: dict, fmt: str, text) -> None:
+    if fmt == "json":
+        emit_json({**d, "notice": RESEARCH_NOTICE})
+    else:
+        text()
+
+
+def _table(t: pd.DataFrame) -> str:
+    return t.to_string(index=False, float_format=lambda x: f"{x:.3g}")
+
+
+def _subset(items: List[str]) -> dict[str, str]:
+    out = {}
+    for s in items:
+        if "=" not in s:
+            fail(f"--subset: {s!r} must be COLUMN=VALUE")
+        k, v = s.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+@app.command("de")
+@handle_errors
+def de_cmd(counts: Path = typer.Argument(..., help="Count matrix: CSV/TSV (gzip ok; genes × samples) or a GEO RAW tar of per-sample count files."),
+           samples: Path = typer.Option(..., "--samples", help="Sample sheet (CSV/TSV): one row per sample, a column naming the samples."),
+           design: str = typer.Option("~ group", "--design", help="Design formula over sheet columns, e.g. '~ group' or '~ batch + group'."),
+           contrast: str = typer.Option(..., "--contrast", help="FACTOR,NUMERATOR,REFERENCE, e.g. group,stress,control."),
+           by: Optional[str] = typer.Option(None, "--by", help="Fit each value of this sheet column separately (e.g. region)."),
+           subset: List[str] = typer.Option([], "--subset", help="Keep samples with COLUMN=VALUE (repeatable)."),
+           alpha: float = typer.Option(0.05, "--alpha", help="FDR for independent filtering and the counts reported."),
+           min_count: int = typer.Option(10, "--min-count", help="Keep genes with at least this many reads over the fitted samples."),
+           shrink: bool = typer.Option(False, "--shrink", help="Add apeGLM-style shrunken log2 fold changes."),
+           out: Optional[Path] = typer.Option(None, "--out", help="Write the tidy DE table (CSV)."),
+           plot: Optional[Path] = PLOT,
+           ma: bool = typer.Option(False, "--ma", help="Plot an MA plot instead of a volcano."),
+           cpus: int = typer.Option(1, "--cpus", help="Processes for PyDESeq2."),
+           fmt: str = FMT) -> None:
+    """Differential expression with PyDESeq2 (DESeq2's model), per region with --by."""
+    from ..transcriptomics.de import differential_expression
+    from ..transcriptomics.readers import parse_contrast, read_counts, read_samples
+    check_choice("--format", fmt, ("text", "json"))
+    _check_plot(plot)
+    spec = parse_contrast(contrast)
+    c = read_counts(counts)
+    sheet = read_samples(samples, list(c.columns))
+    res = differential_expression(c, sheet, design, spec, by=by, alpha=alpha, min_total_count=min_count,
+                                  shrink=shrink, n_cpus=max(cpus, 1), subset=_subset(subset))
+    _write_csv(res.table, out)
+    _save(res.plot("ma" if ma else "volcano"), plot)
+    d = res.to_dict()
+    top = res.table.nsmallest(10, "padj")[["gene", *([by] if by else []), "baseMean", "log2FoldChange", "padj"]]
+    d["top_genes"] = top.to_dict(orient="records")
+
+    def text():
+        typer.echo(f"{spec[1]} vs {spec[2]} ({spec[0]}), design {design}, {res.meta['engine']}")
+        typer.echo(_table(res.summary()))
+        typer.echo("top genes:")
+        typer.echo(_table(top))
+        if out:
+            typer.echo(f"wrote {out}")
+    _emit(d, fmt, text)
+
+
+@app.command("reversal")
+@handle_errors
+def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table of the disease contrast (e.g. stress vs control)."),
+                 drug: Path = typer.Option(..., "--drug", help="DE table of the drug contrast (drug vs stress, or drug vs control)."),
+                 disease_contrast: Optional[str] = typer.Option(None, "--disease-contrast", help="FACTOR,NUMERATOR,REFERENCE of --disease, if the table does not say."),
+                 drug_contrast: Optional[str] = typer.Option(None, "--drug-contrast", help="FACTOR,NUMERATOR,REFERENCE of --drug, if the table does not say."),
+                 counts: Optional[Path] = typer.Option(None, "--counts", help="The counts behind the tables (enables the permutation null)."),
+                 samples: Optional[Path] = typer.Option(None, "--samples", help="Sample sheet (group sizes; needed with --counts)."),
+                 alpha: float = typer.Option(0.05, "--alpha", help="Disease signature: genes at padj < alpha."),
+                 permutations: int = typer.Option(200, "--permutations", help="At most this many relabellings (all when fewer)."),
+                 seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap and sampled relabellings."),
+                 orthologs: Optional[Path] = typer.Option(None, "--orthologs", help="Two-column table mapping --drug's genes to --disease's (other species)."),
+                 out: Optional[Path] = typer.Option(None, "--out", help="Write the per-gene table (CSV)."),
+                 plot: Optional[Path] = PLOT, fmt: str = FMT) -> None:
+    """Does the drug reverse the disease signature? The naive score beside an honest one."""
+    from ..transcriptomics.readers import map_orthologs, read_counts, read_de, read_samples
+    from ..transcriptomics.reversal import reversal
+    check_choice("--format", fmt, ("text", "json"))
+    _check_plot(plot)
+    if counts is not None and samples is None:
+        fail("--counts needs --samples")
+    a = read_de(disease, disease_contrast)
+    b = read_de(drug, drug_contrast)
+    if orthologs is not None:
+        b = map_orthologs(b, orthologs)
+    c = read_counts(counts) if counts is not None else None
+    sheet = None
+    if samples is not None:
+        sheet = read_samples(samples, list(c.columns) if c is not None else None)
+    res = reversal(a, b, alpha=alpha, counts=c, samples=sheet, permutations=permutations, seed=seed)
+    _write_csv(res.genes, out)
+    _save(res.plot(), plot)
+
+    def text():
+        sr = res.shared_reference
+        if sr["detected"]:
+            typer.echo(f"shared reference detected: group(s) {', '.join(sr['groups'])} in both contrasts; "
+                       f"noise alone gives a fold-change correlation of {sr['expected_null_correlation']:+.2f}")
+        elif not sr["checked"]:
+            typer.echo(f"shared reference not checked: {sr['note']}")
+        typer.echo(_table(res.summary()))
+        if res.permutation:
+            p = res.permutation
+            typer.echo(f"permutation null ({p['relabellings']} relabellings of drug and stressed samples): "
+                       f"r {p['observed_r']:.2f} vs null mean {p['null_r_mean']:.2f}, p = {p['p_value']:.2g}")
+        typer.echo(f"naive: {res.naive['opposite_sign_fraction']:.0%} of {res.naive['genes']} signature genes move the other way")
+        typer.echo(f"honest ({res.method}): {res.verdict}")
+    _emit(res.to_dict(), fmt, text)
+
+
+@app.command("regions")
+@handle_errors
+def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all regions and groups."),
+                samples: Path = typer.Option(..., "--samples", help="Sample sheet with region and group columns."),
+                region: str = typer.Option("region", "--region", help="Sheet column naming the brain region."),
+                group: str = typer.Option("group", "--group", help="Sheet column naming the group."),
+                control: str = typer.Option("control", "--control", help="Unstressed control group."),
+                disease: str = typer.Option("susceptible", "--disease", help="Stressed (disease) group."),
+                drugs: str = typer.Option(..., "--drugs", help="Comma-separated drug groups (stressed, treated), e.g. ketamine,imipramine."),
+                alpha: float = typer.Option(0.05, "--alpha", help="Disease signature: BH-adjusted p < alpha per region."),
+                seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap."),
+                out: Optional[Path] = typer.Option(None, "--out", help="Write the region × drug table (CSV)."),
+                plot: Optional[Path] = typer.Option(None, "--plot", help="Write the heat map (.svg, .png or .pdf)."),
+                fmt: str = FMT) -> None:
+    """How much of each region's disease signature each drug reverses, naive and honest, with intervals."""
+    from ..transcriptomics.readers import read_counts, read_samples
+    from ..transcriptomics.reversal import region_reversal
+    check_choice("--format", fmt, ("text", "json"))
+    _check_plot(plot)
+    drug_list = [d.strip() for d in drugs.split(",") if d.strip()]
+    if not drug_list:
+        fail("--drugs: give at least one drug group")
+    c = read_counts(counts)
+    sheet = read_samples(samples, list(c.columns))
+    res = region_reversal(c, sheet, region, group, control, disease, drug_list, alpha=alpha, seed=seed)
+    _write_csv(res.table, out)
+    _save(res.plot(), plot)
+    _emit(res.to_dict(), fmt, lambda: typer.echo(_table(res.table)))
+
+
+def _ranking(path: Path, contrast: Optional[str] = None):
+    from ..transcriptomics.readers import read_de
+    return read_de(path, contrast).ranking()
+
+
+@app.command("rrho")
+@handle_errors
+def rrho_cmd(a: Path = typer.Argument(..., help="First DE table (ranked by -log10 p × sign of log2FC)."),
+             b: Path = typer.Argument(..., help="Second DE table."),
+             step: Optional[int] = typer.Option(None, "--step", help="Grid step in genes (default: n/100)."),
+             permutations: int = typer.Option(0, "--permutations", help="Permutations for family-wise p of each quadrant."),
+             seed: int = typer.Option(0, "--seed", help="Seed for the permutations."),
+             plot: Optional[Path] = PLOT, fmt: str = FMT) -> None:
+    """Rank-rank hypergeometric overlap (RRHO2) in all four directions, BY-adjusted."""
+    from ..transcriptomics.rrho import rrho
+    check_choice("--format", fmt, ("text", "json"))
+    _check_plot(plot)
+    if permutations < 0:
+        fail(f"--permutations: {permutations} must not be negative")
+    res = rrho(_ranking(a), _ranking(b), step=step, names=(a.name[:48], b.name[:48]), permutations=permutations, seed=seed)
+    _save(res.plot(), plot)
+
+    def text():
+        typer.echo(f"RRHO2 over {res.universe} genes ranked in both; up in A: {res.split_a}, up in B: {res.split_b}")
+        typer.echo(_table(res.quadrants.drop(columns=["genes"])))
+    _emit(res.to_dict(), fmt, text)
+
+
+def _gene_lists(path: Path, alpha: float) -> tuple[dict[str, list[str]], list[str] | None]:
+    """Named lists from a DE table (up and down signatures; its tested genes are a universe),
+    a GMT file, or a gene-list file."""
+    from ..transcriptomics.readers import read_de, read_gene_lists, read_gmt
+    name = path.name.lower()
+    if name.endswith((".gmt", ".gmt.txt")):
+        return read_gmt(path), None
+    try:
+        de = read_de(path)
+    except AdpharmInputError:
+        return read_gene_lists(path), None
+    tested = list(de.table.index[de.table["pvalue"].notna()])
+    return {f"{path.name}:up": de.signature(alpha, "up"), f"{path.name}:down": de.signature(alpha, "down")}, tested
+
+
+@app.command("overlap")
+@handle_errors
+def overlap_cmd(files: List[Path] = typer.Argument(..., help="DE tables (their up and down signatures), gene-list files or GMT files."),
+                universe: Optional[Path] = typer.Option(None, "--universe", help="Gene list of the universe; default: genes tested in every DE table given."),
+                select: List[str] = typer.Option([], "--set", help="Only these list names (repeatable; e.g. a GMT set name)."),
+                alpha: float = typer.Option(0.05, "--alpha", help="Signature threshold for DE tables (padj)."),
+                plot: Optional[Path] = PLOT, fmt: str = FMT) -> None:
+    """Hypergeometric overlap of gene lists within a stated universe."""
+    from ..transcriptomics.overlap import overlap
+    from ..transcriptomics.readers import read_gene_lists
+    check_choice("--format", fmt, ("text", "json"))
+    _check_plot(plot)
+    lists, universes = {}, []
+    for f in files:
+        ls, tested = _gene_lists(f, alpha)
+        lists.update(ls)
+        if tested is not None:
+            universes.append(set(tested))
+    if select:
+        missing = [s for s in select if s not in lists]
+        if missing:
+            fail(f"--set: no list named {missing[0]!r}")
+        lists = {k: lists[k] for k in select}
+    if len(lists) < 2:
+        fail("overlap: need at least two gene lists")
+    if universe is not None:
+        U = set(next(iter(read_gene_lists(universe).values())))
+    elif universes:
+        U = set.intersection(*universes)
+    else:
+        fail("--universe: no DE table was given, so the universe must be stated (a gene-list file)")
+    res = overlap(lists, U)
+    _save(res.plot(), plot)
+    _emit(res.to_dict(), fmt, lambda: (typer.echo(f"universe: {res.universe_size} genes"), typer.echo(_table(res.table))))
+
+
+@app.command("enrich")
+@handle_errors
+def enrich_cmd(signature: Path = typer.Argument(..., help="DE table (up and down signatures) or a gene-list file."),
+               gmt: Path = typer.Option(..., "--gmt", help="Gene-set collection (GMT)."),
+               universe: Optional[Path] = typer.Option(None, "--universe", help="Universe gene list; default: the DE table's tested genes."),
+               alpha: float = typer.Option(0.05, "--alpha", help="Signature threshold for a DE table (padj)."),
+               min_size: int = typer.Option(3, "--min-size", help="Skip sets with fewer genes in the universe."),
+               top: int = typer.Option(20, "--top", help="Rows to print."),
+               out: Optional[Path] = typer.Option(None, "--out", help="Write all results (CSV)."),
+               plot: Optional[Path] = PLOT, fmt: str = FMT) -> None:
+    """Over-representation of a signature in a GMT collection (hypergeometric, BH per signature)."""
+    from ..transcriptomics.overlap import enrichment
+    from ..transcriptomics.readers import read_gene_lists, read_gmt
+    check_choice("--format", fmt, ("text", "json"))
+    _check_plot(plot)
+    sets = read_gmt(gmt)
+    lists, tested = _gene_lists(signature, alpha)
+    if universe is not None:
+        U = set(next(iter(read_gene_lists(universe).values())))
+    elif tested is not None:
+        U = set(tested)
+    else:
+        fail("--universe: a gene-list signature needs a stated universe")
+    res = enrichment(lists, sets, U, min_size=min_size, collection=gmt.name)
+    _write_csv(res.table, out)
+    _save(res.plot(), plot)
+    d = res.to_dict()
+    if top > 0:
+        d["results"] = d["results"][:top]
+    _emit(d, fmt, lambda: typer.echo(_table(res.table.drop(columns=["genes"]).head(top))))

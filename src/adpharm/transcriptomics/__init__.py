@@ -1,0 +1,11 @@
+"""Transcriptomic signatures: counts → differential expression → overlap, RRHO and honest reversal.
+
+Modules, down the flow:
+
+* :mod:`.readers`  – count matrices (CSV/TSV, gzip, GEO RAW tar), sample sheets, DE tables, GMT, gene lists
+* :mod:`.contrasts` – contrast specifications, shared-reference detection, a fast log-count contrast
+* :mod:`.de`        – differential expression with PyDESeq2 (the ``transcriptomics`` extra)
+* :mod:`.overlap`   – hypergeometric overlap and gene-set enrichment with an explicit universe
+* :mod:`.rrho`      – rank-rank hypergeometric overlap maps in all four directions
+* :mod:`.reversal`  – reversal scores that correct for a shared reference group, by region and drug
+"""

@@ -1,0 +1,131 @@
+"""`adpharm transcriptomics ...` as users run it: JSON, figures, and bad input (exit 2, nothing written)."""
+import json
+
+import pandas as pd
+import pytest
+from conftest import SHARED_DATA, run_cli
+
+import bagotgen
+
+TX = SHARED_DATA / "transcriptomics"
+needs_data = pytest.mark.skipif(not TX.is_dir(), reason="../shared/data/transcriptomics not present")
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """Two regions of the Bagot-shaped generator, 1,500 genes: quick enough for PyDESeq2 in a test."""
+    d = tmp_path_factory.mktemp("tx")
+    c, sheet, truth = bagotgen.generate(n_genes=1500, n_signature=120, seed=7)
+    keep = sheet["region"].isin(["HC", "NAc"]).to_numpy()
+    c.loc[:, keep].to_csv(d / "counts.csv.gz")
+    sheet[keep].to_csv(d / "samples.csv", index=False)
+    return d
+
+
+def test_de_by_region_writes_a_tidy_table_and_a_volcano(small):
+    pytest.importorskip("pydeseq2")
+    out, fig = small / "de.csv", small / "volcano.svg"
+    r = run_cli("transcriptomics", "de", str(small / "counts.csv.gz"), "--samples", str(small / "samples.csv"),
+                "--design", "~ group", "--contrast", "group,susceptible,control", "--by", "region",
+                "--out", str(out), "--plot", str(fig), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert {row["region"] for row in d["summary"]} == {"HC", "NAc"}
+    assert all(row["significant"] > 30 for row in d["summary"])
+    assert "Research use only" in d["notice"]
+    t = pd.read_csv(out)
+    assert {"gene", "region", "log2FoldChange", "padj", "contrast_reference"} <= set(t.columns)
+    assert fig.read_text().startswith("<?xml")
+    # the written table feeds `reversal` without contrast options: the shared reference is found
+    r2 = run_cli("transcriptomics", "de", str(small / "counts.csv.gz"), "--samples", str(small / "samples.csv"),
+                 "--contrast", "group,ketamine,susceptible", "--subset", "region=HC", "--out", str(small / "ket.csv"))
+    assert r2.returncode == 0, r2.stderr
+    hc = t[t.region == "HC"].drop(columns="region")
+    hc.to_csv(small / "sus_hc.csv", index=False)
+    r3 = run_cli("transcriptomics", "reversal", "--disease", str(small / "sus_hc.csv"), "--drug", str(small / "ket.csv"),
+                 "--format", "json")
+    assert r3.returncode == 0, r3.stderr
+    d3 = json.loads(r3.stdout)
+    assert d3["shared_reference"]["detected"] and "susceptible" in d3["shared_reference"]["groups"]
+
+
+def test_regions_heat_map_and_table(small):
+    heat, out = small / "heat.png", small / "regions.csv"
+    r = run_cli("transcriptomics", "regions", str(small / "counts.csv.gz"), "--samples", str(small / "samples.csv"),
+                "--drugs", "ketamine,imipramine", "--plot", str(heat), "--out", str(out), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)["regions"]
+    assert len(rows) == 4 and all({"r", "ci_low", "ci_high", "r_naive", "verdict"} <= set(x) for x in rows)
+    assert heat.read_bytes()[:4] == b"\x89PNG" and len(pd.read_csv(out)) == 4
+
+
+@needs_data
+def test_rrho_and_reversal_on_the_rat_tables(tmp_path):
+    a = TX / "flxmetade_DESeq_Control.v.Stress_GSE205325_converted.csv.gz"
+    b = TX / "flxmetade_DESeq_Fl.v.Stress_GSE205325_converted.csv.gz"
+    r = run_cli("transcriptomics", "rrho", str(a), str(b), "--plot", str(tmp_path / "rrho.png"), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert {q["quadrant"] for q in json.loads(r.stdout)["quadrants"]} == {"up_up", "down_down", "up_down", "down_up"}
+    r = run_cli("transcriptomics", "reversal", "--disease", str(a), "--drug", str(b))
+    assert r.returncode == 0 and "shared reference not checked" in r.stdout
+    r = run_cli("transcriptomics", "reversal", "--disease", str(a), "--drug", str(b), "--disease-contrast",
+                "treatment,S,C", "--drug-contrast", "treatment,F,S", "--plot", str(tmp_path / "rev.svg"))
+    assert r.returncode == 0 and "shared reference detected" in r.stdout and "naive: 98%" in r.stdout
+
+
+@needs_data
+def test_enrich_and_overlap_commands(tmp_path):
+    gmt = TX / "braingmt_BrainGMTv2_MouseOrthologs.gmt.txt"
+    de = TX / "flxmetade_GSE202172_Singlehoused_Vs_Singlehoused_Flx.csv.gz"
+    r = run_cli("transcriptomics", "enrich", str(de), "--gmt", str(gmt), "--top", "5", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    # the universe is the genes the table tested: 17,088 rows (PROVENANCE §T3) less 203 with p = NA
+    assert d["universe"] == 17088 - 203 and len(d["results"]) == 5
+    lists = TX / "flxmetade_GSE43261-DDGDElist.txt"
+    r = run_cli("transcriptomics", "overlap", str(lists), "--universe", str(TX / "flxmetade_GSE43261-DEbackground.txt"),
+                "--set", "SFRC", "--set", "SFNC", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    o = json.loads(r.stdout)
+    assert o["universe"] == 17849 and o["overlaps"][0]["p_enrichment"] < 1e-10
+
+
+@pytest.mark.parametrize("body, sheet, message", [
+    ("gene,a,b,c,d\ng1,5,-2,3,3\n", None, "sample 'b', gene 'g1': count -2 is negative"),
+    ("gene,a,b,c,d\ng1,5,2.5,3,3\n", None, "count 2.5 is not an integer"),
+    ("gene,a,b,c,d\ng1,5,2,3,3\n", "sample,group\na,x\nb,x\nc,y\n", "sample 'd' of the counts is missing from the sheet"),
+])
+def test_malformed_counts_exit_2_and_write_nothing(tmp_path, body, sheet, message):
+    (tmp_path / "c.csv").write_text(body)
+    (tmp_path / "s.csv").write_text(sheet or "sample,group\na,x\nb,x\nc,y\nd,y\n")
+    out = tmp_path / "de.csv"
+    r = run_cli("transcriptomics", "de", str(tmp_path / "c.csv"), "--samples", str(tmp_path / "s.csv"),
+                "--contrast", "group,y,x", "--out", str(out))
+    assert r.returncode == 2
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--contrast", "group,y"], "must be FACTOR,NUMERATOR,REFERENCE"),
+    (["--contrast", "group,z,x"], "group has no level 'z'"),
+    (["--contrast", "dose,y,x"], "factor 'dose' is not in the design"),
+    (["--contrast", "group,y,x", "--design", "group"], "must be a formula starting with '~'"),
+    (["--contrast", "group,y,x", "--plot", "v.gif"], "plot files must end in .svg, .png or .pdf"),
+])
+def test_bad_options_exit_2(tmp_path, args, message):
+    (tmp_path / "c.csv").write_text("gene,a,b,c,d\n" + "".join(f"g{i},{i},{i + 1},{i + 2},{i}\n" for i in range(20)))
+    (tmp_path / "s.csv").write_text("sample,group\na,x\nb,x\nc,y\nd,y\n")
+    r = run_cli("transcriptomics", "de", str(tmp_path / "c.csv"), "--samples", str(tmp_path / "s.csv"), *args)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+
+
+def test_reversal_counts_without_samples_and_unknown_group(tmp_path):
+    de = tmp_path / "d.csv"
+    pd.DataFrame({"gene": [f"g{i}" for i in range(10)], "log2FoldChange": range(10), "pvalue": [0.01] * 10}).to_csv(de, index=False)
+    r = run_cli("transcriptomics", "reversal", "--disease", str(de), "--drug", str(de), "--counts", str(de))
+    assert r.returncode == 2 and "--counts needs --samples" in r.stderr
+    (tmp_path / "s.csv").write_text("sample,group\na,x\nb,y\n")
+    r = run_cli("transcriptomics", "reversal", "--disease", str(de), "--drug", str(de), "--samples", str(tmp_path / "s.csv"),
+                "--disease-contrast", "group,stress,x", "--drug-contrast", "group,d,stress")
+    assert r.returncode == 2 and "disease contrast group 'stress' has no samples" in r.stderr
