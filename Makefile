@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,assays,mechanism,trials,transcriptomics]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,assays,mechanism,trials,transcriptomics,web,pdf]"
 	touch $(STAMP)
 
 run: $(STAMP)

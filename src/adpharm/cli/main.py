@@ -6,7 +6,7 @@ import sys
 import typer
 
 from .. import RESEARCH_NOTICE, __version__
-from . import assay, compare, knowledge, mechanism, meta, pk, transcriptomics, trial
+from . import assay, compare, knowledge, mechanism, meta, pk, serve, transcriptomics, trial
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help=f"adpharm {__version__}: executable comparison of antidepressants. {RESEARCH_NOTICE}")
@@ -21,6 +21,7 @@ app.add_typer(transcriptomics.app, name="transcriptomics")
 app.command("protocols")(trial.protocols)
 app.command("protocol")(trial.protocol)
 app.add_typer(trial.app, name="trial")
+app.command("serve")(serve.serve)
 
 
 @app.callback()

@@ -142,12 +142,17 @@ def _clopper_pearson(k: int, n: int) -> tuple[float, float]:
 
 
 class _Progress:
-    def __init__(self, total: int, enabled: bool, label: str):
+    """A progress bar on stderr (``enabled=True``) or a callback ``(done, total)``; a callback that
+    raises stops the run between chunks (the web app cancels a job this way)."""
+
+    def __init__(self, total: int, enabled, label: str):
         self.total, self.done, self.enabled, self.label = total, 0, enabled, label
 
     def update(self, k: int) -> None:
         self.done += k
-        if self.enabled:
+        if callable(self.enabled):
+            self.enabled(self.done, self.total)
+        elif self.enabled:
             w = 30
             f = int(w * self.done / self.total)
             sys.stderr.write(f"\r{self.label} [{'#' * f}{' ' * (w - f)}] {self.done}/{self.total}")
@@ -220,9 +225,10 @@ class Executor:
         self.close()
 
 
-def _power_at(proto, n, seeds, ex: Executor, progress: bool) -> pd.DataFrame:
+def _power_at(proto, n, seeds, ex: Executor, progress) -> pd.DataFrame:
     reps = len(seeds)
-    size = max(1, min(50, math.ceil(reps / (2 * ex.n_slots))))
+    # a callback (the web app) hears about every ~5 % of the replicates
+    size = max(1, min(50, math.ceil(reps / (2 * ex.n_slots)), math.ceil(reps / 20) if callable(progress) else 50))
     items = list(enumerate(seeds))
     chunks = [items[i:i + size] for i in range(0, reps, size)]
     bar = _Progress(reps, progress, f"power n/arm {n}")
@@ -232,7 +238,7 @@ def _power_at(proto, n, seeds, ex: Executor, progress: bool) -> pd.DataFrame:
 
 def power(protocol: TrialProtocol | str, reps: int, *, n_per_arm: int | None = None,
           target_power: float | None = None, seed: int = 0, workers: int | None = None,
-          scheduler: str | None = None, progress: bool = False, max_n_per_arm: int = 2000) -> PowerResult:
+          scheduler: str | None = None, progress=False, max_n_per_arm: int = 2000) -> PowerResult:
     """Power of a protocol's primary endpoint by simulation.
 
     Parameters
@@ -244,7 +250,7 @@ def power(protocol: TrialProtocol | str, reps: int, *, n_per_arm: int | None = N
     seed : seed of the replicate seeds.
     workers : Dask LocalCluster workers (default: the machine's cores, at most 8); 0 runs in this process.
     scheduler : address of an existing Dask scheduler (``tcp://host:8786``).
-    progress : draw a progress bar on stderr.
+    progress : draw a progress bar on stderr, or a callable ``(done, total)`` told after each chunk.
     """
     proto = protocol if isinstance(protocol, TrialProtocol) else load_protocol(protocol)
     if not isinstance(reps, (int, np.integer)) or not 1 <= reps <= MAX_REPS:

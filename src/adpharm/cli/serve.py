@@ -1,0 +1,38 @@
+"""`adpharm serve`: the web app on this machine (127.0.0.1 unless told otherwise)."""
+from __future__ import annotations
+
+import ipaddress
+
+import typer
+
+from .. import RESEARCH_NOTICE
+from .common import fail
+
+
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; 127.0.0.1 keeps it on this machine."),
+          port: int = typer.Option(8000, "--port", help="TCP port."),
+          max_upload_mb: float = typer.Option(25.0, "--max-upload-mb", help="Largest accepted upload per file (MB).")) -> None:
+    """Serve the web app: drugs, compare, simulate, trials, evidence, assays and the JSON API."""
+    if not 1 <= port <= 65535:
+        fail(f"--port: {port} must be from 1 to 65535")
+    if not 0 < max_upload_mb <= 1024:
+        fail(f"--max-upload-mb: {max_upload_mb:g} must be above 0 and at most 1024")
+    try:
+        import uvicorn
+
+        from ..web.app import create_app
+    except ImportError:
+        fail("the web app needs the web extra: pip install 'adpharm[web]'")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        typer.echo(f"adpharm: warning: binding to {host} makes the app reachable from other machines; "
+                   "it has no authentication", err=True)
+    typer.echo(f"adpharm web app on http://{host}:{port}/  ({RESEARCH_NOTICE.split(':')[0]})")
+    app = create_app(max_upload_bytes=int(max_upload_mb * 1024 * 1024))
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    except OSError as exc:
+        fail(f"--port {port}: cannot listen on {host} ({exc.strerror})")

@@ -1,0 +1,342 @@
+"""The FastAPI application: HTML pages (Jinja2) and the JSON API under /api/.
+
+Safety: the CLI binds to 127.0.0.1 unless told otherwise; request bodies are capped; uploads are
+type- and size-checked and stored under fresh names in a temporary folder (:mod:`.uploads`);
+every form and API field is validated; no traceback ever reaches a client (errors are one line);
+every page says "research use only".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional
+
+import pandas as pd
+from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import RESEARCH_NOTICE, __version__
+from ..errors import AdpharmInputError, UnknownNameError
+from . import services, uploads
+from .jobs import JobManager
+
+HERE = Path(__file__).parent
+FORMATS = ("html", "md", "pdf", "json")
+MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8", "pdf": "application/pdf",
+         "json": "application/json"}
+MEASURES = ("OR", "RR", "RD", "SMD", "MD")
+METHODS = ("REML", "DL", "PM", "ML", "HE", "SJ", "FE")
+
+Name = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9 ._+()/-]+$")
+
+
+class SimulateIn(BaseModel):
+    drug: str = Name
+    regimen: str = Field(min_length=1, max_length=200)
+    days: float = Field(28, gt=0, le=services.LIMITS["days"])
+    n: int = Field(50, ge=1, le=services.LIMITS["n"])
+    seed: int = Field(1, ge=0, le=2**32 - 1)
+    weight_kg: float = Field(70, ge=20, le=250)
+
+
+class TrialIn(BaseModel):
+    protocol: str = Name
+    n_per_arm: int = Field(40, ge=2, le=services.LIMITS["n_per_arm"])
+    seed: int = Field(1, ge=0, le=2**32 - 1)
+
+
+class PowerIn(TrialIn):
+    reps: int = Field(100, ge=2, le=services.LIMITS["reps"])
+
+
+class MetaIn(BaseModel):
+    data: list[dict[str, str | float | int | None]] = Field(min_length=1, max_length=500)
+    measure: Literal["OR", "RR", "RD", "SMD", "MD"]
+    method: Literal["REML", "DL", "PM", "ML", "HE", "SJ", "FE"] = "REML"
+    knha: bool = False
+
+
+def _pdf_available() -> bool:
+    try:
+        import weasyprint  # noqa: F401
+    except Exception:  # noqa: BLE001 - missing system libraries also count as unavailable
+        return False
+    return True
+
+
+def _plotly_js() -> Path | None:
+    try:
+        import plotly
+    except ImportError:
+        return None
+    p = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return p if p.is_file() else None
+
+
+def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
+    """Build the app. One instance holds its guide cache and its background jobs."""
+    app = FastAPI(title="adpharm", version=__version__, docs_url="/api/docs", redoc_url=None,
+                  openapi_url="/api/openapi.json",
+                  description=f"The adpharm JSON API: the same functions as the command line. {RESEARCH_NOTICE}")
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(notice=RESEARCH_NOTICE, version=__version__)
+    cache = services.GuideCache()
+    jobs = JobManager()
+    app.state.cache, app.state.jobs = cache, jobs
+    limit = int(max_upload_bytes)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    # ------------------------------------------------------------------ safety nets
+    @app.middleware("http")
+    async def cap_body(request: Request, call_next):
+        size = request.headers.get("content-length")
+        if size is not None and (not size.isdigit() or int(size) > limit * 2 + 65536):
+            return _error(request, 413, f"request body over the {limit / 1e6:.0f} MB upload limit")
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    def _error(request: Request, status: int, message: str):
+        message = " ".join(str(message).split())
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse({"error": message, "status": status}, status_code=status)
+        return templates.TemplateResponse(request, "error.html", {"message": message, "status": status},
+                                          status_code=status)
+
+    @app.exception_handler(AdpharmInputError)
+    async def bad_input(request: Request, exc: AdpharmInputError):
+        return _error(request, 404 if isinstance(exc, UnknownNameError) else 400, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_fields(request: Request, exc: RequestValidationError):
+        parts = []
+        for e in exc.errors()[:3]:
+            loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
+            parts.append(f"{loc or 'request'}: {e.get('msg', 'invalid')}")
+        return _error(request, 422, "; ".join(parts))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return _error(request, exc.status_code, exc.detail if isinstance(exc.detail, str) else "error")
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception):  # pragma: no cover - only on bugs
+        return _error(request, 500, "internal error: the request could not be completed (no details are shown)")
+
+    async def _read(upload: UploadFile | None, kind: str, field: str, required: bool = True):
+        if upload is None or not upload.filename:
+            if required:
+                raise AdpharmInputError(f"{field}: choose a file to upload")
+            return None
+        data = await upload.read(limit + 1)
+        return (upload.filename, data, kind)
+
+    # ------------------------------------------------------------------ pages
+    def page(request: Request, name: str, **ctx):
+        return templates.TemplateResponse(request, name, ctx)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request):
+        return page(request, "home.html", nav="home")
+
+    @app.get("/drugs", response_class=HTMLResponse, include_in_schema=False)
+    def drugs_page(request: Request, q: str = Query("", max_length=80), drug_class: str = Query("", alias="class", max_length=20)):
+        rows = services.drugs(drug_class or None, q or None)
+        return page(request, "drugs.html", nav="drugs", rows=rows, q=q, drug_class=drug_class)
+
+    @app.get("/drugs/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def drug_page(request: Request, name: str):
+        return page(request, "drug.html", nav="drugs", **services.drug_profile(name))
+
+    @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
+    def compare_page(request: Request, a: str = Query("", max_length=40), b: str = Query("", max_length=40)):
+        ctx = {"nav": "compare", "a": a, "b": b, "sides": services.side_names(), "pdf": _pdf_available()}
+        if a and b:
+            c = cache.comparison(a, b)
+            ctx["title"] = f"{c.a['name']} vs {c.b['name']}"
+        return page(request, "compare.html", **ctx)
+
+    @app.get("/compare/guide", include_in_schema=False)
+    def compare_guide(a: str = Query(..., max_length=40), b: str = Query(..., max_length=40),
+                      format: Literal["html", "md", "pdf", "json"] = "html", download: bool = False):
+        body = cache.rendered(a, b, format)
+        headers = {}
+        if download:
+            headers["Content-Disposition"] = f'attachment; filename="{_slug(a)}-vs-{_slug(b)}.{format}"'
+        return Response(body, media_type=MEDIA[format], headers=headers)
+
+    @app.get("/simulate", response_class=HTMLResponse, include_in_schema=False)
+    def simulate_page(request: Request):
+        return page(request, "simulate.html", nav="simulate", drugs=services.drugs(), plotly=_plotly_js() is not None,
+                    limits=services.LIMITS)
+
+    @app.get("/trials", response_class=HTMLResponse, include_in_schema=False)
+    def trials_page(request: Request):
+        return page(request, "trials.html", nav="trials", protocols=services.protocols(), plotly=_plotly_js() is not None,
+                    limits=services.LIMITS)
+
+    @app.get("/evidence", response_class=HTMLResponse, include_in_schema=False)
+    def evidence_page(request: Request):
+        return page(request, "evidence.html", nav="evidence", treatments=services.bundled_treatments(),
+                    measures=MEASURES, methods=METHODS)
+
+    @app.post("/evidence", response_class=HTMLResponse, include_in_schema=False)
+    async def evidence_run(request: Request, source: Literal["bundled", "upload"] = Form("bundled"),
+                           a: str = Form("TCA", max_length=40), b: str = Form("Placebo", max_length=40),
+                           outcome: Literal["responders", "remitters"] = Form("responders"),
+                           measure: Literal["OR", "RR", "RD", "SMD", "MD"] = Form("RR"),
+                           method: Literal["REML", "DL", "PM", "ML", "HE", "SJ", "FE"] = Form("REML"),
+                           knha: bool = Form(False), file: Optional[UploadFile] = File(None)):
+        if source == "bundled":
+            res = services.bundled_meta(a, b, outcome, method)
+            label = f"Linde 2015 bundled data: {a} vs {b}, {outcome}"
+        else:
+            up = await _read(file, "table", "file")
+            with uploads.stored([up], limit) as (path,):
+                try:
+                    from ..io import read_table
+                    res = services.meta(read_table(path), measure, method, knha, uploads.safe_label(up[0]))
+                except AdpharmInputError as exc:
+                    raise AdpharmInputError(uploads.relabel(str(exc), [path], [up[0]])) from None
+            label = f"uploaded {uploads.safe_label(up[0])}"
+        return page(request, "evidence.html", nav="evidence", treatments=services.bundled_treatments(),
+                    measures=MEASURES, methods=METHODS, res=res, label=label)
+
+    @app.get("/assays", response_class=HTMLResponse, include_in_schema=False)
+    def assays_page(request: Request):
+        return page(request, "assays.html", nav="assays")
+
+    @app.post("/assays", response_class=HTMLResponse, include_in_schema=False)
+    async def assays_run(request: Request, kind: Literal["fst", "spt", "western", "ltp"] = Form(...),
+                         control: str = Form("", max_length=40), lanes: str = Form("", max_length=3),
+                         file: Optional[UploadFile] = File(None), post: Optional[UploadFile] = File(None)):
+        res = await _assay(kind, control, lanes, file, post)
+        return page(request, "assays.html", nav="assays", res=res)
+
+    @app.get("/transcriptomics", response_class=HTMLResponse, include_in_schema=False)
+    def tx_page(request: Request):
+        return page(request, "transcriptomics.html", nav="transcriptomics")
+
+    @app.post("/transcriptomics", response_class=HTMLResponse, include_in_schema=False)
+    async def tx_run(request: Request, disease: UploadFile = File(...), drug: UploadFile = File(...),
+                     disease_contrast: str = Form("", max_length=120), drug_contrast: str = Form("", max_length=120)):
+        res = await _signatures(disease, drug, disease_contrast, drug_contrast)
+        return page(request, "transcriptomics.html", nav="transcriptomics", res=res)
+
+    async def _assay(kind, control, lanes, file, post):
+        if lanes and not (lanes.isdigit() and 1 <= int(lanes) <= 48):
+            raise AdpharmInputError(f"lanes: {lanes!r} must be a whole number from 1 to 48")
+        if kind == "ltp":
+            ups = [await _read(file, "abf", "baseline recording"), await _read(post, "abf", "post-induction recording")]
+            with uploads.stored(ups, limit) as paths:
+                try:
+                    return services.ltp_pair(*paths)
+                except AdpharmInputError as exc:
+                    raise AdpharmInputError(uploads.relabel(str(exc), paths, [u[0] for u in ups])) from None
+        up = await _read(file, "image" if kind == "western" else "table", "file")
+        with uploads.stored([up], limit) as paths:
+            try:
+                return services.assay(kind, paths[0], {"control": control, "lanes": lanes})
+            except AdpharmInputError as exc:
+                raise AdpharmInputError(uploads.relabel(str(exc), paths, [up[0]])) from None
+
+    async def _signatures(disease, drug, dc, gc):
+        ups = [await _read(disease, "table", "disease"), await _read(drug, "table", "drug")]
+        with uploads.stored(ups, limit) as paths:
+            try:
+                return services.signatures(paths[0], paths[1], dc, gc)
+            except AdpharmInputError as exc:
+                raise AdpharmInputError(uploads.relabel(str(exc), paths, [u[0] for u in ups])) from None
+
+    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js():
+        p = _plotly_js()
+        if p is None:
+            return Response("// plotly is not installed (pip install 'adpharm[web]')", media_type="text/javascript",
+                            status_code=404)
+        return FileResponse(p, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+    # ------------------------------------------------------------------ API
+    api = APIRouter(prefix="/api")
+
+    @api.get("/health", summary="Liveness and version")
+    def health() -> dict:
+        return {"status": "ok", "adpharm": __version__, "notice": RESEARCH_NOTICE}
+
+    @api.get("/drugs", summary="Drugs with class and primary mechanism")
+    def api_drugs(drug_class: Optional[str] = Query(None, alias="class", max_length=20),
+                  q: Optional[str] = Query(None, max_length=80)) -> list[dict]:
+        return services.drugs(drug_class, q)
+
+    @api.get("/drugs/{name}", summary="The cited profile of one drug")
+    def api_drug(name: str) -> dict:
+        return services.drug_profile(name)
+
+    @api.get("/compare", summary="The comparison guide of two drugs or classes (JSON)")
+    def api_compare(a: str = Query(..., min_length=1, max_length=40), b: str = Query(..., min_length=1, max_length=40)) -> Response:
+        return Response(cache.rendered(a, b, "json"), media_type="application/json")
+
+    @api.post("/simulate", summary="Concentrations, occupancy and MADRS course of a regimen")
+    def api_simulate(body: SimulateIn) -> dict:
+        return services.simulate(body.drug, body.regimen, body.days, body.n, body.seed, body.weight_kg)
+
+    @api.get("/protocols", summary="Bundled trial protocols")
+    def api_protocols() -> list[dict]:
+        return services.protocols()
+
+    @api.post("/trials/simulate", summary="Simulate one virtual trial")
+    def api_trial(body: TrialIn) -> dict:
+        return services.trial(body.protocol, body.n_per_arm, body.seed)
+
+    @api.post("/jobs/power", status_code=202, summary="Start power by simulation (a background job)")
+    def api_power(body: PowerIn) -> dict:
+        work = services.power_job(body.protocol, body.n_per_arm, body.reps, body.seed)
+        return jobs.start("power", body.model_dump(), work).to_dict()
+
+    @api.get("/jobs/{job_id}", summary="A job's state, progress and result")
+    def api_job(job_id: str) -> dict:
+        try:
+            return jobs.get(job_id).to_dict()
+        except KeyError:
+            raise StarletteHTTPException(404, f"job {job_id[:40]!r} not found") from None
+
+    @api.delete("/jobs/{job_id}", summary="Cancel a job")
+    def api_cancel(job_id: str) -> dict:
+        try:
+            return jobs.cancel(job_id).to_dict()
+        except KeyError:
+            raise StarletteHTTPException(404, f"job {job_id[:40]!r} not found") from None
+
+    @api.post("/meta", summary="Pairwise meta-analysis of rows with metafor's column names")
+    def api_meta(body: MetaIn) -> dict:
+        return services.meta(pd.DataFrame(body.data), body.measure, body.method, body.knha, "request data")
+
+    @api.get("/meta/bundled", summary="Meta-analysis of two treatments in the bundled Linde 2015 network")
+    def api_meta_bundled(a: str = Query(..., max_length=40), b: str = Query(..., max_length=40),
+                         outcome: Literal["responders", "remitters"] = "responders",
+                         method: Literal["REML", "DL", "PM", "ML", "HE", "SJ", "FE"] = "REML") -> dict:
+        return services.bundled_meta(a, b, outcome, method)
+
+    @api.post("/assays/{kind}", summary="Analyse an uploaded lab file (fst, spt, western; ltp takes file and post)")
+    async def api_assay(kind: Literal["fst", "spt", "western", "ltp"], file: UploadFile = File(...),
+                        post: Optional[UploadFile] = File(None), control: str = Form("", max_length=40),
+                        lanes: str = Form("", max_length=3)) -> dict:
+        return await _assay(kind, control, lanes, file, post)
+
+    @api.post("/transcriptomics/signatures", summary="RRHO2 and reversal of two uploaded DE tables")
+    async def api_signatures(disease: UploadFile = File(...), drug: UploadFile = File(...),
+                             disease_contrast: str = Form("", max_length=120), drug_contrast: str = Form("", max_length=120)) -> dict:
+        return await _signatures(disease, drug, disease_contrast, drug_contrast)
+
+    app.include_router(api)
+    return app
+
+
+def _slug(s: str) -> str:
+    import re
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")[:40] or "side"

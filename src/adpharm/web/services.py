@@ -1,0 +1,308 @@
+"""What the pages and the API do, as plain functions over the engines (no HTTP here).
+
+Every function takes checked values and returns JSON-ready dicts that carry their provenance
+(reference keys, or model version and seed); bad input raises AdpharmInputError.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import RESEARCH_NOTICE, __version__
+from ..errors import AdpharmInputError
+
+#: Bounds on what one web request may ask for (the CLI allows more; a browser should stay quick).
+LIMITS = {"n": 200, "days": 120, "reps": 2000, "n_per_arm": 500}
+
+SIDES = ("ketamine", "esketamine", "imipramine", "ssri", "snri", "tca", "maoi", "nmda")
+
+
+def _clean(v: Any) -> Any:
+    """NaN and infinities become None, numpy scalars plain Python (JSON has no NaN)."""
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return _clean(v.tolist())
+    if isinstance(v, (np.floating, float)):
+        return float(v) if np.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    return _clean(df.to_dict(orient="records"))
+
+
+def svg(ax_or_fig) -> str:
+    """A matplotlib figure as inline SVG text (closed after)."""
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    fig = getattr(ax_or_fig, "figure", ax_or_fig)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+# --------------------------------------------------------------------------- knowledge
+
+def drugs(drug_class: str | None = None, q: str | None = None) -> list[dict]:
+    from ..knowledge import query
+    df = query.list_drugs(drug_class or None)
+    if q:
+        ql = q.strip().lower()
+        keep = df.apply(lambda r: any(ql in str(v).lower() for v in r.values), axis=1)
+        df = df[keep]
+    return records(df)
+
+
+def drug_profile(name: str) -> dict:
+    from ..knowledge import query
+    prof = query.profile(name)
+    refs = query.references()
+    used = sorted(query.collect_refs(prof))
+    return {"profile": prof, "references": {k: {**refs[k], "citation": query.citation(refs[k])} for k in used}}
+
+
+def side_names() -> list[dict]:
+    """Drugs and classes that the compare page offers."""
+    from ..knowledge import query
+    df = query.list_drugs()
+    classes = sorted(set(df["class"]))
+    return [{"id": d, "label": n, "kind": "drug"} for d, n in zip(df["drug"], df["name"])] + \
+           [{"id": c, "label": f"{c} (class)", "kind": "class"} for c in classes]
+
+
+# --------------------------------------------------------------------------- compare (cached)
+
+class GuideCache:
+    """Built comparisons, rendered formats cached per (a, b, format); at most ``size`` pairs."""
+
+    def __init__(self, size: int = 16):
+        self.size = size
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict[tuple, threading.Lock] = {}
+
+    def comparison(self, a: str, b: str):
+        from ..report.comparison import compare
+        key = (a.strip().lower(), b.strip().lower())
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]["comparison"]
+            lock = self._building.setdefault(key, threading.Lock())
+        with lock:                      # one build per pair, however many clients ask at once
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]["comparison"]
+            c = compare(a, b)
+            with self._lock:
+                self._items[key] = {"comparison": c}
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+            return c
+
+    def rendered(self, a: str, b: str, fmt: str) -> str | bytes:
+        from ..report.render import render, render_pdf
+        c = self.comparison(a, b)
+        key = (a.strip().lower(), b.strip().lower())
+        with self._lock:
+            hit = self._items.get(key, {}).get(fmt)
+        if hit is not None:
+            return hit
+        if fmt == "pdf":
+            try:
+                out: str | bytes = render_pdf(c)
+            except RuntimeError as exc:
+                raise AdpharmInputError(str(exc)) from None
+        else:
+            out = render(c, fmt)
+        with self._lock:
+            if key in self._items:
+                self._items[key][fmt] = out
+        return out
+
+
+# --------------------------------------------------------------------------- simulate
+
+def _band(x: np.ndarray) -> dict:
+    """Median and 5-95 % band over subjects (axis 0), or the single subject's values."""
+    if x.shape[0] == 1:
+        return {"median": x[0].tolist()}
+    lo, med, hi = np.percentile(x, [5, 50, 95], axis=0)
+    return {"p5": lo.tolist(), "median": med.tolist(), "p95": hi.tolist()}
+
+
+def _stride(n: int, most: int = 600) -> slice:
+    return slice(None, None, max(1, int(np.ceil(n / most))))
+
+
+def simulate(drug: str, regimen: str, days: float, n: int, seed: int, weight_kg: float) -> dict:
+    """Concentrations, receptor occupancy and the MADRS course of one regimen, with provenance."""
+    from ..mechanism.simulate import model_version
+    from ..mechanism.simulate import simulate as mech
+    from ..pharmacology.occupancy import occupancy
+    from ..pharmacology.simulate import simulate as pk_sim
+    pk_hours = min(days * 24.0, 24.0 * 14)
+    pk = pk_sim(drug, regimen, hours=pk_hours, n=n, seed=seed, weight_kg=weight_kg, keep_profiles=True)
+    occ = occupancy(pk)
+    m = mech((drug, regimen), days, n=n, seed=seed, weight_kg=weight_kg)
+    s = _stride(len(pk.times_h))
+    conc = {a: _band(pk.conc_ng_per_ml[:, s, i]) for i, a in enumerate(pk.analytes)}
+    occupancy_series = {t: _band(100 * occ.fraction[:, s, j]) for j, t in enumerate(occ.targets)}
+    ms = _stride(len(m.times_h))
+    return _clean({
+        "drug": pk.drug, "regimen": pk.regimen, "n": n, "seed": seed,
+        "pk": {"time_h": pk.times_h[s].tolist(), "conc_ng_per_ml": conc, "summary": pk.to_dict()["summary"]},
+        "occupancy": {"time_h": pk.times_h[s].tolist(), "percent": occupancy_series,
+                      "summary": records(occ.summary()), "not_available": occ.missing},
+        "madrs": {"day": (m.times_h[ms] / 24.0).tolist(), "drug": _band(m.madrs[:, ms]),
+                  "placebo": _band(m.madrs_placebo[:, ms]), "onset_day": m.onset_day(),
+                  "summary": records(m.summary())},
+        "warnings": list(dict.fromkeys(pk.warnings + m.warnings)),
+        "provenance": {"pk": pk.provenance(), "occupancy": occ.to_dict()["provenance"]["occupancy"],
+                       "mechanism": {"model": model_version(m.model), "seed": seed, "n": n},
+                       "adpharm": __version__, "notice": RESEARCH_NOTICE},
+    })
+
+
+# --------------------------------------------------------------------------- trials
+
+def protocols() -> list[dict]:
+    from ..trials.protocol import bundled, load_protocol
+    out = []
+    for name in sorted(bundled()):
+        p = load_protocol(name)
+        out.append({"id": p.id, "name": p.name, "design": p.design, "n_per_arm": p.n_per_arm,
+                    "arms": [a.id for a in p.arms], "refs": list(p.refs)})
+    return out
+
+
+def _protocol(name: str):
+    from ..trials.protocol import bundled, load_protocol
+    if name not in bundled():
+        raise AdpharmInputError(f"protocol: {name!r} is not a bundled protocol ({', '.join(sorted(bundled()))})")
+    return load_protocol(name)
+
+
+def trial(protocol: str, n_per_arm: int, seed: int) -> dict:
+    from ..trials.simulate import simulate_trial
+    res = simulate_trial(_protocol(protocol), n_per_arm, seed)
+    s = res.summary()
+    t = {v.id: v.time_h / 24.0 for v in res.protocol.visits}
+    series = {arm: {"day": [t[v] for v in g["visit"]], "madrs_mean": g["madrs_mean"].tolist(), "n": g["n"].tolist()}
+              for arm, g in s.groupby("arm", sort=False)}
+    return _clean({**res.to_dict(), "summary": records(s), "series": series})
+
+
+def power_job(protocol: str, n_per_arm: int, reps: int, seed: int):
+    """A job body: power by simulation in this process, reporting progress after each chunk."""
+    from ..trials.power import power
+    proto = _protocol(protocol)
+
+    def work(job):
+        res = power(proto, reps, n_per_arm=n_per_arm, seed=seed, workers=0, progress=job.progress)
+        return _clean(res.to_dict())
+    return work
+
+
+# --------------------------------------------------------------------------- evidence
+
+def meta(data: pd.DataFrame, measure: str, method: str, knha: bool, source: str) -> dict:
+    from ..evidence import escalc, rma
+    from ..evidence.plots import forest
+    es = escalc(measure, data, source=source)
+    res = rma(es, method=method, test="knha" if knha else "z")
+    return _clean({**res.to_dict(), "forest_svg": svg(forest(res)), "notice": RESEARCH_NOTICE})
+
+
+def bundled_treatments() -> list[str]:
+    """Treatment names in the bundled Linde 2015 primary-care network."""
+    from ..evidence.bundled import linde2015
+    arms, _ = linde2015()
+    return sorted(arms["treatment"].unique())
+
+
+def bundled_meta(a: str, b: str, outcome: str, method: str) -> dict:
+    from ..evidence.bundled import OUTCOMES, linde2015_pairwise
+    if outcome not in OUTCOMES:
+        raise AdpharmInputError(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    names = bundled_treatments()
+    for t in (a, b):
+        if t not in names:
+            raise AdpharmInputError(f"treatment: {t!r} is not in the bundled network ({', '.join(names)})")
+    if a == b:
+        raise AdpharmInputError("treatment: choose two different treatments")
+    data = linde2015_pairwise(a, b, outcome)
+    if data.empty:
+        raise AdpharmInputError(f"no trial in the bundled network compares {a} with {b}")
+    out = meta(data, "RR", method, False, f"linde2015 {a} vs {b}")
+    out["data_source"] = "Linde et al. 2015 (bundled network data, adpharm.evidence.bundled)"
+    return out
+
+
+# --------------------------------------------------------------------------- assays
+
+def assay(kind: str, path: Path, options: dict) -> dict:
+    """One uploaded lab file through its engine; the result dict and an SVG figure."""
+    if kind == "fst":
+        from ..assays import fst
+        from ..io import read_table
+        res = fst.analyse(read_table(path), control=options.get("control") or None, source=path.name)
+    elif kind == "spt":
+        from ..assays import spt
+        from ..io import read_table
+        res = spt.analyse(read_table(path), control=options.get("control") or None, source=path.name)
+    elif kind == "western":
+        from ..assays import western
+        img = western.read_image(path)
+        lanes = int(options["lanes"]) if options.get("lanes") else None
+        res = western.analyse(img, lanes=lanes)
+    else:
+        raise AdpharmInputError(f"assay: {kind!r} is not one of fst, spt, western (ltp takes two recordings)")
+    return _clean({"kind": kind, "result": res.to_dict(), "summary": records(res.summary()),
+                   "figure_svg": svg(res.plot()), "notice": RESEARCH_NOTICE})
+
+
+def ltp_pair(baseline: Path, post: Path) -> dict:
+    from ..assays import ltp
+    from ..assays.ephys import read_recording
+    res = ltp.analyse([read_recording(baseline)], [read_recording(post)])
+    return _clean({"kind": "ltp", "result": res.to_dict(), "summary": records(res.summary()),
+                   "figure_svg": svg(res.plot()), "notice": RESEARCH_NOTICE})
+
+
+# --------------------------------------------------------------------------- transcriptomics
+
+def signatures(a: Path, b: Path, a_contrast: str | None, b_contrast: str | None) -> dict:
+    """RRHO2 of two DE tables and, when their contrasts are linked, the naive and honest reversal."""
+    from ..transcriptomics.readers import read_de
+    from ..transcriptomics.reversal import reversal
+    from ..transcriptomics.rrho import rrho
+    da, db = read_de(a, a_contrast or None), read_de(b, b_contrast or None)
+    r = rrho(da.ranking(), db.ranking(), names=("disease", "drug"))
+    out = {"rrho": r.to_dict(), "rrho_svg": svg(r.plot())}
+    out["rrho"].pop("quadrant_genes", None)
+    try:
+        rev = reversal(da, db)
+        out["reversal"] = rev.to_dict()
+        out["reversal_svg"] = svg(rev.plot())
+    except AdpharmInputError as exc:
+        out["reversal"] = {"not_run": str(exc)}
+    out["notice"] = RESEARCH_NOTICE
+    return _clean(out)
