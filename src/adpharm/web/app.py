@@ -95,7 +95,7 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
     async def cap_body(request: Request, call_next):
         size = request.headers.get("content-length")
         if size is not None and (not size.isdigit() or int(size) > limit * 2 + 65536):
-            return _error(request, 413, f"request body over the {limit / 1e6:.0f} MB upload limit")
+            return _error(request, 413, f"request body over the {limit / 1e6:.3g} MB upload limit")
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -110,7 +110,8 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
 
     @app.exception_handler(AdpharmInputError)
     async def bad_input(request: Request, exc: AdpharmInputError):
-        return _error(request, 404 if isinstance(exc, UnknownNameError) else 400, str(exc))
+        status = 404 if isinstance(exc, UnknownNameError) else 413 if isinstance(exc, uploads.UploadTooLarge) else 400
+        return _error(request, status, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def bad_fields(request: Request, exc: RequestValidationError):
@@ -253,7 +254,11 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
             except AdpharmInputError as exc:
                 raise AdpharmInputError(uploads.relabel(str(exc), paths, [u[0] for u in ups])) from None
 
-    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js():
         p = _plotly_js()
         if p is None:

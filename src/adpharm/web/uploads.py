@@ -32,6 +32,10 @@ MAGIC = {".png": (b"\x89PNG",), ".jpg": (b"\xff\xd8",), ".jpeg": (b"\xff\xd8",),
          ".gz": (b"\x1f\x8b",), ".abf": (b"ABF ", b"ABF2")}
 
 
+class UploadTooLarge(AdpharmInputError):
+    """A file over the upload limit (HTTP 413)."""
+
+
 def suffix(name: str, kind: str) -> str:
     """The accepted suffix of ``name`` for ``kind``, or an error naming the file and what is allowed."""
     low = (name or "").lower()
@@ -51,7 +55,7 @@ def check_content(data: bytes, sfx: str, label: str, limit: int) -> None:
     if len(data) == 0:
         raise AdpharmInputError(f"{label}: the file is empty")
     if len(data) > limit:
-        raise AdpharmInputError(f"{label}: {len(data) / 1e6:.1f} MB is over the {limit / 1e6:.0f} MB upload limit")
+        raise UploadTooLarge(f"{label}: over the {limit / 1e6:.3g} MB upload limit")
     last = "." + sfx.rsplit(".", 1)[-1]
     magic = MAGIC.get(last)
     if magic and not any(data.startswith(m) for m in magic):

@@ -34,9 +34,29 @@ function bandTraces(x, band, name, colour, yTitle) {
 
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"];
 
+function titled(layout) {
+  // plotly.js 3 takes titles as {text: ...}
+  const out = Object.assign({}, layout);
+  if (typeof out.title === "string") out.title = {text: out.title};
+  for (const ax of ["xaxis", "yaxis"]) {
+    if (out[ax] && typeof out[ax].title === "string") out[ax] = Object.assign({}, out[ax], {title: {text: out[ax].title}});
+  }
+  return out;
+}
+
 function plot(id, traces, layout) {
   if (!window.Plotly) { $(id).textContent = "Plotly is not available."; return; }
-  Plotly.newPlot(id, traces, Object.assign({margin: {t: 40, r: 20}, height: 340}, layout), {responsive: true, displaylogo: false});
+  Plotly.newPlot(id, traces, Object.assign({margin: {t: 40, r: 20}, height: 340}, titled(layout)),
+                 {responsive: true, displaylogo: false});
+}
+
+function logRange(bands) {
+  // four decades below the highest concentration: the terminal tail is not useful beyond that
+  let top = 0;
+  for (const b of bands) for (const v of (b.p95 || b.median)) if (v > top) top = v;
+  if (!(top > 0)) return undefined;
+  const hi = Math.log10(top) + 0.2;
+  return [hi - 4.2, hi];
 }
 
 // ---- drugs: filter the table as you type
@@ -66,7 +86,8 @@ if (simForm) {
       Object.entries(d.occupancy.percent).forEach(([t, band], i) =>
         occ.push(...bandTraces(d.occupancy.time_h, band, t, COLOURS[i % COLOURS.length])));
       plot("plot-conc", conc, {title: `${d.drug}: ${d.regimen}`, xaxis: {title: "time (h)"},
-                               yaxis: {title: "plasma concentration (ng/mL)", type: "log"}});
+                               yaxis: {title: "plasma concentration (ng/mL)", type: "log",
+                                       range: logRange(Object.values(d.pk.conc_ng_per_ml))}});
       plot("plot-occ", occ, {title: "Receptor / transporter occupancy", xaxis: {title: "time (h)"},
                              yaxis: {title: "occupancy (%)", range: [0, 100]}});
       plot("plot-madrs", [...bandTraces(d.madrs.day, d.madrs.drug, "drug", COLOURS[0]),

@@ -1,0 +1,198 @@
+"""The web app's pages and JSON API in-process (FastAPI TestClient): content, provenance, safety."""
+import json
+import time
+
+import pytest
+from conftest import SHARED_DATA
+
+pytest.importorskip("fastapi")
+pytest.importorskip("multipart")
+from webclient import client  # noqa: E402
+
+HTML = {"accept": "text/html"}
+PAGES = ["/", "/drugs", "/drugs/imipramine", "/compare", "/simulate", "/trials", "/evidence", "/assays", "/transcriptomics"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_every_page_renders_and_says_research_use_only(url):
+    r = client().get(url, headers=HTML)
+    assert r.status_code == 200
+    assert "Research use only" in r.text and "<nav>" in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_drug_profile_has_cited_tables():
+    t = client().get("/drugs/imipramine", headers=HTML).text
+    # imipramine's SERT Kd of 1.4 nM carries tatsumi1997 (knowledge base, Tatsumi et al. 1997)
+    assert 'id="binding"' in t and "1.4" in t and "#ref-tatsumi1997" in t
+    assert 'id="ref-tatsumi1997"' in t
+    d = client().get("/api/drugs/imipramine").json()
+    assert d["profile"]["binding"]["SERT"]["refs"] == ["tatsumi1997", "iversen2006"]
+
+
+def test_drug_search_filters_server_side():
+    t = client().get("/drugs?q=esketamine", headers=HTML).text
+    assert "Esketamine" in t and "Phenelzine" not in t
+    assert [r["drug"] for r in client().get("/api/drugs?class=nmda").json()] == ["esketamine", "ketamine"]
+
+
+def test_unknown_drug_is_a_404_with_suggestions_not_a_traceback():
+    r = client().get("/drugs/imipramin", headers=HTML)
+    assert r.status_code == 404 and "did you mean" in r.text and "Traceback" not in r.text
+    r = client().get("/api/drugs/imipramin")
+    assert r.status_code == 404 and "imipramine" in r.json()["error"]
+
+
+def test_compare_page_and_downloads():
+    c = client()
+    t = c.get("/compare?a=ketamine&b=imipramine", headers=HTML).text
+    assert "Ketamine (racemic) vs Imipramine" in t and 'id="dl-md"' in t
+    html = c.get("/compare/guide?a=ketamine&b=imipramine&format=html&download=1")
+    assert html.headers["content-disposition"] == 'attachment; filename="ketamine-vs-imipramine.html"'
+    assert "Research use only" in html.text and html.text.count("<svg") >= 4
+    md = c.get("/compare/guide?a=ketamine&b=imipramine&format=md")
+    assert md.headers["content-type"].startswith("text/markdown") and "Research use only" in md.text
+    js = c.get("/api/compare?a=ketamine&b=imipramine").json()
+    assert js["a"]["name"] == "Ketamine (racemic)" and js["b"]["name"] == "Imipramine"
+    assert c.get("/compare/guide?a=ketamine&b=nosuchdrug").status_code == 404
+    assert c.get("/compare/guide?a=ketamine&b=imipramine&format=docx").status_code == 422
+
+
+def test_compare_pdf_has_the_figures():
+    pytest.importorskip("weasyprint")
+    pdf = client().get("/compare/guide?a=ketamine&b=imipramine&format=pdf&download=1")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    # the guide's pathway diagrams and plots are vector drawings: a PDF with them is far larger than text alone
+    assert len(pdf.content) > 100_000
+
+
+def test_simulate_returns_curves_with_provenance_and_warns_on_high_doses():
+    c = client()
+    d = c.post("/api/simulate", json={"drug": "ketamine", "regimen": "0.5 mg/kg iv over 40 min", "days": 7,
+                                      "n": 20, "seed": 3}).json()
+    assert set(d["pk"]["conc_ng_per_ml"]) == {"ketamine", "norketamine"}
+    band = d["pk"]["conc_ng_per_ml"]["ketamine"]
+    assert len(band["median"]) == len(d["pk"]["time_h"]) and max(band["p95"]) >= max(band["median"])
+    assert "NMDA" in d["occupancy"]["percent"]
+    assert d["madrs"]["drug"]["median"][0] == pytest.approx(d["madrs"]["placebo"]["median"][0], abs=3)
+    assert d["provenance"]["mechanism"]["seed"] == 3 and d["provenance"]["mechanism"]["model"]
+    again = c.post("/api/simulate", json={"drug": "ketamine", "regimen": "0.5 mg/kg iv over 40 min", "days": 7,
+                                          "n": 20, "seed": 3}).json()
+    assert again["madrs"] == d["madrs"]                      # same seed, same numbers
+    hi = c.post("/api/simulate", json={"drug": "ketamine", "regimen": "50 mg/kg iv over 40 min", "days": 2, "n": 2, "seed": 1})
+    assert hi.status_code == 200 and any("above" in w for w in hi.json()["warnings"])
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"drug": "ketamine", "regimen": "banana"}, 400, "no dose found"),
+    ({"drug": "ketamine", "regimen": "0.5 mg/kg iv", "n": 100000}, 422, "n: Input should be less than or equal to 200"),
+    ({"drug": "ketamine", "regimen": "0.5 mg/kg iv", "days": -1}, 422, "days"),
+    ({"drug": "<script>", "regimen": "1 mg po"}, 422, "drug"),
+    ({"drug": "aspirin", "regimen": "1 mg po"}, 404, "aspirin"),
+])
+def test_simulate_bad_fields_give_one_line_messages(body, status, words):
+    r = client().post("/api/simulate", json=body)
+    assert r.status_code == status and words in r.json()["error"]
+    assert "\n" not in r.json()["error"] and "Traceback" not in r.text
+
+
+def test_trial_simulation_and_a_cancellable_power_job():
+    c = client()
+    d = c.post("/api/trials/simulate", json={"protocol": "ketamine-crossover", "n_per_arm": 10, "seed": 2}).json()
+    assert d["protocol"] == "ketamine-crossover" and d["series"] and d["provenance"]["seed"] == 2
+    job = c.post("/api/jobs/power", json={"protocol": "ssri-mdd-8wk", "n_per_arm": 20, "reps": 400, "seed": 1})
+    assert job.status_code == 202
+    jid = job.json()["id"]
+    for _ in range(200):
+        j = c.get(f"/api/jobs/{jid}").json()
+        if j["done"] > 0:
+            break
+        time.sleep(0.05)
+    assert j["state"] == "running" and 0 < j["done"] < 400 and j["total"] == 400
+    assert c.delete(f"/api/jobs/{jid}").status_code == 200
+    for _ in range(200):
+        j = c.get(f"/api/jobs/{jid}").json()
+        if j["state"] != "running":
+            break
+        time.sleep(0.05)
+    assert j["state"] == "cancelled" and j["done"] < 400
+    small = c.post("/api/jobs/power", json={"protocol": "ketamine-crossover", "n_per_arm": 10, "reps": 4, "seed": 1}).json()
+    for _ in range(600):
+        j = c.get(f"/api/jobs/{small['id']}").json()
+        if j["state"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert j["state"] == "done" and 0 <= j["result"]["power"] <= 1 and j["result"]["provenance"]["seed"] == 1
+    assert c.get("/api/jobs/nope").status_code == 404
+
+
+def test_meta_api_matches_the_cli_engine():
+    # BCG-like toy rows; the estimate equals the engine's rma on the same rows (one mechanism).
+    rows = [{"study": "a", "ai": 4, "n1i": 123, "ci": 11, "n2i": 139}, {"study": "b", "ai": 6, "n1i": 306, "ci": 29, "n2i": 303},
+            {"study": "c", "ai": 3, "n1i": 231, "ci": 11, "n2i": 220}]
+    d = client().post("/api/meta", json={"data": rows, "measure": "RR", "method": "DL"}).json()
+    import pandas as pd
+
+    from adpharm.evidence import escalc, rma
+    ref = rma(escalc("RR", pd.DataFrame(rows)), method="DL")
+    assert d["beta"] == pytest.approx(ref.beta) and d["k"] == 3 and d["forest_svg"].startswith("<svg")
+    bad = client().post("/api/meta", json={"data": [{"study": "a", "ai": -1, "n1i": 10, "ci": 1, "n2i": 10}], "measure": "RR"})
+    assert bad.status_code == 400 and "ai" in bad.json()["error"]
+
+
+def test_evidence_page_bundled_and_uploaded():
+    c = client()
+    t = c.post("/evidence", data={"source": "bundled", "a": "TCA", "b": "Placebo", "outcome": "responders",
+                                  "measure": "RR", "method": "REML"}, headers=HTML).text
+    assert 'id="forest"' in t and "Linde 2015" in t
+    f = SHARED_DATA / "evidence" / "linde2015_classes_primary_care.csv"
+    up = c.post("/evidence", data={"source": "upload", "measure": "RR", "method": "REML"},
+                files={"file": ("linde.csv", f.read_bytes(), "text/csv")}, headers=HTML)
+    assert up.status_code == 400 and "linde.csv" in up.text         # arm-level file: not metafor's columns
+    assert "/tmp/" not in up.text and "upload-0" not in up.text      # the temporary name never shows
+
+
+def test_assay_uploads_real_files():
+    c = client()
+    fst = SHARED_DATA / "fst" / "behaviopy_forcedswim_bins.csv"
+    d = c.post("/api/assays/fst", files={"file": (fst.name, fst.read_bytes(), "text/csv")}).json()
+    assert d["kind"] == "fst" and d["summary"] and d["figure_svg"].startswith("<svg")
+    abf = sorted((SHARED_DATA / "ephys").glob("nphys_LTDctrl_*.abf"))
+    r = c.post("/api/assays/ltp", files={"file": (abf[0].name, abf[0].read_bytes()), "post": (abf[-1].name, abf[-1].read_bytes())})
+    assert r.status_code == 200, r.text
+    assert "change_percent" in json.dumps(r.json()["result"])
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("blot.exe", b"MZ\x90\x00", "not an accepted file type"),
+    ("blot.png", b"GIF89a....", "the content is not a png file"),
+    ("blot.png", b"", "the file is empty"),
+    ("../../etc/passwd.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "passwd.png"),
+])
+def test_malformed_uploads_give_messages(name, data, words):
+    r = client().post("/api/assays/western", files={"file": (name, data)})
+    assert r.status_code == 400 and words in r.json()["error"]
+    assert "/etc" not in r.json()["error"]
+
+
+def test_upload_size_limit():
+    small = client(max_upload_bytes=1000)
+    r = small.post("/api/assays/fst", files={"file": ("big.csv", b"animal,group,immobility\n" + b"1,a,1\n" * 1000)})
+    assert r.status_code == 413 and "upload limit" in r.json()["error"]
+
+
+def test_transcriptomics_page_with_real_tables():
+    tx = SHARED_DATA / "transcriptomics"
+    a = tx / "flxmetade_DESeq_Control.v.Stress_GSE205325_converted.csv.gz"
+    b = tx / "flxmetade_DESeq_Fl.v.Stress_GSE205325_converted.csv.gz"
+    t = client().post("/transcriptomics", headers=HTML,
+                      files={"disease": (a.name, a.read_bytes()), "drug": (b.name, b.read_bytes())},
+                      data={"disease_contrast": "treatment,S,C", "drug_contrast": "treatment,F,S"})
+    assert t.status_code == 200, t.text[:500]
+    assert "Shared reference" in t.text and 'id="reversal-honest"' in t.text
+
+
+def test_openapi_schema_lists_the_api():
+    s = client().get("/api/openapi.json").json()
+    assert {"/api/simulate", "/api/compare", "/api/meta", "/api/jobs/power", "/api/assays/{kind}"} <= set(s["paths"])
+    assert "Research use only" in s["info"]["description"]
