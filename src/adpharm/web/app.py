@@ -137,6 +137,14 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
         data = await upload.read(limit + 1)
         return (upload.filename, data, kind)
 
+    def _on_uploads(ups: list, fn):
+        """Store the uploads, run ``fn(paths)``; error messages name the user's files, not ours."""
+        with uploads.stored(ups, limit) as paths:
+            try:
+                return fn(paths)
+            except AdpharmInputError as exc:
+                raise AdpharmInputError(uploads.relabel(str(exc), paths, [u[0] for u in ups])) from None
+
     # ------------------------------------------------------------------ pages
     def page(request: Request, name: str, **ctx):
         return templates.TemplateResponse(request, name, ctx)
@@ -197,13 +205,9 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
             res = services.bundled_meta(a, b, outcome, method)
             label = f"Linde 2015 bundled data: {a} vs {b}, {outcome}"
         else:
+            from ..io import read_table
             up = await _read(file, "table", "file")
-            with uploads.stored([up], limit) as (path,):
-                try:
-                    from ..io import read_table
-                    res = services.meta(read_table(path), measure, method, knha, uploads.safe_label(up[0]))
-                except AdpharmInputError as exc:
-                    raise AdpharmInputError(uploads.relabel(str(exc), [path], [up[0]])) from None
+            res = _on_uploads([up], lambda p: services.meta(read_table(p[0]), measure, method, knha, uploads.safe_label(up[0])))
             label = f"uploaded {uploads.safe_label(up[0])}"
         return page(request, "evidence.html", nav="evidence", treatments=services.bundled_treatments(),
                     measures=MEASURES, methods=METHODS, res=res, label=label)
@@ -234,25 +238,13 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
             raise AdpharmInputError(f"lanes: {lanes!r} must be a whole number from 1 to 48")
         if kind == "ltp":
             ups = [await _read(file, "abf", "baseline recording"), await _read(post, "abf", "post-induction recording")]
-            with uploads.stored(ups, limit) as paths:
-                try:
-                    return services.ltp_pair(*paths)
-                except AdpharmInputError as exc:
-                    raise AdpharmInputError(uploads.relabel(str(exc), paths, [u[0] for u in ups])) from None
+            return _on_uploads(ups, lambda p: services.ltp_pair(*p))
         up = await _read(file, "image" if kind == "western" else "table", "file")
-        with uploads.stored([up], limit) as paths:
-            try:
-                return services.assay(kind, paths[0], {"control": control, "lanes": lanes})
-            except AdpharmInputError as exc:
-                raise AdpharmInputError(uploads.relabel(str(exc), paths, [up[0]])) from None
+        return _on_uploads([up], lambda p: services.assay(kind, p[0], {"control": control, "lanes": lanes}))
 
     async def _signatures(disease, drug, dc, gc):
         ups = [await _read(disease, "table", "disease"), await _read(drug, "table", "drug")]
-        with uploads.stored(ups, limit) as paths:
-            try:
-                return services.signatures(paths[0], paths[1], dc, gc)
-            except AdpharmInputError as exc:
-                raise AdpharmInputError(uploads.relabel(str(exc), paths, [u[0] for u in ups])) from None
+        return _on_uploads(ups, lambda p: services.signatures(p[0], p[1], dc, gc))
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():
@@ -303,19 +295,19 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
         work = services.power_job(body.protocol, body.n_per_arm, body.reps, body.seed)
         return jobs.start("power", body.model_dump(), work).to_dict()
 
-    @api.get("/jobs/{job_id}", summary="A job's state, progress and result")
-    def api_job(job_id: str) -> dict:
+    def _job(action, job_id: str) -> dict:
         try:
-            return jobs.get(job_id).to_dict()
+            return action(job_id).to_dict()
         except KeyError:
             raise StarletteHTTPException(404, f"job {job_id[:40]!r} not found") from None
 
+    @api.get("/jobs/{job_id}", summary="A job's state, progress and result")
+    def api_job(job_id: str) -> dict:
+        return _job(jobs.get, job_id)
+
     @api.delete("/jobs/{job_id}", summary="Cancel a job")
     def api_cancel(job_id: str) -> dict:
-        try:
-            return jobs.cancel(job_id).to_dict()
-        except KeyError:
-            raise StarletteHTTPException(404, f"job {job_id[:40]!r} not found") from None
+        return _job(jobs.cancel, job_id)
 
     @api.post("/meta", summary="Pairwise meta-analysis of rows with metafor's column names")
     def api_meta(body: MetaIn) -> dict:
