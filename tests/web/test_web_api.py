@@ -196,3 +196,18 @@ def test_openapi_schema_lists_the_api():
     s = client().get("/api/openapi.json").json()
     assert {"/api/simulate", "/api/compare", "/api/meta", "/api/jobs/power", "/api/assays/{kind}"} <= set(s["paths"])
     assert "Research use only" in s["info"]["description"]
+
+
+def test_evidence_upload_in_metafor_columns_and_the_bundled_api(tmp_path):
+    # The uploaded rows are the bundled Linde 2015 TCA-vs-placebo table written out as CSV: the
+    # page must give the same pooled estimate as the bundled route (one engine, two doors).
+    from adpharm.evidence.bundled import linde2015_pairwise
+    csv = linde2015_pairwise("TCA", "Placebo").to_csv(index=False).encode()
+    c = client()
+    page = c.post("/evidence", data={"source": "upload", "measure": "RR", "method": "REML"},
+                  files={"file": ("tca.csv", csv, "text/csv")}, headers=HTML)
+    assert page.status_code == 200 and 'id="forest"' in page.text and "uploaded tca.csv" in page.text
+    bundled = c.get("/api/meta/bundled?a=TCA&b=Placebo").json()
+    assert bundled["k"] == 8 and f"{bundled['beta']:.3f}" in page.text
+    assert c.get("/api/meta/bundled?a=TCA&b=TCA").status_code == 400
+    assert c.get("/api/meta/bundled?a=TCA&b=Unicorn").status_code == 400
