@@ -211,3 +211,19 @@ def test_evidence_upload_in_metafor_columns_and_the_bundled_api(tmp_path):
     assert bundled["k"] == 8 and f"{bundled['beta']:.3f}" in page.text
     assert c.get("/api/meta/bundled?a=TCA&b=TCA").status_code == 400
     assert c.get("/api/meta/bundled?a=TCA&b=Unicorn").status_code == 400
+
+
+def test_api_gives_what_the_command_line_gives():
+    # One function behind both doors: the API's PK/occupancy and indirect comparison equal the CLI's JSON.
+    from conftest import run_cli
+    api = client().post("/api/pk", json={"drug": "imipramine", "regimen": "75 mg po daily", "hours": 72, "n": 1}).json()
+    cli = json.loads(run_cli("pk", "occupancy", "--drug", "imipramine", "--regimen", "75 mg po daily", "--hours", "72",
+                             "--format", "json").stdout)
+    assert api["occupancy"] == cli["occupancy"] and api["summary"] == cli["summary"]
+    ind = client().get("/api/meta/indirect?a=ketamine&b=imipramine").json()
+    cli = json.loads(run_cli("meta", "indirect", "ketamine", "imipramine", "--via", "placebo", "--format", "json").stdout)
+    assert ind["beta"] == pytest.approx(cli["beta"]) and ind["se"] == pytest.approx(cli["se"])
+    mech = client().post("/api/mechanism", json={"drug": "ketamine", "regimen": "0.5 mg/kg iv over 40 min", "days": 7, "n": 10})
+    assert mech.status_code == 200 and mech.json()["provenance"]["seed"] == 1
+    net = client().get("/api/meta/network").json()
+    assert "Placebo" in net["treatments"] and net["k"] > 30

@@ -43,6 +43,19 @@ class SimulateIn(BaseModel):
     weight_kg: float = Field(70, ge=20, le=250)
 
 
+class PKIn(BaseModel):
+    drug: str = Name
+    regimen: str = Field(min_length=1, max_length=200)
+    hours: Optional[float] = Field(None, gt=0, le=24 * services.LIMITS["days"])
+    n: int = Field(1, ge=1, le=services.LIMITS["n"])
+    seed: int = Field(1, ge=0, le=2**32 - 1)
+    weight_kg: float = Field(70, ge=20, le=250)
+
+
+class MechanismIn(PKIn):
+    days: float = Field(28, gt=0, le=services.LIMITS["days"])
+
+
 class TrialIn(BaseModel):
     protocol: str = Name
     n_per_arm: int = Field(40, ge=2, le=services.LIMITS["n_per_arm"])
@@ -282,6 +295,14 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
     def api_simulate(body: SimulateIn) -> dict:
         return services.simulate(body.drug, body.regimen, body.days, body.n, body.seed, body.weight_kg)
 
+    @api.post("/pk", summary="Concentrations (NCA) and receptor occupancy of a regimen, as `adpharm pk occupancy`")
+    def api_pk(body: PKIn) -> dict:
+        return services.pk(body.drug, body.regimen, body.hours, body.n, body.seed, body.weight_kg)
+
+    @api.post("/mechanism", summary="Cascade states and the MADRS course, as `adpharm mechanism simulate`")
+    def api_mechanism(body: MechanismIn) -> dict:
+        return services.mechanism(body.drug, body.regimen, body.days, body.n, body.seed, body.weight_kg)
+
     @api.get("/protocols", summary="Bundled trial protocols")
     def api_protocols() -> list[dict]:
         return services.protocols()
@@ -318,6 +339,19 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
                          outcome: Literal["responders", "remitters"] = "responders",
                          method: Literal["REML", "DL", "PM", "ML", "HE", "SJ", "FE"] = "REML") -> dict:
         return services.bundled_meta(a, b, outcome, method)
+
+    @api.get("/meta/network", summary="Network meta-analysis of the bundled Linde 2015 network")
+    def api_network(outcome: Literal["responders", "remitters"] = "responders",
+                    reference: Optional[str] = Query(None, max_length=40)) -> dict:
+        return services.network_linde(outcome, reference)
+
+    @api.get("/meta/indirect", summary="Adjusted indirect comparison (Bucher) of A and B via C, bundled trials")
+    def api_indirect(a: str = Query(..., max_length=40), b: str = Query(..., max_length=40),
+                     via: str = Query("placebo", max_length=40),
+                     outcome: Literal["responders", "remitters"] = "responders",
+                     measure: Literal["OR", "RR", "RD"] = "OR",
+                     method: Literal["REML", "DL", "PM", "ML", "HE", "SJ", "FE"] = "DL") -> dict:
+        return services.indirect(a, b, via, outcome, measure, method)
 
     @api.post("/assays/{kind}", summary="Analyse an uploaded lab file (fst, spt, western; ltp takes file and post)")
     async def api_assay(kind: Literal["fst", "spt", "western", "ltp"], file: UploadFile = File(...),

@@ -181,6 +181,20 @@ def simulate(drug: str, regimen: str, days: float, n: int, seed: int, weight_kg:
     })
 
 
+def pk(drug: str, regimen: str, hours: float | None, n: int, seed: int, weight_kg: float) -> dict:
+    """`adpharm pk occupancy` as JSON: NCA summary, occupancy summary, warnings and provenance."""
+    from ..pharmacology.occupancy import occupancy
+    from ..pharmacology.simulate import simulate as pk_sim
+    res = pk_sim(drug, regimen, hours=hours, n=n, seed=seed, weight_kg=weight_kg, keep_profiles=True)
+    return _clean(occupancy(res).to_dict())
+
+
+def mechanism(drug: str, regimen: str, days: float, n: int, seed: int, weight_kg: float) -> dict:
+    """`adpharm mechanism simulate` as JSON: state and MADRS trajectories, onset, rates, provenance."""
+    from ..mechanism.simulate import simulate as mech
+    return _clean(mech((drug, regimen), days, n=n, seed=seed, weight_kg=weight_kg).to_dict())
+
+
 # --------------------------------------------------------------------------- trials
 
 def protocols() -> list[dict]:
@@ -254,6 +268,26 @@ def bundled_meta(a: str, b: str, outcome: str, method: str) -> dict:
     out = meta(data, "RR", method, False, f"linde2015 {a} vs {b}")
     out["data_source"] = "Linde et al. 2015 (bundled network data, adpharm.evidence.bundled)"
     return out
+
+
+def network_linde(outcome: str, reference: str | None) -> dict:
+    """`adpharm meta network --bundled linde2015` as JSON."""
+    from ..evidence import network
+    from ..evidence.bundled import OUTCOMES, linde2015
+    if outcome not in OUTCOMES:
+        raise AdpharmInputError(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    df, notes = linde2015(outcome)
+    if reference is not None and reference not in set(df["treatment"]):
+        raise AdpharmInputError(f"reference: {reference!r} is not a treatment of the network "
+                                f"({', '.join(sorted(set(df['treatment'])))})")
+    res = network(df, reference=reference, source="bundled linde2015")
+    return _clean({**res.to_dict(), "notes": notes, "notice": RESEARCH_NOTICE})
+
+
+def indirect(a: str, b: str, via: str, outcome: str, measure: str, method: str) -> dict:
+    """`adpharm meta indirect A B --via C` on the bundled trials (Bucher)."""
+    from ..evidence.indirect import bundled_indirect
+    return _clean({**bundled_indirect(a, b, via, outcome, measure, method).to_dict(), "notice": RESEARCH_NOTICE})
 
 
 # --------------------------------------------------------------------------- assays
