@@ -1,7 +1,6 @@
 """Readers on the real files of ../shared/data/transcriptomics (facts from its PROVENANCE.md)."""
 import gzip
 
-import numpy as np
 import pandas as pd
 import pytest
 from conftest import SHARED_DATA

@@ -8,7 +8,7 @@ import pytest
 from conftest import SHARED_DATA
 
 import bagotgen
-from adpharm.transcriptomics.contrasts import GroupMeans, artefact_correlation, log_expression
+from adpharm.transcriptomics.contrasts import GroupMeans, artefact_correlation
 from adpharm.transcriptomics.overlap import bh_adjust, enrichment, overlap
 from adpharm.transcriptomics.readers import read_counts, read_de, read_gmt, read_samples
 from adpharm.transcriptomics.reversal import region_reversal, reversal

@@ -1,11 +1,9 @@
 """`adpharm transcriptomics de|reversal|regions|rrho|overlap|enrich`: signatures from counts to reversal."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional
 
-import numpy as np
 import pandas as pd
 import typer
 
