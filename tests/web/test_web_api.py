@@ -175,6 +175,12 @@ def test_malformed_uploads_give_messages(name, data, words):
     assert "/etc" not in r.json()["error"]
 
 
+def test_engine_errors_name_the_users_file_not_the_temporary_one():
+    r = client().post("/api/assays/fst", files={"file": ("mice.csv", b"x,y\n1,2\n")})
+    assert r.status_code == 400 and r.json()["error"].startswith("mice.csv: missing column 'animal'")
+    assert "upload-" not in r.json()["error"]
+
+
 def test_upload_size_limit():
     small = client(max_upload_bytes=1000)
     r = small.post("/api/assays/fst", files={"file": ("big.csv", b"animal,group,immobility\n" + b"1,a,1\n" * 1000)})

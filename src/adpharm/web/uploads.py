@@ -86,5 +86,5 @@ def stored(files: list[tuple[str, bytes, str]], limit: int = MAX_UPLOAD_BYTES):
 def relabel(message: str, paths: list[Path], names: list[str]) -> str:
     """Error messages name the user's file, not the temporary one."""
     for p, n in zip(paths, names):
-        message = message.replace(str(p), safe_label(n))
+        message = message.replace(str(p), safe_label(n)).replace(p.name, safe_label(n))
     return message
