@@ -10,8 +10,8 @@ import typer
 from .. import RESEARCH_NOTICE
 from ..assays import batch, fst, fst_video, ltp, spt, western
 from ..assays.ephys import read_recording
-from ..io import atomic_write, figure_bytes, read_table
-from .common import check_choice, emit_json, fail, handle_errors
+from ..io import read_table
+from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Lab assays: forced swim (fst), sucrose preference (spt), Western blots (western), slice electrophysiology (ltp).")
@@ -30,8 +30,7 @@ def ltp_cmd(baseline: List[Path] = typer.Option(..., "--baseline", help="Baselin
             fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Normalised fEPSP slope time course and the change over the final window (LTP or LTD)."""
     check_choice("--format", fmt, ("text", "json"))
-    if plot is not None and plot.suffix.lower() not in (".svg", ".png", ".pdf"):
-        fail(f"--plot {plot}: plot files must end in .svg, .png or .pdf")
+    check_plot_path(plot)
     if baseline_sweeps < 1:
         fail(f"--baseline-sweeps: {baseline_sweeps} must be at least 1")
     fractions = ltp.parse_window(slope_window)
@@ -44,10 +43,7 @@ def ltp_cmd(baseline: List[Path] = typer.Option(..., "--baseline", help="Baselin
         out["io_curve"] = ltp.io_curve(read_recording(io_file), fractions).to_dict(orient="records")
     out["notice"] = RESEARCH_NOTICE
     if plot is not None:
-        try:
-            atomic_write(plot, figure_bytes(res.plot().figure, plot))
-        except OSError as exc:
-            fail(f"--plot {plot}: cannot write ({exc.strerror})")
+        save_plot(res.plot(), plot)
     if fmt == "json":
         emit_json(out)
         return
@@ -253,8 +249,5 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
     res = batch.run("western", entries, one, tidy, value, "band density" + (" (fold change)" if control else ""),
                     control, pooled=manifest is not None)
     if plot is not None and res.results:
-        try:
-            atomic_write(plot, figure_bytes(next(iter(res.results.values())).plot().figure, plot))
-        except OSError as exc:
-            fail(f"--plot {plot}: cannot write ({exc.strerror})")
+        save_plot(next(iter(res.results.values())).plot(), plot)
     _finish(res, fmt, out, describe, single=manifest is None)

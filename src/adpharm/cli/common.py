@@ -35,5 +35,23 @@ def check_choice(option: str, value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+PLOT_SUFFIXES = (".svg", ".png", ".pdf")
+
+
+def check_plot_path(path, option: str = "--plot") -> None:
+    """Fail early (before any work) unless a plot path ends in .svg, .png or .pdf."""
+    if path is not None and path.suffix.lower() not in PLOT_SUFFIXES:
+        fail(f"{option} {path}: plot files must end in .svg, .png or .pdf")
+
+
+def save_plot(ax, path, option: str = "--plot") -> None:
+    """Write the figure that ``ax`` belongs to, atomically; an unwritable path is a one-line error."""
+    from ..io import atomic_write, figure_bytes
+    try:
+        atomic_write(path, figure_bytes(ax.figure, path))
+    except OSError as exc:
+        fail(f"{option} {path}: cannot write ({exc.strerror})")
+
+
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -8,7 +8,7 @@ import typer
 
 from ..io import atomic_write, figure_bytes
 from ..pharmacology.model import PHENOTYPES
-from .common import check_choice, emit_json, fail, handle_errors
+from .common import check_choice, check_plot_path, emit_json, fail, handle_errors
 from .pk import _emit, _warn, _write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -36,7 +36,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
     check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
     if len(drug) != len(regimen):
         fail(f"--drug given {len(drug)} times but --regimen {len(regimen)} times: give one regimen per drug")
-    _check_plot(plot)
+    check_plot_path(plot)
     if export_sbml is not None and export_sbml.suffix.lower() not in (".xml", ".sbml"):
         fail(f"--export-sbml {export_sbml}: SBML files must end in .xml or .sbml")
     res = run(list(zip(drug, regimen)), days, n=n, seed=seed, weight_kg=weight, phenotype=phenotype,
@@ -100,7 +100,7 @@ def sensitivity(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
     from ..mechanism.sensitivity import METHODS, sensitivity as run
     check_choice("--format", fmt, ("text", "json", "csv"))
     check_choice("--method", method, METHODS)
-    _check_plot(plot)
+    check_plot_path(plot)
     res = run((drug, regimen), days, method=method, parameters=parameter or None, trajectories=trajectories,
               levels=levels, span=span, seed=seed, onset_threshold=onset)
     if fmt == "csv":
@@ -132,7 +132,7 @@ def preclinical(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
     from ..mechanism.preclinical import SPECIES_WEIGHT_KG, preclinical as run
     check_choice("--format", fmt, ("text", "json", "csv"))
     check_choice("--species", species, tuple(SPECIES_WEIGHT_KG))
-    _check_plot(plot)
+    check_plot_path(plot)
     res = run(drug, dose, species=species, chronic_days=chronic_days, test_delay_h=test_delay,
               control_immobility=control_immobility, spt_control=spt_control, spt_stressed=spt_stressed)
     if fmt == "csv":
@@ -144,7 +144,3 @@ def preclinical(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 
-
-def _check_plot(plot: Optional[Path]) -> None:
-    if plot is not None and plot.suffix.lower() not in (".svg", ".png", ".pdf"):
-        fail(f"--plot {plot}: plot files must end in .svg, .png or .pdf")

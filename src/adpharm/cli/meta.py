@@ -13,8 +13,8 @@ from ..evidence import bundled, cumul, escalc, indirect, leave1out, network, reg
 from ..evidence.effect_sizes import MEASURES, arm_counts
 from ..evidence.indirect import bundled_indirect
 from ..evidence.meta import METHODS
-from ..io import atomic_write, figure_bytes, read_table
-from .common import check_choice, emit_json, fail, handle_errors
+from ..io import read_table
+from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Meta-analysis: pairwise (run), network (network) and indirect (indirect).")
@@ -23,13 +23,6 @@ BUNDLED_NETWORKS = ("linde2015",)
 
 def _provenance() -> dict:
     return {"adpharm": __version__, "notice": RESEARCH_NOTICE}
-
-
-def _save_plot(ax, path: Path, option: str) -> None:
-    try:
-        atomic_write(path, figure_bytes(ax.figure, path))
-    except OSError as exc:
-        fail(f"{option} {path}: cannot write ({exc.strerror})")
 
 
 def _emit_or_header(out: dict, fmt: str, header: str, table: pd.DataFrame) -> bool:
@@ -68,9 +61,8 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
     check_choice("--format", fmt, ("text", "json"))
     check_choice("--measure", measure, MEASURES)
     check_choice("--method", method, METHODS)
-    for p, opt in ((forest, "--forest"), (funnel, "--funnel")):
-        if p is not None and p.suffix.lower() not in (".svg", ".png", ".pdf"):
-            fail(f"{opt} {p}: plot files must end in .svg, .png or .pdf")
+    check_plot_path(forest, "--forest")
+    check_plot_path(funnel, "--funnel")
     df = read_table(data)
     src = str(data)
     es = escalc(measure, df, source=src)
@@ -97,10 +89,10 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
             out["regtest"] = None if eg is None else eg.to_dict()
     out["provenance"] = {**_provenance(), "input": src}
     if forest:
-        _save_plot((sub or res).plot(), forest, "--forest")
+        save_plot((sub or res).plot(), forest, "--forest")
     if funnel:
         from ..evidence.plots import funnel as funnel_plot
-        _save_plot(funnel_plot(res, egger=eg), funnel, "--funnel")
+        save_plot(funnel_plot(res, egger=eg), funnel, "--funnel")
     if _emit_or_header(out, fmt, f"{'Common-effect' if method == 'FE' else 'Random-effects'} meta-analysis "
                                  f"({method}, {measure}, k = {res.k})", res.summary()):
         return
@@ -140,8 +132,7 @@ def network_cmd(data: Optional[Path] = typer.Argument(None, help="Arm-level (stu
     check_choice("--format", fmt, ("text", "json"))
     check_choice("--model", model, ("common", "random"))
     check_choice("--method", method, ("REML", "DL"))
-    if graph is not None and graph.suffix.lower() not in (".svg", ".png", ".pdf"):
-        fail(f"--graph {graph}: plot files must end in .svg, .png or .pdf")
+    check_plot_path(graph, "--graph")
     notes: list[str] = []
     if (data is None) == (bundled_name is None):
         fail("give DATA.csv or --bundled linde2015 (one of them)")
@@ -158,7 +149,7 @@ def network_cmd(data: Optional[Path] = typer.Argument(None, help="Arm-level (stu
                          **({"reference_key": "linde2015", "citation": "Linde K et al. (2015) Ann Fam Med 13:69-79, doi:10.1370/afm.1687"}
                             if bundled_name else {})}
     if graph:
-        _save_plot(res.plot(), graph, "--graph")
+        save_plot(res.plot(), graph, "--graph")
     if _emit_or_header(out, fmt, f"Network meta-analysis ({model} effects{', tau^2 by ' + method if model == 'random' else ''}), "
                                  f"{out['k']} studies, {len(res.treatments)} treatments, reference {res.reference}",
                        res.summary()):

@@ -14,7 +14,7 @@ from ..io import atomic_write, figure_bytes
 from ..pharmacology.model import PHENOTYPES
 from ..pharmacology.occupancy import occupancy as compute_occupancy
 from ..pharmacology.simulate import iter_profiles, regimen_warnings, simulate as run_simulation
-from .common import check_choice, emit_json, fail, handle_errors
+from .common import check_choice, check_plot_path, emit_json, fail, handle_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Pharmacokinetics: simulate a regimen (simulate) and the receptor occupancy it gives (occupancy).")
@@ -38,8 +38,7 @@ def _check(fmt: str, plot: Optional[Path], phenotype: str, sex: str) -> None:
     check_choice("--format", fmt, ("text", "json", "csv"))
     check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
     check_choice("--sex", sex, ("female", "male"))
-    if plot is not None and plot.suffix.lower() not in (".svg", ".png", ".pdf"):
-        fail(f"--plot {plot}: plot files must end in .svg, .png or .pdf")
+    check_plot_path(plot)
 
 
 def _warn(messages: list[str]) -> None:

@@ -9,8 +9,8 @@ import typer
 
 from .. import RESEARCH_NOTICE
 from ..errors import AdpharmInputError
-from ..io import atomic_write, figure_bytes
-from .common import check_choice, emit_json, fail, handle_errors
+from ..io import atomic_write
+from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Transcriptomic signatures: differential expression (de), reversal of a disease signature "
@@ -18,20 +18,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 FMT = typer.Option("text", "--format", help="text or json.")
 PLOT = typer.Option(None, "--plot", help="Write the figure (.svg, .png or .pdf).")
-
-
-def _check_plot(plot: Optional[Path]) -> None:
-    if plot is not None and plot.suffix.lower() not in (".svg", ".png", ".pdf"):
-        fail(f"--plot {plot}: plot files must end in .svg, .png or .pdf")
-
-
-def _save(ax, plot: Optional[Path]) -> None:
-    if plot is None:
-        return
-    try:
-        atomic_write(plot, figure_bytes(ax.figure, plot))
-    except OSError as exc:
-        fail(f"--plot {plot}: cannot write ({exc.strerror})")
 
 
 def _write_csv(table: pd.DataFrame, out: Optional[Path]) -> None:
@@ -84,14 +70,15 @@ def de_cmd(counts: Path = typer.Argument(..., help="Count matrix: CSV/TSV (gzip 
     from ..transcriptomics.de import differential_expression
     from ..transcriptomics.readers import parse_contrast, read_counts, read_samples
     check_choice("--format", fmt, ("text", "json"))
-    _check_plot(plot)
+    check_plot_path(plot)
     spec = parse_contrast(contrast)
     c = read_counts(counts)
     sheet = read_samples(samples, list(c.columns))
     res = differential_expression(c, sheet, design, spec, by=by, alpha=alpha, min_total_count=min_count,
                                   shrink=shrink, n_cpus=max(cpus, 1), subset=_subset(subset))
     _write_csv(res.table, out)
-    _save(res.plot("ma" if ma else "volcano"), plot)
+    if plot is not None:
+        save_plot(res.plot("ma" if ma else "volcano"), plot)
     d = res.to_dict()
     top = res.table.nsmallest(10, "padj")[["gene", *([by] if by else []), "baseMean", "log2FoldChange", "padj"]]
     d["top_genes"] = top.to_dict(orient="records")
@@ -124,7 +111,7 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
     from ..transcriptomics.readers import map_orthologs, read_counts, read_de, read_samples
     from ..transcriptomics.reversal import reversal
     check_choice("--format", fmt, ("text", "json"))
-    _check_plot(plot)
+    check_plot_path(plot)
     if counts is not None and samples is None:
         fail("--counts needs --samples")
     a = read_de(disease, disease_contrast)
@@ -137,7 +124,8 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
         sheet = read_samples(samples, list(c.columns) if c is not None else None)
     res = reversal(a, b, alpha=alpha, counts=c, samples=sheet, permutations=permutations, seed=seed)
     _write_csv(res.genes, out)
-    _save(res.plot(), plot)
+    if plot is not None:
+        save_plot(res.plot(), plot)
 
     def text():
         sr = res.shared_reference
@@ -174,7 +162,7 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
     from ..transcriptomics.readers import read_counts, read_samples
     from ..transcriptomics.reversal import region_reversal
     check_choice("--format", fmt, ("text", "json"))
-    _check_plot(plot)
+    check_plot_path(plot)
     drug_list = [d.strip() for d in drugs.split(",") if d.strip()]
     if not drug_list:
         fail("--drugs: give at least one drug group")
@@ -182,7 +170,8 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
     sheet = read_samples(samples, list(c.columns))
     res = region_reversal(c, sheet, region, group, control, disease, drug_list, alpha=alpha, seed=seed)
     _write_csv(res.table, out)
-    _save(res.plot(), plot)
+    if plot is not None:
+        save_plot(res.plot(), plot)
     _emit(res.to_dict(), fmt, lambda: typer.echo(_table(res.table)))
 
 
@@ -202,11 +191,12 @@ def rrho_cmd(a: Path = typer.Argument(..., help="First DE table (ranked by -log1
     """Rank-rank hypergeometric overlap (RRHO2) in all four directions, BY-adjusted."""
     from ..transcriptomics.rrho import rrho
     check_choice("--format", fmt, ("text", "json"))
-    _check_plot(plot)
+    check_plot_path(plot)
     if permutations < 0:
         fail(f"--permutations: {permutations} must not be negative")
     res = rrho(_ranking(a), _ranking(b), step=step, names=(a.name[:48], b.name[:48]), permutations=permutations, seed=seed)
-    _save(res.plot(), plot)
+    if plot is not None:
+        save_plot(res.plot(), plot)
 
     def text():
         typer.echo(f"RRHO2 over {res.universe} genes ranked in both; up in A: {res.split_a}, up in B: {res.split_b}")
@@ -240,7 +230,7 @@ def overlap_cmd(files: List[Path] = typer.Argument(..., help="DE tables (their u
     from ..transcriptomics.overlap import overlap
     from ..transcriptomics.readers import read_gene_lists
     check_choice("--format", fmt, ("text", "json"))
-    _check_plot(plot)
+    check_plot_path(plot)
     lists, universes = {}, []
     for f in files:
         ls, tested = _gene_lists(f, alpha)
@@ -261,7 +251,8 @@ def overlap_cmd(files: List[Path] = typer.Argument(..., help="DE tables (their u
     else:
         fail("--universe: no DE table was given, so the universe must be stated (a gene-list file)")
     res = overlap(lists, U)
-    _save(res.plot(), plot)
+    if plot is not None:
+        save_plot(res.plot(), plot)
     _emit(res.to_dict(), fmt, lambda: (typer.echo(f"universe: {res.universe_size} genes"), typer.echo(_table(res.table))))
 
 
@@ -279,7 +270,7 @@ def enrich_cmd(signature: Path = typer.Argument(..., help="DE table (up and down
     from ..transcriptomics.overlap import enrichment
     from ..transcriptomics.readers import read_gene_lists, read_gmt
     check_choice("--format", fmt, ("text", "json"))
-    _check_plot(plot)
+    check_plot_path(plot)
     sets = read_gmt(gmt)
     lists, tested = _gene_lists(signature, alpha)
     if universe is not None:
@@ -290,7 +281,8 @@ def enrich_cmd(signature: Path = typer.Argument(..., help="DE table (up and down
         fail("--universe: a gene-list signature needs a stated universe")
     res = enrichment(lists, sets, U, min_size=min_size, collection=gmt.name)
     _write_csv(res.table, out)
-    _save(res.plot(), plot)
+    if plot is not None:
+        save_plot(res.plot(), plot)
     d = res.to_dict()
     if top > 0:
         d["results"] = d["results"][:top]

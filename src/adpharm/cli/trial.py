@@ -7,8 +7,7 @@ from typing import Optional
 import typer
 
 from ..io import atomic_write, figure_bytes
-from .common import check_choice, emit_json, fail, handle_errors
-from .mechanism import _check_plot
+from .common import check_choice, check_plot_path, emit_json, fail, handle_errors
 from .pk import _emit, _warn, _write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -59,7 +58,7 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
     """Simulate one trial of a protocol with virtual patients from the mechanism model."""
     from ..trials.simulate import simulate_trial
     check_choice("--format", fmt, ("text", "json", "csv"))
-    _check_plot(plot)
+    check_plot_path(plot)
     res = simulate_trial(protocol, n_per_arm, seed, remission_threshold=remission)
     _warn(res.warnings)
     d = res.to_dict()
@@ -95,7 +94,7 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
     from ..trials.analysis import analyze as run, read_trial_csv
     check_choice("--format", fmt, ("text", "json"))
     check_choice("--df", df_method, ("satterthwaite", "residual"))
-    _check_plot(plot)
+    check_plot_path(plot)
     d = read_trial_csv(data)
     res = run(d, reference=reference, visit=visit, remission_threshold=remission, df_method=df_method, level=level,
               baseline_by_visit=baseline_by_visit)
@@ -145,7 +144,7 @@ def power(protocol: str = typer.Argument(..., help="A bundled protocol or a prot
     """Power of the protocol's primary endpoint by simulation, on Dask."""
     from ..trials.power import power as run
     check_choice("--format", fmt, ("text", "json"))
-    _check_plot(plot)
+    check_plot_path(plot)
     if scheduler is not None and workers is not None:
         fail("--scheduler and --workers: give one (the scheduler's cluster has its own workers)")
     res = run(protocol, reps, n_per_arm=n_per_arm, target_power=target_power, seed=seed, workers=workers,
