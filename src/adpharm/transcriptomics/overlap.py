@@ -21,22 +21,30 @@ from .. import __version__
 from ..errors import AdpharmInputError
 
 
-def bh_adjust(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (R's ``p.adjust(p, "BH")``), NaN kept as NaN."""
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    q = p[ok]
-    n = q.size
-    if n == 0:
+def bh_adjust_log10(log10p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjustment (R's ``p.adjust(p, "BH")``) on log10 p-values, NaN kept.
+
+    Working in logs keeps p-values far below 1e-300 (RRHO maps) finite and ordered.
+    """
+    lp = np.asarray(log10p, dtype=float)
+    out = np.full(lp.shape, np.nan)
+    ok = ~np.isnan(lp)
+    q = lp[ok]
+    m = q.size
+    if m == 0:
         return out
-    order = np.argsort(q)[::-1]
-    ranked = q[order] * n / np.arange(n, 0, -1)
-    adj = np.minimum.accumulate(ranked)
-    res = np.empty(n)
-    res[order] = np.minimum(adj, 1.0)
+    order = np.argsort(q)[::-1]                                   # largest p first
+    adj = np.minimum.accumulate(q[order] + np.log10(m / np.arange(m, 0, -1)))
+    res = np.empty(m)
+    res[order] = np.minimum(adj, 0.0)
     out[ok] = res
     return out
+
+
+def bh_adjust(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (R's ``p.adjust(p, "BH")``), NaN kept as NaN."""
+    with np.errstate(divide="ignore"):
+        return 10 ** bh_adjust_log10(np.log10(np.asarray(p, dtype=float)))
 
 
 def _hyper(k: int, n_a: int, n_b: int, universe: int) -> dict:

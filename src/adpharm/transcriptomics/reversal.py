@@ -76,16 +76,30 @@ def orthogonal(y: np.ndarray, x: np.ndarray, w: float, mode: str) -> np.ndarray:
     return y + (1 - w) * x if mode == "vs_disease" else y - w * x
 
 
+def _from_means(gm: GroupMeans, dc: Contrast, drug: str, w: float) -> pd.Series:
+    """The orthogonal contrast z = D − w·S − (1 − w)·C from group means."""
+    return gm.means[drug] - w * gm.means[dc[1]] - (1 - w) * gm.means[dc[2]]
+
+
+def _posterior(dis: pd.DataFrame) -> tuple[pd.Series, dict]:
+    """Empirical-Bayes posterior means E[Δ | x] of a contrast table's fold changes, and the prior."""
+    post, prior = posterior_mean(dis["log2FoldChange"].to_numpy(), dis["lfcSE"].to_numpy())
+    return pd.Series(post, index=dis.index), prior
+
+
+def _r(z: np.ndarray, post: np.ndarray, w: float, axis=None):
+    """r = 1 − w − β, β = Σ z·E[Δ|x] / Σ E[Δ|x]² (along ``axis``); NaN where the denominator is 0."""
+    den = np.sum(post ** 2, axis=axis)
+    return 1 - w - np.sum(z * post, axis=axis) / np.where(den > 0, den, np.nan)
+
+
 def _estimate(z: np.ndarray, post: np.ndarray, w: float, n_boot: int, rng) -> dict:
-    """r = 1 − w − β, β = Σ z·E[Δ|x] / Σ E[Δ|x]², with a bootstrap-over-genes percentile interval."""
-    den = np.sum(post ** 2)
-    if not den > 0:
+    """:func:`_r` with a bootstrap-over-genes percentile interval."""
+    r = float(_r(z, post, w))
+    if not np.isfinite(r):
         return {"r": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-    r = float(1 - w - np.sum(z * post) / den)
     idx = rng.integers(0, len(z), size=(n_boot, len(z)))
-    d = (post[idx] ** 2).sum(axis=1)
-    boot = 1 - w - (z[idx] * post[idx]).sum(axis=1) / np.where(d > 0, d, np.nan)
-    lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+    lo, hi = np.nanpercentile(_r(z[idx], post[idx], w, axis=1), [2.5, 97.5])
     return {"r": r, "ci_low": float(lo), "ci_high": float(hi)}
 
 
@@ -251,11 +265,10 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
         logx = log_expression(counts)
         gm = GroupMeans.fit(logx, samples.column(dc[0]))
         dis = gm.contrast(dc)
-        x_all, se_all = dis["log2FoldChange"], dis["lfcSE"]
-        z_all = gm.means[gc[1]] - w * gm.means[dc[1]] - (1 - w) * gm.means[dc[2]]
+        z_all = _from_means(gm, dc, gc[1], w)
         source = "re-estimated from the counts (log2 normalised count means, pooled residual variance)"
         ind = gm.contrast((dc[0], gc[1], dc[2]))["log2FoldChange"].reindex(sig).to_numpy()
-        xs = x_all.reindex(sig).to_numpy()
+        xs = dis["log2FoldChange"].reindex(sig).to_numpy()
         okk = np.isfinite(ind) & np.isfinite(xs)
         independent = {"contrast": [dc[0], gc[1], dc[2]], "genes": int(okk.sum()),
                        "same_sign_fraction": float((np.sign(ind[okk]) == np.sign(xs[okk])).mean()),
@@ -268,12 +281,10 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
     else:
         if "lfcSE" not in disease.table:
             raise AdpharmInputError(f"{disease.source}: no lfcSE column; the honest estimate needs standard errors or --counts")
-        t = disease.table.loc[both.index]
-        x_all, se_all = t["log2FoldChange"], t["lfcSE"]
+        dis = disease.table.loc[both.index]
         z_all = pd.Series(orthogonal(both["drug"].to_numpy(), both["disease"].to_numpy(), w, mode), index=both.index)
         source = f"the tables' fold changes and lfcSE; group sizes {sizes_from}"
-    post, prior = posterior_mean(x_all.to_numpy(), se_all.to_numpy())
-    post = pd.Series(post, index=x_all.index)
+    post, prior = _posterior(dis)
     p_s, z_s = post.reindex(sig).to_numpy(), z_all.reindex(sig).to_numpy()
     ok = np.isfinite(p_s) & np.isfinite(z_s)
     est = _estimate(z_s[ok], p_s[ok], w, n_boot, rng)
@@ -306,9 +317,7 @@ def permutation_null(logx: pd.DataFrame, groups: pd.Series, dc: Contrast, gc: Co
         m = GroupMeans.fit(logx, g)
         dis, dr = m.contrast(dc), m.contrast(gc)
         top = dis["stat"].abs().nlargest(k).index
-        post = pd.Series(posterior_mean(dis["log2FoldChange"].to_numpy(), dis["lfcSE"].to_numpy())[0], index=dis.index)
-        z = m.means[gc[1]] - w * m.means[dc[1]] - (1 - w) * m.means[dc[2]]
-        r = 1 - w - float((z[top] * post[top]).sum() / (post[top] ** 2).sum())
+        r = float(_r(_from_means(m, dc, gc[1], w)[top].to_numpy(), _posterior(dis)[0][top].to_numpy(), w))
         opp = float((np.sign(dis.loc[top, "log2FoldChange"]) != np.sign(dr.loc[top, "log2FoldChange"])).mean())
         return r, opp
 
@@ -401,14 +410,13 @@ def region_reversal(counts: pd.DataFrame, samples: SampleSheet, region: str, fac
         q = pd.Series(bh_adjust(dis["pvalue"].to_numpy()), index=dis.index)
         sig = list(q.index[q < alpha])
         x = dis.loc[sig, "log2FoldChange"].to_numpy()
-        post = pd.Series(posterior_mean(dis["log2FoldChange"].to_numpy(), dis["lfcSE"].to_numpy())[0], index=dis.index)
+        post = _posterior(dis)[0]
         w = gm.n[disease] / (gm.n[disease] + gm.n[control])
         for d in drugs:
             row = {"region": reg, "drug": d, "signature_genes": len(sig)}
             if len(sig) >= 3:
                 nv = _naive(x, gm.contrast((factor, d, disease)).loc[sig, "log2FoldChange"].to_numpy(), "vs_disease")
-                z = (gm.means[d] - w * gm.means[disease] - (1 - w) * gm.means[control]).loc[sig].to_numpy()
-                e = _estimate(z, post.loc[sig].to_numpy(), w, n_boot, rng)
+                e = _estimate(_from_means(gm, dc, d, w).loc[sig].to_numpy(), post.loc[sig].to_numpy(), w, n_boot, rng)
                 row.update(opposite_sign_fraction=nv["opposite_sign_fraction"], r_naive=nv["r_naive"],
                            r=e["r"], ci_low=e["ci_low"], ci_high=e["ci_high"], verdict=verdict(e["r"], e["ci_low"], e["ci_high"]))
             else:

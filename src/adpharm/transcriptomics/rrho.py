@@ -35,19 +35,12 @@ QUADRANTS = ("up_up", "down_down", "up_down", "down_up")
 
 
 def by_adjust_log10(log10p: np.ndarray) -> np.ndarray:
-    """Benjamini–Yekutieli adjustment (R's ``p.adjust(p, "BY")``) done on log10 p-values.
-
-    Working in logs keeps the map's extreme cells (p far below 1e-300) finite and ordered.
-    """
-    lp = np.asarray(log10p, dtype=float).ravel()
-    m = lp.size
-    order = np.argsort(lp)[::-1]                                   # largest p first
-    ranks = np.arange(m, 0, -1)
-    adj = np.minimum.accumulate(lp[order] + np.log10(m / ranks))
-    out = np.empty(m)
-    out[order] = adj
-    out += np.log10(np.sum(1.0 / np.arange(1, m + 1)))
-    return np.minimum(out, 0.0).reshape(np.shape(log10p))
+    """Benjamini–Yekutieli adjustment (R's ``p.adjust(p, "BY")``) on log10 p-values: BH times
+    Σ 1/i, capped at 1."""
+    from .overlap import bh_adjust_log10
+    lp = np.asarray(log10p, dtype=float)
+    m = np.isfinite(lp).sum()
+    return np.minimum(bh_adjust_log10(lp) + np.log10(np.sum(1.0 / np.arange(1, m + 1))), 0.0)
 
 
 def _log10_sf(k: np.ndarray, N: int, n: np.ndarray, m: np.ndarray) -> np.ndarray:

@@ -21,15 +21,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError, UnknownNameError
+from ..evidence.effect_sizes import MEASURES
+from ..evidence.meta import METHODS
 from . import services, uploads
 from .jobs import JobManager
 
 HERE = Path(__file__).parent
-FORMATS = ("html", "md", "pdf", "json")
 MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8", "pdf": "application/pdf",
          "json": "application/json"}
-MEASURES = ("OR", "RR", "RD", "SMD", "MD")
-METHODS = ("REML", "DL", "PM", "ML", "HE", "SJ", "FE")
 
 Name = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9 ._+()/-]+$")
 
@@ -202,10 +201,13 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
         return page(request, "trials.html", nav="trials", protocols=services.protocols(), plotly=_plotly_js() is not None,
                     limits=services.LIMITS)
 
+    def evidence(request: Request, **ctx):
+        return page(request, "evidence.html", nav="evidence", treatments=services.bundled_treatments(),
+                    measures=MEASURES, methods=METHODS, **ctx)
+
     @app.get("/evidence", response_class=HTMLResponse, include_in_schema=False)
     def evidence_page(request: Request):
-        return page(request, "evidence.html", nav="evidence", treatments=services.bundled_treatments(),
-                    measures=MEASURES, methods=METHODS)
+        return evidence(request)
 
     @app.post("/evidence", response_class=HTMLResponse, include_in_schema=False)
     async def evidence_run(request: Request, source: Literal["bundled", "upload"] = Form("bundled"),
@@ -222,8 +224,7 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
             up = await _read(file, "table", "file")
             res = _on_uploads([up], lambda p: services.meta(read_table(p[0]), measure, method, knha, uploads.safe_label(up[0])))
             label = f"uploaded {uploads.safe_label(up[0])}"
-        return page(request, "evidence.html", nav="evidence", treatments=services.bundled_treatments(),
-                    measures=MEASURES, methods=METHODS, res=res, label=label)
+        return evidence(request, res=res, label=label)
 
     @app.get("/assays", response_class=HTMLResponse, include_in_schema=False)
     def assays_page(request: Request):

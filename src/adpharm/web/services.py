@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,19 +44,11 @@ def records(df: pd.DataFrame) -> list[dict]:
     return _clean(df.to_dict(orient="records"))
 
 
-def svg(ax_or_fig) -> str:
-    """A matplotlib figure as inline SVG text (closed after)."""
-    import io
-
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    fig = getattr(ax_or_fig, "figure", ax_or_fig)
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg"):]
+def svg(ax_or_fig, salt: str) -> str:
+    """A matplotlib figure as inline SVG (:func:`adpharm.evidence.plots.to_svg`: ids salted so that
+    several figures can share a page), closed after."""
+    from ..evidence.plots import to_svg
+    return to_svg(getattr(ax_or_fig, "figure", ax_or_fig), salt)
 
 
 # --------------------------------------------------------------------------- knowledge
@@ -110,7 +103,11 @@ class GuideCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key]["comparison"]
-            c = compare(a, b)
+            try:
+                c = compare(a, b)
+            finally:                    # a failed name must not leave a lock behind per request
+                with self._lock:
+                    self._building.pop(key, None)
             with self._lock:
                 self._items[key] = {"comparison": c}
                 while len(self._items) > self.size:
@@ -242,14 +239,15 @@ def meta(data: pd.DataFrame, measure: str, method: str, knha: bool, source: str)
     from ..evidence.plots import forest
     es = escalc(measure, data, source=source)
     res = rma(es, method=method, test="knha" if knha else "z")
-    return _clean({**res.to_dict(), "forest_svg": svg(forest(res)), "notice": RESEARCH_NOTICE})
+    return _clean({**res.to_dict(), "forest_svg": svg(forest(res), "forest"), "notice": RESEARCH_NOTICE})
 
 
-def bundled_treatments() -> list[str]:
-    """Treatment names in the bundled Linde 2015 primary-care network."""
+@lru_cache(maxsize=1)
+def bundled_treatments() -> tuple[str, ...]:
+    """Treatment names in the bundled Linde 2015 primary-care network (read once: bundled data)."""
     from ..evidence.bundled import linde2015
     arms, _ = linde2015()
-    return sorted(arms["treatment"].unique())
+    return tuple(sorted(arms["treatment"].unique()))
 
 
 def bundled_meta(a: str, b: str, outcome: str, method: str) -> dict:
@@ -310,7 +308,7 @@ def assay(kind: str, path: Path, options: dict) -> dict:
     else:
         raise AdpharmInputError(f"assay: {kind!r} is not one of fst, spt, western (ltp takes two recordings)")
     return _clean({"kind": kind, "result": res.to_dict(), "summary": records(res.summary()),
-                   "figure_svg": svg(res.plot()), "notice": RESEARCH_NOTICE})
+                   "figure_svg": svg(res.plot(), kind), "notice": RESEARCH_NOTICE})
 
 
 def ltp_pair(baseline: Path, post: Path) -> dict:
@@ -318,7 +316,7 @@ def ltp_pair(baseline: Path, post: Path) -> dict:
     from ..assays.ephys import read_recording
     res = ltp.analyse([read_recording(baseline)], [read_recording(post)])
     return _clean({"kind": "ltp", "result": res.to_dict(), "summary": records(res.summary()),
-                   "figure_svg": svg(res.plot()), "notice": RESEARCH_NOTICE})
+                   "figure_svg": svg(res.plot(), "ltp"), "notice": RESEARCH_NOTICE})
 
 
 # --------------------------------------------------------------------------- transcriptomics
@@ -330,12 +328,12 @@ def signatures(a: Path, b: Path, a_contrast: str | None, b_contrast: str | None)
     from ..transcriptomics.rrho import rrho
     da, db = read_de(a, a_contrast or None), read_de(b, b_contrast or None)
     r = rrho(da.ranking(), db.ranking(), names=("disease", "drug"))
-    out = {"rrho": r.to_dict(), "rrho_svg": svg(r.plot())}
+    out = {"rrho": r.to_dict(), "rrho_svg": svg(r.plot(), "rrho")}
     out["rrho"].pop("quadrant_genes", None)
     try:
         rev = reversal(da, db)
         out["reversal"] = rev.to_dict()
-        out["reversal_svg"] = svg(rev.plot())
+        out["reversal_svg"] = svg(rev.plot(), "reversal")
     except AdpharmInputError as exc:
         out["reversal"] = {"not_run": str(exc)}
     out["notice"] = RESEARCH_NOTICE
