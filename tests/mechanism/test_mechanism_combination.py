@@ -28,7 +28,8 @@ def test_each_drug_dominates_its_own_time_scale(ket_imi):
 def test_additive_plasticity_cannot_exceed_bliss(ket_imi):
     # the arms meet only in the plasticity sum and D = sP / (1 + sP), so 1 - D_AB >= (1 - D_A)(1 - D_B)
     assert np.all(ket_imi.table.excess_over_bliss <= 1e-9)
-    assert np.all(ket_imi.table.excess_over_hsa >= -1e-9)
+    # the combination and the single drugs are separate solves (step error of order 1e-8 on D)
+    assert np.all(ket_imi.table.excess_over_hsa >= -1e-6)
 
 
 def test_needs_two_drugs():

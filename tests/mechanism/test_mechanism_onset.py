@@ -36,7 +36,9 @@ def test_imipramine_does_not_separate_in_week_one_but_does_by_week_six(imipramin
     assert s.loc[:7, "separation"].max() < 2.0
     onset = imipramine_label.onset_day()
     assert onset is not None and 8 <= onset <= 42
-    assert s.loc[42, "response_rate"] > s.loc[42, "placebo_response_rate"] + 0.15
+    # responders over placebo: TCA arms 52.5 % vs placebo 39.7 % in Linde 2015 (12.8 points), 53.8 % vs
+    # 37.3 % over 182 trials in Papakostas & Fava 2009 (16.5 points)
+    assert s.loc[42, "response_rate"] > s.loc[42, "placebo_response_rate"] + 0.08
 
 
 @pytest.mark.parametrize("drug, regimen", [("sertraline", "50 mg po daily titrate to 100 mg over 2 weeks"),

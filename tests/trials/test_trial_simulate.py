@@ -170,10 +170,11 @@ def _at(protocol, visit, seed=2026):
 def test_weeks_scale_separation_for_imipramine_and_ssri_hours_for_ketamine():
     imi = simulate_trial("imipramine-chronic", N, seed=1).summary().set_index(["arm", "visit"])["madrs_mean"]
     assert abs(imi["placebo", "week1"] - imi["imipramine", "week1"]) < 1.5
-    assert imi["placebo", "week6"] - imi["imipramine", "week6"] > 6
+    assert imi["placebo", "week6"] - imi["imipramine", "week6"] > 2
     ssri = simulate_trial("ssri-mdd-8wk", N, seed=1).summary().set_index(["arm", "visit"])["madrs_mean"]
-    assert abs(ssri["placebo", "week1"] - ssri["sertraline", "week1"]) < 2
-    assert ssri["placebo", "week8"] - ssri["sertraline", "week8"] > 5
+    assert abs(ssri["placebo", "week1"] - ssri["sertraline", "week1"]) < 1.5
+    # SSRI against inert placebo at week 8: about 2-4 MADRS points (Wade 2002, a Linde 2015 trial: 2.7, SE 0.85)
+    assert 0.5 < ssri["placebo", "week8"] - ssri["sertraline", "week8"] < 6
     ket = simulate_trial("ketamine-trd-iv", N, seed=1).summary().set_index(["arm", "visit"])["madrs_mean"]
     assert ket["placebo", "24h"] - ket["ketamine", "24h"] > 10
 
@@ -184,11 +185,23 @@ def test_ketamine_arm_change_at_24h_beside_murrough_2013():
     assert s.loc["ketamine", "change_mean"] == pytest.approx(-16.5, abs=6)
 
 
-@pytest.mark.xfail(strict=True, reason="the model's placebo response (median 11 % of baseline, calibrated on a "
-                   "saline TRD arm) is far below midazolam's 8.8 points: the model has no term for an active placebo")
+def _predictive(protocol, n_per_arm, visit, arm, stat, trials=20):
+    """Mean and SD over simulated trials of the published size: each trial draws its own trial effect
+    (placebo_trial_logit_sd) and its own patients, so the SD is the spread a real trial would show."""
+    from adpharm.trials.simulate import simulate_trials
+    vals = [t.summary().set_index(["arm", "visit"]).loc[(arm, visit), stat]
+            for t in simulate_trials(protocol, n_per_arm, list(range(500, 500 + trials)))]
+    return float(np.mean(vals)), float(np.std(vals, ddof=1))
+
+
+@pytest.mark.xfail(strict=True, reason="midazolam about -4.5 at 24 h against -8.8: the trd expectancy is calibrated on "
+                   "the other active-placebo arm in clinical_trials.md (Su 2023, 5/42 responders), and the two disagree "
+                   "by more than the model's between-trial spread")
 def test_midazolam_arm_change_at_24h_beside_murrough_2013():
-    s = _at("ketamine-vs-midazolam", "24h")
-    assert s.loc["midazolam", "change_mean"] == pytest.approx(-8.8, abs=3)
+    """Murrough 2013: midazolam -8.8 at 24 h (25 patients), inside the 95 % predictive range of trials of its size;
+    the active placebo keeps the expectancy that an inert one loses beside ketamine."""
+    mean, sd = _predictive("ketamine-vs-midazolam", 24, "24h", "midazolam", "change_mean")
+    assert abs(-8.8 - mean) <= 1.96 * sd
 
 
 def test_esketamine_arm_response_at_day_28_beside_transform_2():
@@ -197,11 +210,13 @@ def test_esketamine_arm_response_at_day_28_beside_transform_2():
     assert s.loc["esketamine", "response_rate"] == pytest.approx(0.693, abs=0.1)
 
 
-@pytest.mark.xfail(strict=True, reason="placebo spray + new antidepressant responds 52 % in TRANSFORM-2; the "
-                   "model gives about 21 %: escitalopram's four-week effect plus the model's small placebo response")
+@pytest.mark.xfail(strict=True, reason="about 37 % (SD 7 % over trials) against 52 %: the calibration arm, TRANSFORM-1's, "
+                   "responded 39 %, and the sister trials differ by more than the model's between-trial spread")
 def test_placebo_plus_antidepressant_response_beside_transform_2():
-    s = _at("esketamine-trd-in", "day28")
-    assert s.loc["placebo", "response_rate"] == pytest.approx(0.52, abs=0.1)
+    """TRANSFORM-2 placebo spray + new antidepressant: 52/100 at day 28 (TRANSFORM-1, 42/108, was the calibration),
+    inside the 95 % predictive range of trials of its size."""
+    mean, sd = _predictive("esketamine-trd-in", 110, "day28", "placebo", "response_rate", trials=12)
+    assert abs(0.52 - mean) <= 1.96 * sd
 
 
 def test_ssri_arm_response_beside_linde_2015():
@@ -210,16 +225,25 @@ def test_ssri_arm_response_beside_linde_2015():
     assert s.loc["sertraline", "response_rate"] == pytest.approx(0.529, abs=0.12)
 
 
-@pytest.mark.xfail(strict=True, reason="primary-care placebo arms respond 39.7 % (Linde 2015); the model's placebo "
-                   "response was calibrated on treatment-resistant and chronic samples and gives about 9 %")
 def test_ssri_placebo_response_beside_linde_2015():
+    """Placebo arms of Linde 2015, 39.7 % (calibration), read in the mdd-outpatient protocol (observed cases)."""
     s = _at("ssri-mdd-8wk", "week8")
     assert s.loc["placebo", "response_rate"] == pytest.approx(0.397, abs=0.12)
 
 
-@pytest.mark.xfail(strict=True, reason="after the simulated two-week lead-in imipramine responds about 27 % at week 6, "
-                   "below the 45 % of Kocsis 1988 and 46 % of Stewart 1993: response is counted from the "
-                   "post-lead-in baseline, after the placebo response the model front-loads within days")
+@pytest.mark.xfail(strict=True, reason="imipramine responds about 30 % at week 6 after the washout, below the 45 % of "
+                   "Kocsis 1988 and 46 % of Stewart 1993: the monoaminergic weight is calibrated on the primary-care "
+                   "trials of Linde 2015 (13 points over placebo), and these chronic samples separated by over 30")
 def test_imipramine_response_after_lead_in_beside_kocsis_and_stewart():
     s = _at("imipramine-chronic", "week6")
     assert s.loc["imipramine", "response_rate"] == pytest.approx(0.45, abs=0.1)
+
+
+def test_ssri_trial_power_at_100_per_arm_is_far_from_one_like_registered_trials():
+    """Turner 2008 (NEJM 358:252): 38 of 74 FDA-registered antidepressant trials (51 %) were positive. With each
+    replicate's own trial effect, an 8-week SSRI trial of 100 per arm must fail often, not succeed always."""
+    from adpharm.trials.power import PUBLISHED_SUCCESS, power
+    r = power("ssri-mdd-8wk", 60, n_per_arm=100, seed=11, workers=0)
+    assert r.ci_ub < 0.95 and 0.2 < r.power < 0.85
+    d = r.to_dict()["provenance"]
+    assert d["published_success_rate"] is PUBLISHED_SUCCESS and "turner2008" in PUBLISHED_SUCCESS["refs"]

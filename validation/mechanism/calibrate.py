@@ -1,95 +1,155 @@
-"""Calibrate the clinical mapping of the cascade model (the parameters marked ``calibrated``).
+"""Calibrate the clinical mapping of the cascade model: every value marked ``calibrated`` in
+``mechanism/cascade.yaml`` (symptom parameters) and ``mechanism/populations.yaml`` (placebo medians).
 
-Targets (and only these; everything else the model says is prediction):
-- placebo arms: Daly 2018 period-1 placebo (MADRS change -5.7 at 24 h and -4.9 at day 8 from 35.0;
-  responders 1/33 at 24 h and 2/33 at day 8) and Kocsis 1988 placebo (3/25 responders at 6 weeks);
-- Zarate 2006, one 0.5 mg/kg infusion over 40 min: 71 % response and 29 % remission at day 1,
-  35 % still responding at 1 week (clinical_trials.md, status V*/M: unverified);
-- Kocsis 1988, imipramine titrated up to 300 mg/day: 45 % response (ITT) at 6 weeks.
+Targets (only these; everything else the model says is prediction, see the README table):
 
-The plasticity state is linear in the two weights, so the cascade is solved once per spine time
-constant on a common set of virtual patients and the weights and the patient-level distributions
-are fitted by weighted least squares on the rates (binomial standard errors).
+* primary-care contact, the drug weight of the monoaminergic arm: Linde 2015 placebo arms
+  628/1583 and SSRI arms 553/1046 responders at the end of the acute phase (week 8 here), pooled
+  over simulated trials with the between-trial spread ``placebo_trial_logit_sd``;
+* trd expectancy and contact: Daly 2018 period-1 placebo (MADRS change -5.7 (SE 1.79) at 24 h and
+  -4.9 (SE 1.74) at day 8; responders 1/33 and 2/33), an inert spray beside esketamine;
+* unblinding: Su 2023 midazolam (active placebo) 5/42 responders at day 2-3 (MADRS 38.3, SD 3.8);
+* the glutamatergic weight and the sensitivity spread: Zarate 2006 ketamine 71 % response and 29 %
+  remission at day 1, 35 % response at day 7 (n = 17; clinical_trials.md status V*/M), and Su 2023
+  ketamine 15/42 responders at day 2-3 against midazolam;
+* trd-adjunct contact and the contact time constant: TRANSFORM-1 placebo + new antidepressant
+  42/108 responders at day 28 and the TRANSFORM-1+2 placebo arms 9.4 % (of 203) at day 2, with
+  escitalopram 10 mg/day simulated by the mechanism;
+* suicidal-inpatient expectancy: ASPIRE II placebo + standard of care -12.4 (SD 10.43, n 115) at 24 h;
+* chronic-depression contact: Kocsis 1988 placebo 3/25 at week 6 after a two-week single-blind
+  placebo washout that excluded those who improved by half.
 
-Run:  .venv/bin/python validation/mechanism/calibrate.py   (prints the values for cascade.yaml)
+Run:  .venv/bin/python validation/mechanism/calibrate.py   (prints the values to write into the YAML)
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import least_squares
+from scipy.stats import norm
 
-from adpharm.mechanism.drive import DriveStepper, pk_component
-from adpharm.mechanism.integrate import integrate
+from adpharm.knowledge.loader import load as load_kb
 from adpharm.mechanism.model import load
-from adpharm.mechanism.symptoms import draw_patients, madrs, remitters, responders
-from adpharm.pharmacology.simulate import draw_covariates
+from adpharm.mechanism.population import load_populations
+from adpharm.mechanism.simulate import prepare, solve
+from adpharm.mechanism.symptoms import (draw_patients, drug_fraction, nonspecific, population_values, rated_score,
+                                        remitters, responders)
 
 N, SEED = 3000, 20061
-KETAMINE = ("ketamine", "0.5 mg/kg iv over 40 min")
-IMIPRAMINE = ("imipramine", "50 mg po daily titrate to 300 mg over 3 weeks")
-model = load()
+N_TRIALS = 30                     # virtual trials over which pooled (Linde) targets are averaged
+model, kb, pops = load(), load_kb(), load_populations()
+PARTS = ("synaptic_protein_frac", "spine_density_frac", "new_neuron_frac")
 
 
-def components(reg, days, tau_spine_h):
-    p = model.parameter_values({"tau_spine_h": tau_spine_h})
-    times = np.arange(0, days * 24 + 1, 24.0)
-    rng = np.random.default_rng(SEED)
-    cov = draw_covariates(N, rng)
-    st = DriveStepper([pk_component(*reg, times[-1], cov, rng)], N, list(model.inputs))
-    out = integrate(model, p, st, times, ["synaptic_protein_frac", "spine_density_frac", "new_neuron_frac"])
-    return times, out["synaptic_protein_frac"] + out["spine_density_frac"], out["new_neuron_frac"]
+def parts(drug, regimen, days):
+    """Per-patient (glutamatergic, neurogenesis) plasticity parts at whole days 0..days."""
+    times = np.arange(0.0, days * 24 + 1, 24.0)
+    setup = prepare([(drug, regimen)], days, N, SEED, model, kb, times_h=times)
+    out = solve(model, setup, record=PARTS, record_mean=())
+    return out["synaptic_protein_frac"] + out["spine_density_frac"], out["new_neuron_frac"]
 
 
-def rates(times, plast, p, day):
-    pts = draw_patients(N, times.size, p, np.random.default_rng(SEED + 1))
-    s = madrs(pts, plast, times, p)
-    i = int(np.argmin(abs(times - day * 24)))
-    return (responders(s, pts.baseline)[:, i].mean(), remitters(s)[:, i].mean(), s[:, i].mean() - pts.baseline.mean())
+KET = parts("ketamine", "0.5 mg/kg iv over 40 min", 7)
+SSRI = parts("sertraline", "50 mg po daily", 56)
+ESC = parts("escitalopram", "10 mg po daily", 28)
 
 
-def residuals(x, ket, imi):
-    med, lsd, tau, sens, wg, wn = x
-    p = model.parameter_values({"placebo_max_median_frac": med, "placebo_logit_sd": lsd, "placebo_tau_days": tau,
-                                "sensitivity_log_sd": sens})
-    t_k, g_k, n_k = ket
-    t_i, g_i, n_i = imi
-    zero = np.zeros_like(g_k)
+def arm(values, x, day, *, plast=None, factor=0.0, lead_days=0.0, pooled=False, exclude_lead=False):
+    """Response, remission and mean change at ``day`` for one arm of a virtual trial."""
+    p = model.parameter_values({**values, **x["cascade"]})
+    rng = np.random.default_rng(SEED + 1)
+    if pooled:
+        u = norm.ppf((np.arange(N_TRIALS) + 0.5) / N_TRIALS) * float(p["placebo_trial_logit_sd"])
+        u = np.repeat(u, N // N_TRIALS)
+    else:
+        u = np.zeros(N)
+    pts = draw_patients(N, 2, p, rng)
+    # the trial effect shifts each patient's two logits (draw_patients takes one scalar per call)
+    lg = lambda f: np.log(f / (1 - f))  # noqa: E731
+    pts.expectancy_max = 1 / (1 + np.exp(-(lg(pts.expectancy_max) + u)))
+    pts.contact_max = 1 / (1 + np.exp(-(lg(pts.contact_max) + u)))
+    d = 0.0 if plast is None else drug_fraction(pts.sensitivity, x["w_glutamatergic"] * plast[0][:, day]
+                                                + x["w_neurogenesis"] * plast[1][:, day])
+    rsd = float(p["rater_sd_points"])
+    base = pts.baseline
+    keep = np.ones(N, dtype=bool)
+    if lead_days:
+        n0 = nonspecific(pts.expectancy_max, pts.contact_max, 0.0, -lead_days, lead_days, p)
+        base = rated_score(pts.baseline, n0, 0.0, rsd, pts.rater_z[:, 0])
+        if exclude_lead:
+            keep = (base > 0.5 * pts.baseline) & (base >= p["madrs_inclusion_min"])
+    n = nonspecific(pts.expectancy_max, pts.contact_max, factor, day, day + lead_days, p)
+    s = rated_score(pts.baseline, n, d, rsd, pts.rater_z[:, 1])
+    resp = responders(s[keep][:, None], base[keep])[:, 0].mean()
+    rem = remitters(s[keep]).mean()
+    return resp, rem, float((s[keep] - base[keep]).mean())
+
+
+NAMES = ["c_primary", "c_trd", "c_adjunct", "c_chronic", "e_trd", "e_suicidal", "unblinding",
+         "placebo_logit_sd", "placebo_contact_tau_days", "w_glutamatergic", "w_neurogenesis", "sensitivity_log_sd"]
+X0 = [0.39, 0.0075, 0.29, 0.67, 0.11, 0.40, 0.15, 1.88, 17.5, 4.95, 0.113, 0.93]
+LO = [0.01, 0.005, 0.01, 0.005, 0.005, 0.01, 0.0, 0.2, 14.0, 0.1, 0.01, 0.2]
+HI = [0.9, 0.9, 0.9, 0.9, 0.9, 0.95, 1.0, 3.0, 60.0, 100.0, 10.0, 3.0]
+
+
+def unpack(v):
+    x = dict(zip(NAMES, v))
+    x["cascade"] = {k: x[k] for k in ("placebo_logit_sd", "placebo_contact_tau_days", "sensitivity_log_sd")}
+    return x
+
+
+def values(pop, contact, expectancy, **over):
+    return population_values(pops.get(pop), placebo_contact_median_frac=contact,
+                             placebo_expectancy_median_frac=expectancy, **over)
+
+
+def predictions(v):
+    x = unpack(v)
+    inert = 1.0 - x["unblinding"]
+    pc = values("primary-care", x["c_primary"], x["e_trd"])
+    trd = values("trd", x["c_trd"], x["e_trd"])
+    su = values("trd", x["c_trd"], x["e_trd"], madrs_baseline_mean=38.26, madrs_baseline_sd=3.83)
+    adj = values("trd-adjunct", x["c_adjunct"], x["e_trd"])
+    si = values("suicidal-inpatient", x["c_adjunct"], x["e_suicidal"])
+    chr_ = values("chronic-depression", x["c_chronic"], x["e_trd"])
+    out = {}
+    out["linde placebo wk8"] = (arm(pc, x, 56, pooled=True)[0], 628 / 1583, 1583)
+    out["linde ssri wk8"] = (arm(pc, x, 56, plast=SSRI, pooled=True)[0], 553 / 1046, 1046)
+    r1, _, c1 = arm(trd, x, 1, factor=inert)
+    r8, _, c8 = arm(trd, x, 7, factor=inert)
+    out["daly placebo 24h resp"] = (r1, 1 / 33, 33)
+    out["daly placebo d8 resp"] = (r8, 2 / 33, 33)
+    out["daly placebo 24h change"] = (c1, -5.7, ("se", 1.79))
+    out["daly placebo d8 change"] = (c8, -4.9, ("se", 1.74))
+    out["su midazolam d2 resp"] = (arm(su, x, 2, factor=1.0)[0], 5 / 42, 42)
+    out["su ketamine d2 resp"] = (arm(su, x, 2, plast=KET, factor=1.0)[0], 15 / 42, 42)
+    k1 = arm(trd, x, 1, plast=KET, factor=1.0)
+    out["zarate ketamine d1 resp"] = (k1[0], 0.71, 17)
+    out["zarate ketamine d1 rem"] = (k1[1], 0.29, 17)
+    out["zarate ketamine d7 resp"] = (arm(trd, x, 7, plast=KET, factor=1.0)[0], 0.35, 17)
+    out["transform-1 placebo d28 resp"] = (arm(adj, x, 28, plast=ESC, factor=inert)[0], 42 / 108, 108)
+    out["transform placebo d2 resp"] = (arm(adj, x, 1, plast=ESC, factor=inert)[0], 0.094, 203)
+    out["aspire-2 placebo 24h change"] = (arm(si, x, 1, factor=inert)[2], -12.4, ("se", 10.43 / np.sqrt(115)))
+    out["kocsis placebo wk6 resp"] = (arm(chr_, x, 42, lead_days=14, exclude_lead=True)[0], 3 / 25, 25)
+    return out
+
+
+def residuals(v):
     r = []
-    def add(obs, target, n):
-        r.append((obs - target) / np.sqrt(max(target * (1 - target), 0.02) / n))
-    pr1, _, pc1 = rates(t_k, zero, p, 1)
-    pr8, _, pc8 = rates(t_k, zero, p, 8)
-    pr42, _, _ = rates(t_i, np.zeros_like(g_i), p, 42)
-    add(pr1, 1 / 33, 33); add(pr8, 2 / 33, 33); add(pr42, 3 / 25, 25)
-    r.append((pc1 + 5.7) / 1.79); r.append((pc8 + 4.9) / 1.74)
-    kr1, km1, _ = rates(t_k, wg * g_k + wn * n_k, p, 1)
-    kr7, _, _ = rates(t_k, wg * g_k + wn * n_k, p, 7)
-    add(kr1, 0.71, 17); add(km1, 0.29, 17); add(kr7, 0.35, 17)
-    ir42, _, _ = rates(t_i, wg * g_i + wn * n_i, p, 42)
-    add(ir42, 0.45, 29)
+    for obs, target, n in predictions(v).values():
+        if isinstance(n, tuple):
+            r.append((obs - target) / n[1])
+        else:
+            r.append((obs - target) / np.sqrt(max(target * (1 - target), 0.02) / n))
     return np.array(r)
 
 
 def main():
-    best = None
-    imi_cache = {}
-    for tau_spine in (48.0, 72.0, 96.0, 120.0, 168.0):
-        ket = components(KETAMINE, 8, tau_spine)
-        imi = imi_cache.setdefault(tau_spine, components(IMIPRAMINE, 42, tau_spine))
-        fit = least_squares(residuals, x0=[0.15, 1.0, 0.5, 1.0, 3.0, 1.0], args=(ket, imi),
-                            bounds=([0.01, 0.1, 0.02, 0.1, 0.01, 0.001], [0.6, 3.0, 10.0, 3.0, 100.0, 100.0]),
-                            diff_step=0.05)
-        cost = float(np.sum(fit.fun ** 2))
-        print(f"tau_spine_h={tau_spine:g}: chi2={cost:.3f} x={np.round(fit.x, 4).tolist()}")
-        if best is None or cost < best[0]:
-            best = (cost, tau_spine, fit)
-    cost, tau_spine, fit = best
-    names = ["placebo_max_median_frac", "placebo_logit_sd", "placebo_tau_days", "sensitivity_log_sd",
-             "w_glutamatergic", "w_neurogenesis"]
-    print(f"\nbest: tau_spine_h = {tau_spine:g} (chi2 {cost:.3f})")
-    for k, v in zip(names, fit.x):
-        print(f"  {k}: {v:.4g}")
-    print("residuals (SE units):", np.round(fit.fun, 2).tolist())
+    fit = least_squares(residuals, X0, bounds=(LO, HI), diff_step=0.02, max_nfev=400)
+    print(f"chi2 = {np.sum(fit.fun ** 2):.3f}")
+    for k, val in zip(NAMES, fit.x):
+        print(f"  {k}: {val:.4g}")
+    for k, (obs, target, _) in predictions(fit.x).items():
+        print(f"  {k:32s} model {obs:8.3f}  target {target:8.3f}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from typing import List, Optional
 import typer
 
 from ..io import atomic_write, figure_bytes
+from ..mechanism.population import CONTROL_KINDS, load_populations
 from ..pharmacology.model import PHENOTYPES
 from .common import check_choice, check_plot_path, emit_json, fail, handle_errors
 from .pk import _emit, _warn, _write_text
@@ -26,6 +27,8 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
              phenotype: str = typer.Option("NM", "--phenotype", help="CYP2D6: PM, IM, NM, UM or mixed."),
              remission: float = typer.Option(10.0, "--remission-threshold", help="Remission: MADRS at or below this."),
              onset: float = typer.Option(2.0, "--onset-threshold", help="Onset: mean separation from placebo of at least this many MADRS points."),
+             population: Optional[str] = typer.Option(None, "--population", help="Who the patients are (baseline, placebo response): mdd-outpatient (default), primary-care, trd, trd-adjunct, suicidal-inpatient, chronic-depression."),
+             control: str = typer.Option("inert", "--control", help="The placebo arm: inert (saline, pill, spray) or active (e.g. midazolam)."),
              export_sbml: Optional[Path] = typer.Option(None, "--export-sbml", help="Write the full model with this regimen (first patient) as SBML."),
              fmt: str = typer.Option("text", "--format", help="text, json or csv (one row per output time)."),
              out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
@@ -34,13 +37,15 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
     from ..mechanism.simulate import simulate as run
     check_choice("--format", fmt, ("text", "json", "csv"))
     check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
+    check_choice("--control", control, CONTROL_KINDS)
+    pop = load_populations().get(population)
     if len(drug) != len(regimen):
         fail(f"--drug given {len(drug)} times but --regimen {len(regimen)} times: give one regimen per drug")
     check_plot_path(plot)
     if export_sbml is not None and export_sbml.suffix.lower() not in (".xml", ".sbml"):
         fail(f"--export-sbml {export_sbml}: SBML files must end in .xml or .sbml")
     res = run(list(zip(drug, regimen)), days, n=n, seed=seed, weight_kg=weight, phenotype=phenotype,
-              remission_threshold=remission, onset_threshold=onset)
+              remission_threshold=remission, onset_threshold=onset, population=pop, control=control)
     _warn(res.warnings)
     for f in res.flags:
         typer.echo(f"adpharm: flag: {' + '.join(f['drugs'])}: {f['effect']} ({f['severity']}; {', '.join(f['refs'])})", err=True)
@@ -51,7 +56,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
         s = res.summary()
         d = res.to_dict()
         head = (f"{res.label}: {d['regimen']} ({res.n} patient{'s' if res.n > 1 else ''}, seed {res.seed}; "
-                f"onset day {res.onset_day()})\n")
+                f"onset day {res.onset_day()})\npopulation: {pop.name} ({pop.label}); placebo arm: {control}\n")
         text = head + s.to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n"
         if len(drug) > 1:
             from ..mechanism.combination import combination_of

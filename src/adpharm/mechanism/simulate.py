@@ -20,7 +20,9 @@ from ..pharmacology.simulate import _kb, draw_covariates
 from .drive import DriveStepper, PKComponent, pk_component
 from .integrate import Grid, integrate
 from .model import CascadeModel, load
-from .symptoms import REMISSION_MADRS, Patients, draw_patients, hamd17_from_madrs, madrs, remitters, responders
+from .population import Population, load_populations
+from .symptoms import (REMISSION_MADRS, Patients, draw_patients, hamd17_from_madrs, madrs, population_values,
+                       remitters, responders)
 
 MAX_DAYS = 365
 MAX_PATIENTS = 1_000_000
@@ -60,6 +62,8 @@ class MechanismResult:
     components: list[PKComponent] = field(default_factory=list, repr=False)
     setup: Setup | None = field(default=None, repr=False)         # the draws, to re-solve parts of the regimen
     plasticity: np.ndarray | None = field(default=None, repr=False)  # (patients, times)
+    population: Population | None = None
+    expectancy: dict = field(default_factory=dict)   # the expectancy factor of each arm, and why
 
     @property
     def n(self) -> int:
@@ -117,6 +121,8 @@ class MechanismResult:
         return {
             "model": model_version(self.model),
             "seed": self.seed, "n": self.n,
+            "population": self.population.to_dict() if self.population else None,
+            "placebo_arm": self.expectancy,
             "parameters": {k: {"value": (float(np.mean(v)) if np.ndim(v) else float(v)),
                                "basis": self.model.parameters[k].basis, "refs": list(self.model.parameters[k].refs),
                                "fact": self.model.parameters[k].fact} for k, v in self.params.items()},
@@ -270,10 +276,14 @@ def check_arguments(regimens, days, n, remission_threshold=REMISSION_MADRS,
 
 def prepare(regimens: list[tuple[str, str]], days: float, n: int, seed: int | None, model: CascadeModel,
             kb: KnowledgeBase, *, weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
-            times_h: np.ndarray | None = None, typical: bool = False) -> Setup:
+            times_h: np.ndarray | None = None, typical: bool = False,
+            population: str | Population | None = None) -> Setup:
     """Draw a population and build its PK. ``typical``: every patient is the typical patient
-    (typical PK, median placebo response, unit sensitivity, mean baseline, no rater error)."""
-    p = model.parameter_values(params)
+    (typical PK, median placebo response, unit sensitivity, mean baseline, no rater error).
+    ``population`` (a name or a :class:`Population`, default the default population) sets the
+    baseline and placebo parameters; ``params`` override them."""
+    pop = population if isinstance(population, Population) else load_populations().get(population)
+    p = model.parameter_values({**population_values(pop), **(params or {})})
     times = output_times(days) if times_h is None else np.asarray(times_h, dtype=float)
     rng = np.random.default_rng(seed)
     cov = draw_covariates(n, rng, weight_kg, age_y, sex, phenotype)
@@ -281,7 +291,8 @@ def prepare(regimens: list[tuple[str, str]], days: float, n: int, seed: int | No
     patients = draw_patients(n, times.size, p, rng)
     if n == 1 or typical:
         patients.sensitivity[:] = 1.0
-        patients.placebo_max[:] = p["placebo_max_median_frac"]
+        patients.expectancy_max[:] = p["placebo_expectancy_median_frac"]
+        patients.contact_max[:] = p["placebo_contact_median_frac"]
         patients.baseline[:] = p["madrs_baseline_mean"]
     if typical:
         patients.rater_z[:] = 0.0
@@ -300,7 +311,8 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
              weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
              remission_threshold: float = REMISSION_MADRS, onset_threshold: float = ONSET_THRESHOLD_MADRS,
              times_h: np.ndarray | None = None, grid: Grid = Grid(), model: CascadeModel | None = None,
-             kb: KnowledgeBase | None = None, typical: bool = False) -> MechanismResult:
+             kb: KnowledgeBase | None = None, typical: bool = False, population: str | Population | None = None,
+             control: str = "inert") -> MechanismResult:
     """Simulate one drug (``(drug, regimen)``) or a combination (a list of them) and its placebo arm.
 
     Parameters
@@ -311,6 +323,10 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
     weight_kg, age_y, sex, phenotype : covariates, as in :func:`adpharm.pharmacology.simulate.simulate`.
     params : overrides of model parameters (scalars, or arrays of length ``n``).
     typical : every patient is the typical patient (for sensitivity analysis over parameter arrays).
+    population : who the patients are (``adpharm.mechanism.population``): baseline severity and
+        placebo response; default the default population (``mdd-outpatient``).
+    control : the placebo arm's control, ``inert`` (saline, placebo pill or spray) or ``active``
+        (a placebo with noticeable effects, such as midazolam).
 
     Returns
     -------
@@ -319,8 +335,11 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
     kb = _kb(kb)
     model = model or load()
     regimens = check_arguments(regimens, days, n, remission_threshold, onset_threshold)
+    pops = load_populations()
+    pop = population if isinstance(population, Population) else pops.get(population)
     setup = prepare(regimens, days, n, seed, model, kb, weight_kg=weight_kg, age_y=age_y, sex=sex,
-                    phenotype=phenotype, params=params, times_h=times_h, typical=typical)
+                    phenotype=phenotype, params=params, times_h=times_h, typical=typical, population=pop)
+    arms = arm_expectancy(regimens, setup.components, control, kb)
     out = solve(model, setup, grid=grid)
     zero = np.zeros_like(out["plasticity"])
     p, times = setup.params, setup.times_h
@@ -328,6 +347,29 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
     label = " + ".join(d for d, _ in regimens)
     return MechanismResult(label, [(d, str(r)) for d, r in regimens], times,
                            {k: out[f"mean:{k}"] for k in REPORTED},
-                           madrs(setup.patients, out["plasticity"], times, p), madrs(setup.patients, zero, times, p),
+                           madrs(setup.patients, out["plasticity"], times, p, arms["drug_arm_factor"]),
+                           madrs(setup.patients, zero, times, p, arms["placebo_arm_factor"]),
                            setup.patients.baseline, remission_threshold, onset_threshold, seed, model, p, warnings,
-                           _flags([d for d, _ in regimens], kb), setup.components, setup, out["plasticity"])
+                           _flags([d for d, _ in regimens], kb), setup.components, setup, out["plasticity"],
+                           pop, arms)
+
+
+def arm_expectancy(regimens: list[tuple[str, str]], components: list[PKComponent], control: str,
+                   kb: KnowledgeBase) -> dict:
+    """The expectancy factor of the drug arm and of its placebo arm, with the reason.
+
+    Expectancy applies when the regimens dose by a salient procedure (an infusion, a nasal spray);
+    the drug arm keeps all of it, an inert placebo beside a drug of an unblinding class keeps
+    ``1 - unblinding`` (functional unblinding, Wilkinson 2019), an active placebo keeps all of it.
+    """
+    pops = load_populations()
+    routes = sorted({r for c in components for r in c.regimen.routes})
+    procedure = pops.expectancy_applies(routes)
+    classes = [kb.drugs[d].drug_class for d, _ in regimens if d in kb.drugs]
+    placebo = pops.expectancy_factor(control, classes) if procedure else 0.0
+    return {"control": control, "routes": routes, "procedure": procedure,
+            "drug_arm_factor": 1.0 if procedure else 0.0, "placebo_arm_factor": placebo,
+            "unblinding_frac": pops.unblinding_frac.to_dict(),
+            "note": ("expectancy of a salient procedure (infusion, nasal spray) in both arms; an inert placebo beside "
+                     "a drug patients notice keeps less of it" if procedure else
+                     "oral dosing: no procedure expectancy; the non-specific response is therapeutic contact")}

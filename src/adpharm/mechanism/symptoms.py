@@ -1,29 +1,40 @@
-"""MADRS trajectories from the plasticity state: placebo response, patient variability, rater error.
+"""MADRS trajectories from the plasticity state: non-specific response, drug effect, rater error.
 
-For virtual patient ``i`` with baseline ``B_i`` (normal, truncated at the inclusion minimum),
-maximal placebo improvement ``p_i = expit(logit(m) + sigma z_i)`` (``m`` the median) and sensitivity
+For virtual patient ``i`` of trial ``j`` with baseline ``B_i`` (normal, truncated to the
+population's inclusion window), placebo responsiveness ``z_i`` and drug sensitivity
 ``s_i = exp(omega z'_i)``:
 
-    true MADRS_i(t) = B_i (1 - p_i (1 - exp(-t / tau_p))) (1 - D_i(t)),
-    D_i(t) = s_i P_i(t) / (1 + s_i P_i(t)),
+    e_i = expit(logit(m_e) + sigma z_i + u_j),   c_i = expit(logit(m_c) + sigma z_i + u_j)
+    N_i(t) = 1 - (1 - f e_i (1 - exp(-t_e / tau_e))) (1 - c_i (1 - exp(-t_c / tau_c)))
+    true MADRS_i(t) = B_i (1 - N_i(t)) (1 - D_i(t)),   D_i(t) = s_i P_i(t) / (1 + s_i P_i(t)),
 
-with ``P_i`` the cascade's plasticity state; each rating adds independent rater error (normal,
-SD from inter-rater agreement) and is bounded to 0-60. The placebo arm is the same patients with
-``P = 0``, sharing every draw, so drug-placebo differences carry no sampling noise between arms.
-Response is a rating at or below half the baseline; remission a rating at or below 10 (configurable).
-HAM-D17 equivalents come from the equipercentile linking of Leucht et al. (2018).
+``N`` the non-specific (placebo) improvement: expectancy ``e`` (a salient procedure such as an
+infusion; ``t_e`` the time since it, ``f`` the fraction an arm keeps: 1 for drug arms and active
+placebos, less for an inert placebo beside a drug patients notice) and therapeutic contact ``c``
+(``t_c`` the time since the first contact). The medians ``m_e`` and ``m_c`` come from the population
+(:mod:`.population`), ``u_j ~ N(0, tau_trial)`` is the trial's random effect, ``P_i`` the cascade's
+plasticity state. The drug removes a fraction ``D`` of what the non-specific response leaves, so
+its benefit in points shrinks as the placebo response grows and the score cannot fall below 0.
+Each rating adds independent rater error (normal, SD from inter-rater agreement), bounded to 0-60.
+The placebo arm is the same patients with ``P = 0``, sharing every draw. Response is a rating at or
+below half the baseline; remission a rating at or below 10 (configurable). HAM-D17 equivalents come
+from the equipercentile linking of Leucht et al. (2018).
 
 References
 ----------
 .. [1] Leucht S, Fennema H, Engel RR, Kaspers-Janssen M, Szegedi A (2018). Translating the HAM-D
    into the MADRS and vice versa with equipercentile linking. J Affect Disord 226:326-331.
    PMID 29031182.
+.. [2] Rutherford BR, Roose SP (2013). A model of placebo response in antidepressant clinical
+   trials. Am J Psychiatry 170(7):723-733. doi:10.1176/appi.ajp.2012.12040474
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
+
+from .population import Population
 
 MADRS_MAX = 60.0
 HAMD17_MAX = 52.0
@@ -32,6 +43,9 @@ REMISSION_MADRS = 10.0
 #: both scales are 0 at no symptoms
 HAMD17_ANCHORS = (0.0, 10.0, 20.0, 30.0, 40.0)
 MADRS_ANCHORS = (0.0, 13.0, 26.0, 39.0, 52.5)
+#: the symptom-model values a population supplies (see :func:`population_values`)
+POPULATION_KEYS = ("madrs_baseline_mean", "madrs_baseline_sd", "madrs_inclusion_min", "madrs_inclusion_max",
+                   "placebo_contact_median_frac", "placebo_expectancy_median_frac")
 
 
 @dataclass
@@ -39,30 +53,63 @@ class Patients:
     """The random draws that make each virtual patient (shared by drug and placebo arms)."""
 
     baseline: np.ndarray
-    placebo_max: np.ndarray
+    expectancy_max: np.ndarray   # maximal improvement fraction from expectancy (full, before the arm's factor)
+    contact_max: np.ndarray      # maximal improvement fraction from therapeutic contact
     sensitivity: np.ndarray
-    rater_z: np.ndarray        # (patients, visits) standard normal rater errors
+    rater_z: np.ndarray          # (patients, visits) standard normal rater errors
+
+    def subset(self, idx) -> Patients:
+        return Patients(*(getattr(self, f.name)[idx] for f in fields(self)))
+
+    @staticmethod
+    def concat(parts: list[Patients]) -> Patients:
+        return Patients(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Patients)))
 
 
-def _logit(p):
+def expit(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+def logit(p):
     p = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
     return np.log(p / (1 - p))
 
 
-def draw_patients(n: int, n_visits: int, params: dict, rng: np.random.Generator) -> Patients:
-    """Draw baseline scores, placebo responsiveness, sensitivity and rater errors."""
-    mean, sd, low = (np.broadcast_to(np.asarray(params[k], dtype=float), (n,))
-                     for k in ("madrs_baseline_mean", "madrs_baseline_sd", "madrs_inclusion_min"))
+def population_values(pop: Population, **overrides) -> dict:
+    """The cascade-model parameter values a population sets (baseline, inclusion window, placebo
+    medians), with ``overrides`` (e.g. a protocol's baseline mean) applied where not None."""
+    out = {"madrs_baseline_mean": pop.madrs_baseline_mean.value, "madrs_baseline_sd": pop.madrs_baseline_sd.value,
+           "madrs_inclusion_min": pop.madrs_min, "madrs_inclusion_max": pop.madrs_max,
+           "placebo_contact_median_frac": pop.contact_median_frac.value,
+           "placebo_expectancy_median_frac": pop.expectancy_median_frac.value}
+    out.update({k: v for k, v in overrides.items() if v is not None})
+    return out
+
+
+def draw_patients(n: int, n_visits: int, params: dict, rng: np.random.Generator, trial_logit: float = 0.0) -> Patients:
+    """Draw baseline scores, placebo responsiveness, sensitivity and rater errors.
+
+    ``params`` holds the cascade's parameters with a population's values (:func:`population_values`);
+    ``trial_logit`` is the trial's random effect on both placebo logits.
+    """
+    mean, sd = (np.broadcast_to(np.asarray(params[k], dtype=float), (n,))
+                for k in ("madrs_baseline_mean", "madrs_baseline_sd"))
+    low = float(params["madrs_inclusion_min"])
+    high = min(float(params.get("madrs_inclusion_max", MADRS_MAX)), MADRS_MAX)
     base = rng.normal(mean, sd, n)
-    bad = base < low
-    while bad.any():
+    bad = (base < low) | (base > high)
+    for _ in range(1000):
+        if not bad.any():
+            break
         base[bad] = rng.normal(mean[bad], sd[bad])
-        bad = base < low
-    base = np.minimum(base, MADRS_MAX)
+        bad = (base < low) | (base > high)
+    base = np.clip(base, low, high)
     z_p = rng.standard_normal(n)
-    placebo_max = 1.0 / (1.0 + np.exp(-(_logit(params["placebo_max_median_frac"]) + params["placebo_logit_sd"] * z_p)))
+    shift = float(np.asarray(params["placebo_logit_sd"])) * z_p + trial_logit
+    expectancy = expit(logit(params["placebo_expectancy_median_frac"]) + shift)
+    contact = expit(logit(params["placebo_contact_median_frac"]) + shift)
     sens = np.exp(params["sensitivity_log_sd"] * rng.standard_normal(n))
-    return Patients(base, placebo_max, sens, rng.standard_normal((n, n_visits)))
+    return Patients(base, expectancy, contact, sens, rng.standard_normal((n, n_visits)))
 
 
 def drug_fraction(sensitivity, plasticity):
@@ -71,23 +118,42 @@ def drug_fraction(sensitivity, plasticity):
     return sp / (1.0 + sp)
 
 
-def rated_score(baseline, placebo_max, drug_frac, t_days, tau_days, rater_sd, rater_z):
-    """Rated MADRS: ``B (1 - p (1 - exp(-t / tau))) (1 - D)`` plus rater error, bounded to 0-60.
+def per_patient(value, ndim: int):
+    """A parameter as an array that broadcasts over ``(patients, ...)``: scalars stay scalars, a
+    per-patient vector becomes a column."""
+    arr = np.asarray(value, dtype=float)
+    return arr.reshape(-1, *([1] * (ndim - 1))) if arr.ndim == 1 and ndim > 1 else arr
 
-    Arguments broadcast; ``t_days`` is the time since the placebo response began (first contact).
+
+def nonspecific(expectancy_max, contact_max, expectancy_factor, t_expectancy_days, t_contact_days, params):
+    """Non-specific improvement fraction ``1 - (1 - f e (1 - exp(-t_e/tau_e))) (1 - c (1 - exp(-t_c/tau_c)))``.
+
+    Times before the procedure (``t_e < 0``) or the first contact carry no improvement. The time
+    constants may be scalars or per-patient vectors.
     """
-    placebo = placebo_max * (1.0 - np.exp(-t_days / tau_days))
-    true = baseline * (1.0 - placebo) * (1.0 - drug_frac)
+    ndim = max(np.ndim(expectancy_max), np.ndim(t_expectancy_days), np.ndim(t_contact_days))
+    tau_e = per_patient(params["placebo_tau_days"], ndim)
+    tau_c = per_patient(params["placebo_contact_tau_days"], ndim)
+    e = expectancy_factor * expectancy_max * (1.0 - np.exp(-np.clip(t_expectancy_days, 0, None) / tau_e))
+    c = contact_max * (1.0 - np.exp(-np.clip(t_contact_days, 0, None) / tau_c))
+    return 1.0 - (1.0 - e) * (1.0 - c)
+
+
+def rated_score(baseline, nonspecific_frac, drug_frac, rater_sd, rater_z):
+    """Rated MADRS: ``B (1 - N) (1 - D)`` plus rater error, bounded to 0-60 (arguments broadcast)."""
+    true = baseline * (1.0 - nonspecific_frac) * (1.0 - drug_frac)
     return np.clip(true + rater_sd * rater_z, 0.0, MADRS_MAX)
 
 
-def madrs(patients: Patients, plasticity: np.ndarray, times_h: np.ndarray, params: dict) -> np.ndarray:
-    """Rated MADRS ``(patients, visits)`` for the plasticity state at the visit times (0 for placebo)."""
-    t_days = np.asarray(times_h, dtype=float) / 24.0
-    tau_days = np.asarray(params["placebo_tau_days"], dtype=float).reshape(-1, 1)   # scalar or per patient
-    rated = rated_score(patients.baseline[:, None], patients.placebo_max[:, None],
-                        drug_fraction(patients.sensitivity[:, None], plasticity), t_days[None, :], tau_days,
-                        np.asarray(params["rater_sd_points"], dtype=float).reshape(-1, 1), patients.rater_z)
+def madrs(patients: Patients, plasticity: np.ndarray, times_h: np.ndarray, params: dict,
+          expectancy_factor: float = 1.0) -> np.ndarray:
+    """Rated MADRS ``(patients, visits)`` for the plasticity state at the visit times (0 for placebo);
+    the procedure and the first contact are at time 0."""
+    t_days = np.asarray(times_h, dtype=float)[None, :] / 24.0
+    n = nonspecific(patients.expectancy_max[:, None], patients.contact_max[:, None], expectancy_factor,
+                    t_days, t_days, params)
+    rated = rated_score(patients.baseline[:, None], n, drug_fraction(patients.sensitivity[:, None], plasticity),
+                        per_patient(params["rater_sd_points"], 2), patients.rater_z)
     rated[:, 0] = patients.baseline            # the baseline visit is the inclusion rating itself
     return rated
 

@@ -18,7 +18,17 @@ SEED = 20240
 DAYS = 42
 DAYS_SHOWN = (1, 3, 7, 14, 21, 28, 42)
 #: the trials the clinical mapping was calibrated on (validation/mechanism/calibrate.py)
-CALIBRATION_REFS = ("zarate2006", "kocsis1988", "daly2018")
+CALIBRATION_REFS = ("zarate2006", "su2023", "daly2018", "linde2015", "popova2019", "ionescu2021", "kocsis1988")
+#: the population each drug class is simulated in: the one it is used for (ketamine and esketamine in
+#: treatment-resistant depression); every other class in outpatients with a major depressive episode
+POPULATION_BY_CLASS = {"nmda_antagonist": "trd"}
+DEFAULT_POPULATION = "mdd-outpatient"
+
+
+def population_for(drug: str) -> str:
+    from ..knowledge.loader import load
+    d = load().drugs.get(drug)
+    return POPULATION_BY_CLASS.get(d.drug_class if d else "", DEFAULT_POPULATION)
 
 
 def regimen_for(p: dict) -> tuple[str, str, list[str]] | None:
@@ -57,7 +67,7 @@ def _figure(results: dict[str, Any]) -> str:
 @lru_cache(maxsize=16)
 def _simulate(drug: str, regimen: str):
     from ..mechanism.simulate import simulate
-    return simulate((drug, regimen), DAYS, n=N, seed=SEED)
+    return simulate((drug, regimen), DAYS, n=N, seed=SEED, population=population_for(drug))
 
 
 def simulated_course(pa: dict, pb: dict) -> dict[str, Any] | None:
@@ -77,7 +87,10 @@ def simulated_course(pa: dict, pb: dict) -> dict[str, Any] | None:
         results[names[side]] = res
         refs += r
         s = res.summary().set_index("day")
+        pop = res.population
         rows.append({"side": side, "name": names[side], "drug": drug, "regimen": regimen, "refs": r,
+                     "population": pop.name, "population_label": pop.label,
+                     "placebo_arm": res.expectancy.get("note"),
                      "onset_day": res.onset_day(), "onset_h": res.onset_h(),
                      "days": [{"day": day, "madrs": round(float(s.loc[day, "madrs_mean"]), 1),
                                "placebo": round(float(s.loc[day, "madrs_placebo_mean"]), 1),
@@ -91,6 +104,10 @@ def simulated_course(pa: dict, pb: dict) -> dict[str, Any] | None:
     return {"rows": rows, "missing": missing, "svg": _figure(results),
             "refs": list(dict.fromkeys(refs + list(CALIBRATION_REFS))),
             "model": model_version(res0.model), "n": N, "seed": SEED, "days": DAYS,
-            "note": ("Simulated by the mechanism model, not observed. The clinical mapping was calibrated on "
-                     "Zarate 2006 (ketamine), Kocsis 1988 (imipramine) and placebo arms only; onset and its "
+            "note": ("Simulated by the mechanism model, not observed. Each drug is simulated in the population it is "
+                     "used for (ketamine and esketamine: treatment-resistant depression; the others: outpatients "
+                     "with a major depressive episode), with a placebo arm whose response depends on that "
+                     "population and on the procedure (expectancy, therapeutic contact). The clinical mapping was "
+                     "calibrated on Zarate 2006 and Su 2023 (ketamine), the SSRI and placebo arms of Linde 2015 and "
+                     "the placebo arms of Daly 2018, TRANSFORM-1, ASPIRE II and Kocsis 1988; onset and its "
                      "difference between drugs emerge from the cascade's time constants.")}

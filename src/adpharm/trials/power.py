@@ -70,6 +70,12 @@ def primary_test(proto: TrialProtocol, data: pd.DataFrame) -> tuple[float | None
     return favour, surv["logrank"][0]["p"]
 
 
+#: how often real trials of approved antidepressants succeed, to read a simulated power against
+PUBLISHED_SUCCESS = {"value": 38 / 74, "what": ("38 of 74 FDA-registered trials of 12 antidepressants (12,564 patients) "
+                                                "were positive in the FDA's analysis (51 %)"),
+                     "refs": ["turner2008"]}
+
+
 def run_chunk(proto: TrialProtocol, n_per_arm: int, chunk: list[tuple[int, int]]) -> list[dict]:
     """Simulate and analyse the replicates ``(index, seed)`` of one chunk (runs on a worker)."""
     from .simulate import simulate_trials
@@ -114,6 +120,10 @@ class PowerResult:
                                "replicate_seeds": "numpy SeedSequence(seed).generate_state(reps, uint32)",
                                "interval": "Clopper-Pearson exact 95 %", "executor": self.workers,
                                "success": "two-sided p < alpha with the estimate favouring the active arm",
+                               "between_trial": ("each replicate draws its own trial effect on the placebo logits "
+                                                 "(placebo_trial_logit_sd, from the placebo arms of Linde 2015), so "
+                                                 "power carries the between-trial spread of real trials"),
+                               "published_success_rate": PUBLISHED_SUCCESS,
                                "research_use_only": True}}
 
     def plot(self, ax=None):

@@ -94,6 +94,8 @@ class Arm(_Strict):
     label: str | None = None
     treatments: list[Treatment] = []
     placebo: str | None = None
+    #: a control arm's placebo: inert (saline, pill, spray) or active (noticeable effects, e.g. midazolam)
+    control: Literal["inert", "active"] | None = None
     ratio: int = Field(default=1, ge=1, le=10)
     escalation: Escalation | None = None
 
@@ -101,6 +103,10 @@ class Arm(_Strict):
     def _check(self):
         if not self.treatments and self.placebo is None:
             raise ValueError("an arm needs treatments, or placebo: saline / midazolam / ... for a control arm")
+        if self.control is not None and self.placebo is None:
+            raise ValueError("control (inert or active) describes a placebo: give placebo too")
+        if self.placebo is not None and self.control is None:
+            self.control = "inert"
         if self.escalation is not None:
             if not self.treatments:
                 raise ValueError("escalation needs a treatment in the arm")
@@ -139,6 +145,8 @@ class LeadIn(_Strict):
 
 
 class Population(_Strict):
+    #: the virtual-patient population (``adpharm.mechanism.population``): baseline severity and placebo response
+    type: str | None = None
     criteria: list[str] = []
     age_y: tuple[float, float] = (18.0, 65.0)
     madrs_min: float = Field(default=20.0, ge=0, le=60)
@@ -148,6 +156,14 @@ class Population(_Strict):
     sex: Literal["male", "female", "mixed"] = "mixed"
     phenotype: Literal["PM", "IM", "NM", "UM", "mixed"] = "mixed"
     refs: list[str] = []
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v):
+        from ..mechanism.population import population_names
+        if v is not None and v not in population_names():
+            raise ValueError(f"unknown population {v!r} (known: {', '.join(population_names())})")
+        return v
 
     @field_validator("age_y")
     @classmethod

@@ -41,10 +41,12 @@ from .. import __version__
 from ..errors import AdpharmInputError
 from ..mechanism.drive import pk_component
 from ..mechanism.model import CascadeModel, load
+from ..mechanism.population import load_populations
 from ..mechanism.simulate import Setup, model_version, solve
 from ..mechanism.symptoms import (REMISSION_MADRS, Patients, draw_patients, drug_fraction, hamd17_from_madrs,
-                                  rated_score)
+                                  nonspecific, population_values, rated_score)
 from ..pharmacology.model import Covariates
+from ..pharmacology.regimen import parse_regimen
 from ..pharmacology.simulate import _kb, draw_covariates
 from .protocol import SIMULATED_SCALES, TrialProtocol, load_protocol
 
@@ -156,15 +158,6 @@ def _concat_cov(cs: list[Covariates]) -> Covariates:
     return Covariates(*(np.concatenate([getattr(c, k) for c in cs]) for k in _COVARIATES))
 
 
-def _subset_patients(p: Patients, idx: np.ndarray) -> Patients:
-    return Patients(p.baseline[idx], p.placebo_max[idx], p.sensitivity[idx], p.rater_z[idx])
-
-
-def _concat_patients(ps: list[Patients]) -> Patients:
-    return Patients(*(np.concatenate([getattr(p, k) for p in ps]) for k in ("baseline", "placebo_max",
-                                                                                   "sensitivity", "rater_z")))
-
-
 def _allocate(n_by_arm: dict[str, int], strata: np.ndarray, block: int, ratio: dict[str, int], method: str,
               rng: np.random.Generator) -> np.ndarray:
     """Arm of each subject (in screening order): permuted blocks within strata, or simple
@@ -237,12 +230,21 @@ class _Context:
     def __init__(self, proto: TrialProtocol, n_per_arm: int, model: CascadeModel, kb):
         self.proto, self.n_per_arm, self.model, self.kb = proto, n_per_arm, model, kb
         pop = proto.population
-        over = {"madrs_inclusion_min": pop.madrs_min}
-        if pop.madrs_baseline_mean is not None:
-            over["madrs_baseline_mean"] = pop.madrs_baseline_mean.value
-        if pop.madrs_baseline_sd is not None:
-            over["madrs_baseline_sd"] = pop.madrs_baseline_sd.value
+        pops = load_populations()
+        self.population = pops.get(pop.type)
+        over = population_values(self.population, madrs_inclusion_min=pop.madrs_min,
+                                 madrs_baseline_mean=pop.madrs_baseline_mean.value if pop.madrs_baseline_mean else None,
+                                 madrs_baseline_sd=pop.madrs_baseline_sd.value if pop.madrs_baseline_sd else None)
         self.params = model.parameter_values(over)
+        # expectancy: a salient procedure (infusion, spray) in the trial gives it to every arm, which all
+        # receive the same procedure; an inert placebo beside a drug patients notice keeps less of it
+        routes = {r for a in proto.arms for t in a.treatments for r in parse_regimen(t.regimen).routes}
+        classes = [kb.drugs[t.drug].drug_class for a in proto.arms for t in a.treatments if t.drug in kb.drugs]
+        self.procedure = pops.expectancy_applies(routes)
+        self.expectancy_factor = {a.id: (0.0 if not self.procedure else
+                                         pops.expectancy_factor(a.control if a.is_control else None, classes))
+                                  for a in proto.arms}
+        self.trial_logit_sd = float(np.asarray(self.params["placebo_trial_logit_sd"]))
         self.crossover = proto.design == "crossover"
         self.groups = [tuple(s) for s in proto.crossover.sequences] if self.crossover else [(a.id,) for a in proto.arms]
         self.ratio = {g: (1 if self.crossover else proto.arm(g[0]).ratio) for g in self.groups}
@@ -271,6 +273,7 @@ class _Draws:
     screened: int
     rng_drop: np.random.Generator
     etas: dict            # (group, drug) -> {eta name: array over the group's patients}
+    trial_logit: float    # the trial's random effect on the placebo logits
 
 
 def _draw(ctx: _Context, seed: int | None) -> _Draws:
@@ -278,6 +281,7 @@ def _draw(ctx: _Context, seed: int | None) -> _Draws:
     from ..pharmacology.simulate import draw_etas, model_for
     proto, params = ctx.proto, ctx.params
     rng_screen, rng_rand, rng_pk, rng_drop = _children(seed, 4)
+    trial_logit = float(rng_screen.normal(0.0, ctx.trial_logit_sd)) if ctx.trial_logit_sd > 0 else 0.0
     pop = proto.population
     n_total = ctx.n_total
     n_ratings = ctx.times.size + 1    # + the randomisation rating after a lead-in
@@ -285,10 +289,10 @@ def _draw(ctx: _Context, seed: int | None) -> _Draws:
     while need > 0:
         batch = max(2 * need, 16)
         cov = _covariates(batch, pop, rng_screen)
-        pts = draw_patients(batch, n_ratings, params, rng_screen)
+        pts = draw_patients(batch, n_ratings, params, rng_screen, trial_logit)
         screened += batch
         if proto.lead_in is not None:
-            r0 = _rate(pts.baseline, pts.placebo_max, np.zeros(batch), ctx.lead_h, params, pts.rater_z[:, -1])
+            r0 = _rate(params, pts, np.zeros(batch), -ctx.lead_h, ctx.lead_h, 0.0, pts.rater_z[:, -1])
             ok = r0 >= pop.madrs_min
             if proto.lead_in.exclude_improvement_frac is not None:
                 ok &= r0 > (1 - proto.lead_in.exclude_improvement_frac) * pts.baseline
@@ -300,14 +304,13 @@ def _draw(ctx: _Context, seed: int | None) -> _Draws:
         if screened > 200 * n_total + 1000 and idx.size == 0:
             raise AdpharmInputError(f"protocol {proto.id}: lead-in excludes every candidate; loosen "
                                     "lead_in.exclude_improvement_frac or population.madrs_min")
-        kept_p.append(_subset_patients(pts, idx))
+        kept_p.append(pts.subset(idx))
         kept_c.append(_subset_cov(cov, idx))
         need -= idx.size
-    patients = _concat_patients(kept_p)
+    patients = Patients.concat(kept_p)
     cov = _concat_cov(kept_c)
     if proto.lead_in is not None:
-        baseline0 = _rate(patients.baseline, patients.placebo_max, np.zeros(n_total), ctx.lead_h, params,
-                          patients.rater_z[:, -1])
+        baseline0 = _rate(params, patients, np.zeros(n_total), -ctx.lead_h, ctx.lead_h, 0.0, patients.rater_z[:, -1])
     else:
         baseline0 = patients.baseline.copy()
     strata = _strata(proto, baseline0, cov)
@@ -324,7 +327,7 @@ def _draw(ctx: _Context, seed: int | None) -> _Draws:
                 m = model_for(t.drug, ctx.kb)
                 e = draw_etas(m, n_g, rng)
                 etas[(g, t.drug)] = e or {k: np.zeros(n_g) for k in m.iiv_names()}
-    return _Draws(seed, patients, cov, baseline0, alloc, strata, screened, rng_drop, etas)
+    return _Draws(seed, patients, cov, baseline0, alloc, strata, screened, rng_drop, etas, trial_logit)
 
 
 def _solve_groups(ctx: _Context, draws: list[_Draws]) -> list[tuple[np.ndarray, dict]]:
@@ -342,7 +345,7 @@ def _solve_groups(ctx: _Context, draws: list[_Draws]) -> list[tuple[np.ndarray, 
             continue
         rel = times - k_act * ctx.period_h
         out_times = np.unique(np.concatenate([[0.0], rel[rel >= 0]]))
-        pts = _concat_patients([_subset_patients(d.patients, i) for d, i in zip(draws, idx)])
+        pts = Patients.concat([d.patients.subset(i) for d, i in zip(draws, idx)])
         cov = _concat_cov([_subset_cov(d.cov, i) for d, i in zip(draws, idx)])
         etas = {t.drug: {name: np.concatenate([d.etas[(g, t.drug)][name] for d in draws])
                          for name in draws[0].etas[(g, t.drug)]} for t in arm.treatments}
@@ -354,8 +357,8 @@ def _solve_groups(ctx: _Context, draws: list[_Draws]) -> list[tuple[np.ndarray, 
             v_h = next(v.time_h for v in proto.visits if v.id == arm.escalation.visit)
             j = int(np.searchsorted(out_times, v_h))
             z = pts.rater_z[:, _schedule_index(ctx.schedule, 0, arm.escalation.visit)]
-            rated = _rate(pts.baseline, pts.placebo_max, drug_fraction(pts.sensitivity, res["plasticity"][:, j]),
-                          v_h + ctx.lead_h, ctx.params, z)
+            rated = _rate(ctx.params, pts, drug_fraction(pts.sensitivity, res["plasticity"][:, j]), v_h,
+                          v_h + ctx.lead_h, ctx.expectancy_factor[arm.id], z)
             escalate = rated > 0.5 * baseline0
             for key in res:
                 res[key] = np.where(escalate[:, None], res_esc[key], res[key])
@@ -376,8 +379,9 @@ def _assemble(ctx: _Context, dr: _Draws, effect: np.ndarray, side: dict, remissi
     """Ratings, dropout and the long table of one trial."""
     proto, params, times, schedule = ctx.proto, ctx.params, ctx.times, ctx.schedule
     patients, alloc = dr.patients, dr.alloc
-    rated = _rate(patients.baseline[:, None], patients.placebo_max[:, None], effect, times[None, :] + ctx.lead_h,
-                  params, patients.rater_z[:, :times.size])
+    factor = np.array([[ctx.expectancy_factor[ctx.group_of[a][k]] for k, _, _ in schedule] for a in alloc])
+    rated = _rate(params, patients, effect, times[None, :], times[None, :] + ctx.lead_h, factor,
+                  patients.rater_z[:, :times.size])
     # the baseline visit is the inclusion rating itself (or the randomisation rating after a lead-in)
     rated[:, 0] = patients.baseline if proto.lead_in is None else dr.baseline0
     first_visit = {k: next(i for i, (kk, _, _) in enumerate(schedule) if kk == k) for k in range(ctx.n_periods)}
@@ -410,10 +414,14 @@ def _assemble(ctx: _Context, dr: _Draws, effect: np.ndarray, side: dict, remissi
                        sorted(ctx.warnings))
 
 
-def _rate(base, pmax, effect, t_h, params, z):
-    """Rated MADRS ``t_h`` hours after the first contact (the symptom model of the mechanism)."""
-    return rated_score(base, pmax, effect, np.asarray(t_h) / 24.0, float(np.asarray(params["placebo_tau_days"])),
-                       float(np.asarray(params["rater_sd_points"])), z)
+def _rate(params, pts: Patients, effect, t_procedure_h, t_contact_h, factor, z):
+    """Rated MADRS (the symptom model of the mechanism): ``t_procedure_h`` hours after randomisation
+    (the first dose; negative during a lead-in), ``t_contact_h`` after the first contact, with the
+    arm's expectancy ``factor``. 2-D ``effect`` rates every patient at every visit."""
+    col = (lambda a: a[:, None]) if np.ndim(effect) == 2 else (lambda a: a)
+    n = nonspecific(col(pts.expectancy_max), col(pts.contact_max), factor, np.asarray(t_procedure_h) / 24.0,
+                    np.asarray(t_contact_h) / 24.0, params)
+    return rated_score(col(pts.baseline), n, effect, float(np.asarray(params["rater_sd_points"])), z)
 
 
 def _schedule_index(schedule, period, visit) -> int:
