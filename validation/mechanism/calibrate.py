@@ -62,11 +62,7 @@ def arm(values, x, day, *, plast=None, factor=0.0, lead_days=0.0, pooled=False, 
         u = np.repeat(u, N // N_TRIALS)
     else:
         u = np.zeros(N)
-    pts = draw_patients(N, 2, p, rng)
-    # the trial effect shifts each patient's two logits (draw_patients takes one scalar per call)
-    lg = lambda f: np.log(f / (1 - f))  # noqa: E731
-    pts.expectancy_max = 1 / (1 + np.exp(-(lg(pts.expectancy_max) + u)))
-    pts.contact_max = 1 / (1 + np.exp(-(lg(pts.contact_max) + u)))
+    pts = draw_patients(N, 2, p, rng, trial_logit=u)
     d = 0.0 if plast is None else drug_fraction(pts.sensitivity, x["w_glutamatergic"] * plast[0][:, day]
                                                 + x["w_neurogenesis"] * plast[1][:, day])
     rsd = float(p["rater_sd_points"])

@@ -92,6 +92,12 @@ class Populations:
             return 1.0 - self.unblinding_frac.value
         return 1.0
 
+    def arm_factor(self, routes, drug_classes, control: str | None) -> float:
+        """The expectancy factor of one arm of a trial dosing by ``routes`` with drugs of ``drug_classes``:
+        0 without a salient procedure (every arm receives the same procedure, so all or none have one),
+        else :meth:`expectancy_factor` (``control`` None for a drug arm)."""
+        return self.expectancy_factor(control, drug_classes) if self.expectancy_applies(routes) else 0.0
+
 
 def _value(raw: dict, where: str) -> Value:
     try:

@@ -366,9 +366,9 @@ def arm_expectancy(regimens: list[tuple[str, str]], components: list[PKComponent
     routes = sorted({r for c in components for r in c.regimen.routes})
     procedure = pops.expectancy_applies(routes)
     classes = [kb.drugs[d].drug_class for d, _ in regimens if d in kb.drugs]
-    placebo = pops.expectancy_factor(control, classes) if procedure else 0.0
     return {"control": control, "routes": routes, "procedure": procedure,
-            "drug_arm_factor": 1.0 if procedure else 0.0, "placebo_arm_factor": placebo,
+            "drug_arm_factor": pops.arm_factor(routes, classes, None),
+            "placebo_arm_factor": pops.arm_factor(routes, classes, control),
             "unblinding_frac": pops.unblinding_frac.to_dict(),
             "note": ("expectancy of a salient procedure (infusion, nasal spray) in both arms; an inert placebo beside "
                      "a drug patients notice keeps less of it" if procedure else

@@ -43,9 +43,6 @@ REMISSION_MADRS = 10.0
 #: both scales are 0 at no symptoms
 HAMD17_ANCHORS = (0.0, 10.0, 20.0, 30.0, 40.0)
 MADRS_ANCHORS = (0.0, 13.0, 26.0, 39.0, 52.5)
-#: the symptom-model values a population supplies (see :func:`population_values`)
-POPULATION_KEYS = ("madrs_baseline_mean", "madrs_baseline_sd", "madrs_inclusion_min", "madrs_inclusion_max",
-                   "placebo_contact_median_frac", "placebo_expectancy_median_frac")
 
 
 @dataclass
@@ -86,11 +83,13 @@ def population_values(pop: Population, **overrides) -> dict:
     return out
 
 
-def draw_patients(n: int, n_visits: int, params: dict, rng: np.random.Generator, trial_logit: float = 0.0) -> Patients:
+def draw_patients(n: int, n_visits: int, params: dict, rng: np.random.Generator,
+                  trial_logit: float | np.ndarray = 0.0) -> Patients:
     """Draw baseline scores, placebo responsiveness, sensitivity and rater errors.
 
     ``params`` holds the cascade's parameters with a population's values (:func:`population_values`);
-    ``trial_logit`` is the trial's random effect on both placebo logits.
+    ``trial_logit`` is the trial's random effect on both placebo logits: one value for one trial, or
+    one per patient for patients pooled over several trials.
     """
     mean, sd = (np.broadcast_to(np.asarray(params[k], dtype=float), (n,))
                 for k in ("madrs_baseline_mean", "madrs_baseline_sd"))

@@ -20,15 +20,16 @@ DAYS_SHOWN = (1, 3, 7, 14, 21, 28, 42)
 #: the trials the clinical mapping was calibrated on (validation/mechanism/calibrate.py)
 CALIBRATION_REFS = ("zarate2006", "su2023", "daly2018", "linde2015", "popova2019", "ionescu2021", "kocsis1988")
 #: the population each drug class is simulated in: the one it is used for (ketamine and esketamine in
-#: treatment-resistant depression); every other class in outpatients with a major depressive episode
+#: treatment-resistant depression); every other class in the default population of populations.yaml
+#: (outpatients with a major depressive episode)
 POPULATION_BY_CLASS = {"nmda_antagonist": "trd"}
-DEFAULT_POPULATION = "mdd-outpatient"
 
 
-def population_for(drug: str) -> str:
+def population_for(drug: str) -> str | None:
+    """The population a drug is simulated in (None: the default population)."""
     from ..knowledge.loader import load
     d = load().drugs.get(drug)
-    return POPULATION_BY_CLASS.get(d.drug_class if d else "", DEFAULT_POPULATION)
+    return POPULATION_BY_CLASS.get(d.drug_class) if d else None
 
 
 def regimen_for(p: dict) -> tuple[str, str, list[str]] | None:

@@ -240,9 +240,7 @@ class _Context:
         # receive the same procedure; an inert placebo beside a drug patients notice keeps less of it
         routes = {r for a in proto.arms for t in a.treatments for r in parse_regimen(t.regimen).routes}
         classes = [kb.drugs[t.drug].drug_class for a in proto.arms for t in a.treatments if t.drug in kb.drugs]
-        self.procedure = pops.expectancy_applies(routes)
-        self.expectancy_factor = {a.id: (0.0 if not self.procedure else
-                                         pops.expectancy_factor(a.control if a.is_control else None, classes))
+        self.expectancy_factor = {a.id: pops.arm_factor(routes, classes, a.control if a.is_control else None)
                                   for a in proto.arms}
         self.trial_logit_sd = float(np.asarray(self.params["placebo_trial_logit_sd"]))
         self.crossover = proto.design == "crossover"
@@ -273,7 +271,6 @@ class _Draws:
     screened: int
     rng_drop: np.random.Generator
     etas: dict            # (group, drug) -> {eta name: array over the group's patients}
-    trial_logit: float    # the trial's random effect on the placebo logits
 
 
 def _draw(ctx: _Context, seed: int | None) -> _Draws:
@@ -281,7 +278,7 @@ def _draw(ctx: _Context, seed: int | None) -> _Draws:
     from ..pharmacology.simulate import draw_etas, model_for
     proto, params = ctx.proto, ctx.params
     rng_screen, rng_rand, rng_pk, rng_drop = _children(seed, 4)
-    trial_logit = float(rng_screen.normal(0.0, ctx.trial_logit_sd)) if ctx.trial_logit_sd > 0 else 0.0
+    trial_logit = float(rng_screen.normal(0.0, ctx.trial_logit_sd))     # the trial's random effect
     pop = proto.population
     n_total = ctx.n_total
     n_ratings = ctx.times.size + 1    # + the randomisation rating after a lead-in
@@ -327,7 +324,7 @@ def _draw(ctx: _Context, seed: int | None) -> _Draws:
                 m = model_for(t.drug, ctx.kb)
                 e = draw_etas(m, n_g, rng)
                 etas[(g, t.drug)] = e or {k: np.zeros(n_g) for k in m.iiv_names()}
-    return _Draws(seed, patients, cov, baseline0, alloc, strata, screened, rng_drop, etas, trial_logit)
+    return _Draws(seed, patients, cov, baseline0, alloc, strata, screened, rng_drop, etas)
 
 
 def _solve_groups(ctx: _Context, draws: list[_Draws]) -> list[tuple[np.ndarray, dict]]:
