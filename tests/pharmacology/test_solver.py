@@ -84,13 +84,39 @@ def test_superposition_equals_ode_with_metabolite_and_infusions():
 
 
 def test_steady_state_average_is_dose_over_cl_tau():
-    """Cavg,ss = F D / (CL tau) for imipramine, and fm D (MWm/MW) / (CLm tau) for desipramine."""
-    res = simulate("imipramine", "150 mg po daily", hours=24 * 40, step_h=0.5)
+    """Cavg,ss = F D / (CL tau) for amitriptyline, and fm F D (MWm/MW) / (CLm tau) for its nortriptyline
+    (formed from systemic amitriptyline only)."""
+    res = simulate("amitriptyline", "150 mg po daily", hours=24 * 30, step_h=0.5)
     s = res.summary().set_index(["analyte", "measure"])["value"]
-    assert s[("imipramine", "cavg_ss_ng_per_ml")] == pytest.approx(0.402 * 150_000 / (62.9 * 24), rel=1e-3)
-    # desipramine reaches 99.9 % of steady state within 40 days (half-life 18 h)
-    dmi = 0.355 * 150_000 * (266.4 / 280.4) / (111 * 24)
-    assert s[("desipramine", "cavg_ss_ng_per_ml")] == pytest.approx(dmi, rel=2e-3)
+    ami = 0.527 * 150_000 / (71.1 * 24)
+    assert s[("amitriptyline", "cavg_ss_ng_per_ml")] == pytest.approx(ami, rel=1e-3)
+    assert s[("nortriptyline", "cavg_ss_ng_per_ml")] == pytest.approx(0.45 * ami * 71.1 * (263.4 / 277.4) / 30.6,
+                                                                     rel=2e-3)
+
+
+def test_autoinhibited_steady_state_is_the_fixed_point():
+    """Imipramine with CYP2D6 saturation: at steady state the activity a solves
+    a = 1 / (1 + C_imi(a)/Ki + C_dmi(a)/Ki), each Cavg in closed form at activity a (nmol/L)."""
+    from scipy.optimize import brentq
+    spec = model_for("imipramine").spec
+    imi, dmi = spec.analytes
+    fd, ki = imi.cyp2d6_fraction.value, imi.cyp2d6_ki_nmol_per_l.value
+    f, fm, dose, tau = 0.402, dmi.fm.value, 150.0, 24.0
+    ratio = dmi.mw_g_per_mol.value / imi.mw_g_per_mol.value
+
+    def conc(a):
+        c_imi = f * dose / (imi.cl_l_per_h.value * (1 - fd + fd * a) * tau)              # mg/L
+        formed = fm * imi.cl_l_per_h.value * c_imi * tau + (1 - f) * dose * min(fm / (1 - fd + fd * a), 1)
+        c_dmi = formed * ratio / (dmi.cl_l_per_h.value * (1 - dmi.cyp2d6_fraction.value * (1 - a)) * tau)
+        return c_imi * 1e6 / imi.mw_g_per_mol.value, c_dmi * 1e6 / dmi.mw_g_per_mol.value
+
+    a = brentq(lambda a: a - 1 / (1 + sum(conc(a)) / ki), 1e-6, 1.0)
+    # the feedback slows desipramine's approach: within 0.1 % of the fixed point after 80 days
+    res = simulate("imipramine", "150 mg po daily", hours=24 * 80, step_h=0.5)
+    s = res.summary().set_index(["analyte", "measure"])["value"]
+    c_imi, c_dmi = conc(a)
+    assert s[("imipramine", "cavg_ss_ng_per_ml")] == pytest.approx(c_imi * imi.mw_g_per_mol.value / 1000, rel=2e-3)
+    assert s[("desipramine", "cavg_ss_ng_per_ml")] == pytest.approx(c_dmi * dmi.mw_g_per_mol.value / 1000, rel=2e-3)
 
 
 def test_mass_balance_of_a_bolus():

@@ -233,3 +233,21 @@ def test_api_gives_what_the_command_line_gives():
     assert mech.status_code == 200 and mech.json()["provenance"]["seed"] == 1
     net = client().get("/api/meta/network").json()
     assert "Placebo" in net["treatments"] and net["k"] > 30
+
+
+def test_tdm_api_gives_what_the_command_line_gives_and_bad_input_is_a_400():
+    from conftest import run_cli
+    body = {"drug": "imipramine", "regimen": "150 mg po daily", "measured_ng_per_ml": 60, "n": 200}
+    api = client().post("/api/pk/tdm", json=body)
+    assert api.status_code == 200
+    d = api.json()
+    cli = json.loads(run_cli("pk", "tdm", "--drug", "imipramine", "--regimen", "150 mg po daily", "--measured", "60",
+                             "--n", "200", "--format", "json").stdout)
+    assert d["expected_ng_per_ml"] == cli["expected_ng_per_ml"] and d["verdict"] == cli["verdict"]
+    assert d["svg"].lstrip().startswith("<svg") and "Research use only" in d["provenance"]["notice"]
+    for bad, status in [({"regimen": "150 mg po"}, 400), ({"sample_h": 30}, 400), ({"drug": "nosuch"}, 404),
+                        ({"measured_ng_per_ml": -1}, 422)]:
+        r = client().post("/api/pk/tdm", json={**body, **bad})
+        assert r.status_code == status and "error" in r.json()
+    page = client().get("/simulate", headers=HTML).text
+    assert 'id="tdm-form"' in page and "imipramine" in page

@@ -1,4 +1,5 @@
-"""Derive the absorption rates in pk_models.yaml that the calibration facts fix only indirectly.
+"""Derive the parameters in pk_models.yaml that the calibration facts fix only indirectly: absorption
+rates, sertraline's apparent volume, and imipramine's CYP2D6 share and autoinhibition constant.
 
 Each rate is the root of (simulated Tmax or Cmax) - (the fact), with every other parameter as
 stored. Run it after changing a parameter set and copy the printed values into pk_models.yaml:
@@ -53,8 +54,43 @@ def sertraline_volume(kb):
     return brentq(f, 100, 20000, xtol=0.5)
 
 
+#: Brøsen 1986 (Eur J Clin Pharmacol 30:679): mean steady state of 28 extensive metabolisers on
+#: imipramine 100 mg/day, nmol/L. The only steady-state facts fitted; the rest are held out.
+BROSEN1986_EM_NMOL = {"imipramine": 169.0, "desipramine": 212.0}
+
+
+def steady_state_mean_ng_per_ml(kb, drug: str, regimen: str, phenotype: str = "NM", days: int = 35) -> dict:
+    """Typical adult's mean concentration over the last 24 h of ``days`` of ``regimen``."""
+    res = simulate(drug, regimen, hours=24.0 * days, step_h=0.5, phenotype=phenotype, kb=kb)
+    last = res.times_h > res.times_h[-1] - 24
+    return dict(zip(res.analytes, res.conc_ng_per_ml[0][last].mean(axis=0)))
+
+
+def imipramine_autoinhibition(kb):
+    """Imipramine's CYP2D6 share and the shared CYP2D6 constant from the 100 mg/day steady state."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    spec = kb.pk_models["imipramine"]
+    fm = spec.analytes[1].fm.value
+    mw = {a.name: a.mw_g_per_mol.value for a in spec.analytes}
+
+    def resid(x):
+        kb2 = copy.deepcopy(kb)
+        imi, dmi = kb2.pk_models["imipramine"].analytes
+        imi.cyp2d6_fraction.value = x[0]
+        imi.cyp2d6_ki_nmol_per_l.value = dmi.cyp2d6_ki_nmol_per_l.value = x[1]
+        c = steady_state_mean_ng_per_ml(kb2, "imipramine", "100 mg po daily")
+        return [np.log(c[a] * 1000 / mw[a] / BROSEN1986_EM_NMOL[a]) for a in ("imipramine", "desipramine")]
+    sol = least_squares(resid, [0.55, 100.0], bounds=([0.0, 1.0], [1.0 - fm, 1e5]))
+    return sol.x
+
+
 if __name__ == "__main__":
     kb = load()
+    f2d6, ki = imipramine_autoinhibition(kb)
+    print(f"imipramine cyp2d6_fraction {f2d6:.3f}  cyp2d6_ki_nmol_per_l {ki:.0f} (imipramine, desipramine)  "
+          f"(steady state on 100 mg/day, Brøsen 1986)")
     v = sertraline_volume(kb)
     print(f"sertraline v1_l {v:.0f}  cl_l_per_h {v * math.log(2) / 26:.1f}  (S10, 26 h)")
     a = kb.pk_models["sertraline"].analytes[0]

@@ -11,13 +11,14 @@ import typer
 
 from .. import RESEARCH_NOTICE
 from ..io import atomic_write, figure_bytes
-from ..pharmacology.model import PHENOTYPES
+from ..pharmacology.model import CYP2D6_INHIBITOR_FACTOR, PHENOTYPES
 from ..pharmacology.occupancy import occupancy as compute_occupancy
 from ..pharmacology.simulate import iter_profiles, regimen_warnings, simulate as run_simulation
 from .common import check_choice, check_plot_path, emit_json, fail, handle_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Pharmacokinetics: simulate a regimen (simulate) and the receptor occupancy it gives (occupancy).")
+                  help="Pharmacokinetics: simulate a regimen (simulate), the receptor occupancy it gives (occupancy), "
+                       "and therapeutic drug monitoring (tdm).")
 
 _DRUG = typer.Option(..., "--drug", help="A bundled drug (e.g. ketamine, imipramine).")
 _REGIMEN = typer.Option(..., "--regimen", help='As written clinically, e.g. "0.5 mg/kg iv over 40 min" or "75 mg po daily titrate to 150 mg over 2 weeks".')
@@ -138,5 +139,39 @@ def occupancy(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGH
     miss = f"no binding constant for: {', '.join(res.missing)}\n" if res.missing else ""
     _emit(res.to_dict(), _header(res.pk) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}")
           + "\n" + miss, fmt, out)
+    if plot is not None:
+        atomic_write(plot, figure_bytes(res.plot().figure, plot))
+
+
+@app.command("tdm")
+@handle_errors
+def tdm(drug: str = _DRUG,
+        regimen: str = typer.Option(..., "--regimen", help='The maintenance regimen, e.g. "150 mg po daily".'),
+        measured: Optional[float] = typer.Option(None, "--measured", help="A measured level (ng/mL) of the monitored "
+                                                  "quantity (e.g. imipramine + desipramine)."),
+        sample_h: Optional[float] = typer.Option(None, "--sample-h", help="Hours after the last dose the sample was "
+                                                 "drawn (default: the dosing interval, a trough)."),
+        phenotype: str = typer.Option("NM", "--phenotype", help="CYP2D6 phenotype: PM, IM, NM (default), UM, or "
+                                      "mixed (unknown genotype)."),
+        inhibitor: str = typer.Option("none", "--cyp2d6-inhibitor", help="Co-medication with a CYP2D6 inhibitor: "
+                                      "none, moderate (e.g. duloxetine) or strong (e.g. paroxetine, fluoxetine, "
+                                      "bupropion)."),
+        age: float = _AGE, sex: str = _SEX, weight: float = _WEIGHT,
+        n: int = typer.Option(1000, "--n", help="Virtual patients for the expected range."),
+        seed: int = typer.Option(2026, "--seed", help="Seed of the virtual population."),
+        fmt: str = typer.Option("text", "--format", help="text or json."), out: Optional[Path] = _OUT,
+        plot: Optional[Path] = _PLOT) -> None:
+    """Expected steady-state concentration of a regimen, the consensus therapeutic range, and where a measured
+    level falls (research use only)."""
+    from ..pharmacology.tdm import tdm as run_tdm
+    check_choice("--format", fmt, ("text", "json"))
+    check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
+    check_choice("--cyp2d6-inhibitor", inhibitor, tuple(CYP2D6_INHIBITOR_FACTOR))
+    check_choice("--sex", sex, ("female", "male"))
+    check_plot_path(plot)
+    res = run_tdm(drug, regimen, measured_ng_per_ml=measured, sample_h=sample_h, phenotype=phenotype,
+                  cyp2d6_inhibitor=inhibitor, age_y=age, sex=sex, weight_kg=weight, n=n, seed=seed)
+    _warn(res.warnings)
+    _emit(res.to_dict(), res.text(), fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))

@@ -16,8 +16,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import AdpharmInputError
-from .schema import (Convergence, Drug, DrugClass, OccupancySpec, Pathway, PKModelSpec, Protocol, Reference, Trial,
-                     TrialArm)
+from .schema import (Convergence, Drug, DrugClass, OccupancySpec, Pathway, PKModelSpec, Protocol, Reference, TDMRange,
+                     Trial, TrialArm)
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -38,6 +38,7 @@ class KnowledgeBase:
     source_dir: Path = field(default=DATA_DIR)
     pk_models: dict[str, PKModelSpec] = field(default_factory=dict)
     occupancy: OccupancySpec | None = None
+    tdm: dict[str, TDMRange] = field(default_factory=dict)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -155,7 +156,12 @@ def load(data_dir: str | Path = DATA_DIR) -> KnowledgeBase:
     occ_path = d / "occupancy.yaml"
     occupancy = _validate(OccupancySpec, _read_yaml(occ_path), occ_path) if occ_path.exists() else None
 
-    kb = KnowledgeBase(references, drugs, classes, pathways, convergence, protocols, trials, d, pk_models, occupancy)
+    tdm_path = d / "tdm.yaml"
+    tdm = {}
+    if tdm_path.exists():
+        tdm = {k: _validate(TDMRange, v, tdm_path, k) for k, v in _mapping(_read_yaml(tdm_path), tdm_path).items()}
+    kb = KnowledgeBase(references, drugs, classes, pathways, convergence, protocols, trials, d, pk_models, occupancy,
+                       tdm)
     _cross_check(kb)
     return kb
 
@@ -172,6 +178,16 @@ def _cross_check(kb: KnowledgeBase) -> None:
     groups += [(d / "pk_models.yaml", k, v) for k, v in kb.pk_models.items()]
     if kb.occupancy is not None:
         groups += [(d / "occupancy.yaml", "occupancy", kb.occupancy)]
+    groups += [(d / "tdm.yaml", k, v) for k, v in kb.tdm.items()]
+    for k, rng in kb.tdm.items():
+        spec = kb.pk_models.get(k)
+        if spec is None:
+            raise AdpharmInputError(f"{d / 'tdm.yaml'}: field {k}: no PK parameter set for this drug")
+        names = [a.name for a in spec.analytes]
+        for a in rng.analytes:
+            if a not in names:
+                raise AdpharmInputError(f"{d / 'tdm.yaml'}: field {k}.analytes: {a!r} is not modelled "
+                                        f"(analytes: {', '.join(names)})")
     for path, name, obj in groups:
         for where, cited in _cited_items(obj, name):
             for r in cited.refs:

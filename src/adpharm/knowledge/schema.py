@@ -26,6 +26,8 @@ class Cited(_Strict):
     fact: str | None = None
     verified: bool = True
     confidence: Confidence | None = None
+    #: "calibrated": fitted to the facts named in ``note`` rather than read from a source
+    basis: Literal["calibrated"] | None = None
     note: str | None = None
 
 
@@ -165,6 +167,7 @@ class Reference(_Strict):
     pmid: str | None = None
     url: str | None = None
     checked: bool = True
+    note: str | None = None  # what the record says that the knowledge base uses
 
     @model_validator(mode="after")
     def _locator(self):
@@ -275,6 +278,9 @@ class PKAnalyte(_Strict):
     Disposition parameters are per 70 kg. A metabolite names its ``parent`` and ``fm``, the fraction
     of the parent's clearance (normal CYP2D6 function) that forms it; ``formed_by_cyp2d6`` says that
     this formation pathway is CYP2D6's, so that it scales with the CYP2D6 activity score.
+    ``cyp2d6_ki_nmol_per_l`` marks an analyte that inhibits CYP2D6 at its own plasma levels (a
+    substrate that saturates, or a competitive inhibitor): the apparent constant, as total plasma
+    concentration, at which it alone halves CYP2D6 activity.
     """
 
     name: str
@@ -287,6 +293,7 @@ class PKAnalyte(_Strict):
     v3_l: Param | None = None
     fu: Param
     cyp2d6_fraction: Param | None = None
+    cyp2d6_ki_nmol_per_l: Param | None = None
     parent: str | None = None
     fm: Param | None = None
     formed_by_cyp2d6: bool = False
@@ -309,6 +316,8 @@ class PKAnalyte(_Strict):
                 raise ValueError(f"{name} is a fraction, got {p.value}")
         if self.cl_l_per_h.value <= 0 or self.v1_l.value <= 0:
             raise ValueError("cl_l_per_h and v1_l must be positive")
+        if self.cyp2d6_ki_nmol_per_l is not None and self.cyp2d6_ki_nmol_per_l.value <= 0:
+            raise ValueError("cyp2d6_ki_nmol_per_l must be positive")
         return self
 
 
@@ -395,7 +404,55 @@ class PKModelSpec(_Strict):
         for c in self.covariates:
             if c.analyte not in names:
                 raise ValueError(f"covariate effect on unknown analyte {c.analyte!r}")
+        for a in self.analytes:
+            # metabolites formed by other enzymes share the part of the parent's clearance CYP2D6 does not own
+            other = sum(m.fm.value for m in self.analytes if m.parent == a.name and not m.formed_by_cyp2d6)
+            own = a.cyp2d6_fraction.value if a.cyp2d6_fraction else 0.0
+            if other > 1 - own + 1e-9:
+                raise ValueError(f"analyte {a.name!r}: metabolites formed outside CYP2D6 take fm {other:g}, more "
+                                 f"than the {1 - own:g} of its clearance that is not CYP2D6's")
         return self
+
+
+# --- therapeutic drug monitoring (knowledge/data/tdm.yaml) ---------------------------------------
+
+class DoseRange(Cited):
+    """The usual daily dose range (mg/day) for depression."""
+
+    low: float = Field(gt=0)
+    high: float = Field(gt=0)
+
+
+class ModelGap(Cited):
+    """Why the typical adult at the usual dose falls outside the consensus range (``direction``)."""
+
+    direction: Literal["below", "above"]
+
+
+class TDMRange(Cited):
+    """A consensus therapeutic reference range: trough serum/plasma concentration at steady state of
+    the ``analytes`` summed (one analyte, or parent + active metabolite)."""
+
+    analytes: list[str] = Field(min_length=1)
+    low_ng_per_ml: float | None = Field(default=None, gt=0)
+    high_ng_per_ml: float | None = Field(default=None, gt=0)
+    alert_ng_per_ml: float | None = Field(default=None, gt=0)  # above this, the laboratory warns of toxicity
+    usual_daily_mg: DoseRange
+    gap: ModelGap | None = None
+
+    @model_validator(mode="after")
+    def _order(self):
+        if (self.low_ng_per_ml is None) != (self.high_ng_per_ml is None):
+            raise ValueError("low_ng_per_ml and high_ng_per_ml come together")
+        if self.low_ng_per_ml is not None and self.low_ng_per_ml >= self.high_ng_per_ml:
+            raise ValueError("low_ng_per_ml must be below high_ng_per_ml")
+        if self.usual_daily_mg.low > self.usual_daily_mg.high:
+            raise ValueError("usual_daily_mg: low above high")
+        return self
+
+    @property
+    def has_range(self) -> bool:
+        return self.low_ng_per_ml is not None
 
 
 class OccupancyCalibration(Cited):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..knowledge.loader import KnowledgeBase
-from ..pharmacology.model import CompartmentModel, Covariates
+from ..pharmacology.model import Autoinhibition, CompartmentModel, Covariates
 from ..pharmacology.occupancy import occupancy_coefficients, occupied_fraction
 from ..pharmacology.regimen import Regimen, parse_regimen
 from ..pharmacology.simulate import _kb, dose_warnings, draw_etas, model_for, subject_system
@@ -39,6 +39,7 @@ class PKComponent:
     basis: dict[str, dict]
     hill: float
     warnings: list[str] = field(default_factory=list)
+    update: Autoinhibition | None = None  # CYP2D6 autoinhibition (model.autoinhibition)
 
     @property
     def central(self) -> list[int]:
@@ -60,10 +61,10 @@ def pk_component(drug: str, regimen: str | Regimen, hours: float, cov: Covariate
     n = cov.weight_kg.shape[0]
     if etas is None:
         etas = {} if typical else draw_etas(model, n, rng)
-    p, a, boluses, infusions = subject_system(model, events, cov, etas)
+    p, a, boluses, infusions, update = subject_system(model, events, cov, etas)
     coefs, basis, hill = occupancy_coefficients(drug, kb)
     return PKComponent(drug, reg, model, a, boluses, infusions, model.central_volumes_l(p), coefs, basis, hill,
-                       dose_warnings(model, reg, hours, cov.weight_kg) if events else [])
+                       dose_warnings(model, reg, hours, cov.weight_kg) if events else [], update)
 
 
 class DriveStepper:
@@ -73,7 +74,7 @@ class DriveStepper:
         self.components = components
         self.n = n
         self.input_names = input_names
-        self.steppers = [Stepper(c.a, c.boluses, c.infusions) for c in components]
+        self.steppers = [Stepper(c.a, c.boluses, c.infusions, c.update) for c in components]
 
     def dose(self, t: float) -> None:
         """Apply the boluses given at time ``t``."""

@@ -82,8 +82,11 @@ def to_sbml(model: CascadeModel, params: dict, components: list[PKComponent], pa
         for i in range(k):
             param(f"{pre}_x{i}", 0.0, constant=False)
             param(f"{pre}_inf{i}", 0.0, constant=False)
+        entries = {(i, j): f"{float(a[i, j])!r}" for i in range(k) for j in range(k) if a[i, j] != 0.0}
+        if c.update is not None:
+            entries = _autoinhibition(c, patient, pre, param, rate, m, libsbml)
         for i in range(k):
-            terms = [f"{float(a[i, j])!r} * {pre}_x{j}" for j in range(k) if a[i, j] != 0.0]
+            terms = [f"{entries[(i, j)]} * {pre}_x{j}" for j in range(k) if (i, j) in entries]
             rate(f"{pre}_x{i}", " + ".join(terms + [f"{pre}_inf{i}"]))
         for j, st in enumerate(c.central):
             conc = f"{pre}_conc{j}"
@@ -121,7 +124,9 @@ def to_sbml(model: CascadeModel, params: dict, components: list[PKComponent], pa
     return libsbml.writeSBMLToString(doc)
 
 
-def _event(libsbml, m, eid: str, time_h: float, var: str, formula: str) -> None:
+def _event(libsbml, m, eid: str, time_h: float, var: str | dict[str, str], formula: str | None = None) -> None:
+    """An event at ``time_h`` setting ``var`` to ``formula``, or each variable of a dict to its formula
+    (all from values at the trigger time)."""
     e = m.createEvent()
     e.setId(eid)
     e.setUseValuesFromTriggerTime(True)
@@ -129,9 +134,51 @@ def _event(libsbml, m, eid: str, time_h: float, var: str, formula: str) -> None:
     t.setInitialValue(False)
     t.setPersistent(True)
     _check(t.setMath(_math(libsbml, f"time >= {float(time_h)!r}")), f"event {eid}")
-    ea = e.createEventAssignment()
-    ea.setVariable(var)
-    _check(ea.setMath(_math(libsbml, formula)), f"event {eid}")
+    for v, f in (var.items() if isinstance(var, dict) else [(var, formula)]):
+        ea = e.createEventAssignment()
+        ea.setVariable(v)
+        _check(ea.setMath(_math(libsbml, f)), f"event {eid}")
+
+
+def _autoinhibition(c, patient: int, pre: str, param, rate, m, libsbml) -> dict[tuple[int, int], str]:
+    """CYP2D6 autoinhibition in SBML: an activity parameter set at every dose after the first from the
+    integrals of the inhibiting amounts over the interval just ended (reset there), and the system
+    matrix written as a function of it. Every entry is a Moebius function of the activity
+    ``(alpha + beta a) / (1 + delta a)`` (clearances and formation are affine in it; the first-pass
+    branch divides by the parent's remaining clearance), fitted on three activities and checked on a fourth."""
+    upd = c.update
+    probe = {x: upd.matrix(np.full(upd.p.n, x))[patient] for x in (0.0, 0.5, 1.0, 0.25)}
+    e0, eh, e1, eq = probe[0.0], probe[0.5], probe[1.0], probe[0.25]
+    k = e0.shape[0]
+    act = f"{pre}_act"
+    entries: dict[tuple[int, int], str] = {}
+    for i in range(k):
+        for j in range(k):
+            if e0[i, j] == 0.0 and eh[i, j] == 0.0 and e1[i, j] == 0.0:
+                continue
+            num = e0[i, j] + e1[i, j] - 2 * eh[i, j]
+            delta = 0.0 if abs(num) <= 1e-15 * max(abs(e0[i, j]), abs(e1[i, j])) else num / (eh[i, j] - e1[i, j])
+            alpha, beta = float(e0[i, j]), float(e1[i, j] * (1 + delta) - e0[i, j])
+            delta = float(delta)
+            check = (alpha + beta * 0.25) / (1 + delta * 0.25)
+            if not np.isclose(check, eq[i, j], rtol=1e-9, atol=1e-15):
+                raise AdpharmInputError(f"SBML export: matrix entry ({i}, {j}) of {c.drug} is not a Moebius "
+                                        "function of the CYP2D6 activity")
+            entries[(i, j)] = (f"({alpha!r} + {beta!r} * {act})" if delta == 0.0
+                               else f"(({alpha!r} + {beta!r} * {act}) / (1 + {delta!r} * {act}))")
+    param(act, 1.0, constant=False)
+    coef = upd.load_coefficients[patient]
+    load = []
+    for st in np.flatnonzero(coef):
+        param(f"{pre}_int{st}", 0.0, constant=False)
+        rate(f"{pre}_int{st}", f"max({pre}_x{st}, 0)")
+        load.append((int(st), float(coef[st])))
+    times = sorted({round(b.time_h, 9) for b in c.boluses})
+    for n_i, (t_prev, t) in enumerate(zip(times[:-1], times[1:])):
+        mean = " + ".join(f"{w!r} * {pre}_int{st}" for st, w in load)
+        assign = {act: f"1 / (1 + ({mean}) / {float(t - t_prev)!r})", **{f"{pre}_int{st}": "0" for st, _ in load}}
+        _event(libsbml, m, f"{pre}_cyp2d6_{n_i}", t, assign)
+    return entries
 
 
 def roadrunner_trajectories(sbml: str, times_h: np.ndarray, names: list[str], rtol: float = 1e-10,

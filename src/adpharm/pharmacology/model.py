@@ -12,6 +12,14 @@ Individual parameters: per-70-kg values scaled allometrically by body weight (cl
 effects, by the CYP2D6 activity score on the CYP2D6-mediated share of clearance, and by
 log-normal between-subject variability.
 
+CYP2D6 autoinhibition: where analytes carry ``cyp2d6_ki_nmol_per_l`` (tricyclics whose CYP2D6
+hydroxylation saturates at therapeutic levels), CYP2D6 activity during repeated dosing is the
+phenotype's activity times ``1 / (1 + sum_i C_i / Ki_i)`` (competitive inhibition by every
+analyte; C as total plasma nmol/L). The system stays linear between dose events: at each dose
+the activity is set from the mean concentrations over the interval just ended
+(:meth:`CompartmentModel.autoinhibition`), so a single dose is the linear model, and a regimen
+converges to the self-consistent steady state.
+
 References
 ----------
 .. [1] Anderson BJ, Holford NHG (2008). Mechanism-based concepts of size and maturity in
@@ -37,6 +45,12 @@ ALLOMETRIC_V = 1.0
 #: functional alleles (2), UM gene duplication (3) (CPIC TCA guideline, Hicks 2017, Table 1).
 PHENOTYPE_ACTIVITY_SCORE = {"PM": 0.0, "IM": 0.5, "NM": 2.0, "UM": 3.0}
 PHENOTYPES = tuple(PHENOTYPE_ACTIVITY_SCORE)
+#: A co-medicated CYP2D6 inhibitor multiplies the activity score (phenoconversion): strong (bupropion,
+#: fluoxetine, paroxetine, quinidine) by 0, moderate (duloxetine, terbinafine, mirabegron) by 0.5, as
+#: in the CYP2D6 phenoconversion calculator used with the CPIC guidelines (UF Health precision
+#: medicine program; gene2rx summary of the FDA inhibitor classes).
+CYP2D6_INHIBITOR_FACTOR = {"none": 1.0, "moderate": 0.5, "strong": 0.0}
+CYP2D6_INHIBITOR_REFS = ["ufhealth_phenoconversion", "gene2rx_phenoconversion"]
 _DISPOSITION = ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "q2_l_per_h", "v3_l")
 
 
@@ -48,13 +62,19 @@ class Covariates:
     age_y: np.ndarray
     sex: np.ndarray  # "female" / "male"
     phenotype: np.ndarray  # PM / IM / NM / UM
+    cyp2d6_factor: np.ndarray | None = None  # co-medication: multiplies the activity score (None: 1)
 
     @classmethod
-    def of(cls, n: int, weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM") -> "Covariates":
+    def of(cls, n: int, weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM",
+           cyp2d6_inhibitor: str = "none") -> "Covariates":
         def arr(v, dtype):
             a = np.asarray(v, dtype=dtype)
             return np.broadcast_to(a, (n,)).copy() if a.ndim == 0 else a
-        c = cls(arr(weight_kg, float), arr(age_y, float), arr(sex, object), arr(phenotype, object))
+        if cyp2d6_inhibitor not in CYP2D6_INHIBITOR_FACTOR:
+            raise AdpharmInputError(f"CYP2D6 inhibitor: {cyp2d6_inhibitor!r} is not one of "
+                                    f"{', '.join(CYP2D6_INHIBITOR_FACTOR)}")
+        factor = None if cyp2d6_inhibitor == "none" else np.full(n, CYP2D6_INHIBITOR_FACTOR[cyp2d6_inhibitor])
+        c = cls(arr(weight_kg, float), arr(age_y, float), arr(sex, object), arr(phenotype, object), factor)
         for name in ("weight_kg", "age_y", "sex", "phenotype"):
             if getattr(c, name).shape != (n,):
                 raise AdpharmInputError(f"covariate {name}: {getattr(c, name).shape[0]} values for {n} subjects")
@@ -67,6 +87,42 @@ class Covariates:
         if np.any(~np.isfinite(c.age_y)) or np.any((c.age_y < 0) | (c.age_y > 120)):
             raise AdpharmInputError(f"age: {c.age_y[(c.age_y < 0) | (c.age_y > 120) | ~np.isfinite(c.age_y)][0]:g} years is not an age (0-120)")
         return c
+
+    def subset(self, sl) -> "Covariates":
+        """The covariates of the subjects ``sl`` (a slice or an index array)."""
+        return Covariates(self.weight_kg[sl], self.age_y[sl], self.sex[sl], self.phenotype[sl],
+                          None if self.cyp2d6_factor is None else self.cyp2d6_factor[sl])
+
+
+class Autoinhibition:
+    """CYP2D6 autoinhibition of one model's subjects: called with the mean state over the interval just
+    ended ``(subjects, states)``, it returns the system matrix at the CYP2D6 activity that leaves.
+
+    The inhibitory load is linear in the state: ``sum_j load_coefficients[:, j] * x_j`` with
+    ``1e6 / (V1 MW Ki)`` for each inhibiting analyte's central amount (mg), so that the activity is
+    ``1 / (1 + load)`` (:meth:`CompartmentModel.cyp2d6_activity` on the same concentrations).
+    """
+
+    def __init__(self, model: "CompartmentModel", p: "SubjectParameters"):
+        self.model = model
+        self.p = p
+        v1 = model.central_volumes_l(p)
+        self.load_coefficients = np.zeros((p.n, len(model.states)))
+        for i, a in enumerate(model.analytes):
+            if a.cyp2d6_ki_nmol_per_l is not None:
+                self.load_coefficients[:, model.central[a.name]] = 1e6 / (v1[:, i] * a.mw_g_per_mol.value
+                                                                         * a.cyp2d6_ki_nmol_per_l.value)
+
+    def activity(self, mean_states: np.ndarray) -> np.ndarray:
+        """Remaining CYP2D6 activity (0-1) per subject at these mean states."""
+        return 1.0 / (1.0 + np.sum(self.load_coefficients * np.maximum(mean_states, 0.0), axis=-1))
+
+    def matrix(self, activity: np.ndarray | float) -> np.ndarray:
+        """The system matrix at this remaining CYP2D6 activity."""
+        return self.model.matrix(self.p, activity)
+
+    def __call__(self, mean_states: np.ndarray) -> np.ndarray:
+        return self.matrix(self.activity(mean_states))
 
 
 @dataclass
@@ -139,6 +195,8 @@ class CompartmentModel:
                 if path.ka_per_h is not None:
                     p.values[f"{route}.{j}.ka"] = np.full(n, path.ka_per_h.value)
         p.values["activity_score"] = np.array([PHENOTYPE_ACTIVITY_SCORE[x] for x in cov.phenotype], dtype=float)
+        if cov.cyp2d6_factor is not None:
+            p.values["activity_score"] = p.values["activity_score"] * cov.cyp2d6_factor
         return p
 
     def apply_iiv(self, p: SubjectParameters, eta: dict[str, np.ndarray]) -> SubjectParameters:
@@ -166,9 +224,12 @@ class CompartmentModel:
         return names
 
     # --- system matrix ------------------------------------------------------------------------
-    def clearances(self, p: SubjectParameters) -> dict[str, np.ndarray]:
-        """Total clearance of each analyte and formation clearance of each metabolite (L/h)."""
-        s = p["activity_score"] / 2.0
+    def clearances(self, p: SubjectParameters, cyp2d6_activity: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
+        """Total clearance of each analyte and formation clearance of each metabolite (L/h).
+
+        ``cyp2d6_activity`` (per subject, 0-1) multiplies the phenotype's CYP2D6 activity (inhibition).
+        """
+        s = p["activity_score"] / 2.0 * cyp2d6_activity
         out: dict[str, np.ndarray] = {}
         for a in self.analytes:
             cl_nm = p[f"{a.name}.cl_l_per_h"]
@@ -179,11 +240,12 @@ class CompartmentModel:
                     out[f"{a.name}->{m.name}"] = m.fm.value * cl_nm * (s if m.formed_by_cyp2d6 else 1.0)
         return out
 
-    def matrix(self, p: SubjectParameters) -> np.ndarray:
-        """System matrix ``A`` of shape ``(subjects, states, states)`` (units 1/h)."""
+    def matrix(self, p: SubjectParameters, cyp2d6_activity: np.ndarray | float = 1.0) -> np.ndarray:
+        """System matrix ``A`` of shape ``(subjects, states, states)`` (units 1/h), at the given
+        fraction of uninhibited CYP2D6 activity."""
         n, k = p.n, len(self.states)
         a_mat = np.zeros((n, k, k))
-        cls = self.clearances(p)
+        cls = self.clearances(p, cyp2d6_activity)
         idx = {s: i for i, s in enumerate(self.states)}
         for a in self.analytes:
             c = idx[f"{a.name}.central"]
@@ -203,7 +265,7 @@ class CompartmentModel:
                 pc = idx[f"{par.name}.central"]
                 ratio = a.mw_g_per_mol.value / par.mw_g_per_mol.value
                 a_mat[:, c, pc] += cls[f"{par.name}->{a.name}"] / p[f"{par.name}.v1_l"] * ratio
-        s = p["activity_score"] / 2.0
+        s = p["activity_score"] / 2.0 * cyp2d6_activity
         parent = self.parent
         for (route, j), d in self.depots.items():
             path = self.spec.routes[route].paths[j]
@@ -212,12 +274,34 @@ class CompartmentModel:
             fh = path.f.value / fa
             a_mat[:, d, d] -= ka
             a_mat[:, self.central[parent.name], d] += ka * fh
+            fd = parent.cyp2d6_fraction.value if parent.cyp2d6_fraction else 0.0
             for m in self.analytes[1:]:
                 if m.parent == parent.name and m.first_pass_fm is not None:
-                    fm = m.first_pass_fm.value * (s if m.formed_by_cyp2d6 else 1.0)
+                    # the extracted dose branches like the parent's clearance at this CYP2D6 activity
+                    fm = m.first_pass_fm.value * (s if m.formed_by_cyp2d6 else 1.0) / (1.0 - fd + fd * s)
                     ratio = m.mw_g_per_mol.value / parent.mw_g_per_mol.value
                     a_mat[:, self.central[m.name], d] += ka * (1.0 - fh) * np.minimum(fm, 1.0) * ratio
         return a_mat
+
+    @property
+    def autoinhibits_cyp2d6(self) -> bool:
+        """True when an analyte inhibits CYP2D6 at its own plasma levels (``cyp2d6_ki_nmol_per_l``)."""
+        return any(a.cyp2d6_ki_nmol_per_l is not None for a in self.analytes)
+
+    def cyp2d6_activity(self, conc_ng_per_ml: np.ndarray) -> np.ndarray:
+        """Remaining fraction of CYP2D6 activity at the analyte concentrations ``(..., analytes)``:
+        ``1 / (1 + sum_i C_i / Ki_i)`` with C in nmol/L (1 where no analyte has a Ki)."""
+        c = np.asarray(conc_ng_per_ml, dtype=float)
+        load = np.zeros(c.shape[:-1])
+        for i, a in enumerate(self.analytes):
+            if a.cyp2d6_ki_nmol_per_l is not None:
+                nmol = np.maximum(c[..., i], 0.0) * 1000.0 / a.mw_g_per_mol.value
+                load = load + nmol / a.cyp2d6_ki_nmol_per_l.value
+        return 1.0 / (1.0 + load)
+
+    def autoinhibition(self, p: SubjectParameters) -> "Autoinhibition | None":
+        """The matrix update for CYP2D6 autoinhibition of these subjects, or None when the drug has none."""
+        return Autoinhibition(self, p) if self.autoinhibits_cyp2d6 else None
 
     def central_volumes_l(self, p: SubjectParameters) -> np.ndarray:
         """Central volume of every analyte, ``(subjects, analytes)``."""
@@ -281,5 +365,5 @@ class CompartmentModel:
             yield t0 + i * gap, amount, frac
 
 
-__all__ = ["CompartmentModel", "Covariates", "SubjectParameters", "PHENOTYPES", "PHENOTYPE_ACTIVITY_SCORE",
-           "REFERENCE_WEIGHT_KG"]
+__all__ = ["Autoinhibition", "CompartmentModel", "Covariates", "SubjectParameters", "PHENOTYPES", "PHENOTYPE_ACTIVITY_SCORE",
+           "REFERENCE_WEIGHT_KG", "CYP2D6_INHIBITOR_FACTOR", "CYP2D6_INHIBITOR_REFS"]

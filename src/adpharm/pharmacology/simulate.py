@@ -165,16 +165,17 @@ def default_step_h(hours: float) -> float:
     return 1 / 12 if hours <= 48 else (0.25 if hours <= 24 * 7 else 1.0)
 
 
-def draw_covariates(n: int, rng: np.random.Generator, weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM") -> Covariates:
+def draw_covariates(n: int, rng: np.random.Generator, weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM",
+                    cyp2d6_inhibitor: str = "none") -> Covariates:
     """Covariates of ``n`` subjects; ``phenotype="mixed"`` draws CYP2D6 phenotypes from
-    :data:`PHENOTYPE_FREQUENCIES`."""
+    :data:`PHENOTYPE_FREQUENCIES`; ``cyp2d6_inhibitor`` (none, moderate, strong) is co-medication."""
     if isinstance(phenotype, str) and phenotype == "mixed":
         names = list(PHENOTYPE_FREQUENCIES)
         phenotype = rng.choice(np.asarray(names, dtype=object), size=n, p=list(PHENOTYPE_FREQUENCIES.values()))
     elif isinstance(phenotype, str) and phenotype not in PHENOTYPE_ACTIVITY_SCORE:
         raise AdpharmInputError(f"phenotype: {phenotype!r} is not one of PM, IM, NM, UM, mixed")
     check_weight(weight_kg)
-    return Covariates.of(n, weight_kg, age_y, sex, phenotype)
+    return Covariates.of(n, weight_kg, age_y, sex, phenotype, cyp2d6_inhibitor)
 
 
 def draw_etas(model: CompartmentModel, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -241,7 +242,7 @@ def _sources(model: CompartmentModel) -> dict[str, list[str]]:
     return out
 
 
-def _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, seed, kb):
+def _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, seed, kb, cyp2d6_inhibitor="none"):
     """Model, regimen, output times, dose events, covariates and random effects: every check made here."""
     kb = _kb(kb)
     model = model_for(drug, kb)
@@ -261,14 +262,15 @@ def _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, se
     if not events:
         raise AdpharmInputError(f"regimen {reg.text!r}: no dose falls within {hours:g} h")
     rng = np.random.default_rng(seed)
-    cov = draw_covariates(n, rng, weight_kg, age_y, sex, phenotype)
+    cov = draw_covariates(n, rng, weight_kg, age_y, sex, phenotype, cyp2d6_inhibitor)
     etas = draw_etas(model, n, rng)
     return model, reg, hours, times, events, cov, etas
 
 
 def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, step_h: float | None = None,
              weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", n: int = 1, seed: int | None = None,
-             chunk_size: int = 20_000, keep_profiles: bool | None = None, kb: KnowledgeBase | None = None) -> PKResult:
+             chunk_size: int = 20_000, keep_profiles: bool | None = None, kb: KnowledgeBase | None = None,
+             cyp2d6_inhibitor: str = "none") -> PKResult:
     """Simulate plasma concentrations of ``drug`` and its metabolites under ``regimen``.
 
     Parameters
@@ -278,6 +280,8 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
     hours, step_h : simulated time and output step (defaults from the regimen).
     weight_kg, age_y, sex, phenotype : covariates (scalars or arrays of length ``n``);
         ``phenotype`` is PM, IM, NM, UM or ``"mixed"`` (drawn from published frequencies).
+    cyp2d6_inhibitor : co-medication with a CYP2D6 inhibitor: ``"none"``, ``"moderate"`` or ``"strong"``
+        (phenoconversion, :data:`~adpharm.pharmacology.model.CYP2D6_INHIBITOR_FACTOR`).
     n, seed : number of virtual subjects and the seed; ``n = 1`` is the typical subject.
     keep_profiles : keep every concentration profile (default: when n * times <= 5e7).
 
@@ -286,7 +290,7 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
     PKResult
     """
     model, reg, hours, times, events, cov, etas = _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex,
-                                                         phenotype, n, seed, kb)
+                                                         phenotype, n, seed, kb, cyp2d6_inhibitor)
     warnings = dose_warnings(model, reg, hours, cov.weight_kg)
     keep = (n * times.size * len(model.analytes) <= 5e7) if keep_profiles is None else keep_profiles
     profiles = [] if keep else None
@@ -295,7 +299,7 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
     interval = reg.interval_h()
     for start in range(0, n, chunk_size):
         sl = slice(start, min(n, start + chunk_size))
-        conc = _solve_chunk(model, events, times, cov, etas, sl)
+        conc = solve_chunk(model, events, times, cov, etas, sl)
         if profiles is not None:
             profiles.append(conc)
         tables.append(_nca_table(model, times, conc, last_dose, interval, start))
@@ -308,17 +312,20 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
 
 
 def subject_system(model: CompartmentModel, events, cov: Covariates, etas: dict[str, np.ndarray]):
-    """Individual parameters, system matrices and dose inputs for the subjects in ``cov``."""
+    """Individual parameters, system matrices, dose inputs and the autoinhibition update (None for a
+    linear drug) for the subjects in ``cov``: ``(p, a, boluses, infusions, update)``."""
     p = model.typical(cov)
     model.apply_iiv(p, etas)
     boluses, infusions = model.inputs(events, cov.weight_kg)
-    return p, model.matrix(p), boluses, infusions
+    return p, model.matrix(p), boluses, infusions, model.autoinhibition(p)
 
 
-def _solve_chunk(model: CompartmentModel, events, times, cov: Covariates, etas, sl: slice) -> np.ndarray:
-    sub = Covariates(cov.weight_kg[sl], cov.age_y[sl], cov.sex[sl], cov.phenotype[sl])
-    p, a, boluses, infusions = subject_system(model, events, sub, {k: v[sl] for k, v in etas.items()})
-    return model.concentrations_ng_per_ml(propagate(a, times, boluses, infusions), model.central_volumes_l(p)[:, None, :])
+def solve_chunk(model: CompartmentModel, events, times, cov: Covariates, etas, sl: slice) -> np.ndarray:
+    """Concentrations ``(subjects, times, analytes)`` in ng/mL of the subjects ``sl`` of ``cov``/``etas``."""
+    sub = cov.subset(sl)
+    p, a, boluses, infusions, update = subject_system(model, events, sub, {k: v[sl] for k, v in etas.items()})
+    return model.concentrations_ng_per_ml(propagate(a, times, boluses, infusions, update),
+                                          model.central_volumes_l(p)[:, None, :])
 
 
 def _nca_table(model, times, conc, last_dose, interval, offset) -> pd.DataFrame:
@@ -336,9 +343,9 @@ def _nca_table(model, times, conc, last_dose, interval, offset) -> pd.DataFrame:
 def _setup_from(args: dict):
     """:func:`_setup` from the keyword arguments of :func:`simulate` given as a dict."""
     a = {"hours": None, "step_h": None, "weight_kg": 70.0, "age_y": 40.0, "sex": "male", "phenotype": "NM",
-         "n": 1, "seed": None, "kb": None, **args}
+         "n": 1, "seed": None, "kb": None, "cyp2d6_inhibitor": "none", **args}
     return a["n"], _setup(a["drug"], a["regimen"], a["hours"], a["step_h"], a["weight_kg"], a["age_y"], a["sex"],
-                          a["phenotype"], a["n"], a["seed"], _kb(a["kb"]))
+                          a["phenotype"], a["n"], a["seed"], _kb(a["kb"]), a["cyp2d6_inhibitor"])
 
 
 def regimen_warnings(args: dict) -> list[str]:
@@ -353,7 +360,7 @@ def iter_profiles(args: dict, chunk_size: int = 20_000) -> Iterator[pd.DataFrame
     n, (model, reg, _, times, events, cov, etas) = _setup_from(args)
     for start in range(0, n, chunk_size):
         sl = slice(start, min(n, start + chunk_size))
-        conc = _solve_chunk(model, events, times, cov, etas, sl)
+        conc = solve_chunk(model, events, times, cov, etas, sl)
         s, t, k = conc.shape
         yield pd.DataFrame({
             "subject": np.repeat(np.arange(start + 1, start + s + 1), t * k),

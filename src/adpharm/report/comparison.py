@@ -250,6 +250,7 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True)
         ca, cb = _from(pa["pk"].get(param)), _from(pb["pk"].get(param))
         if ca or cb:
             pk.append({"parameter": param, "label": label, "a": ca, "b": cb})
+    steady_state = _steady_state(pa, "a") + _steady_state(pb, "b") if simulate else []
     ma, mb = _metabolism(pa), _metabolism(pb)
     metabolism = [{"attribute": n, "a": x, "b": y} for (n, x), (_, y) in zip(ma, mb) if x or y]
 
@@ -285,7 +286,8 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True)
     wf = workflow_diagram(engine=diagram_engine)
     trial_protocols = _trial_protocols(pa, pb)
 
-    sections = {"at_a_glance": at_a_glance, "binding": binding, "pharmacokinetics": pk, "metabolism": metabolism,
+    sections = {"at_a_glance": at_a_glance, "binding": binding, "pharmacokinetics": pk,
+                "steady_state": steady_state, "metabolism": metabolism,
                 "pathways": diagrams, "convergence": conv, "efficacy": efficacy,
                 "side_effects": {"a": _side_effects(pa), "b": _side_effects(pb)},
                 "interactions": {"a": _interactions(pa), "b": _interactions(pb)},
@@ -304,6 +306,44 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True)
     if "simulation" in sections:
         provenance["simulation"] = {k: sections["simulation"][k] for k in ("model", "n", "seed", "days")}
     return Comparison(head["a"], head["b"], sections, references, provenance)
+
+
+#: Virtual patients per drug for the guide's steady-state table (the CLI's `pk tdm` uses 1,000).
+STEADY_STATE_N = 200
+
+
+def _steady_state(p: dict, side: str) -> list[dict]:
+    """Expected trough at the middle of the usual dose range against the consensus range, for the
+    side's drug or each class member with a bundled range (simulated; `adpharm pk tdm`)."""
+    from ..knowledge.loader import bundled
+    from ..pharmacology.tdm import DEFAULT_SEED, tdm
+    kb = bundled()
+    members = p["members"] if p["kind"] != "drug" else [p["id"]]
+    rows = []
+    for d in members:
+        rng = kb.tdm.get(d)
+        if rng is None:
+            continue
+        mg = (rng.usual_daily_mg.low + rng.usual_daily_mg.high) / 2
+        res = tdm(d, f"{mg:g} mg po daily", n=STEADY_STATE_N, seed=DEFAULT_SEED)
+        row = res.expected.set_index("quantity").loc[res.quantity]
+        expected = (f"{row['p16']:.0f}-{row['p84']:.0f}" if res.variability else "no sourced variability")
+        consensus = (cell(f"{rng.low_ng_per_ml:g}-{rng.high_ng_per_ml:g} ng/mL", rng.refs, rng.verified)
+                     if rng.has_range else cell(f"not compared: {rng.note}", rng.refs, rng.verified))
+        where = None
+        if rng.has_range:
+            t = row["typical"]
+            where = ("inside" if rng.low_ng_per_ml <= t <= rng.high_ng_per_ml else
+                     "below" if t < rng.low_ng_per_ml else "above")
+        rows.append({"side": side, "drug": d, "regimen": res.regimen, "quantity": res.quantity,
+                     "typical_ng_per_ml": round(float(row["typical"]), 1), "expected_ng_per_ml": expected,
+                     "consensus": consensus, "typical_vs_range": where,
+                     "usual_dose": cell(f"{rng.usual_daily_mg.low:g}-{rng.usual_daily_mg.high:g} mg/day",
+                                        rng.usual_daily_mg.refs),
+                     "gap": cell(rng.gap.note, rng.gap.refs) if rng.gap else None,
+                     "provenance": f"simulation: {res.provenance()['model_version']}; seed {res.seed}; "
+                                   f"{res.n} virtual CYP2D6 normal metabolisers; trough at steady state"})
+    return rows
 
 
 def _trial_protocols(pa: dict, pb: dict) -> list[dict]:

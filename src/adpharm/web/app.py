@@ -51,6 +51,19 @@ class PKIn(BaseModel):
     weight_kg: float = Field(70, ge=20, le=250)
 
 
+class TDMIn(BaseModel):
+    drug: str = Name
+    regimen: str = Field(min_length=1, max_length=200)
+    measured_ng_per_ml: Optional[float] = Field(None, ge=0, le=1e6)
+    sample_h: Optional[float] = Field(None, ge=0, le=24 * 7)
+    phenotype: Literal["PM", "IM", "NM", "UM", "mixed"] = "NM"
+    cyp2d6_inhibitor: Literal["none", "moderate", "strong"] = "none"
+    age_y: float = Field(40, ge=0, le=120)
+    weight_kg: float = Field(70, ge=20, le=250)
+    n: int = Field(1000, ge=1, le=5000)
+    seed: int = Field(2026, ge=0, le=2**32 - 1)
+
+
 class MechanismIn(PKIn):
     days: float = Field(28, gt=0, le=services.LIMITS["days"])
 
@@ -194,7 +207,7 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
     @app.get("/simulate", response_class=HTMLResponse, include_in_schema=False)
     def simulate_page(request: Request):
         return page(request, "simulate.html", nav="simulate", drugs=services.drugs(), plotly=_plotly_js() is not None,
-                    limits=services.LIMITS)
+                    limits=services.LIMITS, tdm_drugs=services.tdm_drugs())
 
     @app.get("/trials", response_class=HTMLResponse, include_in_schema=False)
     def trials_page(request: Request):
@@ -299,6 +312,12 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
     @api.post("/pk", summary="Concentrations (NCA) and receptor occupancy of a regimen, as `adpharm pk occupancy`")
     def api_pk(body: PKIn) -> dict:
         return services.pk(body.drug, body.regimen, body.hours, body.n, body.seed, body.weight_kg)
+
+    @api.post("/pk/tdm", summary="Expected steady-state level, consensus range and a measured level's place, "
+                                  "as `adpharm pk tdm` (research use only)")
+    def api_tdm(body: TDMIn) -> dict:
+        return services.tdm(body.drug, body.regimen, body.measured_ng_per_ml, body.sample_h, body.phenotype,
+                            body.cyp2d6_inhibitor, body.age_y, body.weight_kg, body.n, body.seed)
 
     @api.post("/mechanism", summary="Cascade states and the MADRS course, as `adpharm mechanism simulate`")
     def api_mechanism(body: MechanismIn) -> dict:

@@ -186,6 +186,26 @@ def pk(drug: str, regimen: str, hours: float | None, n: int, seed: int, weight_k
     return _clean(occupancy(res).to_dict())
 
 
+def tdm_drugs() -> list[str]:
+    """Drugs with a bundled consensus therapeutic range (knowledge/data/tdm.yaml)."""
+    from ..knowledge.loader import bundled
+    return sorted(bundled().tdm)
+
+
+def tdm(drug: str, regimen: str, measured: float | None, sample_h: float | None, phenotype: str,
+        cyp2d6_inhibitor: str, age_y: float, weight_kg: float, n: int, seed: int) -> dict:
+    """`adpharm pk tdm` as JSON: expected steady-state range, consensus range, the measured level's place,
+    with the figure as inline SVG."""
+    from ..pharmacology.tdm import tdm as run_tdm
+    res = run_tdm(drug, regimen, measured_ng_per_ml=measured, sample_h=sample_h, phenotype=phenotype,
+                  cyp2d6_inhibitor=cyp2d6_inhibitor, age_y=age_y, weight_kg=weight_kg, n=n, seed=seed)
+    out = res.to_dict()
+    out["text"] = res.text()
+    out["svg"] = svg(res.plot(), f"tdm-{seed}")
+    out["provenance"]["notice"] = RESEARCH_NOTICE
+    return _clean(out)
+
+
 def mechanism(drug: str, regimen: str, days: float, n: int, seed: int, weight_kg: float) -> dict:
     """`adpharm mechanism simulate` as JSON: state and MADRS trajectories, onset, rates, provenance."""
     from ..mechanism.simulate import simulate as mech

@@ -103,6 +103,26 @@ if (simForm) {
   });
 }
 
+// ---- therapeutic drug monitoring
+const tdmForm = $("tdm-form");
+if (tdmForm) {
+  tdmForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const status = $("tdm-status");
+    status.className = ""; status.textContent = "Simulating the population…"; $("tdm-run").disabled = true;
+    const body = formJSON(tdmForm);
+    for (const k of ["measured_ng_per_ml", "sample_h"]) { if (tdmForm.elements[k].value === "") { delete body[k]; } }
+    try {
+      const d = await api("POST", "/api/pk/tdm", body);
+      $("tdm-text").textContent = d.text + (d.warnings.length ? "\n" + d.warnings.join("\n") : "");
+      $("tdm-figure").innerHTML = d.svg;
+      status.textContent = `Simulated, not observed: ${d.provenance.model_version}; seed ${d.provenance.seed}. ${d.provenance.notice}`;
+    } catch (e) {
+      status.className = "error"; status.textContent = e.message;
+    } finally { $("tdm-run").disabled = false; }
+  });
+}
+
 // ---- trials
 const trialForm = $("trial-form");
 if (trialForm) {
