@@ -24,8 +24,9 @@ browser:
 	  (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1) \
 	  || echo "chromium not installed: browser tests will be skipped"; }
 
+# Two workers (the suite's files are independent; a file's tests stay together for its fixtures).
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -194,3 +194,19 @@ def test_guide_renders_the_executable_trial_protocols(guide):
     assert 'id="trial-imipramine-chronic"' in html and "adpharm trial simulate ketamine-trd-iv" in html
     assert "14-day single-blind placebo lead-in" in html
     assert "## Trial protocols that run" in render(guide, "md")
+
+
+def _sides():
+    from adpharm.web.services import side_names
+    return [s["id"] for s in side_names()]
+
+
+@pytest.mark.parametrize("side", _sides())
+def test_every_bundled_drug_and_class_builds_and_renders(side):
+    """Every side of the compare menu builds a guide (against its pair partner) and renders: a profile
+    with an onset given as a single value (citalopram) once ended in a traceback."""
+    other = "imipramine" if side != "imipramine" else "ketamine"
+    c = compare(side, other, simulate=False)
+    html, md = render(c, "html"), render(c, "md")
+    assert "Research use only" in html and "NaN" not in md
+    assert c.sections["at_a_glance"][3]["a"] is None or c.sections["at_a_glance"][3]["a"]["value"]

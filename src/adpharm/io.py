@@ -26,6 +26,31 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
     return target
 
 
+#: First characters that make a spreadsheet evaluate a cell (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` with a leading apostrophe when a spreadsheet would run it as a formula (numbers are left alone)."""
+    if not text.startswith(FORMULA_START):
+        return text
+    try:
+        float(text)
+        return text
+    except ValueError:
+        return "'" + text
+
+
+def csv_text(df, **kwargs) -> str:
+    """``df.to_csv`` with every text cell made :func:`spreadsheet_safe` (labels come from users' files)."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
+    out.columns = [spreadsheet_safe(c) if isinstance(c, str) else c for c in out.columns]
+    return out.to_csv(**{"index": False, **kwargs})
+
+
 def read_table(path: str | os.PathLike):
     """A CSV or TSV file as a DataFrame; a missing, empty or unparsable file raises AdpharmInputError."""
     import pandas as pd

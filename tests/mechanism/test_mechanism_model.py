@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import yaml
 from importlib import resources
-from scipy.integrate import solve_ivp
 
 from adpharm.errors import AdpharmInputError
 from adpharm.knowledge.loader import bundled

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError
-from ..io import read_table
+from ..io import atomic_write, csv_text, read_table
 from . import stats as gstats
 from .figures import bar_and_dots
 
@@ -109,9 +109,9 @@ class BatchResult:
         and each file's own (``result.figures()``, e.g. ``blot_<file>.svg``)."""
         import json
 
-        from ..io import atomic_write, figure_bytes
+        from ..io import figure_bytes
         out.mkdir(parents=True, exist_ok=True)
-        written = [atomic_write(out / "results.csv", self.table.to_csv(index=False)),
+        written = [atomic_write(out / "results.csv", csv_text(self.table)),
                    atomic_write(out / "statistics.json", json.dumps(self.statistics, indent=2, default=str) + "\n"),
                    atomic_write(out / "results.json", json.dumps(self.to_dict(), indent=2, default=str) + "\n")]
         figures = {f"{name}_{Path(k).stem}.svg": (lambda draw=draw: draw().figure)
@@ -146,6 +146,8 @@ def run(assay: str, entries: list[Entry], analyse_one: Callable[[Entry], Any],
             results[str(e.path)] = r
         except AdpharmInputError as exc:
             msg = str(exc)
+            if str(e.path) not in msg:   # in a batch of 40 files, every error names its file
+                msg = f"{e.path}: {msg}"
             errors.append(msg if e.row is None else f"manifest row {e.row}: {msg}")
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     st = pooled_statistics(table, value, control) if pooled and len(table) else None

@@ -30,6 +30,8 @@ Sternberg SR (1983). Biomedical image processing. Computer 16:22-34. doi:10.1109
 """
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -58,7 +60,14 @@ class BlotImage:
     channel: str
 
 
-def read_image(path: str | Path, channel: str = "gray", invert: bool | None = None) -> BlotImage:
+#: Largest image read, in pixels (a 10,000 x 10,000 scan); above it the reader refuses with a message
+#: instead of decompressing (a 250 KB PNG can declare 15,000 x 15,000). ``assay western --max-pixels``
+#: raises it.
+MAX_PIXELS = 100_000_000
+
+
+def read_image(path: str | Path, channel: str = "gray", invert: bool | None = None,
+               max_pixels: int | None = None) -> BlotImage:
     """Read a blot image and return the chosen channel as signal (bands high).
 
     ``invert=None`` decides from the image: a light background (median above half scale) means
@@ -71,12 +80,28 @@ def read_image(path: str | Path, channel: str = "gray", invert: bool | None = No
         raise AdpharmInputError(f"--channel: {channel!r} is not one of {', '.join(CHANNELS)}")
     if not p.is_file():
         raise AdpharmInputError(f"{p}: no such file")
+    limit = MAX_PIXELS if max_pixels is None else int(max_pixels)
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < limit:
+        Image.MAX_IMAGE_PIXELS = limit       # Pillow's own ceiling must not undercut an explicit limit
+
+    def too_big(pixels: int) -> AdpharmInputError:
+        return AdpharmInputError(f"{p}: image of {pixels:,} pixels is above the limit of {limit:,} "
+                                 "(raise it with --max-pixels if the scan is genuine)")
     try:
-        with Image.open(p) as im:
-            im.load()
-            raw = np.asarray(im)
-            mode = im.mode
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as im:      # reads the header only
+                if im.size[0] * im.size[1] > limit:
+                    raise too_big(im.size[0] * im.size[1])
+                im.load()
+                raw = np.asarray(im)
+                mode = im.mode
+    except AdpharmInputError:
+        raise
+    except Image.DecompressionBombError as exc:   # Pillow's check when the header is read
+        n = re.search(r"\d+", str(exc))
+        raise too_big(int(n.group()) if n else limit + 1) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, MemoryError) as exc:
         raise AdpharmInputError(f"{p}: not a readable image ({str(exc)[:120] or type(exc).__name__})") from None
     if raw.ndim not in (2, 3) or min(raw.shape[:2]) < 8:
         raise AdpharmInputError(f"{p}: image of shape {raw.shape} is not a blot image")

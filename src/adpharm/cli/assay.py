@@ -203,9 +203,14 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
                 groups: Optional[str] = typer.Option(None, "--groups", help="Comma-separated group of each lane."),
                 control: Optional[str] = typer.Option(None, "--control", help="Control group for fold change and tests."),
                 plot: Optional[Path] = typer.Option(None, "--plot", help="Blot overlay (.svg, .png or .pdf; one image)."),
-                fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+                fmt: str = typer.Option("text", "--format", help="text or json."),
+                max_pixels: int = typer.Option(western.MAX_PIXELS, "--max-pixels",
+                                               help="Largest image read, in pixels (guards against decompression bombs).")) -> None:
     """Band densitometry: lanes, bands, background, saturation, loading control, phospho/total, fold change."""
     check_choice("--format", fmt, ("text", "json"))
+    if max_pixels < 64:
+        fail(f"--max-pixels: {max_pixels} is too small for any blot image")
+    western.MAX_PIXELS = max_pixels   # this process reads with the limit asked for
     check_choice("--background", background, western.BACKGROUNDS)
     try:
         rot = None if rotate == "auto" else float(rotate)

@@ -4,11 +4,14 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Optional
 
 import typer
 
+from .. import RESEARCH_NOTICE
 from ..errors import AdpharmInputError
+from ..io import atomic_write
 
 EXIT_BAD_INPUT = 2
 
@@ -55,3 +58,30 @@ def save_plot(ax, path, option: str = "--plot") -> None:
 
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def warn(messages: list[str]) -> None:
+    """Print each simulation warning as ``adpharm: warning: ...`` on stderr."""
+    for m in messages:
+        typer.echo(f"adpharm: warning: {m}", err=True)
+
+
+def write_text(text: str, out: Optional[Path]) -> None:
+    """Text on stdout, or atomically to ``out``."""
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write(out, text)
+
+
+def emit(d: dict, text: str, fmt: str, out: Optional[Path]) -> None:
+    """JSON (with the research notice in its provenance) or text, on stdout or atomically to ``out``
+    (the output of every result-printing command)."""
+    if fmt == "json":
+        d["provenance"]["notice"] = RESEARCH_NOTICE
+        if out is None:
+            emit_json(d)
+        else:
+            atomic_write(out, json.dumps(d, indent=2, ensure_ascii=False) + "\n")
+    else:
+        write_text(text + f"{RESEARCH_NOTICE}\n", out)

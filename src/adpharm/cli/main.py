@@ -24,18 +24,42 @@ app.add_typer(trial.app, name="trial")
 app.command("serve")(serve.serve)
 
 
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
-    if version:
+def _version(value: bool) -> None:
+    if value:
         typer.echo(__version__)
         raise typer.Exit(0)
 
 
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """adpharm's commands."""
+
+
+def _is_click_error(exc: BaseException) -> bool:
+    """Click's usage and command errors (typer ships its own copy of click, so match the interface)."""
+    return hasattr(exc, "format_message") and hasattr(exc, "exit_code") and hasattr(exc, "show")
+
+
 def run() -> None:
+    """Entry point: usage errors are the one-line ``adpharm: error: ...`` (exit 2) the commands give,
+    never click's multi-line usage box; a bare group prints its help."""
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
+    except Exception as exc:
+        if not _is_click_error(exc):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":   # bare ``adpharm pk``: its help, as before
+            typer.echo(exc.format_message())
+            sys.exit(0)
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        msg = " ".join(exc.format_message().split())
+        typer.echo(f"adpharm: error: {msg}{where}", err=True)
+        sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,8 +9,7 @@ import typer
 from ..io import atomic_write, figure_bytes
 from ..mechanism.population import CONTROL_KINDS, load_populations
 from ..pharmacology.model import PHENOTYPES
-from .common import check_choice, check_plot_path, emit_json, fail, handle_errors
-from .pk import _emit, _warn, _write_text
+from .common import check_choice, check_plot_path, emit, emit_json, fail, handle_errors, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Mechanism: occupancy -> signalling cascades -> plasticity -> MADRS, with a placebo arm.")
@@ -46,12 +45,12 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
         fail(f"--export-sbml {export_sbml}: SBML files must end in .xml or .sbml")
     res = run(list(zip(drug, regimen)), days, n=n, seed=seed, weight_kg=weight, phenotype=phenotype,
               remission_threshold=remission, onset_threshold=onset, population=pop, control=control)
-    _warn(res.warnings)
+    warn(res.warnings)
     for f in res.flags:
         typer.echo(f"adpharm: flag: {' + '.join(f['drugs'])}: {f['effect']} ({f['severity']}; {', '.join(f['refs'])})", err=True)
     sbml_text = res.to_sbml(patient=0) if export_sbml is not None else None
     if fmt == "csv":
-        _write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
+        write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
     else:
         s = res.summary()
         d = res.to_dict()
@@ -64,7 +63,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
             d["combination"] = comb.to_dict()
             text += ("\ncombination (fraction of the MADRS removed beyond placebo; Bliss = independent action):\n"
                      + comb.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n")
-        _emit(d, text, fmt, out)
+        emit(d, text, fmt, out)
     if sbml_text is not None:
         atomic_write(export_sbml, sbml_text)
     if plot is not None:
@@ -109,11 +108,11 @@ def sensitivity(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
     res = run((drug, regimen), days, method=method, parameters=parameter or None, trajectories=trajectories,
               levels=levels, span=span, seed=seed, onset_threshold=onset)
     if fmt == "csv":
-        _write_text(res.summary().to_csv(index=False, float_format="%.6g"), out)
+        write_text(res.summary().to_csv(index=False, float_format="%.6g"), out)
     else:
         nm = ", ".join(f"{k} {v:.4g}" if v == v else f"{k} not reached" for k, v in res.baseline_metrics.items())
         head = f"{res.label}: {res.regimen}; {method} sensitivity, typical patient ({nm})\n"
-        _emit(res.to_dict(), head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}") + "\n",
+        emit(res.to_dict(), head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}") + "\n",
               fmt, out)
     if plot is not None:
         import numpy as np
@@ -141,10 +140,10 @@ def preclinical(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
     res = run(drug, dose, species=species, chronic_days=chronic_days, test_delay_h=test_delay,
               control_immobility=control_immobility, spt_control=spt_control, spt_stressed=spt_stressed)
     if fmt == "csv":
-        _write_text(res.summary().to_csv(index=False, float_format="%.6g"), out)
+        write_text(res.summary().to_csv(index=False, float_format="%.6g"), out)
     else:
         head = f"{res.drug} {res.dose_mg_per_kg:g} mg/kg, typical {res.species} (i.p. as {res.route})\n"
-        _emit(res.to_dict(), head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}") + "\n",
+        emit(res.to_dict(), head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}") + "\n",
               fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))

@@ -45,7 +45,8 @@ def _columns(df: pd.DataFrame, names: list[str], source: str, option: str) -> pd
 @app.command("run")
 @handle_errors
 def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi,ci,di | ai,n1i,ci,n2i | m1i,sd1i,n1i,m2i,sd2i,n2i | yi,vi | yi,sei)."),
-        measure: str = typer.Option(..., "--measure", help="OR, RR, RD, SMD or MD."),
+        measure: Optional[str] = typer.Option(None, "--measure", help="OR, RR, RD, SMD or MD (optional with yi,vi or "
+                                              "yi,sei: metafor's generic outcome)."),
         method: str = typer.Option("REML", "--method", help="REML, DL, PM, ML, HE, SJ or FE."),
         knha: bool = typer.Option(False, "--knha", help="Knapp-Hartung adjustment (t tests)."),
         level: float = typer.Option(0.95, "--level", help="Confidence level."),
@@ -59,7 +60,8 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
         fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Pairwise meta-analysis like metafor's escalc + rma."""
     check_choice("--format", fmt, ("text", "json"))
-    check_choice("--measure", measure, MEASURES)
+    if measure is not None:
+        check_choice("--measure", measure, MEASURES)
     check_choice("--method", method, METHODS)
     check_plot_path(forest, "--forest")
     check_plot_path(funnel, "--funnel")
@@ -94,7 +96,7 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
         from ..evidence.plots import funnel as funnel_plot
         save_plot(funnel_plot(res, egger=eg), funnel, "--funnel")
     if _emit_or_header(out, fmt, f"{'Common-effect' if method == 'FE' else 'Random-effects'} meta-analysis "
-                                 f"({method}, {measure}, k = {res.k})", res.summary()):
+                                 f"({method}, {es.measure}, k = {res.k})", res.summary()):
         return
     if "exp" in out:
         e = out["exp"]

@@ -9,12 +9,11 @@ from typing import Optional
 
 import typer
 
-from .. import RESEARCH_NOTICE
 from ..io import atomic_write, figure_bytes
 from ..pharmacology.model import CYP2D6_INHIBITOR_FACTOR, PHENOTYPES
 from ..pharmacology.occupancy import occupancy as compute_occupancy
 from ..pharmacology.simulate import iter_profiles, regimen_warnings, simulate as run_simulation
-from .common import check_choice, check_plot_path, emit_json, fail, handle_errors
+from .common import check_choice, check_plot_path, emit, fail, handle_errors, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Pharmacokinetics: simulate a regimen (simulate), the receptor occupancy it gives (occupancy), "
@@ -40,31 +39,6 @@ def _check(fmt: str, plot: Optional[Path], phenotype: str, sex: str) -> None:
     check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
     check_choice("--sex", sex, ("female", "male"))
     check_plot_path(plot)
-
-
-def _warn(messages: list[str]) -> None:
-    for m in messages:
-        typer.echo(f"adpharm: warning: {m}", err=True)
-
-
-def _write_text(text: str, out: Optional[Path]) -> None:
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        atomic_write(out, text)
-
-
-def _emit(d: dict, text: str, fmt: str, out: Optional[Path]) -> None:
-    """JSON (with the research notice in its provenance) or text, on stdout or atomically to ``out``."""
-    if fmt == "json":
-        import json
-        d["provenance"]["notice"] = RESEARCH_NOTICE
-        if out is None:
-            emit_json(d)
-        else:
-            atomic_write(out, json.dumps(d, indent=2, ensure_ascii=False) + "\n")
-    else:
-        _write_text(text + f"{RESEARCH_NOTICE}\n", out)
 
 
 def _header(pk) -> str:
@@ -110,15 +84,15 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
         # the streamed table is the whole output: solve each chunk once, never the population as well
         kwargs = dict(drug=drug, regimen=regimen, n=n, seed=seed, hours=hours, step_h=step, weight_kg=weight,
                       age_y=age, sex=sex, phenotype=phenotype)
-        _warn(regimen_warnings(kwargs))
+        warn(regimen_warnings(kwargs))
         _stream_csv(kwargs, out)
         return
     res = _run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=True if plot is not None else None)
-    _warn(res.warnings)
+    warn(res.warnings)
     if fmt == "csv":
-        _write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
+        write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
     else:
-        _emit(res.to_dict(), _header(res) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}")
+        emit(res.to_dict(), _header(res) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}")
               + "\n", fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
@@ -135,9 +109,9 @@ def occupancy(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGH
     if fmt == "csv":
         fail("--format csv: occupancy is written as text or json")
     res = compute_occupancy(_run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=True))
-    _warn(res.pk.warnings)
+    warn(res.pk.warnings)
     miss = f"no binding constant for: {', '.join(res.missing)}\n" if res.missing else ""
-    _emit(res.to_dict(), _header(res.pk) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}")
+    emit(res.to_dict(), _header(res.pk) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}")
           + "\n" + miss, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
@@ -171,7 +145,7 @@ def tdm(drug: str = _DRUG,
     check_plot_path(plot)
     res = run_tdm(drug, regimen, measured_ng_per_ml=measured, sample_h=sample_h, phenotype=phenotype,
                   cyp2d6_inhibitor=inhibitor, age_y=age, sex=sex, weight_kg=weight, n=n, seed=seed)
-    _warn(res.warnings)
-    _emit(res.to_dict(), res.text(), fmt, out)
+    warn(res.warnings)
+    emit(res.to_dict(), res.text(), fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))

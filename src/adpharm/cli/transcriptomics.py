@@ -9,7 +9,7 @@ import typer
 
 from .. import RESEARCH_NOTICE
 from ..errors import AdpharmInputError
-from ..io import atomic_write
+from ..io import atomic_write, csv_text
 from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -24,7 +24,7 @@ def _write_csv(table: pd.DataFrame, out: Optional[Path]) -> None:
     if out is None:
         return
     try:
-        atomic_write(out, table.to_csv(index=False))
+        atomic_write(out, csv_text(table))
     except OSError as exc:
         fail(f"--out {out}: cannot write ({exc.strerror})")
 

@@ -6,9 +6,8 @@ from typing import Optional
 
 import typer
 
-from ..io import atomic_write, figure_bytes
-from .common import check_choice, check_plot_path, emit_json, fail, handle_errors
-from .pk import _emit, _warn, _write_text
+from ..io import atomic_write, csv_text, figure_bytes
+from .common import check_choice, check_plot_path, emit, emit_json, fail, handle_errors, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Virtual clinical trials: simulate a protocol, analyse trial data (MMRM), power by simulation.")
@@ -60,12 +59,12 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
     check_choice("--format", fmt, ("text", "json", "csv"))
     check_plot_path(plot)
     res = simulate_trial(protocol, n_per_arm, seed, remission_threshold=remission)
-    _warn(res.warnings)
+    warn(res.warnings)
     d = res.to_dict()
     for e in d["empty_visits"]:
         typer.echo(f"adpharm: note: no patients left at {e}", err=True)
     if fmt == "csv":
-        _write_text(res.data.to_csv(index=False, float_format="%.6g"), out)
+        write_text(csv_text(res.data, float_format="%.6g"), out)
     else:
         head = (f"{res.protocol.id}: {res.protocol.name}\n{len(res.subjects)} randomised of {res.screened} screened, "
                 f"seed {res.seed}; simulated with {d['provenance']['model']}\n")
@@ -73,7 +72,7 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
         nots = res.protocol.unsimulated_scales()
         if nots:
             body += "not simulated: " + "; ".join(f"{k} ({v})" for k, v in nots.items()) + "\n"
-        _emit(d, head + body, fmt, out)
+        emit(d, head + body, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 
@@ -123,7 +122,7 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
             lines.append(f"time to response, log-rank {t['arm']} vs {t['reference']}: chi2 {t['chi2']:.3g}, p {t['p']:.3g}")
     for a in res.ancova_locf:
         lines.append(f"ANCOVA/LOCF at {a['visit']}: {a['estimate']:.3f} (SE {a['se']:.3f}), p {a['p']:.3g}")
-    _emit(out_d, "\n".join(lines) + "\n", fmt, out)
+    emit(out_d, "\n".join(lines) + "\n", fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 
@@ -154,6 +153,6 @@ def power(protocol: str = typer.Argument(..., help="A bundled protocol or a prot
             f"{res.reps} replicates, seed {res.seed} ({res.workers})\n")
     if res.search:
         text += res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n"
-    _emit(d, text, fmt, out)
+    emit(d, text, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))

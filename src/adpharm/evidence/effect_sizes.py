@@ -20,6 +20,8 @@ from ..errors import AdpharmInputError, reject
 
 Measure = Literal["OR", "RR", "RD", "SMD", "MD"]
 MEASURES = ("OR", "RR", "RD", "SMD", "MD")
+#: metafor's generic outcome: precomputed ``yi`` with ``vi`` or ``sei``, on whatever scale they are given
+GENERIC = "GEN"
 RATIO_MEASURES = ("OR", "RR")
 
 
@@ -49,7 +51,7 @@ class EffectSizes:
         return {"measure": self.measure, "study": list(self.study), "yi": self.yi.tolist(), "vi": self.vi.tolist()}
 
 
-def _col(df: pd.DataFrame, name: str, source: str, integer: bool = False) -> np.ndarray:
+def numeric_column(df: pd.DataFrame, name: str, source: str, integer: bool = False) -> np.ndarray:
     if name not in df.columns:
         raise AdpharmInputError(f"{source}: missing column {name!r}")
     x = pd.to_numeric(df[name], errors="coerce")
@@ -66,7 +68,7 @@ def _col(df: pd.DataFrame, name: str, source: str, integer: bool = False) -> np.
 
 def arm_counts(df: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Arm-level events ``xi`` and totals ``ni``, checked: whole, non-negative, ``ni > 0``, ``xi <= ni``."""
-    xi, ni = _col(df, "xi", source, integer=True), _col(df, "ni", source, integer=True)
+    xi, ni = numeric_column(df, "xi", source, integer=True), numeric_column(df, "ni", source, integer=True)
     reject(ni <= 0, lambda i: f"{source}: column 'ni' row {i + 1}: group size must be positive")
     reject(xi > ni, lambda i: f"{source}: row {i + 1}: events xi={xi[i]:g} exceed the total ni={ni[i]:g}")
     return xi, ni
@@ -74,11 +76,11 @@ def arm_counts(df: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _two_by_two(df: pd.DataFrame, source: str) -> tuple[np.ndarray, ...]:
     """(ai, n1i, ci, n2i) from ``ai, bi, ci, di`` or ``ai, n1i, ci, n2i`` columns."""
-    ai, ci = _col(df, "ai", source, True), _col(df, "ci", source, True)
+    ai, ci = numeric_column(df, "ai", source, True), numeric_column(df, "ci", source, True)
     if "n1i" in df.columns and "n2i" in df.columns:
-        n1, n2 = _col(df, "n1i", source, True), _col(df, "n2i", source, True)
+        n1, n2 = numeric_column(df, "n1i", source, True), numeric_column(df, "n2i", source, True)
     elif "bi" in df.columns and "di" in df.columns:
-        n1, n2 = ai + _col(df, "bi", source, True), ci + _col(df, "di", source, True)
+        n1, n2 = ai + numeric_column(df, "bi", source, True), ci + numeric_column(df, "di", source, True)
     else:
         raise AdpharmInputError(f"{source}: missing columns: need bi and di, or n1i and n2i, beside ai and ci")
     for ev, n, en, nn in ((ai, n1, "ai", "n1i"), (ci, n2, "ci", "n2i")):
@@ -87,15 +89,16 @@ def _two_by_two(df: pd.DataFrame, source: str) -> tuple[np.ndarray, ...]:
     return ai, n1, ci, n2
 
 
-def escalc(measure: Measure, data: pd.DataFrame, add: float = 0.5, to: Literal["only0", "all", "none"] = "only0",
+def escalc(measure: Measure | None, data: pd.DataFrame, add: float = 0.5, to: Literal["only0", "all", "none"] = "only0",
            source: str = "data") -> EffectSizes:
     """Compute effect sizes like ``metafor::escalc``.
 
     Parameters
     ----------
-    measure : {"OR", "RR", "RD", "SMD", "MD"}
+    measure : {"OR", "RR", "RD", "SMD", "MD"} or None
         Log odds ratio, log risk ratio, risk difference, standardised mean difference (Hedges' g,
-        exact bias correction) or raw mean difference.
+        exact bias correction) or raw mean difference. None with precomputed ``yi`` is metafor's
+        generic outcome (``GEN``); a measure given with ``yi`` labels its scale.
     data : DataFrame
         Columns as in metafor: ``ai, bi, ci, di`` or ``ai, n1i, ci, n2i`` for events; ``m1i, sd1i,
         n1i, m2i, sd2i, n2i`` for means; or ``yi, vi`` / ``yi, sei`` given directly. ``study`` names rows.
@@ -109,7 +112,12 @@ def escalc(measure: Measure, data: pd.DataFrame, add: float = 0.5, to: Literal["
     -------
     EffectSizes
     """
-    if measure not in MEASURES:
+    if measure is None:
+        if "yi" not in data.columns:
+            raise AdpharmInputError(f"{source}: give --measure ({', '.join(MEASURES)}) to compute effect sizes "
+                                    "from arm data, or columns yi with vi or sei")
+        measure = GENERIC
+    elif measure not in MEASURES:
         raise AdpharmInputError(f"--measure: {measure!r} is not one of {', '.join(MEASURES)}")
     if to not in ("only0", "all", "none"):
         raise AdpharmInputError(f"to: {to!r} is not one of only0, all, none")
@@ -117,11 +125,11 @@ def escalc(measure: Measure, data: pd.DataFrame, add: float = 0.5, to: Literal["
         raise AdpharmInputError(f"{source}: no rows")
     study = [str(s) for s in data["study"]] if "study" in data.columns else [str(i + 1) for i in range(len(data))]
     if "yi" in data.columns:
-        yi = _col(data, "yi", source)
+        yi = numeric_column(data, "yi", source)
         if "vi" in data.columns:
-            vi = _col(data, "vi", source)
+            vi = numeric_column(data, "vi", source)
         elif "sei" in data.columns:
-            vi = _col(data, "sei", source) ** 2
+            vi = numeric_column(data, "sei", source) ** 2
         else:
             raise AdpharmInputError(f"{source}: missing column 'vi' or 'sei' beside 'yi'")
         reject(vi <= 0, lambda i: f"{source}: row {i + 1}: sampling variance must be positive")
@@ -151,8 +159,8 @@ def escalc(measure: Measure, data: pd.DataFrame, add: float = 0.5, to: Literal["
                           f"(zero cells without a continuity correction, or no variance)")
         return EffectSizes(yi, vi, measure, study)
 
-    m1, s1, n1 = (_col(data, c, source) for c in ("m1i", "sd1i", "n1i"))
-    m2, s2, n2 = (_col(data, c, source) for c in ("m2i", "sd2i", "n2i"))
+    m1, s1, n1 = (numeric_column(data, c, source) for c in ("m1i", "sd1i", "n1i"))
+    m2, s2, n2 = (numeric_column(data, c, source) for c in ("m2i", "sd2i", "n2i"))
     for arr, name in ((s1, "sd1i"), (s2, "sd2i")):
         reject(arr < 0, lambda i: f"{source}: column {name!r} row {i + 1}: negative standard deviation")
     for arr, name in ((n1, "n1i"), (n2, "n2i")):

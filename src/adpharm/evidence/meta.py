@@ -70,7 +70,7 @@ def _upper_bracket(f, start: float) -> float:
     return hi
 
 
-def _solve(f, scale: float) -> float:
+def decreasing_root(f, scale: float) -> float:
     """Largest-sensible root of a decreasing function f on [0, inf); 0 when f(0) <= 0."""
     if f(0.0) <= 0:
         return 0.0
@@ -97,16 +97,16 @@ def tau2_estimate(y: np.ndarray, v: np.ndarray, method: str, X: np.ndarray | Non
         return t0 * _qe(t0, y, v, X) / (k - p)
     scale = float(np.var(y)) + float(np.mean(v))
     if method == "PM":
-        return _solve(lambda t: _qe(t, y, v, X) - (k - p), scale)
+        return decreasing_root(lambda t: _qe(t, y, v, X) - (k - p), scale)
 
     def score(t: float) -> float:  # derivative of the (restricted) log-likelihood, decreasing near the root
         w, _, C, r = _wls(y, v, X, t)
         return float(np.sum((w * r) ** 2)) - (_trace_p(w, X, C) if method == "REML" else float(np.sum(w)))
-    return _solve(score, scale)
+    return decreasing_root(score, scale)
 
 
 @dataclass
-class _Fit:
+class RmaFit:
     """The shared numbers of a fitted (mixed-effects) meta-regression model."""
 
     beta: np.ndarray
@@ -120,7 +120,7 @@ class _Fit:
     weights: np.ndarray
 
 
-def _fit(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str, level: float) -> _Fit:
+def fit_rma(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str, level: float) -> RmaFit:
     k, p = X.shape
     tau2 = tau2_estimate(y, v, method, X)
     w, beta, vb, r = _wls(y, v, X, tau2)
@@ -132,11 +132,11 @@ def _fit(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str, le
         crit, dist = float(stats.t.ppf(1 - alpha / 2, k - p)), "t"
     else:
         crit, dist = float(stats.norm.ppf(1 - alpha / 2)), "z"
-    return _Fit(beta=beta, vb=vb, tau2=float(tau2), QE=qe, df=k - p, crit=crit, dist=dist,
+    return RmaFit(beta=beta, vb=vb, tau2=float(tau2), QE=qe, df=k - p, crit=crit, dist=dist,
                 s2_typ=(k - p) / _trace_p(w0, X, c0), weights=100 * w / np.sum(w))
 
 
-def _heterogeneity(fit: _Fit, method: str) -> tuple[float, float]:
+def heterogeneity_stats(fit: RmaFit, method: str) -> tuple[float, float]:
     """I^2 (%) and H^2 as metafor reports them."""
     if method == "FE":
         i2 = max(0.0, 100 * (fit.QE - fit.df) / fit.QE) if fit.QE > 0 else 0.0
@@ -144,19 +144,19 @@ def _heterogeneity(fit: _Fit, method: str) -> tuple[float, float]:
     return 100 * fit.tau2 / (fit.tau2 + fit.s2_typ), (fit.tau2 + fit.s2_typ) / fit.s2_typ
 
 
-def _tau2_ci(y: np.ndarray, v: np.ndarray, X: np.ndarray, df: int, level: float) -> tuple[float, float]:
+def tau2_ci(y: np.ndarray, v: np.ndarray, X: np.ndarray, df: int, level: float) -> tuple[float, float]:
     """Q-profile confidence interval for tau^2 (Viechtbauer 2007)."""
     alpha = 1 - level
     scale = float(np.var(y)) + float(np.mean(v))
     q_hi, q_lo = stats.chi2.ppf(1 - alpha / 2, df), stats.chi2.ppf(alpha / 2, df)
-    return (_solve(lambda t: _qe(t, y, v, X) - q_hi, scale), _solve(lambda t: _qe(t, y, v, X) - q_lo, scale))
+    return (decreasing_root(lambda t: _qe(t, y, v, X) - q_hi, scale), decreasing_root(lambda t: _qe(t, y, v, X) - q_lo, scale))
 
 
-def _pvalue(stat: float, fit: _Fit) -> float:
+def fit_pvalue(stat: float, fit: RmaFit) -> float:
     return float(2 * (stats.t.sf(abs(stat), fit.df) if fit.dist == "t" else stats.norm.sf(abs(stat))))
 
 
-def _check_options(method: str, test: str, level: float) -> None:
+def check_options(method: str, test: str, level: float) -> None:
     check_option("--method", method, METHODS)
     check_option("test", test, TESTS)
     check_level(level)
@@ -246,7 +246,7 @@ def rma(es: EffectSizes, method: Method = "REML", test: Literal["z", "knha"] = "
     -------
     MetaResult, or MetaRegression when ``mods`` is given.
     """
-    _check_options(method, test, level)
+    check_options(method, test, level)
     if mods is not None:
         from .moderators import meta_regression
         return meta_regression(es, mods, method=method, test=test, level=level)
@@ -258,14 +258,14 @@ def rma(es: EffectSizes, method: Method = "REML", test: Literal["z", "knha"] = "
     if k < 5 and method != "FE":
         notes.append(f"only {k} studies: the between-study variance is poorly estimated")
     X = np.ones((k, 1))
-    fit = _fit(y, v, X, method, test, level)
+    fit = fit_rma(y, v, X, method, test, level)
     beta, se = float(fit.beta[0]), float(np.sqrt(fit.vb[0, 0]))
     zval = beta / se
-    i2, h2 = _heterogeneity(fit, method)
+    i2, h2 = heterogeneity_stats(fit, method)
     pi_se = float(np.sqrt(se ** 2 + fit.tau2))
-    t_lb, t_ub = _tau2_ci(y, v, X, fit.df, level)
+    t_lb, t_ub = tau2_ci(y, v, X, fit.df, level)
     return MetaResult(measure=es.measure, method=method, test=test, k=k, beta=beta, se=se, zval=zval,
-                      pval=_pvalue(zval, fit), ci_lb=beta - fit.crit * se, ci_ub=beta + fit.crit * se,
+                      pval=fit_pvalue(zval, fit), ci_lb=beta - fit.crit * se, ci_ub=beta + fit.crit * se,
                       tau2=fit.tau2, tau2_ci_lb=t_lb, tau2_ci_ub=t_ub, I2=float(i2), H2=float(h2), Q=fit.QE,
                       QEp=float(stats.chi2.sf(fit.QE, fit.df)), pi_lb=beta - fit.crit * pi_se,
                       pi_ub=beta + fit.crit * pi_se, weights=fit.weights, data=es, level=level, warnings=notes)

@@ -19,7 +19,7 @@ from scipy import stats
 
 from ..errors import AdpharmInputError, reject
 from .effect_sizes import EffectSizes
-from .meta import MetaResult, _check_options, _fit, _heterogeneity, _pvalue, _tau2_ci, rma, tau2_estimate
+from .meta import MetaResult, check_options, fit_rma, heterogeneity_stats, fit_pvalue, tau2_ci, rma, tau2_estimate
 
 
 def design_matrix(mods: pd.DataFrame, k: int) -> tuple[np.ndarray, list[str]]:
@@ -94,17 +94,17 @@ class MetaRegression:
 def meta_regression(es: EffectSizes, mods: pd.DataFrame, method: str = "REML", test: str = "z",
                     level: float = 0.95) -> MetaRegression:
     """Mixed-effects meta-regression of ``es`` on ``mods`` (see :func:`adpharm.evidence.rma`)."""
-    _check_options(method, test, level)
+    check_options(method, test, level)
     y, v = np.asarray(es.yi, float), np.asarray(es.vi, float)
     X, names = design_matrix(mods.reset_index(drop=True), len(y))
     k, p = X.shape
     if k - p < 1:
         raise AdpharmInputError(f"meta-regression with {p} coefficients needs more than {p} studies, got {k}")
-    fit = _fit(y, v, X, method, test, level)
+    fit = fit_rma(y, v, X, method, test, level)
     se = np.sqrt(np.diag(fit.vb))
     stat = fit.beta / se
     coef = pd.DataFrame({"estimate": fit.beta, "se": se, "zval" if fit.dist == "z" else "tval": stat,
-                         "pval": [_pvalue(s, fit) for s in stat], "ci_lb": fit.beta - fit.crit * se,
+                         "pval": [fit_pvalue(s, fit) for s in stat], "ci_lb": fit.beta - fit.crit * se,
                          "ci_ub": fit.beta + fit.crit * se}, index=names)
     b, vb = fit.beta[1:], fit.vb[1:, 1:]
     qm = float(b @ np.linalg.solve(vb, b))
@@ -113,12 +113,12 @@ def meta_regression(es: EffectSizes, mods: pd.DataFrame, method: str = "REML", t
         qm, qmdf, qmp = qm / m, (m, k - p), float(stats.f.sf(qm / m, m, k - p))
     else:
         qmdf, qmp = (m, None), float(stats.chi2.sf(qm, m))
-    i2, h2 = _heterogeneity(fit, method)
+    i2, h2 = heterogeneity_stats(fit, method)
     r2 = None
     if method != "FE":
         t0 = tau2_estimate(y, v, method)
         r2 = max(0.0, 100 * (t0 - fit.tau2) / t0) if t0 > 0 else 0.0
-    lb, ub = _tau2_ci(y, v, X, fit.df, level)
+    lb, ub = tau2_ci(y, v, X, fit.df, level)
     return MetaRegression(measure=es.measure, method=method, test=test, k=k, coef=coef, tau2=fit.tau2,
                           tau2_ci_lb=lb, tau2_ci_ub=ub, I2=float(i2), H2=float(h2), R2=r2, QE=fit.QE,
                           QEp=float(stats.chi2.sf(fit.QE, fit.df)), QM=qm, QMdf=qmdf, QMp=qmp, level=level)
@@ -157,7 +157,7 @@ def subgroups(es: EffectSizes, groups: Sequence[str], method: str = "REML", test
 
     Subgroups with a single study enter as that study's estimate (a one-study "meta-analysis").
     """
-    _check_options(method, test, level)
+    check_options(method, test, level)
     groups = [str(g) for g in groups]
     if len(groups) != len(es):
         raise AdpharmInputError(f"subgroups: {len(groups)} labels for {len(es)} studies")

@@ -35,8 +35,8 @@ import pandas as pd
 from scipy import linalg, stats
 
 from ..errors import AdpharmInputError, check_level, check_option, reject
-from .effect_sizes import _col, arm_counts
-from .meta import _solve
+from .effect_sizes import numeric_column, arm_counts
+from .meta import decreasing_root
 
 MODELS = ("common", "random")
 TAU2_METHODS = ("REML", "DL")
@@ -76,8 +76,8 @@ def _arm_studies(df: pd.DataFrame, source: str, reference: str | None) -> list[_
 
 def _contrast_studies(df: pd.DataFrame, source: str, reference: str | None) -> list[_Study]:
     """Contrast-level ``study, treat1, treat2, yi, sei``; multi-arm studies give every pairwise row."""
-    yi = _col(df, "yi", source)
-    sei = _col(df, "sei", source) if "sei" in df.columns else np.sqrt(_col(df, "vi", source))
+    yi = numeric_column(df, "yi", source)
+    sei = numeric_column(df, "sei", source) if "sei" in df.columns else np.sqrt(numeric_column(df, "vi", source))
     reject(~(sei > 0), lambda i: f"{source}: row {i + 1}: standard error must be positive")
     out = []
     for study, g in df.assign(_y=yi, _v=sei ** 2).groupby("study", sort=False):
@@ -324,7 +324,7 @@ def _tau2(y, X, V, S0, method: str) -> float:
         P = W_ - W_ @ X @ C_ @ X.T @ W_
         py = P @ y
         return float(py @ S0 @ py - np.trace(P @ S0))
-    return _solve(score, 1.0)
+    return decreasing_root(score, 1.0)
 
 
 def _design_q(studies: list[_Study]) -> tuple[float, int]:

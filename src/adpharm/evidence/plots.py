@@ -24,7 +24,7 @@ _XLABEL = {"OR": "Odds ratio", "RR": "Risk ratio", "RD": "Risk difference", "SMD
            "MD": "Mean difference"}
 
 
-def _plt():
+def pyplot():
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
@@ -42,7 +42,7 @@ def to_svg(fig, salt: str) -> str:
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    _plt().close(fig)
+    pyplot().close(fig)
     text = buf.getvalue()
     text = re.sub(r"^.*?(<svg)", r"\1", text, count=1, flags=re.S)
     return re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
@@ -76,7 +76,7 @@ def forest(res: "MetaResult | SubgroupResult", ax=None, study_text: dict[str, st
     """Forest plot with columns for the study label, optional study text (e.g. events/total),
     estimate with interval and weight; a :class:`SubgroupResult` gets one block per subgroup, the
     overall estimate and the test for subgroup differences."""
-    plt = _plt()
+    plt = pyplot()
     from matplotlib.transforms import blended_transform_factory
 
     from .moderators import SubgroupResult
@@ -147,7 +147,7 @@ def forest(res: "MetaResult | SubgroupResult", ax=None, study_text: dict[str, st
 
 def funnel(res: "MetaResult", ax=None, egger: "RegTest | None" = None):
     """Funnel plot: estimates against their standard errors with the pseudo-confidence region."""
-    plt = _plt()
+    plt = pyplot()
     ax = ax or plt.subplots(figsize=(5, 4))[1]
     es = res.data
     se = np.sqrt(es.vi)
@@ -171,7 +171,7 @@ def funnel(res: "MetaResult", ax=None, egger: "RegTest | None" = None):
 
 def network_graph(res: "NetworkResult", ax=None):
     """Network graph on a circle: edge width proportional to the number of studies, node size to arms."""
-    plt = _plt()
+    plt = pyplot()
     ax = ax or plt.subplots(figsize=(5, 5))[1]
     t = res.treatments
     ang = np.pi / 2 - 2 * np.pi * np.arange(len(t)) / len(t)

@@ -53,7 +53,7 @@ def _read_yaml(path: Path) -> Any:
         raise AdpharmInputError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
 
 
-def _validate(model: type[BaseModel], data: Any, path: Path, prefix: str = "") -> Any:
+def validate_model(model: type[BaseModel], data: Any, path: Path, prefix: str = "") -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -115,36 +115,36 @@ def load(data_dir: str | Path = DATA_DIR) -> KnowledgeBase:
     """Load, validate and cross-check the knowledge base in ``data_dir``."""
     d = Path(data_dir)
     refs_path = d / "references.yaml"
-    references = {k: _validate(Reference, v, refs_path, k) for k, v in _mapping(_read_yaml(refs_path), refs_path).items()}
+    references = {k: validate_model(Reference, v, refs_path, k) for k, v in _mapping(_read_yaml(refs_path), refs_path).items()}
 
     drugs: dict[str, Drug] = {}
     drug_files = sorted((d / "drugs").glob("*.yaml"))
     if not drug_files:
         raise AdpharmInputError(f"{d / 'drugs'}: no drug files found")
     for p in drug_files:
-        drug = _validate(Drug, _read_yaml(p), p)
+        drug = validate_model(Drug, _read_yaml(p), p)
         if drug.id != p.stem:
             raise AdpharmInputError(f"{p}: field id: {drug.id!r} does not match the file name {p.stem!r}")
         drugs[drug.id] = drug
 
     cls_path = d / "classes.yaml"
-    classes = {k: _validate(DrugClass, v, cls_path, k) for k, v in _mapping(_read_yaml(cls_path), cls_path).items()}
+    classes = {k: validate_model(DrugClass, v, cls_path, k) for k, v in _mapping(_read_yaml(cls_path), cls_path).items()}
 
     pw_path = d / "pathways.yaml"
     pw_raw = _mapping(_read_yaml(pw_path), pw_path)
-    convergence = [_validate(Convergence, c, pw_path, f"convergence[{i}]") for i, c in enumerate(pw_raw.pop("convergence", []))]
-    pathways = {k: _validate(Pathway, v, pw_path, k) for k, v in pw_raw.items()}
+    convergence = [validate_model(Convergence, c, pw_path, f"convergence[{i}]") for i, c in enumerate(pw_raw.pop("convergence", []))]
+    pathways = {k: validate_model(Pathway, v, pw_path, k) for k, v in pw_raw.items()}
 
     protocols: dict[str, Protocol] = {}
     for p in sorted((d / "protocols").glob("*.yaml")):
-        proto = _validate(Protocol, _read_yaml(p), p)
+        proto = validate_model(Protocol, _read_yaml(p), p)
         protocols[proto.id] = proto
 
     tr_path = d / "trials.yaml"
     tr_raw = _read_yaml(tr_path)
     if not isinstance(tr_raw, list):
         raise AdpharmInputError(f"{tr_path}: expected a list of trials")
-    trials = [_validate(Trial, t, tr_path, f"[{i}]") for i, t in enumerate(tr_raw)]
+    trials = [validate_model(Trial, t, tr_path, f"[{i}]") for i, t in enumerate(tr_raw)]
     linde = d / "linde2015.csv"
     if linde.exists():
         trials += _linde_trials(linde)
@@ -152,14 +152,14 @@ def load(data_dir: str | Path = DATA_DIR) -> KnowledgeBase:
     pk_models: dict[str, PKModelSpec] = {}
     pk_path = d / "pk_models.yaml"
     if pk_path.exists():
-        pk_models = {k: _validate(PKModelSpec, v, pk_path, k) for k, v in _mapping(_read_yaml(pk_path), pk_path).items()}
+        pk_models = {k: validate_model(PKModelSpec, v, pk_path, k) for k, v in _mapping(_read_yaml(pk_path), pk_path).items()}
     occ_path = d / "occupancy.yaml"
-    occupancy = _validate(OccupancySpec, _read_yaml(occ_path), occ_path) if occ_path.exists() else None
+    occupancy = validate_model(OccupancySpec, _read_yaml(occ_path), occ_path) if occ_path.exists() else None
 
     tdm_path = d / "tdm.yaml"
     tdm = {}
     if tdm_path.exists():
-        tdm = {k: _validate(TDMRange, v, tdm_path, k) for k, v in _mapping(_read_yaml(tdm_path), tdm_path).items()}
+        tdm = {k: validate_model(TDMRange, v, tdm_path, k) for k, v in _mapping(_read_yaml(tdm_path), tdm_path).items()}
     kb = KnowledgeBase(references, drugs, classes, pathways, convergence, protocols, trials, d, pk_models, occupancy,
                        tdm)
     _cross_check(kb)
@@ -224,6 +224,11 @@ def _cross_check(kb: KnowledgeBase) -> None:
 
 
 _BUNDLED: KnowledgeBase | None = None
+
+
+def or_bundled(kb: KnowledgeBase | None) -> KnowledgeBase:
+    """``kb`` itself, or the bundled knowledge base when None (the default of every engine)."""
+    return bundled() if kb is None else kb
 
 
 def bundled() -> KnowledgeBase:

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..knowledge.loader import KnowledgeBase
+from ..knowledge.loader import KnowledgeBase, or_bundled
 from ..pharmacology.model import Autoinhibition, CompartmentModel, Covariates
 from ..pharmacology.occupancy import occupancy_coefficients, occupied_fraction
 from ..pharmacology.regimen import Regimen, parse_regimen
-from ..pharmacology.simulate import _kb, dose_warnings, draw_etas, model_for, subject_system
+from ..pharmacology.simulate import dose_warnings, draw_etas, model_for, subject_system
 from ..pharmacology.solver import Bolus, Infusion, Stepper
 
 #: cascade input fed by each occupancy target
@@ -52,7 +52,7 @@ def pk_component(drug: str, regimen: str | Regimen, hours: float, cov: Covariate
                  etas: dict[str, np.ndarray] | None = None) -> PKComponent:
     """Build a drug's PK for the population ``cov``: random effects ``etas`` when given, else drawn
     from ``rng``, none if ``typical``."""
-    kb = _kb(kb)
+    kb = or_bundled(kb)
     model = model_for(drug, kb)
     reg = regimen if isinstance(regimen, Regimen) else parse_regimen(regimen)
     for r in reg.routes:

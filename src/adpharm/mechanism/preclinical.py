@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AdpharmInputError
-from ..knowledge.loader import KnowledgeBase
-from ..pharmacology.simulate import _kb, model_for
+from ..knowledge.loader import KnowledgeBase, or_bundled
+from ..pharmacology.simulate import model_for
 from .model import CascadeModel, load
 from .simulate import model_version, prepare, solve
 
@@ -125,7 +125,7 @@ def preclinical(drug: str, dose_mg_per_kg: float, *, species: str = "mouse", chr
     -------
     PreclinicalResult
     """
-    kb = _kb(kb)
+    kb = or_bundled(kb)
     model = model or load()
     if species not in SPECIES_WEIGHT_KG:
         raise AdpharmInputError(f"species: {species!r} is not one of {', '.join(SPECIES_WEIGHT_KG)}")

@@ -34,8 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AdpharmInputError
-from ..knowledge.loader import KnowledgeBase
-from ..pharmacology.simulate import _kb
+from ..knowledge.loader import KnowledgeBase, or_bundled
 from .model import CascadeModel, load
 from .simulate import ONSET_THRESHOLD_MADRS, check_arguments, model_version, prepare, solve
 from .symptoms import madrs
@@ -215,7 +214,7 @@ def sensitivity(regimen: tuple[str, str], days: float, *, method: str = "morris"
     -------
     SensitivityResult
     """
-    kb = _kb(kb)
+    kb = or_bundled(kb)
     model = model or load()
     if method not in METHODS:
         raise AdpharmInputError(f"method: {method!r} is not one of {', '.join(METHODS)}")

@@ -15,8 +15,8 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError
-from ..knowledge.loader import KnowledgeBase
-from ..pharmacology.simulate import _kb, draw_covariates
+from ..knowledge.loader import KnowledgeBase, or_bundled
+from ..pharmacology.simulate import draw_covariates
 from .drive import DriveStepper, PKComponent, pk_component
 from .integrate import Grid, integrate
 from .model import CascadeModel, load
@@ -332,7 +332,7 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
     -------
     MechanismResult
     """
-    kb = _kb(kb)
+    kb = or_bundled(kb)
     model = model or load()
     regimens = check_arguments(regimens, days, n, remission_threshold, onset_threshold)
     pops = load_populations()

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AdpharmInputError
-from ..knowledge.loader import KnowledgeBase
+from ..knowledge.loader import KnowledgeBase, or_bundled
 from ..units import ng_per_ml_to_nm
-from .simulate import PKResult, _kb, model_for
+from .simulate import PKResult, model_for
 
 #: The targets ``pk occupancy`` reports (design contract), in order.
 OCCUPANCY_TARGETS = ("SERT", "NET", "DAT", "NMDA", "H1", "M1", "ALPHA1", "MAO-A")
@@ -137,7 +137,7 @@ def occupancy_coefficients(drug: str, kb: KnowledgeBase | None = None) -> tuple[
     drug's PK model (0 where the analyte has no binding constant); only targets with at least one
     binding constant appear.
     """
-    kb = _kb(kb)
+    kb = or_bundled(kb)
     model = model_for(drug, kb)
     consts = binding_constants(drug, kb)
     hill = kb.occupancy.hill.value if kb.occupancy else 1.0
@@ -168,7 +168,7 @@ def occupied_fraction(s_sum: np.ndarray, hill: float) -> np.ndarray:
 
 def occupancy(pk: PKResult, kb: KnowledgeBase | None = None) -> OccupancyResult:
     """Occupancy of every target with a binding constant, from a :class:`PKResult` with profiles."""
-    kb = _kb(kb)
+    kb = or_bundled(kb)
     if pk.conc_ng_per_ml is None:
         raise AdpharmInputError("occupancy needs the concentration profiles; simulate with keep_profiles=True")
     coefs, basis, hill = occupancy_coefficients(pk.drug, kb)

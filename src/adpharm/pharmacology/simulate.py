@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError
-from ..knowledge.loader import KnowledgeBase
+from ..knowledge.loader import KnowledgeBase, or_bundled
 from . import nca
 from .model import PHENOTYPE_ACTIVITY_SCORE, CompartmentModel, Covariates
 from .regimen import Regimen, check_weight, parse_regimen
@@ -35,16 +35,9 @@ PERCENTILES = (5, 50, 95)
 MAX_SUBJECTS = 10_000_000
 
 
-def _kb(kb: KnowledgeBase | None) -> KnowledgeBase:
-    if kb is not None:
-        return kb
-    from ..knowledge.loader import bundled
-    return bundled()
-
-
 def model_for(drug: str, kb: KnowledgeBase | None = None) -> CompartmentModel:
     """The compartment model of a bundled drug, or a clear error naming what is missing."""
-    kb = _kb(kb)
+    kb = or_bundled(kb)
     from ..knowledge.query import resolve
     kind, d = resolve(drug)
     if kind != "drug":
@@ -244,7 +237,7 @@ def _sources(model: CompartmentModel) -> dict[str, list[str]]:
 
 def _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, seed, kb, cyp2d6_inhibitor="none"):
     """Model, regimen, output times, dose events, covariates and random effects: every check made here."""
-    kb = _kb(kb)
+    kb = or_bundled(kb)
     model = model_for(drug, kb)
     reg = regimen if isinstance(regimen, Regimen) else parse_regimen(regimen)
     for r in reg.routes:
@@ -345,7 +338,7 @@ def _setup_from(args: dict):
     a = {"hours": None, "step_h": None, "weight_kg": 70.0, "age_y": 40.0, "sex": "male", "phenotype": "NM",
          "n": 1, "seed": None, "kb": None, "cyp2d6_inhibitor": "none", **args}
     return a["n"], _setup(a["drug"], a["regimen"], a["hours"], a["step_h"], a["weight_kg"], a["age_y"], a["sex"],
-                          a["phenotype"], a["n"], a["seed"], _kb(a["kb"]), a["cyp2d6_inhibitor"])
+                          a["phenotype"], a["n"], a["seed"], or_bundled(a["kb"]), a["cyp2d6_inhibitor"])
 
 
 def regimen_warnings(args: dict) -> list[str]:

@@ -96,7 +96,9 @@ def _glance(p: dict, pathways: dict) -> list[tuple[str, dict | None]]:
     onset = p.get("onset")
     onset_cell = None
     if onset:
-        lo, hi, u = onset.get("low", onset.get("value")), onset.get("high"), onset["unit"]
+        # a single value, a range, or an open-ended lower bound (the profile carries absent keys as None)
+        lo = onset["low"] if onset.get("low") is not None else onset.get("value")
+        hi, u = onset.get("high"), onset["unit"]
         unit = {"h": "hours", "d": "days", "wk": "weeks"}[u]
         if hi is None:
             txt = f"{lo:.3g}+ {unit}" if onset.get("value") is None else f"{lo:.3g} {unit}"

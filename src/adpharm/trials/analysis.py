@@ -55,12 +55,13 @@ def check_trial_data(d: pd.DataFrame, where: str = "data") -> pd.DataFrame:
     if d.empty:
         raise AdpharmInputError(f"{where}: no rows")
     d = d.copy()
-    for c in ("baseline", "value"):
+    # the optional columns too: a text time_h once reached the analysis as strings
+    for c in ("baseline", "value", *(c for c in ("time_h", "period") if c in d.columns)):
         num = pd.to_numeric(d[c], errors="coerce")
-        bad = num.isna() & d[c].notna()
+        bad = (num.isna() & d[c].notna()) | ~np.isfinite(num.fillna(0.0))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise AdpharmInputError(f"{where}: row {i + 2}: column {c}: {d[c].iloc[i]!r} is not a number")
+            raise AdpharmInputError(f"{where}: row {i + 2}: column {c}: {str(d[c].iloc[i])[:40]!r} is not a number")
         d[c] = num
     for c in ("subject", "arm", "visit"):
         if d[c].isna().any():
@@ -91,7 +92,7 @@ def reference_arm(arms: list[str], given: str | None = None) -> str:
     return next((a for a in arms if any(w in a.lower() for w in CONTROL_WORDS)), arms[0])
 
 
-def _visit_order(d: pd.DataFrame) -> list[str]:
+def visit_order(d: pd.DataFrame) -> list[str]:
     if "time_h" in d.columns and d["time_h"].notna().all():
         t = d.groupby("visit", sort=False)["time_h"].min()
         return list(t.sort_values(kind="stable").index)
@@ -194,7 +195,7 @@ def analyze(data: pd.DataFrame, *, reference: str | None = None, visit: str | No
     if not 0 <= remission_threshold <= 60:
         raise AdpharmInputError(f"--remission-threshold: {remission_threshold!r} must be between 0 and 60")
     d = check_trial_data(data)
-    order = _visit_order(d)
+    order = visit_order(d)
     if visit is not None and visit not in order:
         raise AdpharmInputError(f"--visit: {visit!r} is not a visit in the data ({', '.join(order)})")
     arms = list(dict.fromkeys(d["arm"]))
@@ -219,13 +220,13 @@ def analyze(data: pd.DataFrame, *, reference: str | None = None, visit: str | No
     except AdpharmInputError as exc:
         fit = None
         notes.append(f"MMRM not fitted: {exc}")
-    resp = _responders(d, ref, arms, target, remission_threshold, level, notes)
-    surv = _survival(d, ref, arms, order, notes)
-    anc = _ancova_locf(d, ref, arms, order, target, level, notes)
+    resp = responder_analysis(d, ref, arms, target, remission_threshold, level, notes)
+    surv = survival_analysis(d, ref, arms, order, notes)
+    anc = ancova_locf(d, ref, arms, order, target, level, notes)
     return TrialAnalysis(design, ref, order, fit, resp, surv, anc, xo, n_subj, notes)
 
 
-def _responders(d, ref, arms, target, thr, level, notes) -> list[dict]:
+def responder_analysis(d, ref, arms, target, thr, level, notes) -> list[dict]:
     subjects = d.groupby("subject", sort=False).agg(arm=("arm", "first"), baseline=("baseline", "first"))
     at = d[d["visit"] == target].set_index("subject")["value"]
     subjects["value"] = at
@@ -248,7 +249,7 @@ def _responders(d, ref, arms, target, thr, level, notes) -> list[dict]:
     return out
 
 
-def _survival(d, ref, arms, order, notes) -> dict | None:
+def survival_analysis(d, ref, arms, order, notes) -> dict | None:
     hours = _visit_hours_map(d, order)
     if hours is None:
         notes.append("time to response: visit times unknown (give time_h or labels such as 24h, day7, week6)")
@@ -295,7 +296,7 @@ def _survival(d, ref, arms, order, notes) -> dict | None:
     return out
 
 
-def _ancova_locf(d, ref, arms, order, target, level, notes) -> list[dict]:
+def ancova_locf(d, ref, arms, order, target, level, notes) -> list[dict]:
     import statsmodels.formula.api as smf
     rank = {v: i for i, v in enumerate(order)}
     upto = d[d["visit"].map(rank) <= rank[target]]

@@ -37,7 +37,7 @@ def replicate_seeds(seed: int, reps: int) -> list[int]:
 
 def primary_test(proto: TrialProtocol, data: pd.DataFrame) -> tuple[float | None, float | None]:
     """Estimate (active minus reference; negative favours the active arm for scores) and p of the primary endpoint."""
-    from .analysis import _ancova_locf, _responders, _survival, _visit_order, check_trial_data, crossover_analysis
+    from .analysis import ancova_locf, responder_analysis, survival_analysis, visit_order, check_trial_data, crossover_analysis
     from .mmrm import mmrm
     ep = proto.primary
     ref = proto.reference_arm.id
@@ -45,10 +45,10 @@ def primary_test(proto: TrialProtocol, data: pd.DataFrame) -> tuple[float | None
     d = check_trial_data(data)
     if ep.kind == "change":
         if proto.design == "crossover" or ep.analysis == "crossover":
-            rows = [r for r in crossover_analysis(d, ref, _visit_order(d)) if r["visit"] == ep.visit]
+            rows = [r for r in crossover_analysis(d, ref, visit_order(d)) if r["visit"] == ep.visit]
             return (rows[0]["estimate"], rows[0].get("p")) if rows else (None, None)
         if ep.analysis == "ancova":
-            rows = _ancova_locf(d, ref, [ref, active], _visit_order(d), ep.visit, 1 - ep.alpha, [])
+            rows = ancova_locf(d, ref, [ref, active], visit_order(d), ep.visit, 1 - ep.alpha, [])
             return (rows[0]["estimate"], rows[0]["p"]) if rows else (None, None)
         try:
             fit = mmrm(d[d["arm"].isin([ref, active])], reference=ref, visits=[v.id for v in proto.visits])
@@ -58,11 +58,11 @@ def primary_test(proto: TrialProtocol, data: pd.DataFrame) -> tuple[float | None
         return (float(c["estimate"].iloc[0]), float(c["p"].iloc[0])) if len(c) else (None, None)
     if ep.kind in ("response", "remission"):
         thr = 10.0 if ep.threshold is None else ep.threshold
-        rows = [r for r in _responders(d, ref, [ref, active], ep.visit, thr, 0.95, []) if r["endpoint"] == ep.kind]
+        rows = [r for r in responder_analysis(d, ref, [ref, active], ep.visit, thr, 0.95, []) if r["endpoint"] == ep.kind]
         r = rows[0]["missing_as_failure"]
         return (-r["risk_difference"] if r["risk_difference"] is not None else None), r.get("fisher_p")
     first = d[d["period"] == d["period"].min()]          # a crossover's first period, as analyze() does
-    surv = _survival(first, ref, [ref, active], _visit_order(first), [])
+    surv = survival_analysis(first, ref, [ref, active], visit_order(first), [])
     if not surv or not surv["logrank"]:
         return None, None
     arms = surv["arms"]

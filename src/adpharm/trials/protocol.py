@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import AdpharmInputError
-from ..knowledge.loader import _validate
+from ..knowledge.loader import validate_model
 
 BUNDLED_DIR = Path(__file__).parent / "protocols"
 #: scales the simulation can rate, and the column each becomes in the long output
@@ -350,7 +350,7 @@ def load_protocol(name_or_path: str | Path) -> TrialProtocol:
         raise AdpharmInputError(f"{path}: not a UTF-8 text file") from None
     if not isinstance(data, dict):
         raise AdpharmInputError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    proto = _validate(TrialProtocol, data, path)
+    proto = validate_model(TrialProtocol, data, path)
     _check_against_knowledge(proto, path)
     return proto
 

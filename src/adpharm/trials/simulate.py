@@ -39,6 +39,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError
+from ..knowledge.loader import or_bundled
 from ..mechanism.drive import pk_component
 from ..mechanism.model import CascadeModel, load
 from ..mechanism.population import load_populations
@@ -47,7 +48,7 @@ from ..mechanism.symptoms import (REMISSION_MADRS, Patients, draw_patients, drug
                                   nonspecific, population_values, rated_score)
 from ..pharmacology.model import Covariates
 from ..pharmacology.regimen import parse_regimen
-from ..pharmacology.simulate import _kb, draw_covariates
+from ..pharmacology.simulate import draw_covariates
 from .protocol import SIMULATED_SCALES, TrialProtocol, load_protocol
 
 MAX_PATIENTS_PER_ARM = 20_000
@@ -218,7 +219,7 @@ def simulate_trials(protocol: TrialProtocol | str, n_per_arm: int | None, seeds:
         raise AdpharmInputError(f"n-per-arm: {n_per_arm!r} must be a whole number from 1 to {MAX_PATIENTS_PER_ARM:,}")
     if not 0 <= remission_threshold <= 60:
         raise AdpharmInputError(f"remission threshold: {remission_threshold!r} must be between 0 and 60")
-    ctx = _Context(proto, int(n_per_arm), model or load(), _kb(kb))
+    ctx = _Context(proto, int(n_per_arm), model or load(), or_bundled(kb))
     draws = [_draw(ctx, s) for s in seeds]
     solved = _solve_groups(ctx, draws)
     return [_assemble(ctx, d, eff, side, remission_threshold) for d, (eff, side) in zip(draws, solved)]
