@@ -112,3 +112,26 @@ def test_meta_run_fits_precomputed_effects_without_a_measure(tmp_path):
     arms.write_text("study,ai,bi,ci,di\na,1,2,3,4\nb,2,3,4,5\n")
     r = run_cli("meta", "run", str(arms))
     assert r.returncode == 2 and "give --measure" in r.stderr and str(arms) in r.stderr
+
+
+def _strict(text):
+    import json
+
+    def refuse(token):
+        raise ValueError(f"{token} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("args", [
+    ["assay", "fst", "{const}", "--control", "Control", "--format", "json"],
+    ["pk", "simulate", "--drug", "imipramine", "--regimen", "50 mg po", "--hours", "2", "--format", "json"],
+])
+def test_json_output_is_strict_even_where_statistics_are_undefined(tmp_path, args):
+    """Constant scores (no variance) and a 2-hour window (no terminal phase): undefined numbers are null,
+    never the token NaN (one NaN-safe writer, adpharm.io.json_text)."""
+    const = tmp_path / "const.csv"
+    const.write_text("animal,group,immobility\n" + "".join(f"{i},{'Control' if i < 3 else 'Drug'},0.5\n" for i in range(6)))
+    r = run_cli(*[a.replace("{const}", str(const)) for a in args])
+    assert r.returncode == 0, r.stderr
+    assert "NaN" not in r.stdout and "Infinity" not in r.stdout
+    _strict(r.stdout)

@@ -26,6 +26,33 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
     return target
 
 
+def jsonable(v):
+    """``v`` with NaN and infinities as None and numpy scalars and arrays as plain Python: JSON has no
+    NaN, and a strict parser rejects the token (undefined statistics are null, their reason in notes)."""
+    import math
+
+    import numpy as np
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return jsonable(v.tolist())
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def json_text(obj, indent: int | None = 2) -> str:
+    """Strict JSON text of ``obj`` (:func:`jsonable`; anything else as its string)."""
+    import json
+    return json.dumps(jsonable(obj), indent=indent, ensure_ascii=False, default=str, allow_nan=False) + "\n"
+
+
 #: First characters that make a spreadsheet evaluate a cell (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

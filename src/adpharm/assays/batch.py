@@ -15,7 +15,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError
-from ..io import atomic_write, csv_text, read_table
+from ..io import atomic_write, csv_text, json_text, read_table
 from . import stats as gstats
 from .figures import bar_and_dots
 
@@ -107,13 +107,11 @@ class BatchResult:
     def write(self, out: Path) -> list[Path]:
         """results.csv, statistics.json, results.json and the figures (SVG) into ``out``: the groups,
         and each file's own (``result.figures()``, e.g. ``blot_<file>.svg``)."""
-        import json
-
         from ..io import figure_bytes
         out.mkdir(parents=True, exist_ok=True)
         written = [atomic_write(out / "results.csv", csv_text(self.table)),
-                   atomic_write(out / "statistics.json", json.dumps(self.statistics, indent=2, default=str) + "\n"),
-                   atomic_write(out / "results.json", json.dumps(self.to_dict(), indent=2, default=str) + "\n")]
+                   atomic_write(out / "statistics.json", json_text(self.statistics)),
+                   atomic_write(out / "results.json", json_text(self.to_dict()))]
         figures = {f"{name}_{Path(k).stem}.svg": (lambda draw=draw: draw().figure)
                    for k, r in self.results.items() for name, draw in getattr(r, "figures", dict)().items()}
         if "group" in self.table and self.table[self.value].notna().any():

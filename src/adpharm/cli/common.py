@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -11,7 +10,7 @@ import typer
 
 from .. import RESEARCH_NOTICE
 from ..errors import AdpharmInputError
-from ..io import atomic_write
+from ..io import atomic_write, json_text
 
 EXIT_BAD_INPUT = 2
 
@@ -57,7 +56,7 @@ def save_plot(ax, path, option: str = "--plot") -> None:
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_text(obj))
 
 
 def warn(messages: list[str]) -> None:
@@ -82,6 +81,6 @@ def emit(d: dict, text: str, fmt: str, out: Optional[Path]) -> None:
         if out is None:
             emit_json(d)
         else:
-            atomic_write(out, json.dumps(d, indent=2, ensure_ascii=False) + "\n")
+            atomic_write(out, json_text(d))
     else:
         write_text(text + f"{RESEARCH_NOTICE}\n", out)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError
+from ..io import jsonable
 
 #: Bounds on what one web request may ask for (the CLI allows more; a browser should stay quick).
 LIMITS = {"n": 200, "days": 120, "reps": 2000, "n_per_arm": 500}
@@ -24,20 +25,8 @@ SIDES = ("ketamine", "esketamine", "imipramine", "ssri", "snri", "tca", "maoi", 
 
 
 def _clean(v: Any) -> Any:
-    """NaN and infinities become None, numpy scalars plain Python (JSON has no NaN)."""
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return _clean(v.tolist())
-    if isinstance(v, (np.floating, float)):
-        return float(v) if np.isfinite(v) else None
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
+    """NaN and infinities become None, numpy scalars plain Python (:func:`adpharm.io.jsonable`)."""
+    return jsonable(v)
 
 
 def records(df: pd.DataFrame) -> list[dict]:
