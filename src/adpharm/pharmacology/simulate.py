@@ -21,6 +21,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError
+from ..io import jsonable
 from ..knowledge.loader import KnowledgeBase, or_bundled
 from . import nca
 from .model import PHENOTYPE_ACTIVITY_SCORE, CompartmentModel, Covariates
@@ -107,7 +108,7 @@ class PKResult:
         for row in self.summary().to_dict("records"):
             a, m = row.pop("analyte"), row.pop("measure")
             val = row["value"] if self.n == 1 else row
-            summ.setdefault(a, {})[m] = _clean(val)
+            summ.setdefault(a, {})[m] = jsonable(val)
         return {"summary": summ, "warnings": self.warnings, "provenance": self.provenance()}
 
     def plot(self, ax=None, analytes: list[str] | None = None):
@@ -132,14 +133,6 @@ class PKResult:
         ax.set_title(f"{self.drug}: {self.regimen}")
         ax.legend()
         return ax
-
-
-def _clean(v):
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 def default_hours(regimen: Regimen) -> float:

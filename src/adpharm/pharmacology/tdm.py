@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AdpharmInputError
+from ..io import jsonable
 from ..knowledge.loader import KnowledgeBase
 from ..knowledge.schema import TDMRange
 from .model import CYP2D6_INHIBITOR_REFS
@@ -95,8 +96,7 @@ class TDMResult:
         return {
             "drug": self.drug, "regimen": self.regimen, "sample_h_after_dose": self.sample_h,
             "interval_h": self.interval_h, "quantity": self.quantity,
-            "expected_ng_per_ml": [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                                    for k, v in r.items()} for r in rows],
+            "expected_ng_per_ml": jsonable(rows),
             "variability_sourced": self.variability,
             "consensus_range_ng_per_ml": ({"low": c.low_ng_per_ml, "high": c.high_ng_per_ml,
                                           "alert": c.alert_ng_per_ml, "analytes": c.analytes, "refs": c.refs,

@@ -24,13 +24,8 @@ LIMITS = {"n": 200, "days": 120, "reps": 2000, "n_per_arm": 500}
 SIDES = ("ketamine", "esketamine", "imipramine", "ssri", "snri", "tca", "maoi", "nmda")
 
 
-def _clean(v: Any) -> Any:
-    """NaN and infinities become None, numpy scalars plain Python (:func:`adpharm.io.jsonable`)."""
-    return jsonable(v)
-
-
 def records(df: pd.DataFrame) -> list[dict]:
-    return _clean(df.to_dict(orient="records"))
+    return jsonable(df.to_dict(orient="records"))
 
 
 def svg(ax_or_fig, salt: str) -> str:
@@ -152,7 +147,7 @@ def simulate(drug: str, regimen: str, days: float, n: int, seed: int, weight_kg:
     conc = {a: _band(pk.conc_ng_per_ml[:, s, i]) for i, a in enumerate(pk.analytes)}
     occupancy_series = {t: _band(100 * occ.fraction[:, s, j]) for j, t in enumerate(occ.targets)}
     ms = _stride(len(m.times_h))
-    return _clean({
+    return jsonable({
         "drug": pk.drug, "regimen": pk.regimen, "n": n, "seed": seed,
         "pk": {"time_h": pk.times_h[s].tolist(), "conc_ng_per_ml": conc, "summary": pk.to_dict()["summary"]},
         "occupancy": {"time_h": pk.times_h[s].tolist(), "percent": occupancy_series,
@@ -172,7 +167,7 @@ def pk(drug: str, regimen: str, hours: float | None, n: int, seed: int, weight_k
     from ..pharmacology.occupancy import occupancy
     from ..pharmacology.simulate import simulate as pk_sim
     res = pk_sim(drug, regimen, hours=hours, n=n, seed=seed, weight_kg=weight_kg, keep_profiles=True)
-    return _clean(occupancy(res).to_dict())
+    return jsonable(occupancy(res).to_dict())
 
 
 def tdm_drugs() -> list[str]:
@@ -192,13 +187,13 @@ def tdm(drug: str, regimen: str, measured: float | None, sample_h: float | None,
     out["text"] = res.text()
     out["svg"] = svg(res.plot(), f"tdm-{seed}")
     out["provenance"]["notice"] = RESEARCH_NOTICE
-    return _clean(out)
+    return jsonable(out)
 
 
 def mechanism(drug: str, regimen: str, days: float, n: int, seed: int, weight_kg: float) -> dict:
     """`adpharm mechanism simulate` as JSON: state and MADRS trajectories, onset, rates, provenance."""
     from ..mechanism.simulate import simulate as mech
-    return _clean(mech((drug, regimen), days, n=n, seed=seed, weight_kg=weight_kg).to_dict())
+    return jsonable(mech((drug, regimen), days, n=n, seed=seed, weight_kg=weight_kg).to_dict())
 
 
 # --------------------------------------------------------------------------- trials
@@ -227,7 +222,7 @@ def trial(protocol: str, n_per_arm: int, seed: int) -> dict:
     t = {v.id: v.time_h / 24.0 for v in res.protocol.visits}
     series = {arm: {"day": [t[v] for v in g["visit"]], "madrs_mean": g["madrs_mean"].tolist(), "n": g["n"].tolist()}
               for arm, g in s.groupby("arm", sort=False)}
-    return _clean({**res.to_dict(), "summary": records(s), "series": series})
+    return jsonable({**res.to_dict(), "summary": records(s), "series": series})
 
 
 def power_job(protocol: str, n_per_arm: int, reps: int, seed: int):
@@ -237,7 +232,7 @@ def power_job(protocol: str, n_per_arm: int, reps: int, seed: int):
 
     def work(job):
         res = power(proto, reps, n_per_arm=n_per_arm, seed=seed, workers=0, progress=job.progress)
-        return _clean(res.to_dict())
+        return jsonable(res.to_dict())
     return work
 
 
@@ -248,7 +243,7 @@ def meta(data: pd.DataFrame, measure: str, method: str, knha: bool, source: str)
     from ..evidence.plots import forest
     es = escalc(measure, data, source=source)
     res = rma(es, method=method, test="knha" if knha else "z")
-    return _clean({**res.to_dict(), "forest_svg": svg(forest(res), "forest"), "notice": RESEARCH_NOTICE})
+    return jsonable({**res.to_dict(), "forest_svg": svg(forest(res), "forest"), "notice": RESEARCH_NOTICE})
 
 
 @lru_cache(maxsize=1)
@@ -288,13 +283,13 @@ def network_linde(outcome: str, reference: str | None) -> dict:
         raise AdpharmInputError(f"reference: {reference!r} is not a treatment of the network "
                                 f"({', '.join(sorted(set(df['treatment'])))})")
     res = network(df, reference=reference, source="bundled linde2015")
-    return _clean({**res.to_dict(), "notes": notes, "notice": RESEARCH_NOTICE})
+    return jsonable({**res.to_dict(), "notes": notes, "notice": RESEARCH_NOTICE})
 
 
 def indirect(a: str, b: str, via: str, outcome: str, measure: str, method: str) -> dict:
     """`adpharm meta indirect A B --via C` on the bundled trials (Bucher)."""
     from ..evidence.indirect import bundled_indirect
-    return _clean({**bundled_indirect(a, b, via, outcome, measure, method).to_dict(), "notice": RESEARCH_NOTICE})
+    return jsonable({**bundled_indirect(a, b, via, outcome, measure, method).to_dict(), "notice": RESEARCH_NOTICE})
 
 
 # --------------------------------------------------------------------------- assays
@@ -316,7 +311,7 @@ def assay(kind: str, path: Path, options: dict) -> dict:
         res = western.analyse(img, lanes=lanes)
     else:
         raise AdpharmInputError(f"assay: {kind!r} is not one of fst, spt, western (ltp takes two recordings)")
-    return _clean({"kind": kind, "result": res.to_dict(), "summary": records(res.summary()),
+    return jsonable({"kind": kind, "result": res.to_dict(), "summary": records(res.summary()),
                    "figure_svg": svg(res.plot(), kind), "notice": RESEARCH_NOTICE})
 
 
@@ -324,7 +319,7 @@ def ltp_pair(baseline: Path, post: Path) -> dict:
     from ..assays import ltp
     from ..assays.ephys import read_recording
     res = ltp.analyse([read_recording(baseline)], [read_recording(post)])
-    return _clean({"kind": "ltp", "result": res.to_dict(), "summary": records(res.summary()),
+    return jsonable({"kind": "ltp", "result": res.to_dict(), "summary": records(res.summary()),
                    "figure_svg": svg(res.plot(), "ltp"), "notice": RESEARCH_NOTICE})
 
 
@@ -346,4 +341,4 @@ def signatures(a: Path, b: Path, a_contrast: str | None, b_contrast: str | None)
     except AdpharmInputError as exc:
         out["reversal"] = {"not_run": str(exc)}
     out["notice"] = RESEARCH_NOTICE
-    return _clean(out)
+    return jsonable(out)
