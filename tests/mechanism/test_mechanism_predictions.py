@@ -22,12 +22,9 @@ def test_daly2018_esketamine_dose_response_at_24_h(dose_mg, lsmd, se):
     assert abs(predicted - lsmd) <= 1.96 * se
 
 
-@pytest.mark.xfail(strict=True, reason="known miss: the placebo arm is right (suicidal-inpatient, calibrated on ASPIRE II), "
-                   "but esketamine's own effect, carried over from the ketamine trials (Zarate 2006, Su 2023), is about "
-                   "twice what the large esketamine trials show (Canuso 2018 LSMD -7.2, ASPIRE -3.8, TRANSFORM-2 -4.0)")
 def test_canuso2018_esketamine_84_mg_at_24_h():
-    # Canuso 2018: LSMD vs placebo at 24 h -7.2 (SE 2.85); the suicidal-inpatient population's expectancy
-    # is calibrated on ASPIRE II's placebo arm only, so this is a prediction
+    # Canuso 2018: LSMD vs placebo at 24 h -7.2 (SE 2.85); the suicidal-inpatient population (expectancy and
+    # the drug-placebo overlap) is calibrated on ASPIRE II only, so this is a prediction
     r = simulate(("esketamine", "84 mg intranasal"), 2, n=3000, seed=2019, population="suicidal-inpatient")
     assert abs(-r.summary().set_index("day").loc[1, "separation"] - (-7.2)) <= 1.96 * 2.85
 

@@ -419,7 +419,8 @@ def _rate(params, pts: Patients, effect, t_procedure_h, t_contact_h, factor, z):
     col = (lambda a: a[:, None]) if np.ndim(effect) == 2 else (lambda a: a)
     n = nonspecific(col(pts.expectancy_max), col(pts.contact_max), factor, np.asarray(t_procedure_h) / 24.0,
                     np.asarray(t_contact_h) / 24.0, params)
-    return rated_score(col(pts.baseline), n, effect, float(np.asarray(params["rater_sd_points"])), z)
+    return rated_score(col(pts.baseline), n, effect, float(np.asarray(params["rater_sd_points"])), z,
+                       overlap=float(np.asarray(params["drug_placebo_overlap_frac"])))
 
 
 def _schedule_index(schedule, period, visit) -> int:
