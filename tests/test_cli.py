@@ -37,6 +37,34 @@ def test_drug_text_output_names_references():
     assert "NMDA" in res.stdout and "salat2015" in res.stdout and "references:" in res.stdout
 
 
+def _drug_names():
+    from adpharm.knowledge import query
+    return list(query.list_drugs()["drug"])
+
+
+@pytest.mark.parametrize("name", _drug_names())
+def test_drug_text_carries_the_marks_the_guide_shows(name):
+    """Every line of `adpharm drug NAME` that prints a fact marked unverified, calibrated or with a stated
+    confidence says so, as the guide does, and references whose record was not checked say that too."""
+    from typer.testing import CliRunner
+
+    from adpharm.cli.main import app
+    from adpharm.knowledge import query
+    prof = query.profile(name)
+    text = CliRunner().invoke(app, ["drug", name]).stdout
+    facts = [prof["primary_mechanism"], *prof.get("binding", {}).values(),
+             *(v for v in prof.get("pk", {}).values() if v), *prof.get("adverse_effects", [])]
+    for mark, has in (("unverified", lambda f: not f.get("verified", True)),
+                      ("calibrated", lambda f: f.get("basis") == "calibrated"),
+                      ("confidence", lambda f: bool(f.get("confidence")))):
+        want = sum(has(f) for f in facts)
+        got = sum(1 for line in text.split("references:")[0].splitlines() if mark in line.split("[")[0])
+        assert got == want, (mark, text)
+    refs = query.references()
+    unchecked = [k for k in query.collect_refs(prof) if not refs[k].get("checked", True)]
+    assert text.count("(record not checked)") == len(unchecked)
+
+
 def test_compare_unknown_name_exits_2_with_one_line_naming_it_and_what_is_close():
     res = run_cli("compare", "ketamine", "ketamin3")
     assert res.returncode == 2

@@ -116,6 +116,20 @@ def test_html_is_self_contained_with_notice_and_diagrams(guide):
     assert re.search(r'<sup class="cite">\[<a href="#ref-\d+">', html)
 
 
+def test_pathway_edge_sources_name_the_nodes_as_the_diagrams_do(guide):
+    """The list of edge sources under each pathway diagram uses the node labels, not internal ids."""
+    from adpharm.knowledge import query
+    html = render(guide, "html")
+    for key, pw in query.pathways().items():
+        figure = html[html.index(f'<figure id="pathway-{key}">'):]
+        sources = figure[figure.index("Edge sources:"):figure.index("</figure>")]
+        for n in pw["nodes"]:
+            assert not re.search(rf"\b{re.escape(n['id'])}\b", re.sub(r"<[^>]+>", "", sources)) or n["id"] in n["label"]
+        e = pw["edges"][0]
+        label = {n["id"]: n["label"] for n in pw["nodes"]}
+        assert f"{label[e['source']]} &rarr; {label[e['target']]}" in sources
+
+
 def test_markdown_renders_every_section(guide):
     md = render(guide, "md")
     for h in ("## At a glance", "## Signalling pathways", "## Binding affinities", "## Comparative efficacy",

@@ -37,15 +37,16 @@ def drug(name: str = typer.Argument(..., help="Drug name or synonym."),
         emit_json({"profile": prof, "references": {k: refs[k] for k in used}})
         return
     typer.echo(f"{prof['name']} ({prof.get('class_name', 'class')})")
-    typer.echo(f"  mechanism: {prof['primary_mechanism']['value']} [{', '.join(prof['primary_mechanism']['refs'])}]")
+    mech = prof["primary_mechanism"]
+    typer.echo(f"  mechanism: {mech['value']}{query.marks(mech)} [{', '.join(mech['refs'])}]")
     for t, b in prof.get("binding", {}).items():
-        typer.echo(f"  {t:<7} {query.format_value({**b, 'unit': 'nM'})} ({b['measure']}) [{', '.join(b['refs'])}]")
+        typer.echo(f"  {t:<7} {query.format_value({**b, 'unit': 'nM'})} ({b['measure']}){query.marks(b)} "
+                   f"[{', '.join(b['refs'])}]")
     for p, v in ((k, v) for k, v in prof.get("pk", {}).items() if v):
-        typer.echo(f"  {p:<22} {query.format_value(v)} [{', '.join(v['refs'])}]")
+        typer.echo(f"  {p:<22} {query.format_value(v)}{query.marks(v)} [{', '.join(v['refs'])}]")
     for ae in prof.get("adverse_effects", []):
-        typer.echo(f"  {ae['category']:<13} {ae['name']} [{', '.join(ae['refs'])}]")
+        typer.echo(f"  {ae['category']:<13} {ae['name']}{query.marks(ae)} [{', '.join(ae['refs'])}]")
     typer.echo("references:")
     for k in used:
         r = refs[k]
-        typer.echo(f"  {k}: {query.citation(r)}")
-
+        typer.echo(f"  {k}: {query.citation(r)}{'' if r.get('checked', True) else ' (record not checked)'}")

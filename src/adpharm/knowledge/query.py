@@ -126,6 +126,21 @@ def citation(r: dict[str, Any]) -> str:
     return f"{r['authors']} ({r['year']}). {r['title']}. {r['journal']}. {loc}"
 
 
+def marks(v: dict[str, Any]) -> str:
+    """The qualifiers a stored fact carries, as text for a listing: ``unverified`` (the source table
+    marks the value as not checked against the primary paper), ``calibrated`` (fitted to the facts its
+    note names rather than read from a source) and the stated ``confidence``; empty when none apply.
+    The guide shows the same marks as badges."""
+    out = []
+    if not v.get("verified", True):
+        out.append("unverified")
+    if v.get("basis") == "calibrated":
+        out.append("calibrated")
+    if v.get("confidence"):
+        out.append(f"confidence {v['confidence']}")
+    return f" ({', '.join(out)})" if out else ""
+
+
 def collect_refs(obj: Any) -> list[str]:
     """Reference keys cited anywhere in nested data (``refs`` lists), in order of first appearance."""
     seen: dict[str, None] = {}

@@ -260,10 +260,13 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True)
     diagrams = []
     for key, pw in pathways.items():
         d = pathway_diagram(pw, engine=diagram_engine)
+        label = {n["id"]: n.get("label", n["id"]) for n in pw["nodes"]}
         diagrams.append({"id": key, "name": pw["name"], "engine": d.engine, "svg": d.svg,
                          "applies_to": [p["name"] for p in (pa, pb) if key in p["signalling_pathways"]],
                          "shown_because": "pathway of a compared drug" if key in used else "contrast",
                          "edges": [{"source": e["source"], "target": e["target"], "effect": e["effect"],
+                                    "source_label": label.get(e["source"], e["source"]),
+                                    "target_label": label.get(e["target"], e["target"]),
                                     **cell(e["timescale"], e["refs"], e.get("verified", True))} for e in pw["edges"]]})
     conv = [cell(c["note"], c["refs"], c.get("verified", True)) for c in query.convergence(con)]
 
