@@ -1,12 +1,13 @@
 # adpharm: two commands set everything up on a fresh machine with Python 3.11+ and pip.
 #   make run   builds .venv, installs adpharm and writes build/ketamine-vs-imipramine.html
-#   make test  builds/updates .venv and runs the test suite
+#   make test  builds/updates .venv, checks the code with ruff and runs the whole test suite (what CI runs)
+#   make test-fast  the same without the slow and browser tests (a few minutes)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test clean browser
+.PHONY: run test test-fast lint clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +25,15 @@ browser:
 	  (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1) \
 	  || echo "chromium not installed: browser tests will be skipped"; }
 
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks validation
+
 # Two workers (the suite's files are independent; a file's tests stay together for its fixtures).
-test: $(STAMP) browser
+test: lint browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+test-fast: lint
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow and not browser"
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -52,8 +52,8 @@ tn <- system.time(for (i in 1:{net_reps}) rma.mv(net$yi, V, mods=X, intercept=FA
 cat(t, tn)
 """
     res = network(arms, model="common")
-    from adpharm.evidence.network import _stack
-    y, X, V, _ = _stack(res.studies, res.treatments[1:])
+    from adpharm.evidence.network import stack_contrasts
+    y, X, V, _ = stack_contrasts(res.studies, res.treatments[1:])
     rows = pd.DataFrame(X, columns=[f"X_{i}" for i in range(X.shape[1])])
     rows["yi"] = y
     rows["study"] = [s.study for s in res.studies for _ in s.y]

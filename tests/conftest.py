@@ -23,9 +23,27 @@ def _shared_data() -> Path:
 SHARED_DATA = _shared_data()
 
 
+def _reject_constant(name: str):
+    raise ValueError(f"not JSON: the token {name} in a --format json output")
+
+
+def strict_json(text: str):
+    """``json.loads`` that refuses NaN, Infinity and -Infinity, which are not JSON."""
+    import json
+    return json.loads(text, parse_constant=_reject_constant)
+
+
 def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    """Run the real command line in a subprocess (exit codes and stderr as users see them)."""
-    return subprocess.run([*ADPHARM, *args], capture_output=True, text=True, timeout=120, **kw)
+    """Run the real command line in a subprocess (exit codes and stderr as users see them).
+
+    Every successful ``--format json`` run that prints to stdout is parsed strictly here, so the whole
+    CLI suite checks that no output carries NaN or Infinity (issue 23)."""
+    res = subprocess.run([*ADPHARM, *args], capture_output=True, text=True, timeout=120, **kw)
+    a = list(args)
+    wants_json = "--format=json" in a or any(x == "--format" and y == "json" for x, y in zip(a, a[1:]))
+    if wants_json and res.returncode == 0 and res.stdout.strip():
+        strict_json(res.stdout)
+    return res
 
 
 @pytest.fixture

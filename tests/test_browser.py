@@ -13,7 +13,8 @@ from conftest import REPO
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pw = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed: browser test skipped")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed: browser test skipped")]
 
 
 @pytest.mark.parametrize("engine", ["auto", "builtin"])

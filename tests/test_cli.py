@@ -76,6 +76,7 @@ def test_compare_unknown_name_exits_2_with_one_line_naming_it_and_what_is_close(
 
 @pytest.mark.parametrize("a, b", [("ketamine", "imipramine"), ("ketamine", "ssri"), ("esketamine", "tca"),
                                   ("sertraline", "phenelzine")])
+@pytest.mark.slow
 def test_compare_pairs_return_every_section(a, b):
     res = run_cli("compare", a, b, "--format", "json")
     assert res.returncode == 0, res.stderr
@@ -92,6 +93,7 @@ def test_compare_bad_format_exits_2():
     assert "--format" in res.stderr and "'docx'" in res.stderr
 
 
+@pytest.mark.slow
 def test_compare_writes_files_atomically_and_infers_format(tmp_path):
     out = tmp_path / "sub" / "guide.md"
     res = run_cli("compare", "ketamine", "imipramine", "--out", str(out))
@@ -102,6 +104,7 @@ def test_compare_writes_files_atomically_and_infers_format(tmp_path):
     assert not list(out.parent.glob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_compare_unwritable_output_exits_2_and_leaves_nothing(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -1,5 +1,6 @@
 """Faces that never break on hostile files: a decompression bomb, text in a numeric column, a
 formula-like label, errors that name their file in a batch (issue 26)."""
+import re
 import struct
 import zlib
 
@@ -35,6 +36,7 @@ def test_image_above_the_pixel_limit_is_refused_naming_the_file(tmp_path, side):
         assert "above the limit" in r.stderr and "--max-pixels" in r.stderr
 
 
+@pytest.mark.slow
 def test_max_pixels_option_lowers_and_checks_the_limit(tmp_path):
     png = _png_declaring(tmp_path / "blot.png", 100, 100)
     r = run_cli("assay", "western", str(png), "--max-pixels", "5000")
@@ -135,3 +137,54 @@ def test_json_output_is_strict_even_where_statistics_are_undefined(tmp_path, arg
     assert r.returncode == 0, r.stderr
     assert "NaN" not in r.stdout and "Infinity" not in r.stdout
     _strict(r.stdout)
+
+
+def _flatten(real, column, value, out):
+    """A copy of a real file with every value of ``column`` set to ``value`` (no variance anywhere)."""
+    df = pd.read_csv(real)
+    df[column] = value
+    df.to_csv(out, index=False)
+    return out
+
+
+@pytest.mark.parametrize("assay, real, column, value", [
+    ("fst", "fst/ovx2016_FST.csv", "PctImb", 25.0),
+    ("fst", "fst/behaviopy_forcedswim_bins.csv", "Immobility Ratio", 0.5),
+    ("spt", "spt/behaviopy_sucrosepreference.csv", "Sucrose Preference Ratio", 0.7),
+])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_constant_scores_in_real_files_give_null_tests_with_a_reason_and_a_clean_stderr(tmp_path, assay, real, column,
+                                                                                          value, fmt):
+    """Real files flattened to one value: exit 0, no numerical warning on stderr, the tests null with a note
+    (not Shapiro's p = 1 or a NaN t), no NaN token in either format."""
+    from conftest import SHARED_DATA
+    src = SHARED_DATA / real
+    if not src.exists():
+        pytest.skip(f"{src} not present")
+    f = _flatten(src, column, value, tmp_path / "flat.csv")
+    r = run_cli("assay", assay, str(f), "--format", fmt)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert not re.search(r"\bnan\b|\binf\b|infinity", r.stdout, flags=re.I)
+    if fmt == "text":
+        assert "no group varies" in r.stdout
+        return
+    st = next(iter(_strict(r.stdout)["results"].values()))["statistics"]
+    assert all(v is None for v in st["normality"].values())
+    assert any("no group varies" in n for n in st["notes"])
+    assert all(st.get(k) is None for k in ("student_t", "welch_t", "hedges_g", "anova", "kruskal") if k in st)
+
+
+def test_a_defect_is_one_line_without_traceback(monkeypatch, capsys):
+    """The entry point's last resort: an unexpected exception prints one line naming it, exit 1."""
+    from adpharm.cli import main
+
+    def broken(**_):
+        raise ZeroDivisionError("division by zero inside an engine")
+    monkeypatch.setattr(main, "app", broken)
+    monkeypatch.delenv("ADPHARM_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        main.run()
+    err = capsys.readouterr().err
+    assert exc.value.code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("adpharm: internal error: ZeroDivisionError: division by zero")

@@ -8,6 +8,8 @@ from adpharm.report import diagrams
 from adpharm.report.comparison import _risk_ratio, compare
 from adpharm.report.render import render
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 
 @pytest.fixture(scope="module")
 def guide():

@@ -101,17 +101,3 @@ def read_table(path: str | os.PathLike):
         raise AdpharmInputError(f"{p}: no data rows")
     return df
 
-
-def figure_bytes(fig, path: str | os.PathLike) -> bytes:
-    """A matplotlib figure encoded in the format named by ``path``'s suffix (svg, png or pdf)."""
-    import io as _io
-
-    from .errors import AdpharmInputError
-    fmt = Path(path).suffix.lower().lstrip(".")
-    if fmt not in ("svg", "png", "pdf"):
-        raise AdpharmInputError(f"{path}: plot files must end in .svg, .png or .pdf")
-    buf = _io.BytesIO()
-    fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=150)
-    import matplotlib.pyplot as plt
-    plt.close(fig)
-    return buf.getvalue()

@@ -7,6 +7,8 @@ import pytest
 import fstvideo
 from conftest import run_cli
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 pytest.importorskip("cv2")
 from adpharm.assays import fst_video  # noqa: E402
 

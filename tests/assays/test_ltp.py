@@ -113,6 +113,7 @@ def test_generated_potentiation_is_recovered(tmp_path, truth_pct):
     assert r.change_percent == pytest.approx(truth, abs=1.0)
 
 
+@pytest.mark.slow
 def test_cli_json_contract_and_bad_inputs(tmp_path):
     b, p = EPHYS / "nphys_LTDap5_2018_01_25_0004.abf", EPHYS / "nphys_LTDap5_2018_01_25_0006.abf"
     res = run_cli("assay", "ltp", "--baseline", str(b), "--post", str(p), "--pp", str(EPHYS / "nphys_LTDap5_2018_01_25_0001.abf"),

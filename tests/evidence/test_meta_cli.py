@@ -8,6 +8,8 @@ import pytest
 
 from conftest import run_cli
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 LINDE = DATA / "metafor_inputs_linde_tca_placebo_OR.csv"
 REF = json.loads((DATA / "metafor_reference.json").read_text())

@@ -1,6 +1,8 @@
 """`adpharm mechanism simulate`: the JSON contract, SBML export, and bad input."""
 import json
 
+import pytest
+
 from conftest import run_cli
 
 KET = ["--drug", "ketamine", "--regimen", "0.5 mg/kg iv over 40 min"]
@@ -26,6 +28,7 @@ def test_sbml_export_and_plot(tmp_path):
     assert "<sbml" in sbml.read_text() and png.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_bad_input_exits_2_and_writes_nothing(tmp_path):
     out = tmp_path / "o.json"
     for args, msg in [(["--days", "0"], "days"), (["--days", "2", "--n", "0"], "n: 0"),

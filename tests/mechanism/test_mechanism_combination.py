@@ -9,6 +9,8 @@ from conftest import run_cli
 from adpharm.errors import AdpharmInputError
 from adpharm.mechanism.combination import combination
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 KET = ("ketamine", "0.5 mg/kg iv over 40 min")
 IMI = ("imipramine", "50 mg po daily titrate to 200 mg over 2 weeks")
 

@@ -9,6 +9,8 @@ import pytest
 
 from adpharm.mechanism.simulate import simulate
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 
 @pytest.fixture(scope="module")
 def ketamine_once():

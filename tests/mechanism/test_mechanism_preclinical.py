@@ -11,6 +11,8 @@ from conftest import SHARED_DATA, run_cli
 from adpharm.errors import AdpharmInputError
 from adpharm.mechanism.preclinical import CONTROL_IMMOBILITY, preclinical
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 FST = SHARED_DATA / "fst" / "behaviopy_forcedswim_bins.csv"
 
 

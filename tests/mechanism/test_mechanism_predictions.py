@@ -8,6 +8,8 @@ import pytest
 
 from adpharm.mechanism.simulate import simulate
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 
 @pytest.mark.parametrize("dose_mg, lsmd, se", [
     # Daly 2018 (JAMA Psychiatry 75:139), period 1, MADRS LS mean change at 24 h: esketamine arm minus

@@ -11,6 +11,8 @@ from adpharm.knowledge.loader import load as load_kb
 from adpharm.mechanism.population import load_populations
 from adpharm.mechanism.simulate import simulate
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 POPS = load_populations()
 
 

@@ -89,3 +89,13 @@ def test_every_bundled_drug_has_a_report(drug):
     assert (d["consensus_range_ng_per_ml"] is not None) == rng.has_range
     import matplotlib.pyplot as plt
     plt.close(res.plot().figure)
+
+
+def test_position_against_the_consensus_range_includes_its_bounds():
+    from adpharm.knowledge.loader import load
+    tdm_ranges = load().tdm
+    rng = next(r for r in tdm_ranges.values() if r.has_range)
+    assert rng.position(rng.low_ng_per_ml) == "inside" and rng.position(rng.high_ng_per_ml) == "inside"
+    assert rng.position(rng.low_ng_per_ml * 0.99) == "below" and rng.position(rng.high_ng_per_ml * 1.01) == "above"
+    gap = next((r for r in tdm_ranges.values() if not r.has_range), None)
+    assert gap is None or gap.position(100.0) is None

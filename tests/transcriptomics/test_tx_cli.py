@@ -7,6 +7,8 @@ from conftest import SHARED_DATA, run_cli
 
 import bagotgen
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 TX = SHARED_DATA / "transcriptomics"
 needs_data = pytest.mark.skipif(not TX.is_dir(), reason="../shared/data/transcriptomics not present")
 

@@ -14,6 +14,8 @@ from adpharm.transcriptomics.readers import read_counts, read_de, read_gmt, read
 from adpharm.transcriptomics.reversal import region_reversal, reversal
 from adpharm.transcriptomics.rrho import by_adjust_log10, rrho
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 TX = SHARED_DATA / "transcriptomics"
 needs_data = pytest.mark.skipif(not TX.is_dir(), reason="../shared/data/transcriptomics not present")
 RAT = TX / "flxmetade_GSE205325_CUS_Rats_Counts.csv"

@@ -10,6 +10,8 @@ from conftest import REPO, run_cli
 from adpharm.errors import AdpharmInputError
 from adpharm.trials.analysis import analyze, binary_comparison, crossover_analysis, read_trial_csv
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 DATA = REPO / "tests" / "data" / "trials"
 
 

@@ -7,6 +7,8 @@ from conftest import run_cli
 from adpharm.errors import AdpharmInputError
 from adpharm.trials.power import power, replicate_seeds
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 
 def test_identical_results_for_0_1_and_2_workers():
     runs = [power("imipramine-chronic", 6, n_per_arm=8, seed=3, workers=w) for w in (0, 1, 2)]

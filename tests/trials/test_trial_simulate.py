@@ -12,6 +12,8 @@ from adpharm.errors import AdpharmInputError
 from adpharm.trials.protocol import bundled, load_protocol
 from adpharm.trials.simulate import simulate_trial, simulate_trials
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 
 def test_cli_ketamine_trd_iv_reports_rates_by_arm_and_visit():
     r = run_cli("trial", "simulate", "ketamine-trd-iv", "--seed", "1", "--format", "json")
@@ -187,7 +189,7 @@ def test_ketamine_arm_change_at_24h_beside_murrough_2013():
     assert s.loc["ketamine", "change_mean"] == pytest.approx(-16.5, abs=6)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _trial_summaries(protocol, n_per_arm, trials):
     from adpharm.trials.simulate import simulate_trials
     return tuple(t.summary().set_index(["arm", "visit"])

@@ -5,6 +5,8 @@ import time
 import pytest
 from conftest import SHARED_DATA
 
+pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
+
 pytest.importorskip("fastapi")
 pytest.importorskip("multipart")
 from webclient import client  # noqa: E402

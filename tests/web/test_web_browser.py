@@ -15,7 +15,8 @@ from conftest import REPO, SHARED_DATA
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pw = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
 uvicorn = pytest.importorskip("uvicorn", reason="web extra not installed")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed: browser test skipped")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed: browser test skipped")]
 SHOTS = REPO / "build" / "browser-screenshots"
 
 

@@ -107,7 +107,7 @@ class BatchResult:
     def write(self, out: Path) -> list[Path]:
         """results.csv, statistics.json, results.json and the figures (SVG) into ``out``: the groups,
         and each file's own (``result.figures()``, e.g. ``blot_<file>.svg``)."""
-        from ..io import figure_bytes
+        from ..figures import figure_bytes
         out.mkdir(parents=True, exist_ok=True)
         written = [atomic_write(out / "results.csv", csv_text(self.table)),
                    atomic_write(out / "statistics.json", json_text(self.statistics)),

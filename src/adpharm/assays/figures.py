@@ -1,4 +1,4 @@
-"""Figures shared by the assays (matplotlib, imported lazily)."""
+"""Figures shared by the assays (drawn through :mod:`adpharm.figures`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,9 +7,8 @@ import pandas as pd
 
 def bar_and_dots(df: pd.DataFrame, value: str, group: str, ylabel: str, ax=None, hline: float | None = None):
     """Group means (bars, with SEM) and every animal as a dot, as GraphPad Prism draws them."""
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from ..figures import pyplot
+    plt = pyplot()
     ax = ax or plt.subplots(figsize=(4, 3.5))[1]
     rng = np.random.default_rng(0)  # fixed jitter: the same figure every run
     groups = list(dict.fromkeys(df[group]))

@@ -69,9 +69,8 @@ class FSTResult:
 
     def plot_profile(self, ax=None):
         """Mean immobility per minute, one line per group (per-minute tables only)."""
-        import matplotlib
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         if self.profile is None:
             raise ValueError("no per-minute profile in this table")
         ax = ax or plt.subplots(figsize=(4.5, 3))[1]

@@ -205,9 +205,8 @@ class FSTVideoResult:
         return {"motion": self.plot}
 
     def plot(self, ax=None):
-        import matplotlib
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         ax = ax or plt.subplots(figsize=(7, 2.5))[1]
         t = np.arange(len(self.motion)) / self.fps / 60
         ax.plot(t, self.motion, lw=0.4, color="k")

@@ -164,9 +164,8 @@ class LTPResult:
         return pd.DataFrame(rows).set_index("window")
 
     def plot(self, ax=None):
-        import matplotlib
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         ax = ax or plt.subplots(figsize=(6, 3.5))[1]
         tc = self.timecourse
         for phase, color in (("baseline", "grey"), ("post", "k")):

@@ -13,6 +13,7 @@ estimators. J Educ Stat 6:107-128. doi:10.3102/10769986006002107
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -66,7 +67,17 @@ def compare_groups(df: pd.DataFrame, value: str, group: str, control: str | None
     control). Three or more: one-way ANOVA, Kruskal-Wallis, Tukey HSD and, with ``control``,
     Dunnett's test of each group against it. Shapiro-Wilk and Grubbs' outlier test per group are
     reported alongside (flags for the reader; nothing is removed).
+
+    Degenerate data give no number rather than a misleading one: a group without spread is not tested
+    for normality, and when no group varies at all the parametric tests, Hedges' g and the rank tests
+    are null. ``notes`` says why in each case. No numerical warning is printed.
     """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _compare_groups(df, value, group, control)
+
+
+def _compare_groups(df: pd.DataFrame, value: str, group: str, control: str | None) -> dict[str, Any]:
     for c in (value, group):
         if c not in df.columns:
             raise AdpharmInputError(f"missing column {c!r}")
@@ -80,19 +91,33 @@ def compare_groups(df: pd.DataFrame, value: str, group: str, control: str | None
     small = [lv for lv, x in xs.items() if len(x) < 2]
     if small:
         raise AdpharmInputError(f"group {small[0]!r} has fewer than two values")
+    spread = {lv: bool(np.ptp(x) > 0) for lv, x in xs.items()}
+    notes = [f"group {str(lv)!r}: all values are equal, so normality is not tested"
+             for lv, x in xs.items() if len(x) >= 3 and not spread[lv]]
     out: dict[str, Any] = {"groups": describe(data, value, group).reset_index().to_dict(orient="records"),
-                           "normality": {str(lv): (float(stats.shapiro(x).pvalue) if len(x) >= 3 else None)
+                           "normality": {str(lv): (float(stats.shapiro(x).pvalue) if len(x) >= 3 and spread[lv] else None)
                                          for lv, x in xs.items()},
-                           "outliers": {str(lv): grubbs(x) for lv, x in xs.items()}}
+                           "outliers": {str(lv): grubbs(x) for lv, x in xs.items()}, "notes": notes}
+    flat = not any(spread.values())
+    if flat:
+        notes.append("no group varies: the t tests, ANOVA, Hedges' g and the rank tests are undefined (null)")
     if len(levels) == 2:
         ctrl = control if control is not None else levels[0]
         other = next(lv for lv in levels if lv != ctrl)
         x, y = xs[other], xs[ctrl]
-        out.update({"comparison": f"{other} vs {ctrl}",
-                    "student_t": _t(stats.ttest_ind(x, y, equal_var=True)),
+        out["comparison"] = f"{other} vs {ctrl}"
+        if flat:
+            out.update({"student_t": None, "welch_t": None, "mann_whitney": None, "hedges_g": None})
+            return out
+        out.update({"student_t": _t(stats.ttest_ind(x, y, equal_var=True)),
                     "welch_t": _t(stats.ttest_ind(x, y, equal_var=False)),
                     "mann_whitney": _u(stats.mannwhitneyu(x, y)),
                     "hedges_g": hedges_g(x, y)})
+        return out
+    if flat:
+        out.update({"anova": None, "kruskal": None, "tukey": None})
+        if control is not None:
+            out["dunnett"] = None
         return out
     samples = [xs[lv] for lv in levels]
     an = stats.f_oneway(*samples)

@@ -368,9 +368,8 @@ class WesternResult:
 
     def plot(self, ax=None):
         """The cropped strip with the detected lanes (boxes) and band window, saturated lanes in red."""
-        import matplotlib
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         from matplotlib.patches import Rectangle
         t = self.target
         x0, y0, x1, y1 = t.crop

@@ -98,13 +98,15 @@ def _echo_statistics(st) -> None:
     st = st() if callable(st) else st
     if not st:
         return
-    if "welch_t" in st:
+    if st.get("welch_t"):
         typer.echo(f"{st['comparison']}: Welch t = {st['welch_t']['t']:.3f}, p = {st['welch_t']['pval']:.3g}; "
                    f"Hedges g = {st['hedges_g']['g']:.2f}")
-    elif "anova" in st:
+    elif st.get("anova"):
         typer.echo(f"one-way ANOVA F = {st['anova']['F']:.3f}, p = {st['anova']['pval']:.3g}")
     elif "not_done" in st:
         typer.echo(f"statistics: not done ({st['not_done']})")
+    for note in st.get("notes", []):
+        typer.echo(f"note: {note}")
 
 
 def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, control, fmt, out, describe):

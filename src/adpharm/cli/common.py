@@ -48,7 +48,8 @@ def check_plot_path(path, option: str = "--plot") -> None:
 
 def save_plot(ax, path, option: str = "--plot") -> None:
     """Write the figure that ``ax`` belongs to, atomically; an unwritable path is a one-line error."""
-    from ..io import atomic_write, figure_bytes
+    from ..figures import figure_bytes
+    from ..io import atomic_write
     try:
         atomic_write(path, figure_bytes(ax.figure, path))
     except OSError as exc:

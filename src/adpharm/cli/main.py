@@ -41,16 +41,34 @@ def _is_click_error(exc: BaseException) -> bool:
     return hasattr(exc, "format_message") and hasattr(exc, "exit_code") and hasattr(exc, "show")
 
 
+#: third-party packages whose numerical warnings are the library's business, not the user's
+QUIET_MODULES = r"(numpy|scipy|pandas|statsmodels|lifelines|skimage|pydeseq2|anndata|sklearn|matplotlib|PIL)(\.|$)"
+
+
 def run() -> None:
     """Entry point: usage errors are the one-line ``adpharm: error: ...`` (exit 2) the commands give,
-    never click's multi-line usage box; a bare group prints its help."""
+    never click's multi-line usage box; a bare group prints its help.
+
+    No traceback and no numerical warning reaches the terminal: a defect is one line naming the
+    exception (exit 1; ``ADPHARM_DEBUG=1`` shows the traceback and the warnings)."""
+    import os
+    import warnings
+    debug = bool(os.environ.get("ADPHARM_DEBUG"))
+    if not debug:
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        warnings.filterwarnings("ignore", module=QUIET_MODULES)
     try:
         code = app(standalone_mode=False)
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
     except Exception as exc:
         if not _is_click_error(exc):
-            raise
+            if debug:
+                raise
+            detail = " ".join(str(exc).split())[:300]
+            typer.echo(f"adpharm: internal error: {type(exc).__name__}{': ' + detail if detail else ''} "
+                       "(a defect in adpharm: please report it; ADPHARM_DEBUG=1 shows the traceback)", err=True)
+            sys.exit(1)
         if type(exc).__name__ == "NoArgsIsHelpError":   # bare ``adpharm pk``: its help, as before
             typer.echo(exc.format_message())
             sys.exit(0)

@@ -6,7 +6,8 @@ from typing import List, Optional
 
 import typer
 
-from ..io import atomic_write, figure_bytes
+from ..figures import figure_bytes
+from ..io import atomic_write
 from ..mechanism.population import CONTROL_KINDS, load_populations
 from ..pharmacology.model import PHENOTYPES
 from .common import check_choice, check_plot_path, emit, emit_json, fail, handle_errors, warn, write_text

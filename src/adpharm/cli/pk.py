@@ -9,7 +9,8 @@ from typing import Optional
 
 import typer
 
-from ..io import atomic_write, figure_bytes
+from ..figures import figure_bytes
+from ..io import atomic_write
 from ..pharmacology.model import CYP2D6_INHIBITOR_FACTOR, PHENOTYPES
 from ..pharmacology.occupancy import occupancy as compute_occupancy
 from ..pharmacology.simulate import iter_profiles, regimen_warnings, simulate as run_simulation

@@ -6,7 +6,8 @@ from typing import Optional
 
 import typer
 
-from ..io import atomic_write, csv_text, figure_bytes
+from ..figures import figure_bytes
+from ..io import atomic_write, csv_text
 from .common import check_choice, check_plot_path, emit, emit_json, fail, handle_errors, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,

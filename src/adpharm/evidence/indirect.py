@@ -108,7 +108,8 @@ class IndirectResult:
 
     def plot(self, ax=None):
         """The two direct legs and the indirect estimate on one axis."""
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         ax = ax or plt.subplots(figsize=(6, 2.2))[1]
         s = self.summary()
         crit = stats.norm.ppf(0.5 + self.level / 2)

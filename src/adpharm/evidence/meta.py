@@ -1,9 +1,8 @@
-"""Pairwise meta-analysis and meta-regression like metafor's ``rma``: common effect and random effects.
+"""Pairwise meta-analysis like metafor's ``rma``: common effect and random effects.
 
-One fitting engine handles the intercept-only model and models with moderators: weighted least
-squares in matrix form, with the between-study variance tau^2 estimated by DL, HE, SJ, ML, REML
-or PM (``FE`` fits the common-effect model). The iterative estimators (ML, REML, PM) are solved to
-machine precision with a bracketing root finder rather than stopped at a tolerance.
+:func:`rma` pools effect sizes with the fitting core of :mod:`.rma_fit` and returns a
+:class:`MetaResult`; given moderators it returns the meta-regression of :mod:`.regression`. The
+fitting core's names are re-exported here for convenience.
 
 References
 ----------
@@ -28,139 +27,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
-from ..errors import AdpharmInputError, check_level, check_option
+from ..errors import AdpharmInputError
 from .effect_sizes import RATIO_MEASURES, EffectSizes
-
-Method = Literal["FE", "DL", "HE", "SJ", "ML", "REML", "PM"]
-METHODS = ("FE", "DL", "HE", "SJ", "ML", "REML", "PM")
-TESTS = ("z", "knha")
-
-
-# ---------------------------------------------------------------- linear algebra of the fit
-# Everything is computed from weights and residuals, in O(k p^2): the residual-forming matrix
-# P = W - W X (X'WX)^-1 X'W is never built (P y = W r, y'P y = sum(w r^2)).
-def _wls(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float):
-    """Weighted least squares at tau^2: weights w, coefficients b, (X'WX)^-1 and residuals r."""
-    w = 1 / (v + tau2)
-    WX = X * w[:, None]
-    C = np.linalg.inv(X.T @ WX)
-    b = C @ (WX.T @ y)
-    return w, b, C, y - X @ b
-
-
-def _trace_p(w: np.ndarray, X: np.ndarray, C: np.ndarray) -> float:
-    """tr(P) = sum(w) - tr((X'WX)^-1 X'W^2 X)."""
-    return float(np.sum(w) - np.trace(C @ (X.T @ (X * (w ** 2)[:, None]))))
-
-
-def _qe(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
-    """Generalised residual heterogeneity statistic y'Py at a given tau^2."""
-    w, _, _, r = _wls(y, v, X, tau2)
-    return float(np.sum(w * r ** 2))
-
-
-def _upper_bracket(f, start: float) -> float:
-    hi = max(start, 1e-4)
-    while f(hi) > 0:
-        hi *= 4
-        if hi > 1e12:
-            raise RuntimeError("could not bracket the root for tau^2")
-    return hi
-
-
-def decreasing_root(f, scale: float) -> float:
-    """Largest-sensible root of a decreasing function f on [0, inf); 0 when f(0) <= 0."""
-    if f(0.0) <= 0:
-        return 0.0
-    hi = _upper_bracket(f, scale)
-    return float(optimize.brentq(f, 0.0, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
-
-
-def tau2_estimate(y: np.ndarray, v: np.ndarray, method: str, X: np.ndarray | None = None) -> float:
-    """Between-study (residual) variance by the named estimator; ``X`` defaults to an intercept."""
-    k = len(y)
-    X = np.ones((k, 1)) if X is None else X
-    p = X.shape[1]
-    if method == "FE":
-        return 0.0
-    if method == "DL":
-        w, _, C, r = _wls(y, v, X, 0.0)
-        return max(0.0, (float(np.sum(w * r ** 2)) - (k - p)) / _trace_p(w, X, C))
-    if method == "HE":  # ordinary least squares: residual sum of squares minus tr((I - H) V)
-        _, _, C, r = _wls(y, np.zeros(k), X, 1.0)
-        hat = np.sum((X @ C) * X, axis=1)
-        return max(0.0, (float(r @ r) - float(np.sum(v * (1 - hat)))) / (k - p))
-    if method == "SJ":
-        t0 = float(np.var(y))  # var(y) * (k-1)/k, metafor's starting value
-        return t0 * _qe(t0, y, v, X) / (k - p)
-    scale = float(np.var(y)) + float(np.mean(v))
-    if method == "PM":
-        return decreasing_root(lambda t: _qe(t, y, v, X) - (k - p), scale)
-
-    def score(t: float) -> float:  # derivative of the (restricted) log-likelihood, decreasing near the root
-        w, _, C, r = _wls(y, v, X, t)
-        return float(np.sum((w * r) ** 2)) - (_trace_p(w, X, C) if method == "REML" else float(np.sum(w)))
-    return decreasing_root(score, scale)
-
-
-@dataclass
-class RmaFit:
-    """The shared numbers of a fitted (mixed-effects) meta-regression model."""
-
-    beta: np.ndarray
-    vb: np.ndarray
-    tau2: float
-    QE: float
-    df: int
-    crit: float
-    dist: Literal["z", "t"]
-    s2_typ: float
-    weights: np.ndarray
-
-
-def fit_rma(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str, level: float) -> RmaFit:
-    k, p = X.shape
-    tau2 = tau2_estimate(y, v, method, X)
-    w, beta, vb, r = _wls(y, v, X, tau2)
-    w0, _, c0, r0 = _wls(y, v, X, 0.0)
-    qe = float(np.sum(w0 * r0 ** 2))
-    alpha = 1 - level
-    if test == "knha":
-        vb = vb * float(np.sum(w * r ** 2)) / (k - p)
-        crit, dist = float(stats.t.ppf(1 - alpha / 2, k - p)), "t"
-    else:
-        crit, dist = float(stats.norm.ppf(1 - alpha / 2)), "z"
-    return RmaFit(beta=beta, vb=vb, tau2=float(tau2), QE=qe, df=k - p, crit=crit, dist=dist,
-                s2_typ=(k - p) / _trace_p(w0, X, c0), weights=100 * w / np.sum(w))
-
-
-def heterogeneity_stats(fit: RmaFit, method: str) -> tuple[float, float]:
-    """I^2 (%) and H^2 as metafor reports them."""
-    if method == "FE":
-        i2 = max(0.0, 100 * (fit.QE - fit.df) / fit.QE) if fit.QE > 0 else 0.0
-        return i2, fit.QE / fit.df
-    return 100 * fit.tau2 / (fit.tau2 + fit.s2_typ), (fit.tau2 + fit.s2_typ) / fit.s2_typ
-
-
-def tau2_ci(y: np.ndarray, v: np.ndarray, X: np.ndarray, df: int, level: float) -> tuple[float, float]:
-    """Q-profile confidence interval for tau^2 (Viechtbauer 2007)."""
-    alpha = 1 - level
-    scale = float(np.var(y)) + float(np.mean(v))
-    q_hi, q_lo = stats.chi2.ppf(1 - alpha / 2, df), stats.chi2.ppf(alpha / 2, df)
-    return (decreasing_root(lambda t: _qe(t, y, v, X) - q_hi, scale), decreasing_root(lambda t: _qe(t, y, v, X) - q_lo, scale))
-
-
-def fit_pvalue(stat: float, fit: RmaFit) -> float:
-    return float(2 * (stats.t.sf(abs(stat), fit.df) if fit.dist == "t" else stats.norm.sf(abs(stat))))
-
-
-def check_options(method: str, test: str, level: float) -> None:
-    check_option("--method", method, METHODS)
-    check_option("test", test, TESTS)
-    check_level(level)
-
+from .regression import meta_regression
+from .rma_fit import (METHODS, TESTS, Method, RmaFit, check_options, decreasing_root, fit_pvalue, fit_rma,  # noqa: F401
+                      heterogeneity_stats, tau2_ci, tau2_estimate)
 
 # ---------------------------------------------------------------- intercept-only model
 @dataclass
@@ -248,7 +121,6 @@ def rma(es: EffectSizes, method: Method = "REML", test: Literal["z", "knha"] = "
     """
     check_options(method, test, level)
     if mods is not None:
-        from .moderators import meta_regression
         return meta_regression(es, mods, method=method, test=test, level=level)
     y, v = np.asarray(es.yi, float), np.asarray(es.vi, float)
     k = len(y)

@@ -283,7 +283,12 @@ def _within(s: _Study, a: str, b: str) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------- fitting
-def _stack(studies: list[_Study], others: list[str]):
+def stack_contrasts(studies: list[_Study], others: list[str]):
+    """The contrast-level data of a network: ``y`` (each study's contrasts against its first arm),
+    the design ``X`` on the basic parameters ``others`` (every treatment but the reference), the
+    block-diagonal within-study covariance ``V`` (multi-arm correlations kept) and each row's study
+    index. This is the ``rma.mv(yi, V, mods = X, intercept = FALSE)`` input; the benchmark hands it
+    to metafor."""
     rows, ys, Vs, S0 = [], [], [], []
     for s in studies:
         for t in s.treatments[1:]:
@@ -339,7 +344,7 @@ def _design_q(studies: list[_Study]) -> tuple[float, int]:
         ref = design[0]
         others = list(design[1:])
         rebased = [_rebase(s, ref) for s in group]
-        y, X, V, _ = _stack(rebased, others)
+        y, X, V, _ = stack_contrasts(rebased, others)
         q += _gls(y, X, V)[2]
         df += len(y) - X.shape[1]
     return q, df
@@ -403,7 +408,7 @@ def network(data: pd.DataFrame, reference: str | None = None, model: Literal["co
         raise AdpharmInputError(f"{source}: the network is disconnected ({parts}); analyse each part separately")
     treatments = [reference] + sorted(labels - {reference})
     others = treatments[1:]
-    y, X, V, S0 = _stack(studies, others)
+    y, X, V, S0 = stack_contrasts(studies, others)
     b, C, Q, _ = _gls(y, X, V)
     df = len(y) - X.shape[1]
     tau2 = _tau2(y, X, V, S0, method) if model == "random" else 0.0

@@ -1,51 +1,21 @@
 """Forest plots (study columns, subgroup rows), funnel plots and network graphs (matplotlib).
 
-matplotlib is imported inside the functions, with the non-interactive Agg backend, so importing
-adpharm stays light; :func:`to_svg` turns a figure into self-contained SVG text for reports.
+Figures are drawn through :mod:`adpharm.figures` (Agg backend, reproducible SVG). The functions take
+result objects by what they hold (``data``, ``weights``, ``groups`` ...) and never import the result
+modules, so fitting code and its results depend on plotting only lazily, through ``.plot()``.
 """
 from __future__ import annotations
 
-import io
-import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from ..figures import pyplot
 from .effect_sizes import RATIO_MEASURES
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .meta import MetaResult
-    from .moderators import SubgroupResult
-    from .network import NetworkResult
-    from .sensitivity import RegTest
 
 _XLABEL = {"OR": "Odds ratio", "RR": "Risk ratio", "RD": "Risk difference", "SMD": "Standardised mean difference",
            "MD": "Mean difference"}
-
-
-def pyplot():
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def to_svg(fig, salt: str) -> str:
-    """SVG markup of a figure, then close the figure.
-
-    Text stays text (searchable, no glyph definitions), element ids are salted with ``salt`` so
-    that several figures can share one HTML page, and no date is written, so the same figure
-    gives the same bytes.
-    """
-    import matplotlib
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    pyplot().close(fig)
-    text = buf.getvalue()
-    text = re.sub(r"^.*?(<svg)", r"\1", text, count=1, flags=re.S)
-    return re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
 
 
 def _log_axis(ax, lo: float, hi: float) -> None:
@@ -58,7 +28,7 @@ def _log_axis(ax, lo: float, hi: float) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
-def _rows(res: "MetaResult", label: str | None = None, studies: bool = True) -> list[dict[str, Any]]:
+def _rows(res, label: str | None = None, studies: bool = True) -> list[dict[str, Any]]:
     es = res.data
     crit = stats.norm.ppf(0.5 + res.level / 2)
     se = np.sqrt(es.vi)
@@ -71,7 +41,7 @@ def _rows(res: "MetaResult", label: str | None = None, studies: bool = True) -> 
     return rows
 
 
-def forest(res: "MetaResult | SubgroupResult", ax=None, study_text: dict[str, str] | None = None,
+def forest(res, ax=None, study_text: dict[str, str] | None = None,
            title: str | None = None):
     """Forest plot with columns for the study label, optional study text (e.g. events/total),
     estimate with interval and weight; a :class:`SubgroupResult` gets one block per subgroup, the
@@ -79,8 +49,7 @@ def forest(res: "MetaResult | SubgroupResult", ax=None, study_text: dict[str, st
     plt = pyplot()
     from matplotlib.transforms import blended_transform_factory
 
-    from .moderators import SubgroupResult
-    if isinstance(res, SubgroupResult):
+    if hasattr(res, "groups"):          # a subgroup analysis (moderators.SubgroupResult)
         rows: list[dict[str, Any]] = []
         for g, r in res.groups.items():
             rows.append({"kind": "header", "label": g})
@@ -145,7 +114,7 @@ def forest(res: "MetaResult | SubgroupResult", ax=None, study_text: dict[str, st
     return ax
 
 
-def funnel(res: "MetaResult", ax=None, egger: "RegTest | None" = None):
+def funnel(res, ax=None, egger=None):
     """Funnel plot: estimates against their standard errors with the pseudo-confidence region."""
     plt = pyplot()
     ax = ax or plt.subplots(figsize=(5, 4))[1]
@@ -169,7 +138,7 @@ def funnel(res: "MetaResult", ax=None, egger: "RegTest | None" = None):
     return ax
 
 
-def network_graph(res: "NetworkResult", ax=None):
+def network_graph(res, ax=None):
     """Network graph on a circle: edge width proportional to the number of studies, node size to arms."""
     plt = pyplot()
     ax = ax or plt.subplots(figsize=(5, 5))[1]

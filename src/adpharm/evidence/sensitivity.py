@@ -48,7 +48,8 @@ class SequenceResult:
         return self.table.copy()
 
     def plot(self, ax=None):
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         t = self.table
         ax = ax or plt.subplots(figsize=(6, 0.3 * len(t) + 1.2))[1]
         ys = np.arange(len(t))[::-1]

@@ -454,6 +454,15 @@ class TDMRange(Cited):
     def has_range(self) -> bool:
         return self.low_ng_per_ml is not None
 
+    def position(self, value_ng_per_ml: float) -> str | None:
+        """Where a level lies against the consensus range: ``"below"``, ``"inside"`` (bounds included)
+        or ``"above"``; None when the drug has no range. The laboratory alert is separate (:attr:`alert_ng_per_ml`)."""
+        if not self.has_range:
+            return None
+        if value_ng_per_ml < self.low_ng_per_ml:
+            return "below"
+        return "above" if value_ng_per_ml > self.high_ng_per_ml else "inside"
+
 
 class OccupancyCalibration(Cited):
     """An in vivo EC50 (total plasma) from PET that fixes the brain-to-plasma factor of a target family."""

@@ -56,7 +56,8 @@ class CombinationResult:
                                "research_use_only": True}}
 
     def plot(self, ax=None):
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         ax = ax or plt.subplots(figsize=(7, 3.5), constrained_layout=True)[1]
         t = self.table
         for d in self.drugs:

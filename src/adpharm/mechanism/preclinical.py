@@ -89,7 +89,8 @@ class PreclinicalResult:
 
     def plot(self, ax=None):
         """Immobility over time after the first dose, acute and chronic schedules, with the test times."""
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         ax = ax or plt.subplots(figsize=(7, 3.5), constrained_layout=True)[1]
         for sched, df in self.courses.items():
             ax.plot(df.time_h / 24.0, df.immobility, label=sched)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AdpharmInputError
+from ..io import jsonable
 from ..knowledge.loader import KnowledgeBase, or_bundled
 from .model import CascadeModel, load
 from .simulate import ONSET_THRESHOLD_MADRS, check_arguments, model_version, prepare, solve
@@ -114,9 +115,8 @@ class SensitivityResult:
     def to_dict(self) -> dict:
         return {
             "method": self.method, "drug": self.label, "regimen": self.regimen, "days": self.days,
-            "nominal_metrics": {k: (None if not math.isfinite(v) else v) for k, v in self.baseline_metrics.items()},
-            "results": [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
-                        for r in self.summary().to_dict(orient="records")],
+            "nominal_metrics": jsonable(self.baseline_metrics),
+            "results": jsonable(self.summary().to_dict(orient="records")),
             "settings": self.settings,
             "provenance": {"model": model_version(self.model), "seed": self.settings.get("seed"),
                            "patient": "typical patient (typical PK, median placebo response, unit sensitivity, "
@@ -130,7 +130,8 @@ class SensitivityResult:
 
     def plot(self, axes=None):
         """Morris: mu* against sigma per metric; local: bar chart of coefficients per metric."""
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         if axes is None:
             _, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 4.2), constrained_layout=True)
         s = self.summary()

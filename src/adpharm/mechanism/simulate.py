@@ -190,7 +190,8 @@ class MechanismResult:
 
     def plot(self, axes=None):
         """Four panels: occupancy, glutamatergic arm, monoaminergic arm, MADRS with placebo."""
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         if axes is None:
             _, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
         ax = np.asarray(axes).ravel()

@@ -98,15 +98,15 @@ class Autoinhibition:
     """CYP2D6 autoinhibition of one model's subjects: called with the mean state over the interval just
     ended ``(subjects, states)``, it returns the system matrix at the CYP2D6 activity that leaves.
 
-    The inhibitory load is linear in the state: ``sum_j load_coefficients[:, j] * x_j`` with
-    ``1e6 / (V1 MW Ki)`` for each inhibiting analyte's central amount (mg), so that the activity is
-    ``1 / (1 + load)`` (:meth:`CompartmentModel.cyp2d6_activity` on the same concentrations).
+    The activity is :meth:`CompartmentModel.cyp2d6_activity` of the interval's mean concentrations.
+    ``load_coefficients`` write its load in the state's own terms, ``sum_j load_coefficients[:, j] x_j``
+    with ``1e6 / (V1 MW Ki)`` for each inhibiting analyte's central amount (mg), for the SBML export.
     """
 
     def __init__(self, model: "CompartmentModel", p: "SubjectParameters"):
         self.model = model
         self.p = p
-        v1 = model.central_volumes_l(p)
+        self.v1_l = v1 = model.central_volumes_l(p)
         self.load_coefficients = np.zeros((p.n, len(model.states)))
         for i, a in enumerate(model.analytes):
             if a.cyp2d6_ki_nmol_per_l is not None:
@@ -115,7 +115,7 @@ class Autoinhibition:
 
     def activity(self, mean_states: np.ndarray) -> np.ndarray:
         """Remaining CYP2D6 activity (0-1) per subject at these mean states."""
-        return 1.0 / (1.0 + np.sum(self.load_coefficients * np.maximum(mean_states, 0.0), axis=-1))
+        return self.model.cyp2d6_activity(self.model.concentrations_ng_per_ml(mean_states, self.v1_l))
 
     def matrix(self, activity: np.ndarray | float) -> np.ndarray:
         """The system matrix at this remaining CYP2D6 activity."""
@@ -290,7 +290,8 @@ class CompartmentModel:
 
     def cyp2d6_activity(self, conc_ng_per_ml: np.ndarray) -> np.ndarray:
         """Remaining fraction of CYP2D6 activity at the analyte concentrations ``(..., analytes)``:
-        ``1 / (1 + sum_i C_i / Ki_i)`` with C in nmol/L (1 where no analyte has a Ki)."""
+        ``1 / (1 + sum_i C_i / Ki_i)`` with C in nmol/L (1 where no analyte has a Ki). The one place
+        this formula lives; :class:`Autoinhibition` calls it."""
         c = np.asarray(conc_ng_per_ml, dtype=float)
         load = np.zeros(c.shape[:-1])
         for i, a in enumerate(self.analytes):

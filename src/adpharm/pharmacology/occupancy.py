@@ -116,7 +116,8 @@ class OccupancyResult:
         return d
 
     def plot(self, ax=None):
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         for j, target in enumerate(self.targets):

@@ -113,7 +113,8 @@ class PKResult:
 
     def plot(self, ax=None, analytes: list[str] | None = None):
         """Concentration-time curves (median and 5-95 % band for a population), log scale."""
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         if self.conc_ng_per_ml is None:
             raise AdpharmInputError("profiles were not kept; simulate with keep_profiles=True")
         if ax is None:

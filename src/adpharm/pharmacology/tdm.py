@@ -140,7 +140,8 @@ class TDMResult:
     def plot(self, ax=None):
         """The expected band of the monitored quantity over the last dosing interval, the consensus
         range, the sampling time and the measured level."""
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         t = self.profile_h
@@ -212,11 +213,7 @@ def _against(c: TDMRange | None, value: float) -> str | None:
         return None
     if c.alert_ng_per_ml and value > c.alert_ng_per_ml:
         return f"above the laboratory alert level ({c.alert_ng_per_ml:g} ng/mL)"
-    if value < c.low_ng_per_ml:
-        return f"below the consensus therapeutic range ({c.low_ng_per_ml:g}-{c.high_ng_per_ml:g} ng/mL)"
-    if value > c.high_ng_per_ml:
-        return f"above the consensus therapeutic range ({c.low_ng_per_ml:g}-{c.high_ng_per_ml:g} ng/mL)"
-    return f"inside the consensus therapeutic range ({c.low_ng_per_ml:g}-{c.high_ng_per_ml:g} ng/mL)"
+    return f"{c.position(value)} the consensus therapeutic range ({c.low_ng_per_ml:g}-{c.high_ng_per_ml:g} ng/mL)"
 
 
 def tdm(drug: str, regimen: str | Regimen, *, measured_ng_per_ml: float | None = None, sample_h: float | None = None,

@@ -77,7 +77,8 @@ class Comparison:
 
     def plot(self, ax=None):
         """Bar chart of binding constants (-log10 Ki/Kd) at the targets both sides report."""
-        import matplotlib.pyplot as plt  # lazy: plotting is optional
+        from ..figures import pyplot
+        plt = pyplot()
         rows = [r for r in self.sections["binding"] if r["a"] and r["b"]]
         ax = ax or plt.subplots(figsize=(6, 3))[1]
         xs = range(len(rows))
@@ -335,11 +336,7 @@ def _steady_state(p: dict, side: str) -> list[dict]:
         expected = (f"{row['p16']:.0f}-{row['p84']:.0f}" if res.variability else "no sourced variability")
         consensus = (cell(f"{rng.low_ng_per_ml:g}-{rng.high_ng_per_ml:g} ng/mL", rng.refs, rng.verified)
                      if rng.has_range else cell(f"not compared: {rng.note}", rng.refs, rng.verified))
-        where = None
-        if rng.has_range:
-            t = row["typical"]
-            where = ("inside" if rng.low_ng_per_ml <= t <= rng.high_ng_per_ml else
-                     "below" if t < rng.low_ng_per_ml else "above")
+        where = rng.position(row["typical"])
         rows.append({"side": side, "drug": d, "regimen": res.regimen, "quantity": res.quantity,
                      "typical_ng_per_ml": round(float(row["typical"]), 1), "expected_ng_per_ml": expected,
                      "consensus": consensus, "typical_vs_range": where,

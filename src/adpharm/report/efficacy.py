@@ -12,7 +12,8 @@ from .. import __version__
 from ..errors import AdpharmInputError
 from ..evidence import bundled, escalc, rma
 from ..evidence.indirect import bundled_indirect
-from ..evidence.plots import forest, to_svg
+from ..evidence.plots import forest
+from ..figures import to_svg
 
 CONTROLS = {"placebo": "placebo", "ad_placebo": "oral antidepressant + placebo spray", "midazolam": "midazolam"}
 OUTCOME_LABELS = {"responders": "Response", "remitters": "Remission"}

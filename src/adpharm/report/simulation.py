@@ -42,7 +42,7 @@ def regimen_for(p: dict) -> tuple[str, str, list[str]] | None:
 
 
 def _figure(results: dict[str, Any]) -> str:
-    from ..evidence.plots import pyplot, to_svg
+    from ..figures import pyplot, to_svg
     from ..mechanism.simulate import model_version
     fig, axes = pyplot().subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
     colours = ("#1f77b4", "#d62728")

@@ -89,9 +89,8 @@ class DEResult:
 
     def plot(self, kind: str = "volcano"):
         """Volcano (−log10 p against log2 fold change) or MA plot, one panel per stratum."""
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         strata = sorted(self.table[self.by].unique()) if self.by else [None]
         fig, axes = plt.subplots(1, len(strata), figsize=(4.2 * len(strata), 3.8), squeeze=False)
         for ax, s in zip(axes[0], strata):

@@ -77,9 +77,8 @@ class OverlapResult:
                 "shared_genes": self.shared_genes, "provenance": {"adpharm": __version__, "test": "hypergeometric"}}
 
     def plot(self):
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         t = self.table
         fig, ax = plt.subplots(figsize=(5.5, 0.5 + 0.45 * len(t)))
         y = np.arange(len(t))
@@ -129,9 +128,8 @@ class EnrichmentResult:
                 "provenance": {"adpharm": __version__, "test": "hypergeometric, BH across sets per signature"}}
 
     def plot(self, top: int = 15):
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         t = self.table.nsmallest(top, "p_value").iloc[::-1]
         fig, ax = plt.subplots(figsize=(7, 0.6 + 0.35 * max(len(t), 1)))
         ax.barh(np.arange(len(t)), -np.log10(t["p_value"].clip(lower=1e-300)), color="#31a354")

@@ -155,9 +155,8 @@ class ReversalResult:
                 "permutation_null": self.permutation, "all_genes": self.all_genes, "provenance": self.meta}
 
     def plot(self):
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         g = self.genes
         fig, axes = plt.subplots(1, 2, figsize=(8.8, 4))
         ax = axes[0]
@@ -355,9 +354,8 @@ class RegionReversalResult:
         return {"regions": self.table.to_dict(orient="records"), "provenance": self.meta}
 
     def plot(self):
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         t = self.table
         regions, drugs = list(dict.fromkeys(t["region"])), list(dict.fromkeys(t["drug"]))
         fig, axes = plt.subplots(1, 2, figsize=(3.2 + 1.6 * len(drugs) * 2, 0.9 + 0.7 * len(regions)))

@@ -76,9 +76,8 @@ class RRHOResult:
                 "provenance": {"adpharm": __version__, "method": "RRHO2 (Cahill et al. 2018)"}}
 
     def plot(self):
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(5.2, 4.6))
         m = self.map_log10p_adj
         vmax = max(float(np.nanmax(m)), 1.0)

@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..errors import AdpharmInputError, check_level
+from ..io import jsonable
 
 DF_METHODS = ("satterthwaite", "residual")
 
@@ -75,21 +76,21 @@ class MMRMResult:
         return self.contrasts.copy()
 
     def to_dict(self) -> dict:
-        def clean(v):
-            return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
-        return {"model": "change ~ baseline + visit * arm, unstructured covariance, REML",
+        """JSON-ready (undefined statistics are None, :func:`adpharm.io.jsonable`)."""
+        return jsonable({"model": "change ~ baseline + visit * arm, unstructured covariance, REML",
                 "reference": self.reference, "df_method": self.df_method, "level": self.level,
-                "contrasts": [{k: clean(r[k]) for k in ("arm", "visit", "estimate", "se", "df", "ci_lb", "ci_ub", "p")}
+                "contrasts": [{k: r[k] for k in ("arm", "visit", "estimate", "se", "df", "ci_lb", "ci_ub", "p")}
                               for r in self.contrasts.to_dict("records")],
                 "lsmeans": self.lsmeans.to_dict("records"),
                 "coefficients": self.coef.to_dict("records"),
                 "covariance": {v: {w: float(self.sigma.loc[v, w]) for w in self.sigma.columns} for v in self.sigma.index},
                 "loglik_reml": self.loglik_reml, "n_subjects": self.n_subjects, "n_obs": self.n_obs,
-                "converged": self.converged, "not_estimable": self.not_estimable}
+                "converged": self.converged, "not_estimable": self.not_estimable})
 
     def plot(self, ax=None):
         """Treatment differences by visit with their confidence intervals."""
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
         for arm, g in self.contrasts.groupby("arm", sort=False):

@@ -127,7 +127,8 @@ class PowerResult:
                                "research_use_only": True}}
 
     def plot(self, ax=None):
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
         s = self.summary().sort_values("n_per_arm")

@@ -122,7 +122,8 @@ class TrialResult:
 
     def plot(self, ax=None):
         """Mean MADRS by arm over the visits (observed cases), with the number observed."""
-        import matplotlib.pyplot as plt
+        from ..figures import pyplot
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
         s = self.summary()

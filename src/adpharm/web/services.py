@@ -29,10 +29,10 @@ def records(df: pd.DataFrame) -> list[dict]:
 
 
 def svg(ax_or_fig, salt: str) -> str:
-    """A matplotlib figure as inline SVG (:func:`adpharm.evidence.plots.to_svg`: ids salted so that
+    """A matplotlib figure as inline SVG (:func:`adpharm.figures.to_svg`: ids salted so that
     several figures can share a page), closed after."""
-    from ..evidence.plots import to_svg
-    return to_svg(getattr(ax_or_fig, "figure", ax_or_fig), salt)
+    from ..figures import to_svg
+    return to_svg(ax_or_fig, salt)
 
 
 # --------------------------------------------------------------------------- knowledge

@@ -1,0 +1,72 @@
+"""Figures: the one place adpharm sets up matplotlib and turns a figure into bytes or SVG text.
+
+Every engine's ``.plot()``, the comparison guide, the web app and the command line draw through
+:func:`pyplot` and save through :func:`figure_bytes` or :func:`to_svg`, so every figure uses the
+non-interactive Agg backend and is reproducible: the same figure gives the same bytes (no creation
+date in SVG or PDF), and SVG element ids are salted so several figures can share one HTML page.
+matplotlib is imported only when a figure is drawn, so importing adpharm stays light. This module
+sits at the bottom of the house: it imports nothing else from adpharm except the error type.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+from .errors import AdpharmInputError
+
+#: file formats :func:`figure_bytes` writes, by suffix
+FORMATS = ("svg", "png", "pdf")
+
+
+def pyplot():
+    """``matplotlib.pyplot`` with the non-interactive Agg backend (no display needed)."""
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def close(fig) -> None:
+    """Release a figure's memory."""
+    pyplot().close(fig)
+
+
+def _metadata(fmt: str) -> dict:
+    # no dates, so the same figure gives the same bytes
+    return {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}.get(fmt, {})
+
+
+def figure_bytes(fig, path: str | os.PathLike) -> bytes:
+    """A figure encoded in the format named by ``path``'s suffix (svg, png or pdf), then closed.
+
+    Raises :class:`~adpharm.errors.AdpharmInputError` naming ``path`` for any other suffix.
+    """
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise AdpharmInputError(f"{path}: plot files must end in .svg, .png or .pdf")
+    buf = io.BytesIO()
+    import matplotlib
+    with matplotlib.rc_context({"svg.hashsalt": "adpharm"}):
+        fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=150, metadata=_metadata(fmt))
+    close(fig)
+    return buf.getvalue()
+
+
+def to_svg(fig, salt: str) -> str:
+    """SVG markup of a figure for inlining in HTML, then close the figure.
+
+    Text stays text (searchable, no glyph definitions), element ids are salted with ``salt`` so
+    that several figures can share one page, and no date is written, so the same figure gives the
+    same bytes. ``fig`` may be a figure or an axes.
+    """
+    import matplotlib
+    fig = getattr(fig, "figure", fig)
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    close(fig)
+    text = buf.getvalue()
+    text = re.sub(r"^.*?(<svg)", r"\1", text, count=1, flags=re.S)
+    return re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
