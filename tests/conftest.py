@@ -1,6 +1,8 @@
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,7 +10,20 @@ import pytest
 from adpharm.knowledge import DATA_DIR
 
 REPO = Path(__file__).resolve().parents[1]
+# the web app's job store (and anything else adpharm keeps) goes to a fresh folder, not the user's data folder
+os.environ.setdefault("ADPHARM_DATA_DIR", tempfile.mkdtemp(prefix="adpharm-test-data-"))
 ADPHARM = [sys.executable, "-m", "adpharm.cli.main"]
+
+try:  # the fuzz suite's profiles: `ci` (default, the same examples every run) and `nightly` (many, random)
+    from hypothesis import HealthCheck, settings
+    _quiet = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+    settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True, suppress_health_check=_quiet,
+                              print_blob=True)
+    settings.register_profile("nightly", max_examples=400, deadline=None, suppress_health_check=_quiet)
+    settings.register_profile("campaign", max_examples=60, deadline=None, suppress_health_check=_quiet)
+    settings.load_profile("ci")
+except ImportError:  # pragma: no cover
+    pass
 
 
 def _shared_data() -> Path:

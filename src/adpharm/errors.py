@@ -1,8 +1,25 @@
 """Errors that the command line turns into a one-line message and exit code 2."""
+import re
+
+#: Longest unbroken run of characters an error message repeats (a label pasted from a slide, a whole
+#: line of a broken file); longer runs are cut, saying how long they were.
+MAX_RUN = 200
+
+
+def shorten(text: str, max_run: int = MAX_RUN) -> str:
+    """``text`` on one line, with every run of more than ``max_run`` non-space characters cut to its first
+    60 characters and its length, so that a message never repeats a 2 MB label."""
+    one = " ".join(str(text).split())
+    return re.sub(r"\S{%d,}" % (max_run + 1), lambda m: f"{m.group(0)[:60]}... ({len(m.group(0))} characters)", one)
 
 
 class AdpharmInputError(ValueError):
-    """Bad user input or a bad data file: the message names the file, field or value at fault."""
+    """Bad user input or a bad data file: the message names the file, field or value at fault.
+
+    The message is kept to one line and long values in it are cut (:func:`shorten`)."""
+
+    def __init__(self, message: object = "", *args):
+        super().__init__(shorten(message), *args)
 
 
 class UnknownNameError(AdpharmInputError):

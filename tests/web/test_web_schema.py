@@ -17,7 +17,7 @@ schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP)
 @pytest.fixture(scope="module", autouse=True)
 def _cancel_jobs():
     yield
-    for job_id in list(APP.state.jobs._jobs):
+    for job_id in APP.state.jobs.running():
         APP.state.jobs.cancel(job_id)
 
 

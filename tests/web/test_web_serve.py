@@ -49,6 +49,8 @@ def _has(cmd: str) -> bool:
 @pytest.mark.parametrize("args, words", [
     (["--port", "70000"], "--port: 70000 must be from 1 to 65535"),
     (["--max-upload-mb", "0"], "--max-upload-mb: 0 must be above 0"),
+    (["--workers", "0"], "--workers: 0 must be from 1 to 16"),
+    (["--data-dir", "/proc/version"], "--data-dir: /proc/version/jobs.sqlite3: cannot open the job store"),
 ])
 def test_serve_bad_options(args, words):
     r = run_cli("serve", *args)

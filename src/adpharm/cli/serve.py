@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -11,12 +14,17 @@ from .common import fail
 
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; 127.0.0.1 keeps it on this machine."),
           port: int = typer.Option(8000, "--port", help="TCP port."),
-          max_upload_mb: float = typer.Option(25.0, "--max-upload-mb", help="Largest accepted upload per file (MB).")) -> None:
+          max_upload_mb: float = typer.Option(25.0, "--max-upload-mb", help="Largest accepted upload per file (MB)."),
+          data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the job store lives (default: "
+                                                  "$ADPHARM_DATA_DIR, else ~/.local/share/adpharm)."),
+          workers: int = typer.Option(1, "--workers", help="Worker processes (1-16); every worker sees every job.")) -> None:
     """Serve the web app: drugs, compare, simulate, trials, evidence, assays and the JSON API."""
     if not 1 <= port <= 65535:
         fail(f"--port: {port} must be from 1 to 65535")
     if not 0 < max_upload_mb <= 1024:
         fail(f"--max-upload-mb: {max_upload_mb:g} must be above 0 and at most 1024")
+    if not 1 <= workers <= 16:
+        fail(f"--workers: {workers} must be from 1 to 16")
     try:
         import uvicorn
 
@@ -31,8 +39,20 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
         typer.echo(f"adpharm: warning: binding to {host} makes the app reachable from other machines; "
                    "it has no authentication", err=True)
     typer.echo(f"adpharm web app on http://{host}:{port}/  ({RESEARCH_NOTICE.split(':')[0]})")
-    app = create_app(max_upload_bytes=int(max_upload_mb * 1024 * 1024))
+    from ..errors import AdpharmInputError
+    from ..web.jobs import JobStore, default_data_dir
+    data = Path(data_dir) if data_dir is not None else default_data_dir()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        JobStore(data / "jobs.sqlite3")          # fail early, one line, if the data directory is unusable
+    except AdpharmInputError as exc:
+        fail(f"--data-dir: {exc}")
+    os.environ["ADPHARM_DATA_DIR"] = str(data)
+    os.environ["ADPHARM_MAX_UPLOAD_BYTES"] = str(int(max_upload_mb * 1024 * 1024))
+    try:
+        if workers == 1:
+            uvicorn.run(create_app(int(max_upload_mb * 1024 * 1024), data), host=host, port=port, log_level="warning")
+        else:
+            uvicorn.run("adpharm.web.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                        log_level="warning")
     except OSError as exc:
         fail(f"--port {port}: cannot listen on {host} ({exc.strerror})")

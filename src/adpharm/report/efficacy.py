@@ -3,6 +3,8 @@ comparison (random-effects meta-analysis of the bundled trials, with forest plot
 adjusted indirect comparison of the two sides through placebo, with its transitivity report."""
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from typing import Any
 
@@ -33,8 +35,16 @@ def _subject(p: dict) -> tuple[str, bool]:
 
 
 def pooled(p: dict, side: str) -> list[dict[str, Any]]:
-    """Pooled odds ratios of ``p`` against each bundled control, for response and remission."""
+    """Pooled odds ratios of ``p`` against each bundled control, for response and remission.
+
+    The bundled trials do not change while a process runs, so each side's tables and forest plots are
+    computed once per (drug or class, side) and copied out."""
     name, class_level = _subject(p)
+    return copy.deepcopy(_pooled(name, class_level, side))
+
+
+@functools.lru_cache(maxsize=128)
+def _pooled(name: str, class_level: bool, side: str) -> list[dict[str, Any]]:
     out = []
     for outcome, label in OUTCOME_LABELS.items():
         arms = bundled.trial_arms(outcome)

@@ -5,12 +5,12 @@ offline and prints cleanly.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from ..io import json_text
 from .comparison import CATEGORY_LABELS, Comparison
 
 Format = Literal["html", "md", "json"]
@@ -49,7 +49,7 @@ def render(comparison: Comparison, fmt: Format = "html") -> str:
     """Render to ``html``, ``md`` or ``json`` text."""
     data = comparison.to_dict()
     if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False)
+        return json_text(data).rstrip("\n")
     numbers = {r["key"]: r["number"] for r in data["references"]}
     env = _env(numbers, fmt)
     tpl = env.get_template("guide.html.j2" if fmt == "html" else "guide.md.j2")

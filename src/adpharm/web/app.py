@@ -7,6 +7,7 @@ every page says "research use only".
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -102,15 +103,17 @@ def _plotly_js() -> Path | None:
     return p if p.is_file() else None
 
 
-def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
-    """Build the app. One instance holds its guide cache and its background jobs."""
+def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str | os.PathLike | None = None) -> FastAPI:
+    """Build the app. One instance holds its guide cache; background jobs live in the SQLite job store
+    under ``data_dir`` (default :func:`~adpharm.web.jobs.default_data_dir`), shared by every worker."""
     app = FastAPI(title="adpharm", version=__version__, docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/openapi.json",
                   description=f"The adpharm JSON API: the same functions as the command line. {RESEARCH_NOTICE}")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(notice=RESEARCH_NOTICE, version=__version__)
     cache = services.GuideCache()
-    jobs = JobManager()
+    jobs = JobManager(data_dir)
+    jobs.register("power", lambda p: services.power_job(p["protocol"], p["n_per_arm"], p["reps"], p["seed"]))
     app.state.cache, app.state.jobs = cache, jobs
     limit = int(max_upload_bytes)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -333,8 +336,7 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
 
     @api.post("/jobs/power", status_code=202, summary="Start power by simulation (a background job)")
     def api_power(body: PowerIn) -> dict:
-        work = services.power_job(body.protocol, body.n_per_arm, body.reps, body.seed)
-        return jobs.start("power", body.model_dump(), work).to_dict()
+        return jobs.start("power", body.model_dump()).to_dict()
 
     def _job(action, job_id: str) -> dict:
         try:
@@ -349,6 +351,10 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
     @api.delete("/jobs/{job_id}", summary="Cancel a job")
     def api_cancel(job_id: str) -> dict:
         return _job(jobs.cancel, job_id)
+
+    @api.post("/jobs/{job_id}/restart", status_code=202, summary="Run an interrupted job again (same parameters)")
+    def api_restart(job_id: str) -> dict:
+        return _job(jobs.restart, job_id)
 
     @api.post("/meta", summary="Pairwise meta-analysis of rows with metafor's column names")
     def api_meta(body: MetaIn) -> dict:
@@ -386,6 +392,13 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES) -> FastAPI:
 
     app.include_router(api)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app configured from the environment (``ADPHARM_DATA_DIR``, ``ADPHARM_MAX_UPLOAD_BYTES``): the
+    factory each worker process calls under ``adpharm serve --workers N``."""
+    return create_app(int(os.environ.get("ADPHARM_MAX_UPLOAD_BYTES", uploads.MAX_UPLOAD_BYTES)),
+                      os.environ.get("ADPHARM_DATA_DIR") or None)
 
 
 def _slug(s: str) -> str:

@@ -1,0 +1,181 @@
+"""The fuzz suite (issue 26): mutated copies of real files through every file-reading command.
+
+Each example takes a real file (``../shared/data``, or a table built from it), mutates it the way
+instruments, spreadsheets and full disks do (truncation, flipped bytes, a byte-order mark, semicolons or
+tabs for commas, Windows line ends, a blank cell, a formula label, a 100 kB label, a dropped column or
+line, Latin-1 text) and runs the command as a user would. Only two outcomes are allowed:
+
+* exit 0, and the JSON on stdout parses strictly (no NaN, no Infinity);
+* exit 2, every line on stderr an ``adpharm: error:`` naming the file.
+
+Anything else (a traceback, exit 1, invalid JSON, an error without the file's name) fails the test and
+Hypothesis prints the smallest mutation that does it. The ``ci`` profile (the default, derandomised so
+every run tries the same examples) keeps this to a minute or two; ``--hypothesis-profile nightly`` runs
+many more, randomly.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from adpharm.cli.main import app
+from conftest import SHARED_DATA, strict_json
+
+pytestmark = pytest.mark.slow
+
+FST = SHARED_DATA / "fst"
+SPT = SHARED_DATA / "spt"
+WESTERN = SHARED_DATA / "western"
+EPHYS = SHARED_DATA / "ephys"
+if not FST.is_dir():  # pragma: no cover
+    pytest.skip("../shared/data not present", allow_module_level=True)
+
+
+# ---------------------------------------------------------------- mutations
+def _text_mutation(data: bytes, op: str, u: float, v: float) -> bytes:
+    """One mutation of a text table; ``u`` and ``v`` in [0, 1) choose where."""
+    text = data.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    row = 1 + int(u * max(len(lines) - 1, 1)) if len(lines) > 1 else 0
+    cells = lines[row].split(",") if lines else [""]
+    col = int(v * len(cells))
+    if op == "truncate":
+        return data[: int(u * len(data))]
+    if op == "flip":
+        i = int(u * max(len(data) - 1, 0))
+        return data[:i] + bytes([int(v * 256)]) + data[i + 1:] if data else data
+    if op == "bom":
+        return b"\xef\xbb\xbf" + data
+    if op == "semicolon":
+        return data.replace(b",", b";")
+    if op == "tab":
+        return data.replace(b",", b"\t")
+    if op == "crlf":
+        return data.replace(b"\n", b"\r\n")
+    if op == "latin1":
+        return text.replace("e", "é").encode("latin-1", errors="replace")
+    if op == "drop_line" and lines:
+        return "\n".join(lines[:row] + lines[row + 1:]).encode()
+    if op == "drop_column":
+        return "\n".join(",".join(c for j, c in enumerate(ln.split(",")) if j != col) for ln in lines).encode()
+    if op in ("blank", "formula", "long_label", "text_number") and lines:
+        cells[col] = {"blank": "", "formula": "=HYPERLINK(\"x\")", "long_label": "L" * 100_000,
+                      "text_number": "n/a"}[op]
+        lines[row] = ",".join(cells)
+        return "\n".join(lines).encode()
+    if op == "header_only":
+        return (lines[0] + "\n").encode() if lines else b""
+    if op == "empty":
+        return b""
+    return data
+
+
+TEXT_OPS = ["truncate", "flip", "bom", "semicolon", "tab", "crlf", "latin1", "drop_line", "drop_column", "blank",
+            "formula", "long_label", "text_number", "header_only", "empty"]
+BINARY_OPS = ["truncate", "flip", "flip", "empty"]
+
+
+def _binary_mutation(data: bytes, op: str, u: float, v: float) -> bytes:
+    return _text_mutation(data, op, u, v) if op in ("truncate", "flip", "empty") else data
+
+
+# ---------------------------------------------------------------- the oracle
+def _check(args: list[str], path) -> None:
+    res = CliRunner().invoke(app, args)
+    assert res.exception is None or isinstance(res.exception, SystemExit), \
+        f"{args}: {type(res.exception).__name__}: {res.exception}"
+    if res.exit_code == 0:
+        if "json" in args:
+            strict_json(res.stdout)
+        return
+    assert res.exit_code == 2, f"{args}: exit {res.exit_code}: {res.stderr[-500:]}"
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert lines and all(ln.startswith("adpharm: error:") for ln in lines), res.stderr[-500:]
+    assert any(str(path) in ln or path.name in ln for ln in lines), f"no file named in: {res.stderr[-500:]}"
+    assert all(len(ln) < 2000 for ln in lines), "an error line repeats a huge label"
+    if res.stdout.strip().startswith("{"):
+        strict_json(res.stdout)
+
+
+def _write(tmp_path_factory, name: str, data: bytes):
+    d = tmp_path_factory.mktemp("fuzz")
+    p = d / name
+    p.write_bytes(data)
+    return p
+
+
+mutation = st.tuples(st.sampled_from(TEXT_OPS), st.floats(0, 0.999), st.floats(0, 0.999))
+
+
+# ---------------------------------------------------------------- seeds: real files
+def _meta_seed() -> bytes:
+    from adpharm.evidence.bundled import linde2015_pairwise
+    t = linde2015_pairwise("SSRI", "Placebo")
+    return t[["study", "ai", "n1i", "ci", "n2i"]].to_csv(index=False).encode()
+
+
+def _trial_seed() -> bytes:
+    from adpharm.trials.simulate import simulate_trial
+    return simulate_trial("ssri-mdd-8wk", 8, seed=3).data.to_csv(index=False).encode()
+
+
+SEEDS = {"fst_ovx": (FST / "ovx2016_FST.csv").read_bytes(),
+         "fst_bins": (FST / "behaviopy_forcedswim_bins.csv").read_bytes(),
+         "spt": (SPT / "behaviopy_sucrosepreference.csv").read_bytes()}
+
+
+@given(seed=st.sampled_from(["fst_ovx", "fst_bins"]), m=mutation)
+def test_fuzz_assay_fst(tmp_path_factory, seed, m):
+    p = _write(tmp_path_factory, "fst.csv", _text_mutation(SEEDS[seed], *m))
+    _check(["assay", "fst", str(p), "--format", "json"], p)
+
+
+@given(m=mutation)
+def test_fuzz_assay_spt(tmp_path_factory, m):
+    p = _write(tmp_path_factory, "spt.csv", _text_mutation(SEEDS["spt"], *m))
+    _check(["assay", "spt", str(p), "--format", "json"], p)
+
+
+@given(m=mutation)
+def test_fuzz_meta_run(tmp_path_factory, m):
+    p = _write(tmp_path_factory, "meta.csv", _text_mutation(_meta_seed(), *m))
+    _check(["meta", "run", str(p), "--measure", "OR", "--format", "json"], p)
+
+
+@given(m=mutation)
+def test_fuzz_trial_analyze(tmp_path_factory, m):
+    p = _write(tmp_path_factory, "trial.csv", _text_mutation(_trial_seed(), *m))
+    _check(["trial", "analyze", str(p), "--format", "json"], p)
+
+
+@given(image=st.sampled_from(sorted(f.name for f in WESTERN.iterdir() if f.suffix.lower() in (".png", ".tif", ".jpg"))),
+       m=st.tuples(st.sampled_from(BINARY_OPS), st.floats(0, 0.999), st.floats(0, 0.999)))
+def test_fuzz_assay_western(tmp_path_factory, image, m):
+    p = _write(tmp_path_factory, image, _binary_mutation((WESTERN / image).read_bytes(), *m))
+    _check(["assay", "western", str(p), "--lanes", "4", "--format", "json"], p)
+
+
+@given(m=st.tuples(st.sampled_from(BINARY_OPS), st.floats(0, 0.999), st.floats(0, 0.999)))
+def test_fuzz_assay_ltp(tmp_path_factory, m):
+    base = EPHYS / "nphys_LTDap5_2018_01_25_0000.abf"
+    post = EPHYS / "nphys_LTDap5_2018_01_25_0004.abf"
+    p = _write(tmp_path_factory, "baseline.abf", _binary_mutation(base.read_bytes(), *m))
+    _check(["assay", "ltp", "--baseline", str(p), "--post", str(post), "--format", "json"], p)
+
+
+def test_mutations_do_what_they_say():
+    data = b"a,b\n1,2\n3,4\n"
+    assert _text_mutation(data, "bom", 0, 0).startswith(b"\xef\xbb\xbf")
+    assert _text_mutation(data, "semicolon", 0, 0) == b"a;b\n1;2\n3;4\n"
+    assert _text_mutation(data, "truncate", 0.5, 0) == data[: len(data) // 2]
+    assert b"=HYPERLINK" in _text_mutation(data, "formula", 0.0, 0.0)
+    assert len(_text_mutation(data, "long_label", 0.0, 0.0)) > 100_000
+    assert re.match(rb"a\n1\n3", _text_mutation(data, "drop_column", 0.0, 0.99))
+    assert _text_mutation(data, "empty", 0, 0) == b""
+    assert np.isfinite(len(pd.DataFrame()))
