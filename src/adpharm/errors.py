@@ -31,6 +31,10 @@ class UnknownNameError(AdpharmInputError):
         hint = f"; did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
         super().__init__(f"unknown drug or class {name!r}{hint}")
 
+    def __reduce__(self):
+        # rebuilt from its parts when it crosses a process boundary (the web app's worker pool)
+        return type(self), (self.name, self.suggestions)
+
 
 def check_option(option: str, value, choices) -> None:
     """Raise AdpharmInputError unless ``value`` is one of ``choices`` (checked when given, not deep inside)."""

@@ -17,7 +17,10 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
           max_upload_mb: float = typer.Option(25.0, "--max-upload-mb", help="Largest accepted upload per file (MB)."),
           data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the job store lives (default: "
                                                   "$ADPHARM_DATA_DIR, else ~/.local/share/adpharm)."),
-          workers: int = typer.Option(1, "--workers", help="Worker processes (1-16); every worker sees every job.")) -> None:
+          workers: int = typer.Option(1, "--workers", help="Worker processes (1-16); every worker sees every job."),
+          pool_workers: int = typer.Option(1, "--pool-workers", help="Processes per worker for guide builds, "
+                                           "simulations and upload analyses (0-16; 0 runs them in the request "
+                                           "thread).")) -> None:
     """Serve the web app: drugs, compare, simulate, trials, evidence, assays and the JSON API."""
     if not 1 <= port <= 65535:
         fail(f"--port: {port} must be from 1 to 65535")
@@ -25,6 +28,8 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
         fail(f"--max-upload-mb: {max_upload_mb:g} must be above 0 and at most 1024")
     if not 1 <= workers <= 16:
         fail(f"--workers: {workers} must be from 1 to 16")
+    if not 0 <= pool_workers <= 16:
+        fail(f"--pool-workers: {pool_workers} must be from 0 to 16")
     try:
         import uvicorn
 
@@ -48,9 +53,11 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
         fail(f"--data-dir: {exc}")
     os.environ["ADPHARM_DATA_DIR"] = str(data)
     os.environ["ADPHARM_MAX_UPLOAD_BYTES"] = str(int(max_upload_mb * 1024 * 1024))
+    os.environ["ADPHARM_POOL_WORKERS"] = str(pool_workers)
     try:
         if workers == 1:
-            uvicorn.run(create_app(int(max_upload_mb * 1024 * 1024), data), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(int(max_upload_mb * 1024 * 1024), data, pool_workers), host=host, port=port,
+                        log_level="warning")
         else:
             uvicorn.run("adpharm.web.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                         log_level="warning")

@@ -25,7 +25,9 @@ from ..errors import AdpharmInputError, UnknownNameError
 from ..evidence.effect_sizes import MEASURES
 from ..evidence.meta import METHODS
 from . import services, uploads
+from ..report.comparison import compare
 from .jobs import JobManager
+from .pool import HeavyPool
 
 HERE = Path(__file__).parent
 MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8", "pdf": "application/pdf",
@@ -103,18 +105,23 @@ def _plotly_js() -> Path | None:
     return p if p.is_file() else None
 
 
-def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str | os.PathLike | None = None) -> FastAPI:
+def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str | os.PathLike | None = None,
+               pool_workers: int = 0) -> FastAPI:
     """Build the app. One instance holds its guide cache; background jobs live in the SQLite job store
-    under ``data_dir`` (default :func:`~adpharm.web.jobs.default_data_dir`), shared by every worker."""
+    under ``data_dir`` (default :func:`~adpharm.web.jobs.default_data_dir`), shared by every worker.
+    Guide builds, simulations and upload analyses run in a pool of ``pool_workers`` processes
+    (:class:`~adpharm.web.pool.HeavyPool`; 0 runs them in the request thread)."""
     app = FastAPI(title="adpharm", version=__version__, docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/openapi.json",
                   description=f"The adpharm JSON API: the same functions as the command line. {RESEARCH_NOTICE}")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(notice=RESEARCH_NOTICE, version=__version__)
-    cache = services.GuideCache()
+    pool = HeavyPool(pool_workers)
+    cache = services.GuideCache(build=lambda a, b: pool.run(compare, a, b))
+    app.router.on_shutdown.append(pool.shutdown)
     jobs = JobManager(data_dir)
     jobs.register("power", lambda p: services.power_job(p["protocol"], p["n_per_arm"], p["reps"], p["seed"]))
-    app.state.cache, app.state.jobs = cache, jobs
+    app.state.cache, app.state.jobs, app.state.pool = cache, jobs, pool
     limit = int(max_upload_bytes)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
@@ -238,7 +245,8 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
         else:
             from ..io import read_table
             up = await _read(file, "table", "file")
-            res = _on_uploads([up], lambda p: services.meta(read_table(p[0]), measure, method, knha, uploads.safe_label(up[0])))
+            res = _on_uploads([up], lambda p: pool.run(services.meta, read_table(p[0]), measure, method, knha,
+                                                                   uploads.safe_label(up[0])))
             label = f"uploaded {uploads.safe_label(up[0])}"
         return evidence(request, res=res, label=label)
 
@@ -268,13 +276,13 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
             raise AdpharmInputError(f"lanes: {lanes!r} must be a whole number from 1 to 48")
         if kind == "ltp":
             ups = [await _read(file, "abf", "baseline recording"), await _read(post, "abf", "post-induction recording")]
-            return _on_uploads(ups, lambda p: services.ltp_pair(*p))
+            return _on_uploads(ups, lambda p: pool.run(services.ltp_pair, *p))
         up = await _read(file, "image" if kind == "western" else "table", "file")
-        return _on_uploads([up], lambda p: services.assay(kind, p[0], {"control": control, "lanes": lanes}))
+        return _on_uploads([up], lambda p: pool.run(services.assay, kind, p[0], {"control": control, "lanes": lanes}))
 
     async def _signatures(disease, drug, dc, gc):
         ups = [await _read(disease, "table", "disease"), await _read(drug, "table", "drug")]
-        return _on_uploads(ups, lambda p: services.signatures(p[0], p[1], dc, gc))
+        return _on_uploads(ups, lambda p: pool.run(services.signatures, p[0], p[1], dc, gc))
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():
@@ -310,21 +318,21 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
 
     @api.post("/simulate", summary="Concentrations, occupancy and MADRS course of a regimen")
     def api_simulate(body: SimulateIn) -> dict:
-        return services.simulate(body.drug, body.regimen, body.days, body.n, body.seed, body.weight_kg)
+        return pool.run(services.simulate, body.drug, body.regimen, body.days, body.n, body.seed, body.weight_kg)
 
     @api.post("/pk", summary="Concentrations (NCA) and receptor occupancy of a regimen, as `adpharm pk occupancy`")
     def api_pk(body: PKIn) -> dict:
-        return services.pk(body.drug, body.regimen, body.hours, body.n, body.seed, body.weight_kg)
+        return pool.run(services.pk, body.drug, body.regimen, body.hours, body.n, body.seed, body.weight_kg)
 
     @api.post("/pk/tdm", summary="Expected steady-state level, consensus range and a measured level's place, "
                                   "as `adpharm pk tdm` (research use only)")
     def api_tdm(body: TDMIn) -> dict:
-        return services.tdm(body.drug, body.regimen, body.measured_ng_per_ml, body.sample_h, body.phenotype,
+        return pool.run(services.tdm, body.drug, body.regimen, body.measured_ng_per_ml, body.sample_h, body.phenotype,
                             body.cyp2d6_inhibitor, body.age_y, body.weight_kg, body.n, body.seed)
 
     @api.post("/mechanism", summary="Cascade states and the MADRS course, as `adpharm mechanism simulate`")
     def api_mechanism(body: MechanismIn) -> dict:
-        return services.mechanism(body.drug, body.regimen, body.days, body.n, body.seed, body.weight_kg)
+        return pool.run(services.mechanism, body.drug, body.regimen, body.days, body.n, body.seed, body.weight_kg)
 
     @api.get("/protocols", summary="Bundled trial protocols")
     def api_protocols() -> list[dict]:
@@ -332,7 +340,7 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
 
     @api.post("/trials/simulate", summary="Simulate one virtual trial")
     def api_trial(body: TrialIn) -> dict:
-        return services.trial(body.protocol, body.n_per_arm, body.seed)
+        return pool.run(services.trial, body.protocol, body.n_per_arm, body.seed)
 
     @api.post("/jobs/power", status_code=202, summary="Start power by simulation (a background job)")
     def api_power(body: PowerIn) -> dict:
@@ -358,7 +366,7 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
 
     @api.post("/meta", summary="Pairwise meta-analysis of rows with metafor's column names")
     def api_meta(body: MetaIn) -> dict:
-        return services.meta(pd.DataFrame(body.data), body.measure, body.method, body.knha, "request data")
+        return pool.run(services.meta, pd.DataFrame(body.data), body.measure, body.method, body.knha, "request data")
 
     @api.get("/meta/bundled", summary="Meta-analysis of two treatments in the bundled Linde 2015 network")
     def api_meta_bundled(a: str = Query(..., max_length=40), b: str = Query(..., max_length=40),
@@ -395,10 +403,11 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
 
 
 def app_from_env() -> FastAPI:
-    """The app configured from the environment (``ADPHARM_DATA_DIR``, ``ADPHARM_MAX_UPLOAD_BYTES``): the
+    """The app configured from the environment (``ADPHARM_DATA_DIR``, ``ADPHARM_MAX_UPLOAD_BYTES``,
+    ``ADPHARM_POOL_WORKERS``): the
     factory each worker process calls under ``adpharm serve --workers N``."""
     return create_app(int(os.environ.get("ADPHARM_MAX_UPLOAD_BYTES", uploads.MAX_UPLOAD_BYTES)),
-                      os.environ.get("ADPHARM_DATA_DIR") or None)
+                      os.environ.get("ADPHARM_DATA_DIR") or None, int(os.environ.get("ADPHARM_POOL_WORKERS", "0")))
 
 
 def _slug(s: str) -> str:

@@ -69,8 +69,11 @@ def side_names() -> list[dict]:
 class GuideCache:
     """Built comparisons, rendered formats cached per (a, b, format); at most ``size`` pairs."""
 
-    def __init__(self, size: int = 16):
+    def __init__(self, size: int = 16, build=None):
+        """``build(a, b)`` makes a comparison (default :func:`adpharm.report.comparison.compare` in this
+        process; the app passes one that runs it in its worker pool)."""
         self.size = size
+        self.build = build
         self._items: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[tuple, threading.Lock] = {}
@@ -88,7 +91,7 @@ class GuideCache:
                 if key in self._items:
                     return self._items[key]["comparison"]
             try:
-                c = compare(a, b)
+                c = (self.build or compare)(a, b)
             finally:                    # a failed name must not leave a lock behind per request
                 with self._lock:
                     self._building.pop(key, None)
