@@ -188,3 +188,28 @@ def test_a_defect_is_one_line_without_traceback(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert exc.value.code == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("adpharm: internal error: ZeroDivisionError: division by zero")
+
+
+def test_a_two_megabyte_label_is_refused_fast_naming_file_row_and_column(tmp_path):
+    """Issue 26: a 2 MB group label once took minutes and gigabytes (repeated into every figure and message)."""
+    from conftest import SHARED_DATA
+    src = SHARED_DATA / "fst" / "ovx2016_FST.csv"
+    if not src.exists():
+        pytest.skip("../shared/data not present")
+    df = pd.read_csv(src)
+    df.loc[2, "TREATMENT"] = "X" * 2_000_000
+    f = tmp_path / "big.csv"
+    df.to_csv(f, index=False)
+    r = run_cli("assay", "fst", str(f), "--format", "json")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert f"{f}: row 3, column 'TREATMENT': a label of 2000000 characters (at most 1000)" in r.stderr
+
+
+def test_an_oversized_table_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    import adpharm.io as io_mod
+    from adpharm.errors import AdpharmInputError
+    f = tmp_path / "t.csv"
+    f.write_text("a,b\n" + "1,2\n" * 1000)
+    monkeypatch.setattr(io_mod, "MAX_TABLE_BYTES", 1000)
+    with pytest.raises(AdpharmInputError, match=r"t.csv: 4,004 bytes is above the 1,000-byte limit for a table"):
+        io_mod.read_table(f)

@@ -78,8 +78,35 @@ def csv_text(df, **kwargs) -> str:
     return out.to_csv(**{"index": False, **kwargs})
 
 
-def read_table(path: str | os.PathLike):
-    """A CSV or TSV file as a DataFrame; a missing, empty or unparsable file raises AdpharmInputError."""
+#: Largest table a command reads (bytes): a lab table is kilobytes; this stops a wrong file early.
+MAX_TABLE_BYTES = 100 * 1024 * 1024
+#: Longest text cell or column name accepted in a table (a label, not a document).
+MAX_LABEL_CHARS = 1000
+
+
+def check_labels(df, where: str) -> None:
+    """Refuse a table with a text cell or column name over :data:`MAX_LABEL_CHARS`, naming the file, row
+    and column: such a label (pasted from a slide, or a file read with the wrong delimiter) would be
+    repeated into every figure, message and output."""
+    import pandas as pd
+
+    from .errors import AdpharmInputError
+    for c in df.columns:
+        if len(str(c)) > MAX_LABEL_CHARS:
+            raise AdpharmInputError(f"{where}: a column name of {len(str(c))} characters (at most {MAX_LABEL_CHARS})")
+    for c in df.columns:
+        if not (pd.api.types.is_object_dtype(df[c]) or pd.api.types.is_string_dtype(df[c])):
+            continue
+        lengths = df[c].map(lambda v: len(v) if isinstance(v, str) else 0)
+        if len(lengths) and lengths.max() > MAX_LABEL_CHARS:
+            i = int(lengths.to_numpy().argmax())
+            raise AdpharmInputError(f"{where}: row {i + 1}, column {str(c)[:60]!r}: a label of {int(lengths.iloc[i])} "
+                                    f"characters (at most {MAX_LABEL_CHARS})")
+
+
+def read_table(path: str | os.PathLike, **read_csv_kw):
+    """A CSV or TSV file as a DataFrame; a missing, empty, oversized or unparsable file, or one with an
+    absurdly long label, raises AdpharmInputError naming the file. ``read_csv_kw`` go to pandas."""
     import pandas as pd
 
     from .errors import AdpharmInputError
@@ -87,11 +114,14 @@ def read_table(path: str | os.PathLike):
     if not p.is_file():
         raise AdpharmInputError(f"{p}: no such file")
     import csv
-    if p.stat().st_size == 0:
+    size = p.stat().st_size
+    if size == 0:
         raise AdpharmInputError(f"{p}: the file is empty")
+    if size > MAX_TABLE_BYTES:
+        raise AdpharmInputError(f"{p}: {size:,} bytes is above the {MAX_TABLE_BYTES:,}-byte limit for a table")
     sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
     try:
-        df = pd.read_csv(p, sep=sep, encoding="utf-8-sig")
+        df = pd.read_csv(p, sep=sep, encoding="utf-8-sig", **read_csv_kw)
     except pd.errors.EmptyDataError:
         raise AdpharmInputError(f"{p}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, csv.Error) as exc:
@@ -99,5 +129,6 @@ def read_table(path: str | os.PathLike):
     df.columns = [str(c).strip() for c in df.columns]
     if len(df) == 0:
         raise AdpharmInputError(f"{p}: no data rows")
+    check_labels(df, str(p))
     return df
 

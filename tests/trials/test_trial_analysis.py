@@ -122,7 +122,7 @@ def test_analyze_from_a_simulated_file_through_the_cli(tmp_path):
     ("subject,arm,visit,baseline,value\n1,a,w1,30,abc\n", "row 2: column value: 'abc' is not a number"),
     ("subject,arm,visit,baseline,value\n1,a,w1,30,20\n1,a,w1,30,21\n", "has visit 'w1' twice"),
     ("subject,arm,visit,baseline,value\n1,a,w1,30,20\n1,a,w2,31,21\n", "more than one baseline"),
-    ("", "not a readable CSV"),
+    ("", "the file is empty"),
 ])
 def test_bad_data_files_exit_2_with_file_and_reason(tmp_path, text, reason):
     f = tmp_path / "bad.csv"

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import AdpharmInputError, check_level
+from ..io import read_table
 from .mmrm import MMRMResult, mmrm
 from .protocol import visit_hours
 
@@ -41,10 +42,7 @@ def read_trial_csv(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise AdpharmInputError(f"{p}: data file not found")
-    try:
-        d = pd.read_csv(p, dtype={"subject": str, "arm": str, "visit": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise AdpharmInputError(f"{p}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    d = read_table(p, dtype={"subject": str, "arm": str, "visit": str})
     return check_trial_data(d, str(p))
 
 
