@@ -213,3 +213,24 @@ def test_an_oversized_table_is_refused_before_it_is_read(tmp_path, monkeypatch):
     monkeypatch.setattr(io_mod, "MAX_TABLE_BYTES", 1000)
     with pytest.raises(AdpharmInputError, match=r"t.csv: 4,004 bytes is above the 1,000-byte limit for a table"):
         io_mod.read_table(f)
+
+
+@pytest.mark.parametrize("sep, decimal, encoding", [(";", ",", "cp1252"), ("\t", ".", "utf-8-sig"), ("|", ".", "utf-8"),
+                                                    (",", ".", "cp1252")])
+def test_spreadsheet_exports_of_a_real_table_read_the_same(tmp_path, sep, decimal, encoding):
+    """The real forced-swim table exported as European Excel does (semicolons, decimal commas, Windows-1252),
+    as TSV with a byte-order mark, or bar-separated: the same animals and scores as the original."""
+    import json
+
+    from conftest import SHARED_DATA
+    src = SHARED_DATA / "fst" / "ovx2016_FST.csv"
+    if not src.exists():
+        pytest.skip("../shared/data not present")
+    df = pd.read_csv(src)
+    df.loc[0, "STRAIN"] = "C57BL/6J é"               # a character that differs between the encodings
+    ref = tmp_path / "ref.csv"
+    df.to_csv(ref, index=False)
+    f = tmp_path / "export.csv"
+    df.to_csv(f, index=False, sep=sep, decimal=decimal, encoding=encoding)
+    a, b = (json.loads(run_cli("assay", "fst", str(x), "--format", "json").stdout)["table"] for x in (ref, f))
+    assert [(r["animal"], r["group"], r["score"]) for r in a] == [(r["animal"], r["group"], r["score"]) for r in b]

@@ -38,6 +38,8 @@ def _corrupt(path, edit):
     (lambda d: d["binding"]["SERT"].pop("refs"), r"field binding\.SERT\.refs"),
     (lambda d: d["binding"]["SERT"].update(refs=["nobody2099"]), r"binding\.SERT\.refs: unknown reference key 'nobody2099'"),
     (lambda d: d["binding"]["SERT"].update(value=-1.4), r"field binding\.SERT.*negative"),
+    (lambda d: d["binding"]["SERT"].update(value=float("nan")), r"field binding\.SERT.*not a finite number"),
+    (lambda d: d["onset"].update(high=float("inf")), r"field onset.*not a finite number"),
     (lambda d: d["binding"].update(XYZ=d["binding"]["SERT"]), r"field binding\.XYZ"),
     (lambda d: d["binding"]["SERT"].update(unit="uM"), r"field binding\.SERT\.unit.*nM"),
     (lambda d: d.update(drug_class="tetracyclic"), r"field drug_class: unknown class 'tetracyclic'"),

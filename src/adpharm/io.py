@@ -104,6 +104,32 @@ def check_labels(df, where: str) -> None:
                                     f"characters (at most {MAX_LABEL_CHARS})")
 
 
+def sniff_table(path: Path) -> tuple[str, str, str]:
+    """Encoding, delimiter and decimal mark of a text table, as spreadsheets export them.
+
+    UTF-8 (with or without a byte-order mark), else Windows-1252 (Excel's "CSV" on Western systems);
+    the delimiter is the commonest of comma, semicolon, tab and bar in the header line (tab for .tsv);
+    a semicolon table whose numbers carry a decimal comma (``0,5``) is read with decimal ``,``."""
+    import re
+    head = path.read_bytes()[:65536]
+    try:
+        text = head.decode("utf-8-sig")
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:          # a character cut by the 64 kB window, not a wrong encoding
+            text, encoding = head[:exc.start].decode("utf-8-sig"), "utf-8-sig"
+        else:
+            text, encoding = head.decode("cp1252", errors="replace"), "cp1252"
+    first = text.splitlines()[0] if text else ""
+    if path.suffix.lower() in (".tsv", ".tab"):
+        sep = "\t"
+    else:
+        counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+        sep = max(counts, key=counts.get) if max(counts.values()) > 0 else ","
+    decimal = "," if sep == ";" and re.search(r"(^|;)\s*-?\d+,\d+\s*(;|$)", text, flags=re.M) else "."
+    return encoding, sep, decimal
+
+
 def read_table(path: str | os.PathLike, **read_csv_kw):
     """A CSV or TSV file as a DataFrame; a missing, empty, oversized or unparsable file, or one with an
     absurdly long label, raises AdpharmInputError naming the file. ``read_csv_kw`` go to pandas."""
@@ -119,9 +145,9 @@ def read_table(path: str | os.PathLike, **read_csv_kw):
         raise AdpharmInputError(f"{p}: the file is empty")
     if size > MAX_TABLE_BYTES:
         raise AdpharmInputError(f"{p}: {size:,} bytes is above the {MAX_TABLE_BYTES:,}-byte limit for a table")
-    sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
+    encoding, sep, decimal = sniff_table(p)
     try:
-        df = pd.read_csv(p, sep=sep, encoding="utf-8-sig", **read_csv_kw)
+        df = pd.read_csv(p, sep=sep, encoding=encoding, decimal=decimal, **read_csv_kw)
     except pd.errors.EmptyDataError:
         raise AdpharmInputError(f"{p}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, csv.Error) as exc:

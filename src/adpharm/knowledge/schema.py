@@ -5,6 +5,7 @@ a file that does not fit is rejected with the file and the field named.
 """
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -52,6 +53,8 @@ class CitedValue(Cited):
             raise ValueError(f"low ({self.low}) is above high ({self.high})")
         for name in ("value", "low", "high"):
             v = getattr(self, name)
+            if v is not None and not math.isfinite(v):
+                raise ValueError(f"{name} is not a finite number ({v}): the guide could not show it")
             if v is not None and v < 0:
                 raise ValueError(f"{name} is negative ({v})")
         return self
