@@ -165,3 +165,15 @@ def test_generated_abf_through_the_cli(tmp_path):
     d = json.loads(res.stdout)
     assert 100 + d["change_percent"] == pytest.approx(100 + e["truth_percent"], rel=0.02)
     assert len(d["timecourse"]) == 80 + 240
+
+
+def test_a_recording_with_an_artefact_but_no_fepsp_is_an_error_not_a_number(tmp_path):
+    """Issue 26: stimulus artefact and volley, no fEPSP: the slope would be fitted to noise (it once gave
+    +89 % 'potentiation' and NaN rows). Now a one-line error names the file and says why."""
+    rng = np.random.default_rng(1)
+    t = np.arange(0, 40, 0.01)
+    _write(tmp_path / "b.csv", t, _sweeps(np.zeros(40), rng, t))
+    _write(tmp_path / "p.csv", t, _sweeps(np.zeros(60), rng, t))
+    res = run_cli("assay", "ltp", "--baseline", str(tmp_path / "b.csv"), "--post", str(tmp_path / "p.csv"))
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert f"{tmp_path / 'b.csv'}: no fEPSP after the stimulus" in res.stderr and "noise SDs" in res.stderr

@@ -74,13 +74,19 @@ def _smooth(y: np.ndarray, n: int) -> np.ndarray:
     return y if n <= 1 else np.convolve(y, np.ones(n) / n, mode="same")
 
 
+#: A response smaller than this many SDs of the pre-stimulus noise (of the averaged reference trace)
+#: is not an fEPSP: its slope would be fitted to noise.
+NOISE_MULTIPLE = 5.0
+
+
 def find_windows(t_ms: np.ndarray, y: np.ndarray, stim_ms: float, fractions=(0.2, 0.6), blank_ms: float = 1.0,
                  search_ms: float = 10.0, path: str = "") -> Windows:
     """Slope window from a reference trace (mean of the normalisation sweeps)."""
     dt = float(t_ms[1] - t_ms[0])
     rel = t_ms - stim_ms
     base = (-3.0, -0.3)
-    b = float(np.median(y[(rel >= base[0]) & (rel <= base[1])]))
+    pre = y[(rel >= base[0]) & (rel <= base[1])]
+    b = float(np.median(pre))
     ys = _smooth(y, max(1, int(0.2 / dt)))
     search = (max(blank_ms + 1.0, 2.0), search_ms)
     sel = np.flatnonzero((rel >= search[0]) & (rel <= search[1]))
@@ -90,6 +96,11 @@ def find_windows(t_ms: np.ndarray, y: np.ndarray, stim_ms: float, fractions=(0.2
     amp = ys[i_tr] - b
     if amp >= 0:
         raise AdpharmInputError(f"{path}: no negative-going fEPSP after the stimulus at {stim_ms:.2f} ms")
+    noise = float(np.std(pre, ddof=1)) if pre.size > 2 else 0.0
+    if noise > 0 and -amp < NOISE_MULTIPLE * noise:
+        raise AdpharmInputError(f"{path}: no fEPSP after the stimulus at {stim_ms:.2f} ms: the trough ({amp:.3f} mV) "
+                                f"is within {NOISE_MULTIPLE:g} noise SDs ({noise:.3f} mV) of the baseline; is the "
+                                "recording electrode in the dendritic layer?")
     lo_level, hi_level = b + fractions[0] * amp, b + fractions[1] * amp
     i = i_tr
     start = int(np.searchsorted(rel, blank_ms))
