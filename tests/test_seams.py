@@ -116,3 +116,10 @@ def test_figures_are_byte_reproducible_in_every_format(tmp_path):
         assert figure_bytes(draw(), tmp_path / f"a.{fmt}") == figure_bytes(draw(), tmp_path / f"b.{fmt}")
     a, b = to_svg(draw(), "one"), to_svg(draw(), "two")
     assert a.startswith("<svg") and a != b and to_svg(draw(), "one") == a
+
+
+def test_figure_labels_are_cut_with_an_ellipsis():
+    from adpharm.figures import MAX_FIGURE_LABEL, short_label
+    assert short_label("Control") == "Control"
+    cut = short_label("L" * 100_000)
+    assert len(cut) == MAX_FIGURE_LABEL and cut.endswith("…")

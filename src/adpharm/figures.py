@@ -20,6 +20,16 @@ from .errors import AdpharmInputError
 FORMATS = ("svg", "png", "pdf")
 
 
+#: Longest label a figure prints (tick labels, study names); longer ones end in an ellipsis.
+MAX_FIGURE_LABEL = 40
+
+
+def short_label(text: object, n: int = MAX_FIGURE_LABEL) -> str:
+    """``text`` as a figure label: at most ``n`` characters, cut with an ellipsis."""
+    s = " ".join(str(text).split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
 def pyplot():
     """``matplotlib.pyplot`` with the non-interactive Agg backend (no display needed)."""
     import matplotlib

@@ -7,7 +7,7 @@ import pandas as pd
 
 def bar_and_dots(df: pd.DataFrame, value: str, group: str, ylabel: str, ax=None, hline: float | None = None):
     """Group means (bars, with SEM) and every animal as a dot, as GraphPad Prism draws them."""
-    from ..figures import pyplot
+    from ..figures import pyplot, short_label
     plt = pyplot()
     ax = ax or plt.subplots(figsize=(4, 3.5))[1]
     rng = np.random.default_rng(0)  # fixed jitter: the same figure every run
@@ -18,6 +18,6 @@ def bar_and_dots(df: pd.DataFrame, value: str, group: str, ylabel: str, ax=None,
         ax.plot(i + rng.uniform(-0.2, 0.2, len(s)), s, "o", color="k", ms=3)
     if hline is not None:
         ax.axhline(hline, color="#b33", ls="--", lw=0.8)
-    ax.set_xticks(range(len(groups)), groups)
+    ax.set_xticks(range(len(groups)), [short_label(g) for g in groups])
     ax.set_ylabel(ylabel)
     return ax

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ..figures import pyplot
+from ..figures import pyplot, short_label
 from .effect_sizes import RATIO_MEASURES
 
 _XLABEL = {"OR": "Odds ratio", "RR": "Risk ratio", "RD": "Risk difference", "SMD": "Standardised mean difference",
@@ -84,7 +84,8 @@ def forest(res, ax=None, study_text: dict[str, str] | None = None,
                     color="k" if r["kind"] == "header" else "#444")
             continue
         bold = "bold" if r["kind"] == "pooled" else "normal"
-        ax.text(x_label, y, r["label"], transform=tr, ha="right", va="center", fontsize=7.5, fontweight=bold)
+        ax.text(x_label, y, short_label(r["label"], 60), transform=tr, ha="right", va="center", fontsize=7.5,
+                fontweight=bold)
         ax.text(x_est, y, f"{f(r['y']):.2f} [{f(r['lb']):.2f}, {f(r['ub']):.2f}]", transform=tr, ha="left",
                 va="center", fontsize=7.5, fontweight=bold)
         if r["kind"] == "study":
