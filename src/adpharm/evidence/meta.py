@@ -6,19 +6,9 @@ fitting core's names are re-exported here for convenience.
 
 References
 ----------
-DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. Control Clin Trials 7:177-188.
-doi:10.1016/0197-2456(86)90046-2
-Paule RC, Mandel J (1982). Consensus values and weighting factors. J Res Natl Bur Stand 87:377-385.
-Sidik K, Jonkman JN (2005). Simple heterogeneity variance estimation for meta-analysis. J R Stat
-Soc C 54:367-384. doi:10.1111/j.1467-9876.2005.00489.x
-Knapp G, Hartung J (2003). Improved tests for a random effects meta-regression with a single
-covariate. Stat Med 22:2693-2710. doi:10.1002/sim.1482
-Viechtbauer W (2007). Confidence intervals for the amount of heterogeneity in meta-analysis.
-Stat Med 26:37-52. doi:10.1002/sim.2514
-Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a meta-analysis. Stat Med
-21:1539-1558. doi:10.1002/sim.1186
-Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat Softw
-36(3):1-48. doi:10.18637/jss.v036.i03
+The estimators' and tests' sources are listed in :mod:`.rma_fit`; I² and H² follow Higgins JPT,
+Thompson SG (2002), Stat Med 21:1539-1558, doi:10.1002/sim.1186, and the names and output follow
+Viechtbauer W (2010), J Stat Softw 36(3):1-48, doi:10.18637/jss.v036.i03.
 """
 from __future__ import annotations
 
