@@ -163,3 +163,21 @@ def test_meta_indirect_user_data(tmp_path):
     pd.DataFrame({"study": ["s1"], "treatment": ["A"], "xi": [40], "ni": [30]}).to_csv(bad, index=False)
     res = run_cli("meta", "indirect", "A", "B", "--via", "P", "--data", str(bad))
     assert res.returncode == 2 and "exceed" in res.stderr
+
+
+@pytest.mark.parametrize("column", ["vi", "sei"])
+def test_meta_run_on_precomputed_yi_matches_metafor_pinned(tmp_path, column):
+    """metafor: rma(yi, vi, method = "REML") and rma(yi, sei = sqrt(vi), method = "REML") on the BCG log risk
+    ratios (escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)), values pinned in
+    tests/data/metafor_reference.json by validation/metafor/run_metafor.R. No --measure: the generic outcome."""
+    import numpy as np
+    ref = json.loads((Path(__file__).parents[1] / "data" / "metafor_reference.json").read_text())["bcg_RR"]
+    yi, vi = np.array(ref["yi"]), np.array(ref["vi"])
+    f = tmp_path / "bcg.csv"
+    pd.DataFrame({"study": [f"s{i}" for i in range(len(yi))], "yi": yi,
+                  column: vi if column == "vi" else np.sqrt(vi)}).to_csv(f, index=False)
+    r = run_cli("meta", "run", str(f), "--method", "REML", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d, want = json.loads(r.stdout), ref["fits"]["REML_z"]
+    for k in ("beta", "se", "tau2", "ci_lb", "ci_ub", "Q"):
+        assert d[k] == pytest.approx(want[k], rel=1e-6, abs=1e-9), k
