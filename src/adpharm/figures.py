@@ -48,14 +48,18 @@ def _metadata(fmt: str) -> dict:
     return {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}.get(fmt, {})
 
 
-def figure_bytes(fig, path: str | os.PathLike) -> bytes:
-    """A figure encoded in the format named by ``path``'s suffix (svg, png or pdf), then closed.
-
-    Raises :class:`~adpharm.errors.AdpharmInputError` naming ``path`` for any other suffix.
-    """
+def check_figure_path(path: str | os.PathLike) -> str:
+    """The format named by ``path``'s suffix; :class:`~adpharm.errors.AdpharmInputError` naming ``path``
+    unless it is one of :data:`FORMATS`."""
     fmt = Path(path).suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise AdpharmInputError(f"{path}: plot files must end in .svg, .png or .pdf")
+    return fmt
+
+
+def figure_bytes(fig, path: str | os.PathLike) -> bytes:
+    """A figure encoded in the format named by ``path``'s suffix (svg, png or pdf), then closed."""
+    fmt = check_figure_path(path)
     buf = io.BytesIO()
     import matplotlib
     with matplotlib.rc_context({"svg.hashsalt": "adpharm"}):
@@ -75,7 +79,7 @@ def to_svg(fig, salt: str) -> str:
     fig = getattr(fig, "figure", fig)
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata=_metadata("svg"))
     close(fig)
     text = buf.getvalue()
     text = re.sub(r"^.*?(<svg)", r"\1", text, count=1, flags=re.S)

@@ -425,12 +425,13 @@ def analyse(image: BlotImage, crop=None, lanes=None, band_rows=None, background:
     return res
 
 
-def strip_source(spec: str, image: BlotImage, option: str = "--loading"):
+def strip_source(spec: str, image: BlotImage, option: str = "--loading", max_pixels: int | None = None):
     """Parse a loading-control or total-protein source for the target ``image``.
 
     ``lane:N`` (normalise to lane N), ``rows:Y0-Y1`` (another band window of the same image),
     ``channel:NAME[:Y0-Y1]`` (another channel of the same scan) or the path of another image taken
-    with the same crop. Returns ``("lane", N)`` or ``(BlotImage, band_rows or None)``.
+    with the same crop. Returns ``("lane", N)`` or ``(BlotImage, band_rows or None)``. Images are read
+    with ``max_pixels`` (:func:`read_image`).
     """
     kind, _, rest = spec.partition(":")
     if kind == "lane":
@@ -442,5 +443,5 @@ def strip_source(spec: str, image: BlotImage, option: str = "--loading"):
         return image, parse_rows(rest, option)
     if kind == "channel":
         name, _, rows = rest.partition(":")
-        return read_image(image.path, name), (parse_rows(rows, option) if rows else None)
-    return read_image(spec, image.channel), None
+        return read_image(image.path, name, max_pixels=max_pixels), (parse_rows(rows, option) if rows else None)
+    return read_image(spec, image.channel, max_pixels=max_pixels), None

@@ -10,6 +10,7 @@ import typer
 from .. import RESEARCH_NOTICE
 from ..assays import batch, fst, fst_video, ltp, spt, western
 from ..assays.ephys import read_recording
+from ..figures import FORMATS as FIGURE_FORMATS
 from ..io import read_table
 from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot
 
@@ -212,7 +213,6 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
     check_choice("--format", fmt, ("text", "json"))
     if max_pixels < 64:
         fail(f"--max-pixels: {max_pixels} is too small for any blot image")
-    western.MAX_PIXELS = max_pixels   # this process reads with the limit asked for
     check_choice("--background", background, western.BACKGROUNDS)
     try:
         rot = None if rotate == "auto" else float(rotate)
@@ -223,7 +223,7 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
     if total is not None and total.startswith("lane:"):
         fail("--total: lane:N is for --loading; give rows:, channel: or an image")
     entries = _entries(images or [], manifest)
-    if plot is not None and (len(entries) != 1 or plot.suffix.lower() not in (".svg", ".png", ".pdf")):
+    if plot is not None and (len(entries) != 1 or plot.suffix.lower().lstrip(".") not in FIGURE_FORMATS):
         fail(f"--plot {plot}: one image, and a file ending in .svg, .png or .pdf (use --out for batches)")
 
     def one(e):
@@ -231,12 +231,12 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
         if e.lane_labels is not None and "group" in e.lane_labels:
             lab = e.lane_labels.sort_values("lane")
             lane_groups = lab["group"].astype(str).tolist()   # one label per lane, checked against the lanes found
-        img = western.read_image(e.path, channel)
+        img = western.read_image(e.path, channel, max_pixels=max_pixels)
         ref, load_src = 1, None
         if loading is not None:
-            src = western.strip_source(loading, img)
+            src = western.strip_source(loading, img, max_pixels=max_pixels)
             ref, load_src = (src[1], None) if src[0] == "lane" else (1, src)
-        tot = western.strip_source(total, img, "--total") if total else None
+        tot = western.strip_source(total, img, "--total", max_pixels=max_pixels) if total else None
         return western.analyse(img, crop=box, lanes=lanes, band_rows=rows, background=background, loading=load_src,
                                total=tot, groups=lane_groups, control=control, rotate_deg=rot,
                                rolling_radius_px=rolling_radius, reference_lane=ref)

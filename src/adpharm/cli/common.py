@@ -37,13 +37,15 @@ def check_choice(option: str, value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-PLOT_SUFFIXES = (".svg", ".png", ".pdf")
-
-
 def check_plot_path(path, option: str = "--plot") -> None:
-    """Fail early (before any work) unless a plot path ends in .svg, .png or .pdf."""
-    if path is not None and path.suffix.lower() not in PLOT_SUFFIXES:
-        fail(f"{option} {path}: plot files must end in .svg, .png or .pdf")
+    """Fail early (before any work) unless a plot path ends in a format :func:`adpharm.figures.figure_bytes`
+    writes (.svg, .png or .pdf)."""
+    from ..figures import check_figure_path
+    if path is not None:
+        try:
+            check_figure_path(path)
+        except AdpharmInputError as exc:
+            fail(f"{option} {exc}")
 
 
 def save_plot(ax, path, option: str = "--plot") -> None:

@@ -6,6 +6,7 @@ import sys
 import typer
 
 from .. import RESEARCH_NOTICE, __version__
+from ..errors import shorten
 from . import assay, compare, knowledge, mechanism, meta, pk, serve, transcriptomics, trial
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -65,7 +66,7 @@ def run() -> None:
         if not _is_click_error(exc):
             if debug:
                 raise
-            detail = " ".join(str(exc).split())[:300]
+            detail = shorten(exc)[:300]
             typer.echo(f"adpharm: internal error: {type(exc).__name__}{': ' + detail if detail else ''} "
                        "(a defect in adpharm: please report it; ADPHARM_DEBUG=1 shows the traceback)", err=True)
             sys.exit(1)

@@ -1,6 +1,7 @@
 """`adpharm serve`: the web app on this machine (127.0.0.1 unless told otherwise)."""
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 from pathlib import Path
@@ -30,12 +31,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
         fail(f"--workers: {workers} must be from 1 to 16")
     if not 0 <= pool_workers <= 16:
         fail(f"--pool-workers: {pool_workers} must be from 0 to 16")
-    try:
-        import uvicorn
-
-        from ..web.app import create_app
-    except ImportError:
+    if any(importlib.util.find_spec(m) is None for m in ("uvicorn", "fastapi")):
         fail("the web app needs the web extra: pip install 'adpharm[web]'")
+    import uvicorn
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -51,15 +49,12 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
         JobStore(data / "jobs.sqlite3")          # fail early, one line, if the data directory is unusable
     except AdpharmInputError as exc:
         fail(f"--data-dir: {exc}")
+    # every worker process (one or several) builds its app from these, through app_from_env
     os.environ["ADPHARM_DATA_DIR"] = str(data)
     os.environ["ADPHARM_MAX_UPLOAD_BYTES"] = str(int(max_upload_mb * 1024 * 1024))
     os.environ["ADPHARM_POOL_WORKERS"] = str(pool_workers)
     try:
-        if workers == 1:
-            uvicorn.run(create_app(int(max_upload_mb * 1024 * 1024), data, pool_workers), host=host, port=port,
-                        log_level="warning")
-        else:
-            uvicorn.run("adpharm.web.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                        log_level="warning")
+        uvicorn.run("adpharm.web.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning")
     except OSError as exc:
         fail(f"--port {port}: cannot listen on {host} ({exc.strerror})")

@@ -29,6 +29,8 @@ References
 """
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,12 +108,17 @@ class Autoinhibition:
     def __init__(self, model: "CompartmentModel", p: "SubjectParameters"):
         self.model = model
         self.p = p
-        self.v1_l = v1 = model.central_volumes_l(p)
-        self.load_coefficients = np.zeros((p.n, len(model.states)))
-        for i, a in enumerate(model.analytes):
+        self.v1_l = model.central_volumes_l(p)
+
+    @functools.cached_property
+    def load_coefficients(self) -> np.ndarray:
+        """``(subjects, states)``: the inhibitory load per mg in each central compartment (SBML export)."""
+        out = np.zeros((self.p.n, len(self.model.states)))
+        for i, a in enumerate(self.model.analytes):
             if a.cyp2d6_ki_nmol_per_l is not None:
-                self.load_coefficients[:, model.central[a.name]] = 1e6 / (v1[:, i] * a.mw_g_per_mol.value
-                                                                         * a.cyp2d6_ki_nmol_per_l.value)
+                out[:, self.model.central[a.name]] = 1e6 / (self.v1_l[:, i] * a.mw_g_per_mol.value
+                                                            * a.cyp2d6_ki_nmol_per_l.value)
+        return out
 
     def activity(self, mean_states: np.ndarray) -> np.ndarray:
         """Remaining CYP2D6 activity (0-1) per subject at these mean states."""

@@ -24,8 +24,8 @@ from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError, UnknownNameError
 from ..evidence.effect_sizes import MEASURES
 from ..evidence.meta import METHODS
-from . import services, uploads
 from ..report.comparison import compare
+from . import services, uploads
 from .jobs import JobManager
 from .pool import HeavyPool
 
