@@ -13,13 +13,15 @@ from adpharm.mechanism.sbml import roadrunner_trajectories, to_sbml  # noqa: E40
 
 NAMES = ["occ_nmda", "occ_sert", "occ_net", "glutamate_frac", "bdnf_release_frac", "mtorc1_frac",
          "synaptic_protein_frac", "spine_density_frac", "serotonin_fold", "autoreceptor_sensitivity", "creb_frac",
-         "bdnf_transcription_frac", "new_neuron_frac", "plasticity", "dissociation_frac"]
+         "bdnf_transcription_frac", "new_neuron_frac", "plasticity", "dissociation_frac", "mao_inhibition"]
 
 
 @pytest.mark.parametrize("drug, regimen, days", [
     ("ketamine", "0.5 mg/kg iv over 40 min twice weekly for 2 weeks", 14),
     ("imipramine", "50 mg po daily titrate to 300 mg over 3 weeks", 42),
     ("esketamine", "84 mg intranasal twice weekly", 7),
+    ("phenelzine", "15 mg po every 8 h titrate to 20 mg over 1 week", 21),
+    ("tranylcypromine", "15 mg po every 12 h", 21),
 ])
 def test_roadrunner_reproduces_adpharm(drug, regimen, days):
     m = load()

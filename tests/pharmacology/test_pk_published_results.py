@@ -5,7 +5,7 @@ Each test names its source; the tolerance is the reported variability (a range, 
 import numpy as np
 import pytest
 
-from adpharm.pharmacology.occupancy import mao_activity, occupancy
+from adpharm.pharmacology.occupancy import occupancy
 from adpharm.pharmacology.simulate import simulate
 
 
@@ -60,13 +60,3 @@ def test_venlafaxine_cyp2d6_poor_metabolisers_invert_the_metabolite_ratio():
     assert ratio(nm) > 1 > ratio(pm)
 
 
-def test_mao_inactivation_closed_form_and_recovery():
-    """Constant inhibitor: E -> kdeg / (kdeg + kobs); after washout E recovers with the resynthesis half-life."""
-    t = np.linspace(0, 400, 4001)
-    c = np.where(t < 200, 100.0, 0.0)
-    e = mao_activity(t, c, kinact_per_h=1.0, ki_nm=100.0, resynthesis_half_life_h=24.0)
-    kdeg, kobs = np.log(2) / 24, 0.5
-    assert e[np.searchsorted(t, 199)] == pytest.approx(kdeg / (kdeg + kobs), rel=1e-3)
-    e_ss = kdeg / (kdeg + kobs)
-    i = np.searchsorted(t, 224)
-    assert e[i] == pytest.approx(1 - (1 - e_ss) * 0.5, rel=5e-3)   # half of the deficit back after 24 h

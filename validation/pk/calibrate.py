@@ -1,5 +1,6 @@
 """Derive the parameters in pk_models.yaml that the calibration facts fix only indirectly: absorption
-rates, sertraline's apparent volume, and imipramine's CYP2D6 share and autoinhibition constant.
+rates, sertraline's and phenelzine's apparent volumes, imipramine's CYP2D6 share and autoinhibition
+constant, and the MAO-A inactivation efficiency of the two MAOIs.
 
 Each rate is the root of (simulated Tmax or Cmax) - (the fact), with every other parameter as
 stored. Run it after changing a parameter set and copy the printed values into pk_models.yaml:
@@ -29,6 +30,8 @@ TARGETS = [
     ("citalopram", "po", "20 mg po", "tmax_h", 3.0, "S28 (middle of 2-4 h)"),
     ("venlafaxine", "po", "75 mg po", "tmax_h", 2.0, "N02"),
     ("duloxetine", "po", "60 mg po", "tmax_h", 6.0, "N10"),
+    ("tranylcypromine", "po", "20 mg po", "tmax_h", 2.08, "middle of 0.67-3.5 h (Mallinger 1986)"),
+    ("phenelzine", "po", "30 mg po", "tmax_h", 0.72, "P03 (43 min)"),
 ]
 
 
@@ -86,6 +89,52 @@ def imipramine_autoinhibition(kb):
     return sol.x
 
 
+def phenelzine_volume(kb):
+    """Apparent V/F (and CL/F = V ln2 / 11.6 h) so that 30 mg peaks at 19.8 ng/mL (P03, P01)."""
+
+    def f(v):
+        kb2 = copy.deepcopy(kb)
+        a = kb2.pk_models["phenelzine"].analytes[0]
+        a.v1_l.value = v
+        a.cl_l_per_h.value = v * math.log(2) / 11.6
+        res = simulate("phenelzine", "30 mg po", hours=96, step_h=0.01, kb=kb2)
+        return res.summary().set_index(["analyte", "measure"]).loc[("phenelzine", "cmax_ng_per_ml"), "value"] - 19.8
+    return brentq(f, 100, 20000, xtol=0.5)
+
+
+def _with_efficiency(kb, drug, eff):
+    kb2 = copy.deepcopy(kb)
+    kb2.pk_models[drug].analytes[0].inactivation["MAO-A"].efficiency_per_nm_per_h = eff
+    return kb2
+
+
+def tranylcypromine_efficiency(kb):
+    """kinact/KI for MAO inhibition to start with the fourth dose of 10 mg/day, once 40 mg had been
+    given (Bieck & Antonin 1982): the efficiencies at which 50 % inhibition is first reached at 72 h
+    (before that dose) and at 96 h (the end of that day) bound the range the fact allows; the
+    geometric middle of the two is taken. Returns ``(middle, low, high)``."""
+    def onset(eff):
+        res = simulate("tranylcypromine", "10 mg po daily", hours=168, step_h=0.1,
+                       kb=_with_efficiency(kb, "tranylcypromine", eff))
+        t = res.enzyme_summary["MAO-A"]["onset_h"].iloc[0]
+        return t if t == t else 1e3
+    low = brentq(lambda e: onset(e) - 96.0, 1e-5, 1e-1, xtol=1e-9)
+    high = brentq(lambda e: onset(e) - 72.0, 1e-5, 1e-1, xtol=1e-9)
+    return math.sqrt(low * high), low, high
+
+
+def phenelzine_efficiency(kb):
+    """kinact/KI so that 20 mg every 8 h inhibits 85 % of MAO on average over day 14 (data sheet)."""
+    import numpy as np
+
+    def f(eff):
+        res = simulate("phenelzine", "20 mg po every 8 h", hours=14 * 24, step_h=0.5,
+                       kb=_with_efficiency(kb, "phenelzine", eff))
+        a = res.enzyme_activity["MAO-A"][0]
+        return 1.0 - a[res.times_h >= 13 * 24].mean() - 0.85
+    return brentq(f, 1e-6, 1e-1, xtol=1e-9)
+
+
 if __name__ == "__main__":
     kb = load()
     f2d6, ki = imipramine_autoinhibition(kb)
@@ -95,6 +144,16 @@ if __name__ == "__main__":
     print(f"sertraline v1_l {v:.0f}  cl_l_per_h {v * math.log(2) / 26:.1f}  (S10, 26 h)")
     a = kb.pk_models["sertraline"].analytes[0]
     a.v1_l.value, a.cl_l_per_h.value = v, v * math.log(2) / 26
+    v = phenelzine_volume(kb)
+    print(f"phenelzine v1_l {v:.0f}  cl_l_per_h {v * math.log(2) / 11.6:.1f}  (P03 19.8 ng/mL after 30 mg, P01 11.6 h)")
+    a = kb.pk_models["phenelzine"].analytes[0]
+    a.v1_l.value, a.cl_l_per_h.value = v, v * math.log(2) / 11.6
     for drug, route, reg, measure, target, fact in TARGETS:
         ka = calibrate(kb, drug, route, reg, measure, target)
         print(f"{drug:14s} {route:10s} ka_per_h {ka:.3f}  ({measure} = {target} at {reg}; {fact})")
+        kb.pk_models[drug].routes[route].paths[0].ka_per_h.value = ka
+    mid, lo, hi = tranylcypromine_efficiency(kb)
+    print(f"tranylcypromine MAO-A efficiency_per_nm_per_h {mid:.4g}  (50 % first reached on day 4 of 10 mg/day "
+          f"from {lo:.4g} (96 h) to {hi:.4g} (72 h))")
+    print(f"phenelzine MAO-A efficiency_per_nm_per_h {phenelzine_efficiency(kb):.4g}  (85 % on 60 mg/day)")
+

@@ -48,7 +48,8 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
               remission_threshold=remission, onset_threshold=onset, population=pop, control=control)
     warn(res.warnings)
     for f in res.flags:
-        typer.echo(f"adpharm: flag: {' + '.join(f['drugs'])}: {f['effect']} ({f['severity']}; {', '.join(f['refs'])})", err=True)
+        typer.echo(f"adpharm: flag: {' + '.join(f['drugs'])}: {f['effect']} ({f['severity']}; {', '.join(f['refs'])}; "
+                   f"{f['modelled']})", err=True)
     sbml_text = res.to_sbml(patient=0) if export_sbml is not None else None
     if fmt == "csv":
         write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)

@@ -93,8 +93,12 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
     if fmt == "csv":
         write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
     else:
-        emit(res.to_dict(), _header(res) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}")
-              + "\n", fmt, out)
+        text = _header(res) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}") + "\n"
+        if res.enzyme_summary:
+            text += ("\nirreversible enzyme inactivation (activity as a fraction of baseline; onset_h: hours to 50 % "
+                     "inhibition):\n" + res.enzyme_table().to_string(index=False, float_format=lambda x: f"{x:.4g}")
+                     + "\n")
+        emit(res.to_dict(), text, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 
@@ -105,7 +109,8 @@ def occupancy(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGH
               step: Optional[float] = _STEP, n: int = _N, seed: Optional[int] = _SEED, phenotype: str = _PHENO,
               age: float = _AGE, sex: str = _SEX, fmt: str = _FMT, out: Optional[Path] = _OUT,
               plot: Optional[Path] = _PLOT) -> None:
-    """Fraction of SERT, NET, DAT, NMDA, H1, M1 and alpha1 occupied over time (peak, and mean over the last 24 h)."""
+    """Fraction of SERT, NET, DAT, NMDA, H1, M1 and alpha1 occupied, and of MAO-A inactivated, over time (peak, and
+    mean over the last 24 h)."""
     _check(fmt, plot, phenotype, sex)
     if fmt == "csv":
         fail("--format csv: occupancy is written as text or json")

@@ -77,8 +77,17 @@ class CitedValue(Cited):
 
 
 class Binding(CitedValue):
-    measure: Literal["Ki", "Kd", "IC50"]
+    """A binding constant in nM. ``measure`` ``KI`` is the inactivation constant of an irreversible
+    (mechanism-based) inhibitor: the concentration of half-maximal inactivation rate, not an
+    affinity; such an inhibitor's potency is ``kinact/KI``, and it gives no reversible occupancy."""
+
+    measure: Literal["Ki", "Kd", "IC50", "KI"]
     species: str | None = None
+
+    @property
+    def reversible(self) -> bool:
+        """True for an equilibrium constant (Ki, Kd, IC50) that gives a reversible occupancy."""
+        return self.measure != "KI"
 
     @field_validator("unit")
     @classmethod
@@ -275,6 +284,18 @@ class Param(Cited):
     value: float = Field(ge=0, allow_inf_nan=False)
 
 
+class Inactivation(Cited):
+    """Irreversible (mechanism-based) inactivation of an enzyme by an analyte.
+
+    The inactivation rate is ``kinact C_u / (KI + C_u)`` (per hour, ``C_u`` unbound plasma nM);
+    ``efficiency_per_nm_per_h`` is ``kinact / KI``, the second-order constant that sets the rate at
+    concentrations well below ``KI``. Without ``ki_nm`` the rate is ``efficiency * C_u`` (linear).
+    """
+
+    efficiency_per_nm_per_h: float = Field(gt=0, allow_inf_nan=False)
+    ki_nm: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+
 class PKAnalyte(_Strict):
     """One measured analyte (the parent or a metabolite) of a linear compartment model.
 
@@ -302,6 +323,7 @@ class PKAnalyte(_Strict):
     formed_by_cyp2d6: bool = False
     first_pass_fm: Param | None = None
     binding: dict[Target, Binding] = {}
+    inactivation: dict[Target, Inactivation] = {}
 
     @model_validator(mode="after")
     def _shape(self):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AdpharmInputError
+from ..pharmacology.inactivation import resynthesis_rate_per_h
 from .drive import TARGET_INPUTS, PKComponent
 from .model import CascadeModel
 
@@ -74,6 +75,7 @@ def to_sbml(model: CascadeModel, params: dict, components: list[PKComponent], pa
         param(name, pick(v))
 
     s_terms: dict[str, list[str]] = {}
+    inact_terms: dict[str, tuple[list[str], list[str]]] = {}
     hill = 1.0
     for c_i, c in enumerate(components):
         pre = f"pk{c_i}"
@@ -95,6 +97,12 @@ def to_sbml(model: CascadeModel, params: dict, components: list[PKComponent], pa
             for target, coef in c.coefs.items():
                 if coef[j] != 0.0:
                     s_terms.setdefault(target, []).append(f"{float(coef[j])!r} * {conc}")
+            for target, w in c.inactivation.items():
+                eff, inv = w.to_unbound_nm[j] * w.efficiency_per_nm_per_h[j], w.to_unbound_nm[j] * w.inv_ki_per_nm[j]
+                if eff != 0.0:
+                    inact_terms.setdefault(target, ([], []))[0].append(f"{float(eff)!r} * {conc}")
+                if inv != 0.0:
+                    inact_terms.setdefault(target, ([], []))[1].append(f"{float(inv)!r} * {conc}")
         hill = c.hill
         for e_i, b in enumerate(c.boluses):
             _event(libsbml, m, f"{pre}_bolus{e_i}", b.time_h, f"{pre}_x{b.state}",
@@ -111,6 +119,16 @@ def to_sbml(model: CascadeModel, params: dict, components: list[PKComponent], pa
         if name in model.inputs:
             s = "(" + " + ".join(terms) + ")"
             assign(name, f"{s}^{float(hill)!r} / (1 + {s}^{float(hill)!r})")
+    for target, (eff_terms, inv_terms) in inact_terms.items():
+        # irreversible inactivation with resynthesis (adpharm.pharmacology.inactivation)
+        e = f"{target.replace('-', '_')}_active"
+        param(e, 1.0, constant=False)
+        k_syn = resynthesis_rate_per_h(target)[0]
+        k_inact = f"({' + '.join(eff_terms or ['0'])}) / (1 + {' + '.join(inv_terms or ['0'])})"
+        rate(e, f"{k_syn!r} * (1 - {e}) - {k_inact} * {e}")
+        name = TARGET_INPUTS.get(target)
+        if name in model.inputs:
+            assign(name, f"1 - {e}")
     for s in model.states.values():
         param(s.name, s.initial, constant=False)
     for name, expr in model.assignments.items():

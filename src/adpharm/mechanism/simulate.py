@@ -219,6 +219,12 @@ class MechanismResult:
         return ax
 
 
+#: Every labelled interaction is reported, none is simulated: the blood-pressure state follows NMDA
+#: load only (no sourced pressor effect of MAO inhibition, tyramine or noradrenaline), and serotonin
+#: toxicity is not a state of the model.
+INTERACTION_NOT_MODELLED = "labelled, not modelled"
+
+
 def _flags(drugs: list[str], kb: KnowledgeBase) -> list[dict]:
     """Labelled interactions between the drugs of a combination."""
     out = []
@@ -235,7 +241,7 @@ def _flags(drugs: list[str], kb: KnowledgeBase) -> list[dict]:
                 agent = it.agent.lower()
                 if any(w and (w in agent or w.rstrip("s") in agent) for w in words):
                     out.append({"drugs": [a, b], "agent": it.agent, "effect": it.effect, "severity": it.severity,
-                                "refs": list(it.refs)})
+                                "refs": list(it.refs), "modelled": INTERACTION_NOT_MODELLED})
     return out
 
 

@@ -10,9 +10,10 @@ factor. ``Kp,uu`` is 1 (free-drug hypothesis) unless a PET calibration in ``occu
 it for a target family: then ``Kp,uu = K * MW / 1000 / (fu * EC50)``, the factor that makes the in
 vitro constant reproduce the in vivo EC50 of total plasma concentration.
 
-MAO inhibition by irreversible inhibitors is enzyme inactivation with resynthesis
-(:func:`mao_activity`), which outlasts plasma levels; no bundled MAOI has a sourced inactivation
-rate, so it is available as a function for user parameters rather than in ``pk occupancy``.
+MAO-A inhibition by the irreversible MAOIs is not an occupancy: it is enzyme inactivation with
+resynthesis (:mod:`.inactivation`), which outlasts plasma levels. Their ``KI`` constants are
+inactivation constants, not affinities, so they give no reversible occupancy here; the MAO-A row
+of :func:`occupancy` is the inactivated fraction ``1 - E`` from the simulation.
 
 References
 ----------
@@ -46,13 +47,10 @@ def binding_constants(drug: str, kb: KnowledgeBase) -> dict[str, dict[str, tuple
     for a in model.analytes:
         table: dict[str, tuple] = {}
         src = kb.drugs.get(a.name)
-        if src is not None:
-            for t, b in src.binding.items():
-                if b.value is not None:
+        for profile in ((src.binding if src is not None else {}), a.binding):
+            for t, b in profile.items():
+                if b.value is not None and b.reversible:
                     table[t] = (b.value, list(b.refs), b.fact)
-        for t, b in a.binding.items():
-            if b.value is not None:
-                table[t] = (b.value, list(b.refs), b.fact)
         out[a.name] = table
     return out
 
@@ -173,37 +171,15 @@ def occupancy(pk: PKResult, kb: KnowledgeBase | None = None) -> OccupancyResult:
     if pk.conc_ng_per_ml is None:
         raise AdpharmInputError("occupancy needs the concentration profiles; simulate with keep_profiles=True")
     coefs, basis, hill = occupancy_coefficients(pk.drug, kb)
-    targets = list(coefs)
+    inactivated = {t: a for t, a in (pk.enzyme_activity or {}).items() if t in OCCUPANCY_TARGETS}
+    targets = list(coefs) + [t for t in inactivated if t not in coefs]
     fraction = np.zeros(pk.conc_ng_per_ml.shape[:2] + (len(targets),))
     for j, target in enumerate(targets):
-        fraction[:, :, j] = occupied_fraction(pk.conc_ng_per_ml @ coefs[target], hill)
+        if target in inactivated:
+            fraction[:, :, j] = 1.0 - inactivated[target]
+            basis[target] = {"model": "irreversible inactivation with resynthesis: inhibited fraction 1 - E",
+                             **pk.enzyme_sources.get(target, {})}
+        else:
+            fraction[:, :, j] = occupied_fraction(pk.conc_ng_per_ml @ coefs[target], hill)
     missing = [t for t in OCCUPANCY_TARGETS if t not in targets]
     return OccupancyResult(pk, targets, fraction, basis, missing)
-
-
-def mao_activity(times_h: np.ndarray, conc_unbound_nm: np.ndarray, kinact_per_h: float, ki_nm: float,
-                 resynthesis_half_life_h: float) -> np.ndarray:
-    """Active MAO fraction under irreversible inhibition with resynthesis (stiff ODE).
-
-    ``dE/dt = kdeg (1 - E) - kinact C/(KI + C) E`` with ``kdeg = ln 2 / t_half``, ``E(0) = 1`` and
-    ``C(t)`` linearly interpolated between the given times; solved with scipy's BDF method. The
-    equation is nonlinear in ``C``, so this is the one place the engine uses a stiff solver.
-
-    References
-    ----------
-    .. [1] Silverman RB (1995). Mechanism-based enzyme inactivators. Methods Enzymol 249:240-283.
-    """
-    from scipy.integrate import solve_ivp
-    if kinact_per_h <= 0 or ki_nm <= 0 or resynthesis_half_life_h <= 0:
-        raise AdpharmInputError("mao: kinact, KI and the resynthesis half-life must be positive")
-    t = np.asarray(times_h, float)
-    c = np.asarray(conc_unbound_nm, float)
-    kdeg = np.log(2) / resynthesis_half_life_h
-
-    def rhs(tt, e):
-        ci = np.interp(tt, t, c)
-        return kdeg * (1 - e) - kinact_per_h * ci / (ki_nm + ci) * e
-
-    sol = solve_ivp(rhs, (t[0], t[-1]), [1.0], method="BDF", t_eval=t, rtol=1e-8, atol=1e-10,
-                    max_step=max((t[-1] - t[0]) / 200, 1e-3))
-    return sol.y[0]

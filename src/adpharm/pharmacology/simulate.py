@@ -24,6 +24,7 @@ from ..errors import AdpharmInputError
 from ..io import jsonable
 from ..knowledge.loader import KnowledgeBase, or_bundled
 from . import nca
+from .inactivation import MAX_SUBSTEP_H, activity_profile, inactivation_weights, onset_h, resynthesis_rate_per_h
 from .model import PHENOTYPE_ACTIVITY_SCORE, CompartmentModel, Covariates
 from .regimen import Regimen, check_weight, parse_regimen
 from .solver import propagate
@@ -64,10 +65,31 @@ class PKResult:
     seed: int | None
     warnings: list[str] = field(default_factory=list)
     sources: dict[str, list[str]] = field(default_factory=dict)
+    #: active fraction ``(subject, time)`` of each enzyme the drug inactivates irreversibly (MAO-A)
+    enzyme_activity: dict[str, np.ndarray] | None = None
+    enzyme_sources: dict[str, dict] = field(default_factory=dict)
+    #: per enzyme and subject: lowest activity, activity at the end, and hours to 50 % inhibition
+    enzyme_summary: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
         return len(self.covariates)
+
+    def enzyme_table(self) -> pd.DataFrame:
+        """One row per inactivated enzyme and measure (``min_activity``, ``end_activity``,
+        ``onset_h``: time to 50 % inhibition): the value, or the 5th/50th/95th percentiles."""
+        rows = []
+        for target, df in self.enzyme_summary.items():
+            for m in ("min_activity", "end_activity", "onset_h"):
+                v = df[m].to_numpy(float)
+                row = {"enzyme": target, "measure": m}
+                if self.n == 1:
+                    row["value"] = float(v[0])
+                else:
+                    for p in PERCENTILES:
+                        row[f"p{p}"] = float(np.nanpercentile(v, p)) if np.isfinite(v).any() else float("nan")
+                rows.append(row)
+        return pd.DataFrame(rows)
 
     def tidy(self) -> pd.DataFrame:
         """Long table ``subject, time_h, analyte, conc_ng_per_ml`` of the kept profiles."""
@@ -109,7 +131,20 @@ class PKResult:
             a, m = row.pop("analyte"), row.pop("measure")
             val = row["value"] if self.n == 1 else row
             summ.setdefault(a, {})[m] = jsonable(val)
-        return {"summary": summ, "warnings": self.warnings, "provenance": self.provenance()}
+        out = {"summary": summ, "warnings": self.warnings, "provenance": self.provenance()}
+        if self.enzyme_summary:
+            enz: dict[str, dict] = {}
+            for row in self.enzyme_table().to_dict("records"):
+                t, m = row.pop("enzyme"), row.pop("measure")
+                enz.setdefault(t, {})[m] = jsonable(row["value"] if self.n == 1 else row)
+            for t in enz:
+                if self.enzyme_activity is not None and t in self.enzyme_activity:
+                    a = self.enzyme_activity[t]
+                    enz[t]["time_course"] = {"time_h": jsonable(self.times_h),
+                                             "activity": jsonable(a[0] if self.n == 1 else np.median(a, axis=0))}
+                enz[t]["model"] = self.enzyme_sources.get(t, {})
+            out["enzyme_activity"] = enz
+        return out
 
     def plot(self, ax=None, analytes: list[str] | None = None):
         """Concentration-time curves (median and 5-95 % band for a population), log scale."""
@@ -132,7 +167,14 @@ class PKResult:
         ax.set_xlabel("time (h)")
         ax.set_ylabel("plasma concentration (ng/mL)")
         ax.set_title(f"{self.drug}: {self.regimen}")
-        ax.legend()
+        ax.legend(loc="upper left")
+        if self.enzyme_activity:
+            ax2 = ax.twinx()
+            for target, a in self.enzyme_activity.items():
+                ax2.plot(self.times_h, 100 * np.median(a, axis=0), color="k", ls="--", label=f"{target} activity")
+            ax2.set_ylabel("enzyme activity (% of baseline)")
+            ax2.set_ylim(0, 105)
+            ax2.legend(loc="upper right")
         return ax
 
 
@@ -284,18 +326,61 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
     tables = []
     last_dose = max(e.time_h for e in events)
     interval = reg.interval_h()
+    enzymes = _EnzymeRun(model, times, kb) if inactivation_weights(model) else None
+    if enzymes is not None:
+        chunk_size = min(chunk_size, enzymes.chunk_size)
     for start in range(0, n, chunk_size):
         sl = slice(start, min(n, start + chunk_size))
-        conc = solve_chunk(model, events, times, cov, etas, sl)
+        if enzymes is None:
+            conc = solve_chunk(model, events, times, cov, etas, sl)
+        else:
+            conc = enzymes.run(solve_chunk(model, events, enzymes.fine_times, cov, etas, sl), keep)
         if profiles is not None:
             profiles.append(conc)
         tables.append(_nca_table(model, times, conc, last_dose, interval, start))
     table = pd.concat(tables, ignore_index=True)
     cov_df = pd.DataFrame({"subject": np.arange(1, n + 1), "weight_kg": cov.weight_kg, "age_y": cov.age_y,
                            "sex": cov.sex, "cyp2d6_phenotype": cov.phenotype})
-    return PKResult(model.drug, reg.text, times, model.analyte_names,
-                    np.concatenate(profiles) if profiles is not None else None, table, cov_df, seed, warnings,
-                    _sources(model))
+    res = PKResult(model.drug, reg.text, times, model.analyte_names,
+                   np.concatenate(profiles) if profiles is not None else None, table, cov_df, seed, warnings,
+                   _sources(model))
+    if enzymes is not None:
+        enzymes.finish(res)
+    return res
+
+
+class _EnzymeRun:
+    """Irreversible enzyme inactivation alongside the PK: concentrations on a grid fine enough for
+    the activity (:data:`~.inactivation.MAX_SUBSTEP_H`), activity kept at the output times."""
+
+    def __init__(self, model: CompartmentModel, times: np.ndarray, kb):
+        self.weights = inactivation_weights(model)
+        self.rates = {t: resynthesis_rate_per_h(t, kb) for t in self.weights}
+        step = float(times[1] - times[0]) if times.size > 1 else MAX_SUBSTEP_H
+        self.every = max(1, int(math.ceil(step / MAX_SUBSTEP_H - 1e-9)))
+        self.fine_times = np.round(np.linspace(times[0], times[-1], (times.size - 1) * self.every + 1), 9)
+        self.times = times
+        # bound the fine grid of a chunk to about 2e7 numbers
+        self.chunk_size = max(1, int(2e7 // (self.fine_times.size * len(model.analytes))))
+        self.activity: dict[str, list[np.ndarray]] = {t: [] for t in self.weights}
+        self.summary: dict[str, list[np.ndarray]] = {t: [] for t in self.weights}
+
+    def run(self, fine_conc: np.ndarray, keep: bool) -> np.ndarray:
+        for t, w in self.weights.items():
+            e = activity_profile(self.fine_times, fine_conc, w, self.rates[t][0])
+            self.summary[t].append(np.column_stack([e.min(axis=1), e[:, -1], onset_h(self.fine_times, e)]))
+            if keep:
+                self.activity[t].append(e[:, ::self.every])
+        return fine_conc[:, ::self.every, :]
+
+    def finish(self, res: PKResult) -> None:
+        res.enzyme_summary = {t: pd.DataFrame(np.concatenate(v), columns=["min_activity", "end_activity", "onset_h"])
+                              for t, v in self.summary.items()}
+        if all(self.activity.values()):
+            res.enzyme_activity = {t: np.concatenate(v) for t, v in self.activity.items()}
+        res.enzyme_sources = {t: {"model": "dE/dt = k_syn (1 - E) - k_inact(C) E; onset_h: first time with 50 % "
+                                           "inhibition", "resynthesis": self.rates[t][1],
+                                  "inactivation": self.weights[t].sources} for t in self.weights}
 
 
 def subject_system(model: CompartmentModel, events, cov: Covariates, etas: dict[str, np.ndarray]):
