@@ -66,7 +66,16 @@ def test_bad_input_exits_2_with_one_line(args, part, tmp_path):
 
 
 def test_drug_without_parameter_set_and_class_name():
-    r = run_cli("pk", "simulate", "--drug", "phenelzine", "--regimen", "15 mg po")
-    assert r.returncode == 2 and "no sourced PK parameter set" in r.stderr
+    """Every bundled drug has a parameter set now (the MAOIs since issue 22); a knowledge base without
+    one gets the one-line error, and a class name is refused."""
+    import copy
+
+    from adpharm.errors import AdpharmInputError
+    from adpharm.knowledge.loader import load
+    from adpharm.pharmacology.simulate import model_for
+    kb = copy.deepcopy(load())
+    del kb.pk_models["phenelzine"]
+    with pytest.raises(AdpharmInputError, match="no sourced PK parameter set"):
+        model_for("phenelzine", kb)
     r = run_cli("pk", "occupancy", "--drug", "ssri", "--regimen", "20 mg po")
     assert r.returncode == 2 and "is a class" in r.stderr

@@ -89,7 +89,7 @@ def arm(values, x, day, *, plast=None, factor=0.0, lead_days=0.0, pooled=False, 
 NAMES = ["c_primary", "c_trd", "c_adjunct", "c_chronic", "e_trd", "e_suicidal", "unblinding",
          "placebo_logit_sd", "placebo_contact_tau_days", "w_glutamatergic", "w_neurogenesis", "sensitivity_log_sd",
          "overlap"]
-X0 = [0.4008, 0.005007, 0.2758, 0.8323, 0.1076, 0.2735, 0.007137, 1.648, 15.3, 1.734, 0.1565, 1.728, 0.9972]
+X0 = [0.4082, 0.005004, 0.2628, 0.8743, 0.1235, 0.2729, 9.249e-06, 1.535, 15.2, 1.069, 0.06574, 2.774, 0.9964]
 LO = [0.01, 0.005, 0.01, 0.005, 0.005, 0.01, 0.0, 0.2, 14.0, 0.1, 0.01, 0.2, 0.0]
 HI = [0.9, 0.9, 0.9, 0.9, 0.9, 0.95, 1.0, 3.0, 60.0, 100.0, 10.0, 3.0, 1.0]
 

@@ -38,14 +38,17 @@ def drug(name: str = typer.Argument(..., help="Drug name or synonym."),
         return
     typer.echo(f"{prof['name']} ({prof.get('class_name', 'class')})")
     mech = prof["primary_mechanism"]
-    typer.echo(f"  mechanism: {mech['value']}{query.marks(mech)} [{', '.join(mech['refs'])}]")
+    typer.echo(f"  mechanism: {mech['value']}{query.marks(mech, refs)} [{', '.join(mech['refs'])}]")
     for t, b in prof.get("binding", {}).items():
-        typer.echo(f"  {t:<7} {query.format_value({**b, 'unit': 'nM'})} ({b['measure']}){query.marks(b)} "
-                   f"[{', '.join(b['refs'])}]")
+        typer.echo(f"  {t:<7} {query.format_value({**b, 'unit': 'nM'})} ({query.measure_label(b['measure'])})"
+                   f"{query.marks(b, refs)} [{', '.join(b['refs'])}]")
     for p, v in ((k, v) for k, v in prof.get("pk", {}).items() if v):
-        typer.echo(f"  {p:<22} {query.format_value(v)}{query.marks(v)} [{', '.join(v['refs'])}]")
+        typer.echo(f"  {p:<22} {query.format_value(v)}{query.marks(v, refs)} [{', '.join(v['refs'])}]")
+    if prof.get("onset"):
+        o = prof["onset"]
+        typer.echo(f"  {'onset':<22} {query.format_value(o)}{query.marks(o, refs)} [{', '.join(o['refs'])}]")
     for ae in prof.get("adverse_effects", []):
-        typer.echo(f"  {ae['category']:<13} {ae['name']}{query.marks(ae)} [{', '.join(ae['refs'])}]")
+        typer.echo(f"  {ae['category']:<13} {ae['name']}{query.marks(ae, refs)} [{', '.join(ae['refs'])}]")
     typer.echo("references:")
     for k in used:
         r = refs[k]

@@ -126,14 +126,29 @@ def citation(r: dict[str, Any]) -> str:
     return f"{r['authors']} ({r['year']}). {r['title']}. {r['journal']}. {loc}"
 
 
-def marks(v: dict[str, Any]) -> str:
+#: How each binding measure is named to a reader; ``KI`` is not an affinity.
+MEASURE_LABELS = {"Ki": "Ki", "Kd": "Kd", "IC50": "IC50",
+                  "KI": "KI: inactivation constant of an irreversible inhibitor, potency kinact/KI, not an affinity"}
+
+
+def measure_label(measure: str) -> str:
+    """The reader's name of a binding measure (``"Ki"``, or the explanation of an irreversible ``KI``;
+    a class's ``"Ki/KI"`` keeps its parts)."""
+    return "/".join(MEASURE_LABELS.get(m, m) for m in measure.split("/"))
+
+
+def marks(v: dict[str, Any], references: dict[str, dict] | None = None) -> str:
     """The qualifiers a stored fact carries, as text for a listing: ``unverified`` (the source table
-    marks the value as not checked against the primary paper), ``calibrated`` (fitted to the facts its
-    note names rather than read from a source) and the stated ``confidence``; empty when none apply.
-    The guide shows the same marks as badges."""
+    marks the value as not checked against the primary paper), ``record not checked`` (with
+    ``references``: every reference it cites is a record nobody here has checked), ``calibrated``
+    (fitted to the facts its note names rather than read from a source) and the stated
+    ``confidence``; empty when none apply. The guide shows the same marks as badges."""
     out = []
     if not v.get("verified", True):
         out.append("unverified")
+    cited = [references[k] for k in v.get("refs", []) if references and k in references]
+    if cited and not any(r.get("checked", True) for r in cited):
+        out.append("record not checked")
     if v.get("basis") == "calibrated":
         out.append("calibrated")
     if v.get("confidence"):

@@ -76,10 +76,11 @@ class Comparison:
                              self.b["name"]: [r["b"]["value"] if r["b"] else "" for r in rows]})
 
     def plot(self, ax=None):
-        """Bar chart of binding constants (-log10 Ki/Kd) at the targets both sides report."""
+        """Bar chart of binding constants (-log10 Ki/Kd) at the targets both sides report (an irreversible
+        inhibitor's KI is not an affinity and is left out)."""
         from ..figures import pyplot
         plt = pyplot()
-        rows = [r for r in self.sections["binding"] if r["a"] and r["b"]]
+        rows = [r for r in self.sections["binding"] if r["a"] and r["b"] and r["a"]["affinity"] and r["b"]["affinity"]]
         ax = ax or plt.subplots(figsize=(6, 3))[1]
         xs = range(len(rows))
         for off, side in ((-0.2, "a"), (0.2, "b")):
@@ -131,9 +132,10 @@ def _binding_cell(b: dict | None) -> dict | None:
     if not b:
         return None
     txt = query.format_value({**b, "unit": "nM"})
-    c = cell(f"{txt} ({b['measure']})", b["refs"], b.get("verified", True), fact=b.get("fact"),
+    c = cell(f"{txt} ({query.measure_label(b['measure'])})", b["refs"], b.get("verified", True), fact=b.get("fact"),
              note=b.get("method") or b.get("note"), species=b.get("species"))
     c["value_nm"] = b["value"] if b.get("value") is not None else b["low"]
+    c["affinity"] = "KI" not in b["measure"].split("/")
     return c
 
 
