@@ -190,8 +190,17 @@ def test_guide_shows_the_simulated_course_of_both_drugs(guide):
 
 
 def test_guide_names_a_side_it_cannot_simulate():
-    sim = compare("sertraline", "phenelzine").to_dict()["simulation"]
-    assert [r["drug"] for r in sim["rows"]] == ["sertraline"] and sim["missing"] == ["Phenelzine"]
+    # duloxetine has a PK set but no regimen to simulate in the knowledge base
+    sim = compare("sertraline", "duloxetine").to_dict()["simulation"]
+    assert [r["drug"] for r in sim["rows"]] == ["sertraline"] and sim["missing"] == ["Duloxetine"]
+
+
+def test_compare_ketamine_maoi_simulates_both_sides():
+    """Issue 22: the MAOI class is simulated (phenelzine, its first member with a regimen), onset in weeks."""
+    sim = compare("ketamine", "maoi").to_dict()["simulation"]
+    rows = {r["drug"]: r for r in sim["rows"]}
+    assert set(rows) == {"ketamine", "phenelzine"} and sim["missing"] == []
+    assert rows["ketamine"]["onset_day"] == 1 and rows["phenelzine"]["onset_day"] >= 14
 
 
 def test_simulated_course_figure_is_byte_reproducible(guide):

@@ -45,6 +45,24 @@ def test_cli_reports_the_combination_and_labelled_flags():
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["combination"]["drugs"] == ["esketamine", "sertraline"] and len(d["combination"]["days"]) == 4
-    r = run_cli("mechanism", "simulate", "--drug", "ketamine", "--regimen", KET[1], "--drug", "phenelzine",
-                "--regimen", "15 mg po tid", "--days", "2")
-    assert r.returncode == 2 and "phenelzine" in r.stderr
+
+
+
+@pytest.mark.parametrize("other, regimen, words", [
+    ("ketamine", KET[1], "blood pressure"),
+    ("imipramine", "50 mg po daily", "contraindicated"),
+    ("sertraline", "50 mg po daily", "serotonin syndrome"),
+])
+@pytest.mark.parametrize("maoi, maoi_regimen", [("phenelzine", "15 mg po tid"), ("tranylcypromine", "10 mg po bid")])
+def test_a_combination_with_an_maoi_runs_and_carries_its_labelled_warning(other, regimen, words, maoi, maoi_regimen):
+    """Issue 22: MAOI combinations simulate, with the knowledge base's labelled interaction, marked as
+    labelled and not modelled (no state of the model carries the pressor or serotonergic effect)."""
+    r = run_cli("mechanism", "simulate", "--drug", other, "--regimen", regimen, "--drug", maoi,
+                "--regimen", maoi_regimen, "--days", "2", "--n", "20", "--seed", "1", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    flags = d["flags"]
+    assert flags and all(f["modelled"] == "labelled, not modelled" for f in flags)
+    assert any(words in f["effect"] or words in f["severity"] for f in flags)
+    assert "adpharm: flag:" in r.stderr and "labelled, not modelled" in r.stderr
+    assert d["combination"]["drugs"] == [other, maoi]

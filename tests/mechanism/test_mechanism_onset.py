@@ -52,6 +52,19 @@ def test_ssris_no_separation_in_week_one_separation_by_week_six(drug, regimen):
     assert s.loc[42, "separation"] >= 2.0
 
 
+@pytest.mark.parametrize("drug, regimen", [("phenelzine", "15 mg po every 8 h titrate to 20 mg over 1 week"),
+                                           ("tranylcypromine", "15 mg po every 12 h")])
+def test_maois_onset_in_weeks(drug, regimen):
+    """MAO-A inhibition is near its plateau within days, but the cascade (autoreceptors, neurogenesis)
+    makes the MAOIs' onset weeks, as the label says for phenelzine (2-4 weeks and more)."""
+    res = simulate((drug, regimen), 42, n=1000, seed=14)
+    s = res.summary().set_index("day")
+    assert s.loc[:7, "separation"].max() < 1.0
+    onset = res.onset_day()
+    assert onset is not None and 14 <= onset <= 42
+    assert s.loc[42, "separation"] > 2.0
+
+
 def test_repeated_infusions_sustain_and_lower_doses_do_less(ketamine_once):
     rep = simulate(("ketamine", "0.5 mg/kg iv over 40 min 3x/week for 2 weeks"), 14, n=1000, seed=11)
     assert rep.summary().set_index("day").loc[12, "separation"] > 3 * ketamine_once.summary().set_index("day").loc[12, "separation"]

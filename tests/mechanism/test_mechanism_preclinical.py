@@ -23,11 +23,29 @@ def _by(result, schedule):
 def test_ketamine_acts_after_one_dose_and_imipramine_only_after_three_weeks():
     ket = preclinical("ketamine", 10)           # 10 mg/kg i.p., the dose of Li 2010
     imi = preclinical("imipramine", 15)
-    assert _by(ket, "acute")["immobility_reduction_pct"] > 10
+    ket_acute = _by(ket, "acute")["immobility_reduction_pct"]
+    assert ket_acute > 1 and ket_acute > 100 * _by(imi, "acute")["immobility_reduction_pct"]
     assert _by(imi, "acute")["immobility_reduction_pct"] < 0.1
     # the monoaminergic weight is set by the clinical calibration (Linde 2015), which makes it small
     assert _by(imi, "chronic")["immobility_reduction_pct"] > 1
     assert _by(ket, "acute")["test_time_h"] == 24 and _by(imi, "chronic")["test_time_h"] == 20 * 24 + 24
+
+
+def _detectable_reduction_pct() -> float:
+    """The reduction a study of 14 mice per group detects with 80 % power (two-sided 5 %), from the spread
+    of the real control mice (behaviopy, minutes 2-6): 2.8 SD sqrt(2/14), as % of the control mean."""
+    df = pd.read_csv(FST)
+    c = df[(df["Interval [minutes]"] == "2 to 6") & (df.Treatment == "Control")]["Immobility Ratio"]
+    return 100 * 2.8 * c.std(ddof=1) * np.sqrt(2 / c.size) / c.mean()
+
+
+@pytest.mark.xfail(strict=True, reason="the virtual forced swim gives about 10 % less immobility 24 h after 10 mg/kg "
+                   "ketamine, below the 29.5 % a study of 14 mice per group could detect, while rodent studies detect it "
+                   "(Li 2010): the rodent readout inherits the clinical glutamatergic weight, and Ebert 1997's racemic "
+                   "NMDA affinity (issue 22) made it smaller")
+def test_acute_ketamine_fst_effect_is_large_enough_to_detect():
+    ket = preclinical("ketamine", 10)
+    assert _by(ket, "acute")["immobility_reduction_pct"] >= _detectable_reduction_pct()
 
 
 def test_control_immobility_is_the_real_control_group():

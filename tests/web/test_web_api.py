@@ -32,6 +32,26 @@ def test_drug_profile_has_cited_tables():
     assert d["profile"]["binding"]["SERT"]["refs"] == ["tatsumi1997", "iversen2006"]
 
 
+@pytest.mark.parametrize("drug", ["ketamine", "tranylcypromine", "phenelzine", "imipramine", "escitalopram"])
+def test_drug_page_marks_flags_as_the_cli_does(drug):
+    """The web drug page carries the marks of `adpharm drug NAME` (issue 22): unverified, record not
+    checked, confidence; an irreversible inhibitor's KI is named an inactivation constant."""
+    from adpharm.knowledge import query
+    t = client().get(f"/drugs/{drug}", headers=HTML).text
+    refs = query.references()
+    prof = query.profile(drug)
+    values = list(prof.get("binding", {}).values()) + [v for v in prof.get("pk", {}).values() if v]
+    for v in values:
+        m = query.marks(v, refs).strip(" ()")
+        if m:
+            assert m in t, (drug, m)
+    for k in query.collect_refs(prof):
+        if not refs[k].get("checked", True):
+            assert "record not checked" in t
+    if drug == "tranylcypromine":
+        assert "inactivation constant of an irreversible inhibitor" in t
+
+
 def test_drug_search_filters_server_side():
     t = client().get("/drugs?q=esketamine", headers=HTML).text
     assert "Esketamine" in t and "Phenelzine" not in t

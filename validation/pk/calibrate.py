@@ -21,6 +21,7 @@ from adpharm.pharmacology.simulate import simulate
 TARGETS = [
     ("ketamine", "po", "35 mg po", "cmax_ng_per_ml", 45.0, "K05 (0.5 mg/kg x 70 kg)"),
     ("ketamine", "sublingual", "25 mg sublingual", "tmax_h", 0.75, "K21"),
+    ("ketamine", "intranasal", "50 mg intranasal", "tmax_h", 16 / 60, "Pharmacotherapy 2022 Table 6 (16 min)"),
     ("imipramine", "po", "50 mg po", "tmax_h", 5.0, "middle of 2-8 h (ITPS 2023)"),
     ("amitriptyline", "po", "25 mg po", "tmax_h", 4.0, "middle of 2-6 h"),
     ("nortriptyline", "po", "25 mg po", "tmax_h", 5.5, "T38"),
@@ -44,17 +45,22 @@ def calibrate(kb, drug, route, regimen, measure, target):
     return brentq(f, 0.02, 50.0, xtol=1e-4)
 
 
-def sertraline_volume(kb):
-    """Apparent V/F (and CL/F = V ln2 / 26 h) so that 50 mg peaks at 12 ng/mL (S10)."""
+def apparent_volume(kb, drug, regimen, half_life_h, cmax_ng_per_ml):
+    """Apparent V/F (with CL/F = V ln2 / t1/2) so that ``regimen`` peaks at ``cmax_ng_per_ml``."""
 
     def f(v):
         kb2 = copy.deepcopy(kb)
-        a = kb2.pk_models["sertraline"].analytes[0]
+        a = kb2.pk_models[drug].analytes[0]
         a.v1_l.value = v
-        a.cl_l_per_h.value = v * math.log(2) / 26.0
-        res = simulate("sertraline", "50 mg po", hours=120, step_h=0.05, kb=kb2)
-        return res.summary().set_index(["analyte", "measure"]).loc[("sertraline", "cmax_ng_per_ml"), "value"] - 12.0
+        a.cl_l_per_h.value = v * math.log(2) / half_life_h
+        res = simulate(drug, regimen, hours=120, step_h=0.01, kb=kb2)
+        return res.summary().set_index(["analyte", "measure"]).loc[(drug, "cmax_ng_per_ml"), "value"] - cmax_ng_per_ml
     return brentq(f, 100, 20000, xtol=0.5)
+
+
+def sertraline_volume(kb):
+    """50 mg peaks at 12 ng/mL (S10); label half-life 26 h."""
+    return apparent_volume(kb, "sertraline", "50 mg po", 26.0, 12.0)
 
 
 #: Brøsen 1986 (Eur J Clin Pharmacol 30:679): mean steady state of 28 extensive metabolisers on
@@ -90,16 +96,8 @@ def imipramine_autoinhibition(kb):
 
 
 def phenelzine_volume(kb):
-    """Apparent V/F (and CL/F = V ln2 / 11.6 h) so that 30 mg peaks at 19.8 ng/mL (P03, P01)."""
-
-    def f(v):
-        kb2 = copy.deepcopy(kb)
-        a = kb2.pk_models["phenelzine"].analytes[0]
-        a.v1_l.value = v
-        a.cl_l_per_h.value = v * math.log(2) / 11.6
-        res = simulate("phenelzine", "30 mg po", hours=96, step_h=0.01, kb=kb2)
-        return res.summary().set_index(["analyte", "measure"]).loc[("phenelzine", "cmax_ng_per_ml"), "value"] - 19.8
-    return brentq(f, 100, 20000, xtol=0.5)
+    """30 mg peaks at 19.8 ng/mL (P03); half-life 11.6 h (P01)."""
+    return apparent_volume(kb, "phenelzine", "30 mg po", 11.6, 19.8)
 
 
 def _with_efficiency(kb, drug, eff):

@@ -51,6 +51,14 @@ def model_for(drug: str, kb: KnowledgeBase | None = None) -> CompartmentModel:
     return CompartmentModel(d, spec)
 
 
+def _spread(v: np.ndarray) -> dict[str, float]:
+    """One subject's value, or the 5th/50th/95th percentiles of a population (NaN where none is finite)."""
+    if v.size == 1:
+        return {"value": float(v[0])}
+    ok = np.isfinite(v).any()
+    return {f"p{p}": float(np.nanpercentile(v, p)) if ok else float("nan") for p in PERCENTILES}
+
+
 @dataclass
 class PKResult:
     """Concentrations and NCA of one simulation. ``conc_ng_per_ml`` is ``(subject, time, analyte)``."""
@@ -81,14 +89,7 @@ class PKResult:
         rows = []
         for target, df in self.enzyme_summary.items():
             for m in ("min_activity", "end_activity", "onset_h"):
-                v = df[m].to_numpy(float)
-                row = {"enzyme": target, "measure": m}
-                if self.n == 1:
-                    row["value"] = float(v[0])
-                else:
-                    for p in PERCENTILES:
-                        row[f"p{p}"] = float(np.nanpercentile(v, p)) if np.isfinite(v).any() else float("nan")
-                rows.append(row)
+                rows.append({"enzyme": target, "measure": m, **_spread(df[m].to_numpy(float))})
         return pd.DataFrame(rows)
 
     def tidy(self) -> pd.DataFrame:
@@ -110,14 +111,7 @@ class PKResult:
         for a in self.analytes:
             sub = self.nca[self.nca["analyte"] == a]
             for m in measures:
-                v = sub[m].to_numpy(float)
-                row = {"analyte": a, "measure": m}
-                if self.n == 1:
-                    row["value"] = float(v[0])
-                else:
-                    for p in PERCENTILES:
-                        row[f"p{p}"] = float(np.nanpercentile(v, p)) if np.isfinite(v).any() else float("nan")
-                rows.append(row)
+                rows.append({"analyte": a, "measure": m, **_spread(sub[m].to_numpy(float))})
         return pd.DataFrame(rows)
 
     def provenance(self) -> dict:
