@@ -112,3 +112,14 @@ def test_cli_pk_occupancy_reports_mao_a_inhibition(drug):
     assert r.returncode == 0, r.stderr
     occ = json.loads(r.stdout)["occupancy"]["MAO-A"]
     assert 0.3 < occ["mean"] < 1.0 and occ["peak"] >= occ["mean"]
+
+
+def test_parameters_calibrated_on_unverified_facts_inherit_the_flag():
+    """Phenelzine's volume and inactivation efficiency rest on P03, a label value quoted from memory: the
+    outputs name them as unverified (issue 22); tranylcypromine's assumed volume is low confidence."""
+    phen = simulate("phenelzine", "15 mg po", hours=24)
+    assert "phenelzine.v1_l (unverified)" in phen.flagged
+    assert any(f.startswith("phenelzine MAO-A inactivation (unverified") for f in phen.flagged)
+    assert phen.to_dict()["provenance"]["flagged_parameters"] == phen.flagged
+    assert "tranylcypromine.v1_l (confidence low)" in simulate("tranylcypromine", "10 mg po", hours=24).flagged
+    assert simulate("imipramine", "50 mg po", hours=24).flagged == []

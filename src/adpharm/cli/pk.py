@@ -94,6 +94,8 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
         write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
     else:
         text = _header(res) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}") + "\n"
+        if res.flagged:
+            text += "flagged parameters: " + "; ".join(res.flagged) + "\n"
         if res.enzyme_summary:
             text += ("\nirreversible enzyme inactivation (activity as a fraction of baseline; onset_h: hours to 50 % "
                      "inhibition):\n" + res.enzyme_table().to_string(index=False, float_format=lambda x: f"{x:.4g}")

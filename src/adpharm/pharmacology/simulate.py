@@ -78,6 +78,8 @@ class PKResult:
     enzyme_sources: dict[str, dict] = field(default_factory=dict)
     #: per enzyme and subject: lowest activity, activity at the end, and hours to 50 % inhibition
     enzyme_summary: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: parameters resting on unverified, calibrated or low-confidence facts (:func:`flagged_parameters`)
+    flagged: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -116,7 +118,7 @@ class PKResult:
 
     def provenance(self) -> dict:
         return {"model_version": MODEL_VERSION, "seed": self.seed, "n_subjects": self.n, "drug": self.drug,
-                "regimen": self.regimen, "parameter_sources": self.sources,
+                "regimen": self.regimen, "parameter_sources": self.sources, "flagged_parameters": self.flagged,
                 "note": "simulation; typical subject when n = 1 (no between-subject variability)"}
 
     def to_dict(self) -> dict:
@@ -246,6 +248,31 @@ def dose_warnings(model: CompartmentModel, regimen: Regimen, until_h: float, wei
     return out
 
 
+def flagged_parameters(model: CompartmentModel) -> list[str]:
+    """Parameters of the model that rest on a fact flagged unverified, were calibrated, or carry a
+    stated low confidence, as ``"analyte.parameter (flags)"``: outputs name them beside the numbers."""
+    def flags(p) -> str:
+        f = ([] if p.verified else ["unverified"]) + (["calibrated"] if p.basis == "calibrated" else []) + \
+            (["confidence low"] if p.confidence == "low" else [])
+        return ", ".join(f)
+    out = []
+    for a in model.analytes:
+        for name in ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "q2_l_per_h", "v3_l", "fm", "fu"):
+            p = getattr(a, name)
+            if p is not None and flags(p) and ("unverified" in flags(p) or "low" in flags(p)):
+                out.append(f"{a.name}.{name} ({flags(p)})")
+        for target, spec in a.inactivation.items():
+            if flags(spec):
+                out.append(f"{a.name} {target} inactivation ({flags(spec)})")
+    for route, rs in model.spec.routes.items():
+        for path in rs.paths:
+            for name in ("f", "ka_per_h"):
+                p = getattr(path, name)
+                if p is not None and ("unverified" in flags(p) or "low" in flags(p)):
+                    out.append(f"{route} {name} ({flags(p)})")
+    return out
+
+
 def _sources(model: CompartmentModel) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for a in model.analytes:
@@ -337,7 +364,7 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
                            "sex": cov.sex, "cyp2d6_phenotype": cov.phenotype})
     res = PKResult(model.drug, reg.text, times, model.analyte_names,
                    np.concatenate(profiles) if profiles is not None else None, table, cov_df, seed, warnings,
-                   _sources(model))
+                   _sources(model), flagged=flagged_parameters(model))
     if enzymes is not None:
         enzymes.finish(res)
     return res
