@@ -2,7 +2,6 @@
 
 Each test names its source; the tolerance is the reported variability (a range, or a stated SD).
 """
-import numpy as np
 import pytest
 
 from adpharm.pharmacology.occupancy import occupancy

@@ -123,7 +123,6 @@ def tranylcypromine_efficiency(kb):
 
 def phenelzine_efficiency(kb):
     """kinact/KI so that 20 mg every 8 h inhibits 85 % of MAO on average over day 14 (data sheet)."""
-    import numpy as np
 
     def f(eff):
         res = simulate("phenelzine", "20 mg po every 8 h", hours=14 * 24, step_h=0.5,
