@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+
+from ..io import load_yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import AdpharmInputError
@@ -44,7 +46,7 @@ class KnowledgeBase:
 def _read_yaml(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return load_yaml(fh)
     except FileNotFoundError:
         raise AdpharmInputError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:

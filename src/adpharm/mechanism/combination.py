@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase
+from .integrate import grid_for
 from .model import CascadeModel
 from .simulate import MechanismResult, model_version, simulate, solve
 from .symptoms import drug_fraction
@@ -78,7 +79,8 @@ def combination_of(result: MechanismResult) -> CombinationResult:
     setup, model = result.setup, result.model
     sens = setup.patients.sensitivity
     together = drug_fraction(sens[:, None], result.plasticity)
-    alone = [drug_fraction(sens[:, None], solve(model, setup, components=[c], record_mean=())["plasticity"])
+    grid = grid_for(setup.components)   # each drug alone on the combination's step grid
+    alone = [drug_fraction(sens[:, None], solve(model, setup, components=[c], grid=grid, record_mean=())["plasticity"])
              for c in setup.components]
     days = sorted(result.day_index.items())
     at = [i for _, i in days]

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ..io import load_yaml
+
 from ..errors import AdpharmInputError
 
 FUNCTIONS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt}
@@ -231,7 +233,7 @@ def load(path: str | Path | None = None) -> CascadeModel:
         return _bundled(frozenset(refs))
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text())
+        data = load_yaml(p.read_text())
     except (OSError, yaml.YAMLError) as e:
         raise AdpharmInputError(f"{p}: cannot read model file ({e.__class__.__name__})") from None
     return parse(data, str(p), refs)
@@ -240,4 +242,4 @@ def load(path: str | Path | None = None) -> CascadeModel:
 @lru_cache(maxsize=1)
 def _bundled(refs: frozenset[str]) -> CascadeModel:
     text = resources.files("adpharm.mechanism").joinpath("cascade.yaml").read_text()
-    return parse(yaml.safe_load(text), "adpharm/mechanism/cascade.yaml", set(refs))
+    return parse(load_yaml(text), "adpharm/mechanism/cascade.yaml", set(refs))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-import yaml
+from ..io import load_yaml
 
 from ..errors import AdpharmInputError
 
@@ -109,7 +109,7 @@ def _value(raw: dict, where: str) -> Value:
 @lru_cache(maxsize=1)
 def load_populations() -> Populations:
     """The bundled populations (``mechanism/populations.yaml``)."""
-    raw = yaml.safe_load(resources.files(__package__).joinpath("populations.yaml").read_text())
+    raw = load_yaml(resources.files(__package__).joinpath("populations.yaml").read_text())
     pops = {}
     for name, p in raw["populations"].items():
         pops[name] = Population(name, p["label"], _value(p["madrs_baseline_mean"], f"{name}.madrs_baseline_mean"),

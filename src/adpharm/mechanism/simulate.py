@@ -306,7 +306,7 @@ def prepare(regimens: list[tuple[str, str]], days: float, n: int, seed: int | No
     return Setup(p, times, components, patients)
 
 
-def solve(model: CascadeModel, setup: Setup, components: list[PKComponent] | None = None, grid: Grid = Grid(),
+def solve(model: CascadeModel, setup: Setup, components: list[PKComponent] | None = None, grid: Grid | None = None,
           record=("plasticity",), record_mean=REPORTED) -> dict[str, np.ndarray]:
     """Integrate the cascade driven by ``components`` (default: all of the setup's drugs)."""
     comps = setup.components if components is None else components
@@ -317,7 +317,7 @@ def solve(model: CascadeModel, setup: Setup, components: list[PKComponent] | Non
 def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, n: int = 1, seed: int | None = None,
              weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
              remission_threshold: float = REMISSION_MADRS, onset_threshold: float = ONSET_THRESHOLD_MADRS,
-             times_h: np.ndarray | None = None, grid: Grid = Grid(), model: CascadeModel | None = None,
+             times_h: np.ndarray | None = None, grid: Grid | None = None, model: CascadeModel | None = None,
              kb: KnowledgeBase | None = None, typical: bool = False, population: str | Population | None = None,
              control: str = "inert") -> MechanismResult:
     """Simulate one drug (``(drug, regimen)``) or a combination (a list of them) and its placebo arm.

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+
+from ..io import load_yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import AdpharmInputError
@@ -341,7 +343,7 @@ def load_protocol(name_or_path: str | Path) -> TrialProtocol:
         if not path.is_file():
             raise AdpharmInputError(f"{path}: protocol file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
