@@ -15,8 +15,9 @@ midpoint stages), so the drive is exact at every stage. The largest step follows
 drugs excite (:func:`grid_for`): the glutamatergic chain's fast states (time constants of 15-30 min)
 need 15-minute steps while NMDA receptors are occupied; without an NMDA drive those states stay at
 rest and the monoaminergic arm (hours to weeks) is integrated in steps of up to 2 h, which agrees
-with libroadrunner at rtol 1e-10 to better than 1e-6 for imipramine and sertraline and 4e-5 for
-phenelzine (tests/mechanism/test_mechanism_sbml.py compares every case to 1e-4).
+with libroadrunner at rtol 1e-10 to better than 1e-6 for imipramine and sertraline
+(tests/mechanism/test_mechanism_sbml.py compares every case to 1e-4). The MAOIs keep the fine grid:
+their enzyme state is stepped for mean inactivation rates (tranylcypromine 1.6e-4 at 2 h).
 
 References
 ----------
@@ -52,9 +53,11 @@ QUIET_MAX_STEP_H = 2.0
 
 def grid_for(components: list) -> Grid:
     """The step control for the drugs of ``components`` (:class:`~.drive.PKComponent`): :class:`Grid`
-    defaults when any of them occupies NMDA receptors, else steps of up to :data:`QUIET_MAX_STEP_H`."""
-    nmda = any(np.any(c.coefs.get("NMDA", 0.0) != 0.0) for c in components)
-    return Grid() if nmda else Grid(max_step_h=QUIET_MAX_STEP_H)
+    defaults when any of them occupies NMDA receptors or inactivates an enzyme (the MAO-A state is
+    stepped for the mean rate of each substep, which needs the fine grid for 1e-4), else steps of up
+    to :data:`QUIET_MAX_STEP_H`."""
+    fast = any(np.any(c.coefs.get("NMDA", 0.0) != 0.0) or c.inactivation for c in components)
+    return Grid() if fast else Grid(max_step_h=QUIET_MAX_STEP_H)
 
 
 def step_grid(times_h: np.ndarray, events_h: list[float], grid: Grid = Grid()) -> np.ndarray:
