@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..knowledge.loader import KnowledgeBase, or_bundled
-from ..pharmacology.inactivation import (InactivationWeights, inactivation_rate, inactivation_weights,
-                                         resynthesis_rate_per_h, step_activity)
+from ..pharmacology.inactivation import InactivationWeights, inactivation_rate, inactivation_weights, step_activity
 from ..pharmacology.model import Autoinhibition, CompartmentModel, Covariates
 from ..pharmacology.occupancy import occupancy_coefficients, occupied_fraction
 from ..pharmacology.regimen import Regimen, parse_regimen
@@ -75,22 +74,20 @@ def pk_component(drug: str, regimen: str | Regimen, hours: float, cov: Covariate
     coefs, basis, hill = occupancy_coefficients(drug, kb)
     return PKComponent(drug, reg, model, a, boluses, infusions, model.central_volumes_l(p), coefs, basis, hill,
                        dose_warnings(model, reg, hours, cov.weight_kg) if events else [], update,
-                       inactivation_weights(model))
+                       inactivation_weights(model, kb))
 
 
 class DriveStepper:
     """Advance every component's PK exactly and report the cascade inputs at the current time."""
 
-    def __init__(self, components: list[PKComponent], n: int, input_names: list[str],
-                 kb: KnowledgeBase | None = None):
+    def __init__(self, components: list[PKComponent], n: int, input_names: list[str]):
         self.components = components
         self.n = n
         self.input_names = input_names
         self.steppers = [Stepper(c.a, c.boluses, c.infusions, c.update) for c in components]
-        enzymes = sorted({t for c in components for t in c.inactivation})
-        #: active fraction of each irreversibly inhibited enzyme, and its resynthesis rate
-        self.activity = {t: np.ones(n) for t in enzymes}
-        self.k_syn = {t: resynthesis_rate_per_h(t, kb)[0] for t in enzymes}
+        #: resynthesis rate and active fraction of each irreversibly inhibited enzyme
+        self.k_syn = {t: w.k_syn_per_h for c in components for t, w in c.inactivation.items()}
+        self.activity = {t: np.ones(n) for t in sorted(self.k_syn)}
 
     def dose(self, t: float) -> None:
         """Apply the boluses given at time ``t``."""

@@ -32,7 +32,7 @@ References
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -117,7 +117,7 @@ def integrate(model: CascadeModel, params: dict, stepper: DriveStepper, times_h:
     if grid.quiet_max_step_h is None:
         nodes = step_grid(times_h, stepper.event_times(), grid)
     else:   # the coarse grid; its intervals are subdivided to max_step_h while the drive is active
-        nodes = step_grid(times_h, stepper.event_times(), Grid(grid.first_step_h, grid.growth, grid.quiet_max_step_h))
+        nodes = step_grid(times_h, stepper.event_times(), replace(grid, max_step_h=grid.quiet_max_step_h))
     nmda_input = "occ_nmda" if "occ_nmda" in model.inputs else None
     out_at = {float(t): i for i, t in enumerate(times_h)}
     result = {name: np.empty((n, times_h.size)) for name in record}

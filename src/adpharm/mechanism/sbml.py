@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AdpharmInputError
-from ..pharmacology.inactivation import resynthesis_rate_per_h
 from .drive import TARGET_INPUTS, PKComponent
 from .model import CascadeModel
 
@@ -134,6 +133,7 @@ def _walk(out: _Writer, model: CascadeModel, params: dict, components: list[PKCo
 
     s_terms: dict[str, list[str]] = {}
     inact_terms: dict[str, tuple[list[str], list[str]]] = {}
+    k_syn = {t: w.k_syn_per_h for c in components for t, w in c.inactivation.items()}
     hill = 1.0
     for c_i, c in enumerate(components):
         pre = f"pk{c_i}"
@@ -189,9 +189,8 @@ def _walk(out: _Writer, model: CascadeModel, params: dict, components: list[PKCo
         # irreversible inactivation with resynthesis (adpharm.pharmacology.inactivation)
         e = f"{target.replace('-', '_')}_active"
         out.param(e, 1.0, constant=False)
-        k_syn = resynthesis_rate_per_h(target)[0]
         k_inact = f"({' + '.join(eff_terms or ['0'])}) / (1 + {' + '.join(inv_terms or ['0'])})"
-        out.rate(e, f"{k_syn!r} * (1 - {e}) - {k_inact} * {e}")
+        out.rate(e, f"{k_syn[target]!r} * (1 - {e}) - {k_inact} * {e}")
         name = TARGET_INPUTS.get(target)
         if name in model.inputs:
             out.assign(name, f"1 - {e}")

@@ -46,13 +46,16 @@ ONSET_INHIBITION = 0.5
 class InactivationWeights:
     """How one drug's analytes inactivate one enzyme: per analyte, the factor from plasma ng/mL to
     unbound nM, the efficiency ``kinact/KI`` (0 for an analyte that does not inactivate it) and
-    ``1/KI`` (0 where the rate is linear in concentration)."""
+    ``1/KI`` (0 where the rate is linear in concentration); and the enzyme's resynthesis rate with
+    its source (:func:`resynthesis_rate_per_h`)."""
 
     target: str
     to_unbound_nm: np.ndarray
     efficiency_per_nm_per_h: np.ndarray
     inv_ki_per_nm: np.ndarray
     sources: dict
+    k_syn_per_h: float = 0.0
+    resynthesis: dict | None = None
 
     def terms(self, conc_ng_per_ml: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(sum eff C_u, sum C_u/KI)`` for concentrations ``(..., analytes)``."""
@@ -60,8 +63,9 @@ class InactivationWeights:
         return cu @ self.efficiency_per_nm_per_h, cu @ self.inv_ki_per_nm
 
 
-def inactivation_weights(model: CompartmentModel) -> dict[str, InactivationWeights]:
-    """``{target: weights}`` for every enzyme one of the model's analytes inactivates (may be empty)."""
+def inactivation_weights(model: CompartmentModel, kb: KnowledgeBase | None = None) -> dict[str, InactivationWeights]:
+    """``{target: weights}`` for every enzyme one of the model's analytes inactivates (may be empty),
+    with the enzyme's resynthesis rate from ``kb``."""
     targets = sorted({t for a in model.analytes for t in a.inactivation})
     out = {}
     for target in targets:
@@ -77,7 +81,8 @@ def inactivation_weights(model: CompartmentModel) -> dict[str, InactivationWeigh
             src[a.name] = {"efficiency_per_nm_per_h": spec.efficiency_per_nm_per_h, "ki_nm": spec.ki_nm,
                            "refs": list(spec.refs), "basis": spec.basis, "note": spec.note,
                            "verified": spec.verified}
-        out[target] = InactivationWeights(target, to_nm, eff, inv_ki, src)
+        k_syn, resynthesis = resynthesis_rate_per_h(target, kb)
+        out[target] = InactivationWeights(target, to_nm, eff, inv_ki, src, k_syn, resynthesis)
     return out
 
 

@@ -24,7 +24,7 @@ from ..errors import AdpharmInputError
 from ..io import jsonable
 from ..knowledge.loader import KnowledgeBase, or_bundled
 from . import nca
-from .inactivation import MAX_SUBSTEP_H, activity_profile, inactivation_weights, onset_h, resynthesis_rate_per_h
+from .inactivation import MAX_SUBSTEP_H, InactivationWeights, activity_profile, inactivation_weights, onset_h
 from .model import PHENOTYPE_ACTIVITY_SCORE, CompartmentModel, Covariates
 from .regimen import Regimen, check_weight, parse_regimen
 from .solver import propagate
@@ -249,27 +249,19 @@ def dose_warnings(model: CompartmentModel, regimen: Regimen, until_h: float, wei
 
 
 def flagged_parameters(model: CompartmentModel) -> list[str]:
-    """Parameters of the model that rest on a fact flagged unverified, were calibrated, or carry a
-    stated low confidence, as ``"analyte.parameter (flags)"``: outputs name them beside the numbers."""
-    def flags(p) -> str:
-        f = ([] if p.verified else ["unverified"]) + (["calibrated"] if p.basis == "calibrated" else []) + \
-            (["confidence low"] if p.confidence == "low" else [])
-        return ", ".join(f)
+    """Parameters of the model that rest on a fact flagged unverified or of stated low confidence, as
+    ``"analyte.parameter (flags)"`` (calibrated ones say so too): outputs name them beside the numbers."""
+    named = [(f"{a.name}.{name}", getattr(a, name)) for a in model.analytes
+             for name in ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "q2_l_per_h", "v3_l", "fm", "fu")]
+    named += [(f"{a.name} {target} inactivation", spec) for a in model.analytes for target, spec in a.inactivation.items()]
+    named += [(f"{route} {name}", getattr(path, name)) for route, rs in model.spec.routes.items()
+              for path in rs.paths for name in ("f", "ka_per_h")]
     out = []
-    for a in model.analytes:
-        for name in ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "q2_l_per_h", "v3_l", "fm", "fu"):
-            p = getattr(a, name)
-            if p is not None and flags(p) and ("unverified" in flags(p) or "low" in flags(p)):
-                out.append(f"{a.name}.{name} ({flags(p)})")
-        for target, spec in a.inactivation.items():
-            if flags(spec):
-                out.append(f"{a.name} {target} inactivation ({flags(spec)})")
-    for route, rs in model.spec.routes.items():
-        for path in rs.paths:
-            for name in ("f", "ka_per_h"):
-                p = getattr(path, name)
-                if p is not None and ("unverified" in flags(p) or "low" in flags(p)):
-                    out.append(f"{route} {name} ({flags(p)})")
+    for label, p in named:
+        if p is not None and (not p.verified or p.confidence == "low"):
+            flags = ([] if p.verified else ["unverified"]) + (["calibrated"] if p.basis == "calibrated" else []) + \
+                (["confidence low"] if p.confidence == "low" else [])
+            out.append(f"{label} ({', '.join(flags)})")
     return out
 
 
@@ -347,7 +339,8 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
     tables = []
     last_dose = max(e.time_h for e in events)
     interval = reg.interval_h()
-    enzymes = _EnzymeRun(model, times, kb) if inactivation_weights(model) else None
+    weights = inactivation_weights(model, kb)
+    enzymes = _EnzymeRun(model, weights, times) if weights else None
     if enzymes is not None:
         chunk_size = min(chunk_size, enzymes.chunk_size)
     for start in range(0, n, chunk_size):
@@ -374,13 +367,11 @@ class _EnzymeRun:
     """Irreversible enzyme inactivation alongside the PK: concentrations on a grid fine enough for
     the activity (:data:`~.inactivation.MAX_SUBSTEP_H`), activity kept at the output times."""
 
-    def __init__(self, model: CompartmentModel, times: np.ndarray, kb):
-        self.weights = inactivation_weights(model)
-        self.rates = {t: resynthesis_rate_per_h(t, kb) for t in self.weights}
+    def __init__(self, model: CompartmentModel, weights: dict[str, InactivationWeights], times: np.ndarray):
+        self.weights = weights
         step = float(times[1] - times[0]) if times.size > 1 else MAX_SUBSTEP_H
         self.every = max(1, int(math.ceil(step / MAX_SUBSTEP_H - 1e-9)))
         self.fine_times = np.round(np.linspace(times[0], times[-1], (times.size - 1) * self.every + 1), 9)
-        self.times = times
         # bound the fine grid of a chunk to about 2e7 numbers
         self.chunk_size = max(1, int(2e7 // (self.fine_times.size * len(model.analytes))))
         self.activity: dict[str, list[np.ndarray]] = {t: [] for t in self.weights}
@@ -388,7 +379,7 @@ class _EnzymeRun:
 
     def run(self, fine_conc: np.ndarray, keep: bool) -> np.ndarray:
         for t, w in self.weights.items():
-            e = activity_profile(self.fine_times, fine_conc, w, self.rates[t][0])
+            e = activity_profile(self.fine_times, fine_conc, w, w.k_syn_per_h)
             self.summary[t].append(np.column_stack([e.min(axis=1), e[:, -1], onset_h(self.fine_times, e)]))
             if keep:
                 self.activity[t].append(e[:, ::self.every])
@@ -400,8 +391,8 @@ class _EnzymeRun:
         if all(self.activity.values()):
             res.enzyme_activity = {t: np.concatenate(v) for t, v in self.activity.items()}
         res.enzyme_sources = {t: {"model": "dE/dt = k_syn (1 - E) - k_inact(C) E; onset_h: first time with 50 % "
-                                           "inhibition", "resynthesis": self.rates[t][1],
-                                  "inactivation": self.weights[t].sources} for t in self.weights}
+                                           "inhibition", "resynthesis": w.resynthesis,
+                                  "inactivation": w.sources} for t, w in self.weights.items()}
 
 
 def subject_system(model: CompartmentModel, events, cov: Covariates, etas: dict[str, np.ndarray]):

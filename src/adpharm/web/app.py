@@ -195,7 +195,8 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
 
     @app.get("/drugs/{name}", response_class=HTMLResponse, include_in_schema=False)
     def drug_page(request: Request, name: str):
-        return page(request, "drug.html", nav="drugs", **services.drug_profile(name), **services.drug_page_helpers())
+        ctx = services.drug_profile(name)
+        return page(request, "drug.html", nav="drugs", **ctx, **services.drug_page_helpers(ctx["references"]))
 
     @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
     def compare_page(request: Request, a: str = Query("", max_length=40), b: str = Query("", max_length=40)):

@@ -55,12 +55,12 @@ def drug_profile(name: str) -> dict:
     return {"profile": prof, "references": {k: {**refs[k], "citation": query.citation(refs[k])} for k in used}}
 
 
-def drug_page_helpers() -> dict:
+def drug_page_helpers(references: dict[str, dict]) -> dict:
     """What the drug page shows beside each value: the marks of ``adpharm drug NAME`` (unverified,
-    record not checked, calibrated, confidence) and the reader's name of a binding measure."""
+    record not checked, calibrated, confidence), from the page's ``references`` (those its values
+    cite), and the reader's name of a binding measure."""
     from ..knowledge import query
-    refs = query.references()
-    return {"marks": lambda v: query.marks(v, refs).strip(" ()"), "measure_label": query.measure_label}
+    return {"marks": lambda v: query.marks(v, references).strip(" ()"), "measure_label": query.measure_label}
 
 
 def side_names() -> list[dict]:
