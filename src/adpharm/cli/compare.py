@@ -18,14 +18,16 @@ SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".md": "md", ".json": "json", 
 def compare(a: str = typer.Argument(..., help="Drug or class, e.g. ketamine, esketamine, ssri, tca."),
             b: str = typer.Argument(..., help="Drug or class to compare with."),
             out: Optional[Path] = typer.Option(None, "--out", help="Write the guide to this file."),
-            fmt: Optional[str] = typer.Option(None, "--format", help="html, md, pdf or json (default: from --out, else html).")) -> None:
+            fmt: Optional[str] = typer.Option(None, "--format", help="html, md, pdf or json (default: from --out, else html)."),
+            include_unverified: bool = typer.Option(False, "--include-unverified",
+                                                    help="Pool trial values from memory (status M) too, flagged.")) -> None:
     """The comparison guide of two drugs or classes."""
     if fmt is None:
         fmt = SUFFIX_FORMAT.get(out.suffix.lower(), "html") if out else "html"
     check_choice("--format", fmt, FORMATS)
     if fmt == "pdf" and out is None:
         fail("--format pdf needs --out FILE")
-    comparison = build(a, b)
+    comparison = build(a, b, include_unverified=include_unverified)
     if fmt == "pdf":
         try:
             data: str | bytes = render_pdf(comparison)

@@ -11,13 +11,17 @@ from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError
 from ..evidence import bundled, cumul, escalc, indirect, leave1out, network, regtest, rma, subgroups
 from ..evidence.effect_sizes import MEASURES, arm_counts
+from ..evidence.continuous import continuous_arms, pool_continuous
 from ..evidence.indirect import bundled_indirect
 from ..evidence.meta import METHODS
 from ..io import read_table
+from ..knowledge import query
+from ..knowledge.schema import FAMILIES, WINDOW_LABELS, WINDOWS
 from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Meta-analysis: pairwise (run), network (network) and indirect (indirect).")
+                  help="Meta-analysis: pairwise (run), bundled trials by time window (pool), network (network) "
+                       "and indirect (indirect).")
 BUNDLED_NETWORKS = ("linde2015",)
 
 
@@ -174,14 +178,19 @@ def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or cla
                  measure: str = typer.Option("OR", "--measure", help="OR, RR or RD."),
                  method: str = typer.Option("DL", "--method", help="tau^2 estimator for pooling each leg."),
                  level: float = typer.Option(0.95, "--level", help="Confidence level."),
+                 include_unverified: bool = typer.Option(False, "--include-unverified",
+                                                         help="Use bundled counts from memory (status M), flagged."),
                  fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
-    """Adjusted indirect comparison (Bucher) of A and B through a common comparator, with a transitivity report."""
+    """Adjusted indirect comparison (Bucher) of A and B through a common comparator, with a transitivity report.
+
+    With the bundled trials each leg pools one time window (the one most of its trials report)."""
     check_choice("--format", fmt, ("text", "json"))
     check_choice("--measure", measure, ("OR", "RR", "RD"))
     check_choice("--method", method, METHODS)
     check_choice("--outcome", outcome, bundled.OUTCOMES)
     if data is None:
-        res = bundled_indirect(a, b, via, outcome=outcome, measure=measure, method=method, level=level)
+        res = bundled_indirect(a, b, via, outcome=outcome, measure=measure, method=method, level=level,
+                               include_unverified=include_unverified)
         src = "bundled trials"
     else:
         df = read_table(data)
@@ -211,3 +220,102 @@ def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or cla
             typer.echo(f"  - {f['attribute']}: {f.get('a', '')} | {f.get('b', '')} ({f['why']})")
     for w in res.warnings:
         typer.echo(f"warning: {w}", err=True)
+
+
+POOL_OUTCOMES = ("MD", "SMD", "responders", "remitters")
+#: the controls of the bundled trials (placebo includes saline and placebo spray + standard of care)
+CONTROLS = ("placebo", "midazolam", "ad_placebo")
+
+
+@app.command("pool")
+@handle_errors
+def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine, esketamine, nmda_antagonist, "
+                                               "glutamatergic, imipramine, tca, ssri, monoaminergic)."),
+             vs: str = typer.Option("placebo", "--vs", help="Comparator: placebo, midazolam, ad_placebo, or a drug."),
+             window: Optional[str] = typer.Option(None, "--window", help=f"Time window: {', '.join(WINDOWS)} "
+                                                  "(default: the one most trials of this comparison report)."),
+             outcome: str = typer.Option("MD", "--outcome", help="MD, SMD, responders or remitters."),
+             method: str = typer.Option("REML", "--method", help="REML, DL, PM, ML, HE, SJ or FE."),
+             level: float = typer.Option(0.95, "--level", help="Confidence level."),
+             trials: Optional[str] = typer.Option(None, "--trials", help="Comma-separated trial ids to keep "
+                                                  "(e.g. aspire1,aspire2)."),
+             include_unverified: bool = typer.Option(False, "--include-unverified",
+                                                     help="Use values from memory (status M), flagged."),
+             forest: Optional[Path] = typer.Option(None, "--forest", help="Write a forest plot (.svg, .png or .pdf)."),
+             fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """Pool the bundled trials of A against a comparator in one time window (never across windows).
+
+    Continuous outcomes: each trial's MD and SMD with the method that produced it (reported LSMD,
+    crossover paired difference, difference of arm means; crossovers without a correlation as
+    parallel groups, Elbourne 2002); trials that cannot give one are named with the reason."""
+    check_choice("--format", fmt, ("text", "json"))
+    check_choice("--outcome", outcome, POOL_OUTCOMES)
+    check_choice("--method", method, METHODS)
+    if window is not None:
+        check_choice("--window", window, WINDOWS)
+    check_plot_path(forest, "--forest")
+    keep = [t.strip() for t in trials.split(",") if t.strip()] if trials else None
+    a = a if a in FAMILIES else query.resolve(a)[1]
+    if vs not in CONTROLS:
+        vs = query.resolve(vs)[1]
+    if outcome in ("MD", "SMD"):
+        w = window or bundled.primary_window(continuous_arms(), a, vs)
+        if w is None:
+            fail(f"no bundled trial reports a continuous outcome for {a} vs {vs}")
+        res = pool_continuous(a, vs, w, outcome, method=method, level=level, include_unverified=include_unverified,
+                              studies=keep)
+        out = res.to_dict()
+        out["provenance"] = {**_provenance(), **out["provenance"]}
+        if forest:
+            if res.result is None:
+                fail(f"--forest: a forest plot needs at least two pooled trials (have {res.k})")
+            save_plot(res.plot(), forest, "--forest")
+        if fmt == "json":
+            emit_json(out)
+            return
+        typer.echo(f"{a} vs {vs}, {WINDOW_LABELS[w]}: {outcome}"
+                   f"{' (' + res.scale + ')' if res.scale and outcome == 'MD' else ''}, k = {res.k}")
+        if len(res.table.rows):
+            typer.echo(res.summary().to_string(index=False, float_format=lambda x: f"{x:.3g}",
+                                               na_rep="-"))
+        if res.estimate is not None:
+            typer.echo(f"pooled {outcome}: {res.estimate:.3f} [{res.ci_lb:.3f}, {res.ci_ub:.3f}] "
+                       f"({out['method']}; negative favours {a})")
+        else:
+            typer.echo(f"pooled {outcome}: not estimable from the bundled trials")
+        for n in res.notes:
+            typer.echo(f"note: {n}")
+        return
+    arms = bundled.trial_arms(outcome, include_unverified=include_unverified)
+    if keep is not None:
+        arms = arms[arms["study"].isin(keep)]
+    w = window or bundled.primary_window(arms, a, vs)
+    t = bundled.comparison(arms, a, vs, window=w) if w else pd.DataFrame()
+    if t.empty:
+        fail(f"no bundled trial reports {outcome} for {a} vs {vs}{' at ' + w if w else ''}")
+    es = escalc("OR", t.assign(study=t["study"]))
+    res = rma(es, method=method, level=level) if len(es) > 1 else None
+    out = {"a": a, "c": vs, "window": w, "window_label": WINDOW_LABELS[w], "outcome": outcome, "measure": "OR",
+           "k": len(es), "trials": t.drop(columns=["label"]).to_dict("records"),
+           "fit": None if res is None else res.to_dict(),
+           "provenance": {**_provenance(), "source": "bundled trials.yaml (clinical_trials.md, Linde 2015)"}}
+    if len(es) == 1:
+        import numpy as np
+        from scipy import stats
+        crit = float(stats.norm.ppf(0.5 + level / 2))
+        se = float(np.sqrt(es.vi[0]))
+        out["exp"] = {"estimate": float(np.exp(es.yi[0])), "ci_lb": float(np.exp(es.yi[0] - crit * se)),
+                      "ci_ub": float(np.exp(es.yi[0] + crit * se))}
+    else:
+        out["exp"] = res.to_dict()["exp"]
+    if forest:
+        if res is None:
+            fail("--forest: a forest plot needs at least two pooled trials (have 1)")
+        save_plot(res.plot(), forest, "--forest")
+    if fmt == "json":
+        emit_json(out)
+        return
+    typer.echo(f"{a} vs {vs}, {WINDOW_LABELS[w]}: {outcome}, odds ratio, k = {len(es)}")
+    typer.echo(t[["study", "ai", "n1i", "ci", "n2i", "timepoint"]].to_string(index=False))
+    e = out["exp"]
+    typer.echo(f"pooled OR: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]")

@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import check_option
 from ..knowledge import query
 from ..knowledge.loader import DATA_DIR
+from ..knowledge.schema import FAMILIES, WINDOWS
 
 Outcome = Literal["responders", "remitters"]
 OUTCOMES = ("responders", "remitters")
@@ -30,50 +31,85 @@ def _drug_classes() -> dict[str, str]:
     return dict(zip(drugs["drug"], drugs["class"]))
 
 
-def trial_arms(outcome: Outcome = "responders") -> pd.DataFrame:
+@functools.lru_cache(maxsize=1)
+def class_families() -> dict[str, str]:
+    """Each class id mapped to its family (``glutamatergic`` or ``monoaminergic``)."""
+    return {c: query.drug_class(c)["family"] for c in set(_drug_classes().values())}
+
+
+def arm_side(arm: dict) -> tuple[str, str, str | None]:
+    """``(kind, treatment, drug_class)`` of a bundled arm: a drug, a class-level arm, or a control."""
+    if arm.get("drug"):
+        return "drug", arm["drug"], _drug_classes().get(arm["drug"])
+    if arm.get("drug_class"):
+        return "class", arm["drug_class"], arm["drug_class"]
+    return "control", arm["control"], None
+
+
+def trial_arms(outcome: Outcome = "responders", include_unverified: bool = False) -> pd.DataFrame:
     """One row per arm of every bundled trial that reports ``outcome``.
 
     Columns: ``study, label, treatment, kind (drug|class|control), drug_class, xi, ni, status,
-    verified, design, population, timepoint, outcome, refs``. Linde 2015 arms are class-level.
+    verified, design, population, timepoint, window, outcome, bias, refs``. Linde 2015 arms are class-level.
+    Trials whose counts are unverified (status M) are left out unless ``include_unverified``.
     """
     check_option("--outcome", outcome, OUTCOMES)
-    classes = _drug_classes()
     rows = []
     for t in query.trials():
+        if t["status"] == "M" and not include_unverified:
+            continue
         for a in t["arms"]:
             if a.get(outcome) is None:
                 continue
-            if a.get("drug"):
-                kind, treatment, cls = "drug", a["drug"], classes.get(a["drug"])
-            elif a.get("drug_class"):
-                kind, treatment, cls = "class", a["drug_class"], a["drug_class"]
-            else:
-                kind, treatment, cls = "control", a["control"], None
+            kind, treatment, cls = arm_side(a)
             rows.append({"study": t["id"], "label": t.get("note") or t["id"], "arm": a["arm"], "treatment": treatment,
                          "kind": kind, "drug_class": cls, "xi": a[outcome], "ni": a["n"], "status": t["status"],
                          "verified": t["status"] != "M", "design": t["design"], "population": t["population"],
-                         "timepoint": t["timepoint"], "outcome": t["outcome"], "refs": list(t["refs"])})
+                         "timepoint": t["timepoint"], "window": t["window"], "outcome": t["outcome"],
+                         "bias": t.get("bias"), "refs": list(t["refs"])})
     return pd.DataFrame(rows)
 
 
 def members(arms: pd.DataFrame, name: str) -> pd.Series:
-    """Which arms belong to ``name``: the drug itself, a class (any member or the class arm), or a control."""
+    """Which arms belong to ``name``: the drug itself, a class (any member or the class arm), a family of
+    classes (``glutamatergic``, ``monoaminergic``: every member class), or a control."""
+    if name in FAMILIES:
+        fam = class_families()
+        in_family = arms["drug_class"].map(lambda c: fam.get(c) == name if isinstance(c, str) else False)
+        return (arms["kind"] != "control") & in_family.astype(bool)
     return (arms["treatment"] == name) | ((arms["kind"] != "control") & (arms["drug_class"] == name))
 
 
-def comparison(arms: pd.DataFrame, a: str, c: str) -> pd.DataFrame:
+def sides(arms: pd.DataFrame, a: str, c: str, group: str = "study") -> tuple[pd.Series, pd.Series]:
+    """Masks of the arms on side ``a`` and side ``c``, within each ``group`` (a trial, or a trial's record).
+
+    ``a`` takes its members; ``c`` means the arms named exactly ``c`` when the group has any, else the
+    arms belonging to it, never an arm already on side ``a``. Groups without both sides are masked out.
+    """
+    in_a = members(arms, a)
+    exact_c = arms["treatment"] == c
+    in_c = exact_c.where(exact_c.groupby(arms[group]).transform("any"), members(arms, c)) & ~in_a
+    both = in_a.groupby(arms[group]).transform("any") & in_c.groupby(arms[group]).transform("any")
+    return in_a & both, in_c & both
+
+
+def comparison(arms: pd.DataFrame, a: str, c: str, window: str | None = None) -> pd.DataFrame:
     """Two-by-two table (``study, ai, n1i, ci, n2i`` plus trial attributes) of ``a`` versus ``c``.
 
     Several arms of one trial that belong to ``a`` (doses of one drug, members of one class) are
     combined into one arm, as the Cochrane Handbook recommends for a shared comparator. Within a
     trial, ``c`` means the arms named exactly ``c`` when there are any, else the arms belonging to it.
+    ``window`` (one of :data:`WINDOWS`) keeps the trials reported in that time window only.
     """
     if arms.empty:
         return pd.DataFrame()
-    in_a = members(arms, a)
-    exact_c = arms["treatment"] == c
-    in_c = exact_c.where(exact_c.groupby(arms["study"]).transform("any"), members(arms, c)) & ~in_a
-    both = in_a.groupby(arms["study"]).transform("any") & in_c.groupby(arms["study"]).transform("any")
+    if window is not None:
+        check_option("--window", window, WINDOWS)
+        arms = arms[arms["window"] == window]
+        if arms.empty:
+            return pd.DataFrame()
+    in_a, in_c = sides(arms, a, c)
+    both = in_a | in_c
     out = []
     for study, g in arms[both].groupby("study", sort=False):
         ga, gc = g[in_a[g.index]], g[in_c[g.index]]
@@ -83,8 +119,20 @@ def comparison(arms: pd.DataFrame, a: str, c: str) -> pd.DataFrame:
                     "arms": " + ".join(ga["arm"]) + " vs " + " + ".join(gc["arm"]),
                     "combined_arms": len(ga) > 1 or len(gc) > 1, "verified": bool(first["verified"]),
                     "status": first["status"], "design": first["design"], "population": first["population"],
-                    "timepoint": first["timepoint"], "outcome": first["outcome"], "refs": first["refs"]})
+                    "timepoint": first["timepoint"], "window": first.get("window"), "outcome": first["outcome"],
+                    "bias": first.get("bias"), "refs": first["refs"]})
     return pd.DataFrame(out)
+
+
+def primary_window(arms: pd.DataFrame, a: str, c: str) -> str | None:
+    """The time window in which most trials compare ``a`` with ``c`` (ties: the earlier window), or None."""
+    if arms.empty:
+        return None
+    in_a, in_c = sides(arms, a, c)
+    counts = arms[in_a | in_c].groupby("window")["study"].nunique()
+    if counts.empty:
+        return None
+    return max(counts.index, key=lambda w: (counts[w], -WINDOWS.index(w)))
 
 
 def linde2015(outcome: Outcome = "responders") -> tuple[pd.DataFrame, list[str]]:

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import AdpharmInputError
+from ..knowledge.schema import WINDOW_LABELS
 from ..units import HOURS_PER
 from .effect_sizes import RATIO_MEASURES, escalc
 from .meta import MetaResult, rma
@@ -88,9 +89,12 @@ class IndirectResult:
     transitivity: list[dict[str, str]]
     level: float = 0.95
     warnings: list[str] = field(default_factory=list)
+    #: the time window each leg was pooled in (bundled trials), or None when the tables came from the caller
+    windows: dict[str, str | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {"a": self.a, "b": self.b, "via": self.via, "measure": self.measure, "method": "Bucher 1997",
+               "windows": self.windows,
                "beta": self.beta, "se": self.se, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub, "pval": self.pval,
                "level": self.level, "legs": {"a": self.side_a.to_dict(), "b": self.side_b.to_dict()},
                "transitivity": self.transitivity, "fragile": bool(self.transitivity), "warnings": self.warnings}
@@ -157,7 +161,13 @@ def transitivity_report(ta: pd.DataFrame, tb: pd.DataFrame, a: str, b: str) -> l
                       "why": "effect modifiers (severity, treatment resistance, setting) may differ between the legs"})
     ha = [h for h in map(timepoint_hours, _values(ta, "timepoint")) if h is not None]
     hb = [h for h in map(timepoint_hours, _values(tb, "timepoint")) if h is not None]
-    if ha and hb:
+    wa = [w for w in _values(ta, "window") if w in WINDOW_LABELS]
+    wb = [w for w in _values(tb, "window") if w in WINDOW_LABELS]
+    if wa and wb and set(wa) != set(wb):
+        flags.append({"attribute": "time point", "a": "; ".join(WINDOW_LABELS[w] for w in wa),
+                      "b": "; ".join(WINDOW_LABELS[w] for w in wb),
+                      "why": "the legs measure response at different times after starting treatment"})
+    elif ha and hb:
         ma, mb = statistics.median(ha), statistics.median(hb)
         if max(ma, mb) / max(min(ma, mb), 1e-9) >= 3:
             flags.append({"attribute": "time point", "a": _fmt_hours(ma), "b": _fmt_hours(mb),
@@ -215,9 +225,20 @@ def indirect(table_a: pd.DataFrame, table_b: pd.DataFrame, a: str, b: str, via: 
 
 
 def bundled_indirect(a: str, b: str, via: str = "placebo", outcome: str = "responders", measure: str = "OR",
-                     method: str = "DL", level: float = 0.95) -> IndirectResult:
-    """:func:`indirect` on the bundled trials; ``a`` and ``b`` are drugs or classes, ``via`` a control or drug."""
+                     method: str = "DL", level: float = 0.95, window_a: str | None = None,
+                     window_b: str | None = None, include_unverified: bool = False) -> IndirectResult:
+    """:func:`indirect` on the bundled trials; ``a`` and ``b`` are drugs or classes, ``via`` a control or drug.
+
+    Each leg pools the trials of one time window only: ``window_a``/``window_b``, by default the
+    window in which most trials compare that side with ``via``. The windows used are in
+    ``IndirectResult.windows`` and, when they differ, in the transitivity report.
+    """
     from . import bundled
-    arms = bundled.trial_arms(outcome)
-    return indirect(bundled.comparison(arms, a, via), bundled.comparison(arms, b, via), a, b, via, measure=measure,
-                    method=method, level=level, source="bundled trials")
+    arms = bundled.trial_arms(outcome, include_unverified=include_unverified)
+    wa = window_a or bundled.primary_window(arms, a, via)
+    wb = window_b or bundled.primary_window(arms, b, via)
+    ta = bundled.comparison(arms, a, via, window=wa) if wa else pd.DataFrame()
+    tb = bundled.comparison(arms, b, via, window=wb) if wb else pd.DataFrame()
+    res = indirect(ta, tb, a, b, via, measure=measure, method=method, level=level, source="bundled trials")
+    res.windows = {"a": wa, "b": wb}
+    return res

@@ -18,8 +18,8 @@ from ..io import load_yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import AdpharmInputError
-from .schema import (Convergence, Drug, DrugClass, OccupancySpec, Pathway, PKModelSpec, Protocol, Reference, TDMRange,
-                     Trial, TrialArm)
+from .schema import (ContinuousRecord, Convergence, Drug, DrugClass, OccupancySpec, Pathway, PKModelSpec, Protocol,
+                     Reference, TDMRange, Trial, TrialArm)
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -41,6 +41,7 @@ class KnowledgeBase:
     pk_models: dict[str, PKModelSpec] = field(default_factory=dict)
     occupancy: OccupancySpec | None = None
     tdm: dict[str, TDMRange] = field(default_factory=dict)
+    continuous: list[ContinuousRecord] = field(default_factory=list)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -92,7 +93,8 @@ def _linde_trials(path: Path) -> list[Trial]:
             if len(arms) >= 2:
                 trials.append(Trial(id=f"linde2015_{row['id']}", refs=["linde2015"],
                                     design="parallel (primary care)", population="depressive disorders in primary care",
-                                    timepoint="end of acute phase", outcome="response (>=50 % reduction)",
+                                    timepoint="end of acute phase", window="acute-end",
+                                    outcome="response (>=50 % reduction)",
                                     status="V", note=f"{row['author']} {row['year']}; trial {row['id']} of Linde 2015",
                                     arms=arms))
     return trials
@@ -162,8 +164,15 @@ def load(data_dir: str | Path = DATA_DIR) -> KnowledgeBase:
     tdm = {}
     if tdm_path.exists():
         tdm = {k: validate_model(TDMRange, v, tdm_path, k) for k, v in _mapping(_read_yaml(tdm_path), tdm_path).items()}
+    co_path = d / "continuous.yaml"
+    continuous: list[ContinuousRecord] = []
+    if co_path.exists():
+        co_raw = _read_yaml(co_path)
+        if not isinstance(co_raw, list):
+            raise AdpharmInputError(f"{co_path}: expected a list of continuous-outcome records")
+        continuous = [validate_model(ContinuousRecord, r, co_path, f"[{i}]") for i, r in enumerate(co_raw)]
     kb = KnowledgeBase(references, drugs, classes, pathways, convergence, protocols, trials, d, pk_models, occupancy,
-                       tdm)
+                       tdm, continuous)
     _cross_check(kb)
     return kb
 
@@ -177,6 +186,7 @@ def _cross_check(kb: KnowledgeBase) -> None:
     groups += [(d / "pathways.yaml", f"convergence[{i}]", c) for i, c in enumerate(kb.convergence)]
     groups += [(d / "protocols" / f"{k}.yaml", k, v) for k, v in kb.protocols.items()]
     groups += [(d / "trials.yaml", t.id, t) for t in kb.trials]
+    groups += [(d / "continuous.yaml", f"[{i}]", r) for i, r in enumerate(kb.continuous)]
     groups += [(d / "pk_models.yaml", k, v) for k, v in kb.pk_models.items()]
     if kb.occupancy is not None:
         groups += [(d / "occupancy.yaml", "occupancy", kb.occupancy)]
@@ -217,12 +227,14 @@ def _cross_check(kb: KnowledgeBase) -> None:
                 raise AdpharmInputError(f"{d / 'classes.yaml'}: field {k}.members: unknown drug {m!r}")
             if kb.drugs[m].drug_class != k:
                 raise AdpharmInputError(f"{d / 'classes.yaml'}: field {k}.members: {m!r} declares class {kb.drugs[m].drug_class!r}")
-    for t in kb.trials:
-        for i, a in enumerate(t.arms):
+    arm_groups = [(d / "trials.yaml", t.id, t.arms) for t in kb.trials]
+    arm_groups += [(d / "continuous.yaml", f"[{j}]", r.arms) for j, r in enumerate(kb.continuous)]
+    for path, name, arms in arm_groups:
+        for i, a in enumerate(arms):
             if a.drug and a.drug not in kb.drugs:
-                raise AdpharmInputError(f"{d / 'trials.yaml'}: field {t.id}.arms[{i}].drug: unknown drug {a.drug!r}")
+                raise AdpharmInputError(f"{path}: field {name}.arms[{i}].drug: unknown drug {a.drug!r}")
             if a.drug_class and a.drug_class not in kb.classes:
-                raise AdpharmInputError(f"{d / 'trials.yaml'}: field {t.id}.arms[{i}].drug_class: unknown class {a.drug_class!r}")
+                raise AdpharmInputError(f"{path}: field {name}.arms[{i}].drug_class: unknown class {a.drug_class!r}")
 
 
 _BUNDLED: KnowledgeBase | None = None

@@ -193,6 +193,11 @@ def trials(con: sqlite3.Connection | None = None) -> list[dict[str, Any]]:
     return [json.loads(r["body"]) for r in _db(con).execute("SELECT body FROM trial ORDER BY id")]
 
 
+def continuous_records(con: sqlite3.Connection | None = None) -> list[dict[str, Any]]:
+    """Continuous-outcome records (one trial at one time point), in file order."""
+    return [json.loads(r["body"]) for r in _db(con).execute("SELECT body FROM continuous ORDER BY rowid")]
+
+
 # ---------------------------------------------------------------- class aggregation
 def _agg_values(values: list[tuple[str, dict]]) -> dict[str, Any] | None:
     """Median of member values (a member's ``value``, else the midpoint of its range)."""

@@ -163,9 +163,14 @@ class Drug(_Strict):
         return v
 
 
+#: Families of classes: the evidence engine pools a family's member classes as one side
+FAMILIES = ("glutamatergic", "monoaminergic")
+
+
 class DrugClass(_Strict):
     name: str
     aliases: list[str] = []
+    family: Literal["glutamatergic", "monoaminergic"]
     members: list[str] = Field(min_length=1)
     primary_mechanism: CitedText
 
@@ -260,20 +265,116 @@ class TrialArm(_Strict):
         return self
 
 
+#: Time windows in which outcomes are pooled; outcomes from different windows are never pooled together.
+WINDOWS = ("2-4h", "24h", "day2-3", "day7", "week4", "week6-8", "acute-end")
+Window = Literal["2-4h", "24h", "day2-3", "day7", "week4", "week6-8", "acute-end"]
+WINDOW_LABELS = {"2-4h": "2-4 h", "24h": "24 h (day 1)", "day2-3": "day 2-3 (48-72 h)", "day7": "day 7-8",
+                 "week4": "week 4 (day 25-28)", "week6-8": "week 6-8", "acute-end": "end of the acute phase (4-12 weeks)"}
+
+
 class Trial(_Strict):
     id: str
     refs: list[str] = Field(min_length=1)
     design: str
     population: str
     timepoint: str
+    window: Window
     outcome: str
     status: Literal["V", "D", "M", "V/D"]
     note: str | None = None
+    #: a short risk-of-bias note for the reader (blinding, carry-over, sponsor where sourced)
+    bias: str | None = None
     arms: list[TrialArm] = Field(min_length=1)
 
     @property
     def verified(self) -> bool:
         return self.status != "M"
+
+
+# --- continuous outcomes (knowledge/data/continuous.yaml) ----------------------------------------
+
+class ContinuousArm(_Strict):
+    """One arm at one time point: its size and, where reported, its mean (change or score) with SD or SE."""
+
+    arm: str
+    drug: str | None = None
+    drug_class: str | None = None
+    control: str | None = None
+    dose: str | None = None
+    n: int = Field(gt=0)
+    mean: float | None = Field(default=None, allow_inf_nan=False)
+    sd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    se: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    #: this arm's numbers when they differ in status from the record's (e.g. M arm means beside a V LSMD)
+    status: Literal["V", "D", "M", "V/D"] | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if sum(x is not None for x in (self.drug, self.drug_class, self.control)) != 1:
+            raise ValueError("an arm names exactly one of drug, drug_class or control")
+        if self.sd is not None and self.se is not None:
+            raise ValueError("give sd or se, not both")
+        if (self.sd is not None or self.se is not None) and self.mean is None:
+            raise ValueError("an sd or se needs its mean")
+        return self
+
+
+class ContinuousContrast(_Strict):
+    """A between-arm difference as the trial reported it (arm minus ``vs``), with its SE or CI."""
+
+    arm: str
+    vs: str
+    estimate: float = Field(allow_inf_nan=False)
+    se: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    ci: tuple[float, float] | None = None
+    #: "LSMD": least-squares mean difference of an MMRM/ANCOVA; "paired": within-patient difference of a crossover
+    analysis: Literal["LSMD", "paired"]
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.ci is not None and not (self.ci[0] < self.estimate < self.ci[1]):
+            raise ValueError(f"the estimate {self.estimate} is not inside its CI {list(self.ci)}")
+        return self
+
+
+class ContinuousRecord(_Strict):
+    """A trial's continuous depression outcome at one time point."""
+
+    trial: str
+    refs: list[str] = Field(min_length=1)
+    design: str
+    population: str
+    timepoint: str
+    window: Window
+    scale: str
+    #: what the arm means are: change from baseline, or the score at the time point
+    measure: Literal["change", "score"]
+    status: Literal["V", "D", "M", "V/D"]
+    note: str | None = None
+    bias: str | None = None
+    #: within-patient correlation of a crossover trial's two periods, when the trial reports one
+    correlation: float | None = Field(default=None, gt=-1, lt=1)
+    arms: list[ContinuousArm] = Field(min_length=2)
+    contrasts: list[ContinuousContrast] = []
+
+    @model_validator(mode="after")
+    def _check(self):
+        names = [a.arm for a in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError("arm names repeat")
+        for c in self.contrasts:
+            for side in (c.arm, c.vs):
+                if side not in names:
+                    raise ValueError(f"contrast names arm {side!r}, which is not one of {names}")
+        return self
+
+    @property
+    def verified(self) -> bool:
+        return self.status != "M"
+
+    @property
+    def crossover(self) -> bool:
+        return "crossover" in self.design.lower()
 
 
 # --- PK parameter sets (knowledge/data/pk_models.yaml) -------------------------------------------

@@ -31,6 +31,7 @@ CREATE TABLE protocol (id TEXT PRIMARY KEY, name TEXT, kind TEXT, body TEXT);
 CREATE TABLE trial (id TEXT PRIMARY KEY, status TEXT, body TEXT);
 CREATE TABLE trial_arm (trial_id TEXT REFERENCES trial(id), arm TEXT, drug_id TEXT, class_id TEXT,
                         control TEXT, n INTEGER, responders INTEGER, remitters INTEGER);
+CREATE TABLE continuous (trial_id TEXT, window TEXT, status TEXT, body TEXT);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
@@ -70,5 +71,7 @@ def build(kb: KnowledgeBase, path: str | Path = ":memory:") -> sqlite3.Connectio
         con.execute("INSERT INTO trial VALUES (?,?,?)", (t.id, t.status, t.model_dump_json()))
         con.executemany("INSERT INTO trial_arm VALUES (?,?,?,?,?,?,?,?)",
                         [(t.id, a.arm, a.drug, a.drug_class, a.control, a.n, a.responders, a.remitters) for a in t.arms])
+    con.executemany("INSERT INTO continuous VALUES (?,?,?,?)",
+                    [(r.trial, r.window, r.status, r.model_dump_json()) for r in kb.continuous])
     con.commit()
     return con

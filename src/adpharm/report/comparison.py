@@ -229,10 +229,12 @@ def _kb_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True) -> Comparison:
+def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
+            include_unverified: bool = False) -> Comparison:
     """Build the comparison of two drugs or classes (any accepted name).
 
     ``simulate``: add the simulated course of both sides (mechanism model; a few seconds).
+    ``include_unverified``: pool trial values from memory (status M) too; they are flagged.
 
     Raises :class:`~adpharm.errors.UnknownNameError` naming the unknown side and close matches.
     """
@@ -276,10 +278,13 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True)
     trials = query.trials(con)
     efficacy = {"onset": {"a": at_a_glance[3]["a"], "b": at_a_glance[3]["b"]},
                 "trials": {"a": _efficacy_rows(pa, trials), "b": _efficacy_rows(pb, trials)},
-                "pooled": {"a": efficacy_mod.pooled(pa, "a"), "b": efficacy_mod.pooled(pb, "b")},
-                "indirect": efficacy_mod.indirect(pa, pb),
-                "source": "bundled published trial arms (knowledge/data/trials.yaml, Linde 2015); "
-                          "no trial compares the two head to head"}
+                "pooled": {"a": efficacy_mod.pooled(pa, "a", include_unverified),
+                           "b": efficacy_mod.pooled(pb, "b", include_unverified)},
+                "indirect": efficacy_mod.indirect(pa, pb, include_unverified),
+                "include_unverified": include_unverified,
+                "source": "bundled published trial arms (knowledge/data/trials.yaml, continuous.yaml, Linde 2015), "
+                          "each pooled within one time window; unverified values (from memory) are "
+                          + ("included and flagged" if include_unverified else "left out")}
 
     protos = query.protocols(con)
     protocols = []
