@@ -32,9 +32,13 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
              export_sbml: Optional[Path] = typer.Option(None, "--export-sbml", help="Write the full model with this regimen (first patient) as SBML."),
              fmt: str = typer.Option("text", "--format", help="text, json or csv (one row per output time)."),
              out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
-             plot: Optional[Path] = typer.Option(None, "--plot", help="Write the four-panel figure (.svg, .png, .pdf).")) -> None:
+             plot: Optional[Path] = typer.Option(None, "--plot", help="Write the four-panel figure (.svg, .png, .pdf)."),
+             chunk: Optional[int] = typer.Option(None, "--chunk", help="Simulate in chunks of this many patients and "
+                                                 "stream summary statistics (memory of one chunk); automatic above "
+                                                 "50,000 patients.")) -> None:
     """State trajectories and the MADRS trajectory of a regimen, with response, remission and onset versus placebo."""
     from ..mechanism.simulate import simulate as run
+    from ..mechanism.stream import DEFAULT_CHUNK, STREAM_ABOVE, simulate_streamed
     check_choice("--format", fmt, ("text", "json", "csv"))
     check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
     check_choice("--control", control, CONTROL_KINDS)
@@ -44,6 +48,22 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
     check_plot_path(plot)
     if export_sbml is not None and export_sbml.suffix.lower() not in (".xml", ".sbml"):
         fail(f"--export-sbml {export_sbml}: SBML files must end in .xml or .sbml")
+    if chunk is not None or n > STREAM_ABOVE:
+        if fmt == "csv" or export_sbml is not None:
+            fail(f"{'--format csv' if fmt == 'csv' else '--export-sbml'}: per-patient output is not kept in a streamed "
+                 f"run (--chunk, or more than {STREAM_ABOVE:,} patients); use text or json")
+        res = simulate_streamed(list(zip(drug, regimen)), days, n=n, seed=seed, chunk=chunk or DEFAULT_CHUNK,
+                                weight_kg=weight, phenotype=phenotype, remission_threshold=remission,
+                                onset_threshold=onset, population=pop, control=control)
+        warn(res.warnings)
+        d = res.to_dict()
+        text = (f"{res.label}: {d['regimen']} ({res.n:,} patients in {res.chunks} chunks of at most {res.chunk:,}, "
+                f"seed {res.seed}; onset day {res.onset_day()})\npopulation: {pop.name} ({pop.label}); placebo arm: "
+                f"{control}\n" + res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n")
+        emit(d, text, fmt, out)
+        if plot is not None:
+            atomic_write(plot, figure_bytes(res.plot().figure, plot))
+        return
     res = run(list(zip(drug, regimen)), days, n=n, seed=seed, weight_kg=weight, phenotype=phenotype,
               remission_threshold=remission, onset_threshold=onset, population=pop, control=control)
     warn(res.warnings)
