@@ -224,6 +224,9 @@ def test_guide_efficacy_names_trials_time_point_and_population_for_every_pooled_
     md = [r for r in eff["pooled"]["a"] if r["kind"] == "MD" and r["comparator"] == "placebo" and r["window"] == "24h"]
     assert md and md[0]["k"] >= 2 and "negative favours ketamine" in md[0]["estimate"]["value"]
     assert eff["indirect"]["windows"] == {"a": "24 h (day 1)", "b": "week 6-8"}
+    glance = {r["attribute"]: r for r in compare("ketamine", "imipramine", simulate=False).sections["at_a_glance"]}
+    row = glance["Pooled efficacy (bundled trials)"]
+    assert "24 h" in row["a"]["value"] and "MD" in row["a"]["value"] and "week 6-8" in row["b"]["value"]
 
 
 @pytest.mark.parametrize("edit, where", [

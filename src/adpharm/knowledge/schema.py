@@ -244,20 +244,29 @@ class Protocol(_Strict):
     executes_with: str | None = None
 
 
-class TrialArm(_Strict):
+class Arm(_Strict):
+    """A trial arm: what it received (exactly one of a drug, a class or a control) and its size."""
+
     arm: str
     drug: str | None = None
     drug_class: str | None = None
     control: str | None = None
     dose: str | None = None
     n: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _one_side(self):
+        if sum(x is not None for x in (self.drug, self.drug_class, self.control)) != 1:
+            raise ValueError("an arm names exactly one of drug, drug_class or control")
+        return self
+
+
+class TrialArm(Arm):
     responders: int | None = Field(default=None, ge=0)
     remitters: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _check(self):
-        if sum(x is not None for x in (self.drug, self.drug_class, self.control)) != 1:
-            raise ValueError("an arm names exactly one of drug, drug_class or control")
         for f in ("responders", "remitters"):
             v = getattr(self, f)
             if v is not None and v > self.n:
@@ -293,15 +302,9 @@ class Trial(_Strict):
 
 # --- continuous outcomes (knowledge/data/continuous.yaml) ----------------------------------------
 
-class ContinuousArm(_Strict):
+class ContinuousArm(Arm):
     """One arm at one time point: its size and, where reported, its mean (change or score) with SD or SE."""
 
-    arm: str
-    drug: str | None = None
-    drug_class: str | None = None
-    control: str | None = None
-    dose: str | None = None
-    n: int = Field(gt=0)
     mean: float | None = Field(default=None, allow_inf_nan=False)
     sd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     se: float | None = Field(default=None, gt=0, allow_inf_nan=False)
@@ -310,8 +313,6 @@ class ContinuousArm(_Strict):
 
     @model_validator(mode="after")
     def _check(self):
-        if sum(x is not None for x in (self.drug, self.drug_class, self.control)) != 1:
-            raise ValueError("an arm names exactly one of drug, drug_class or control")
         if self.sd is not None and self.se is not None:
             raise ValueError("give sd or se, not both")
         if (self.sd is not None or self.se is not None) and self.mean is None:

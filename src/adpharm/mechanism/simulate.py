@@ -37,6 +37,19 @@ REPORTED = ["occ_nmda", "glutamate_frac", "ampa_drive_frac", "bdnf_release_frac"
             "anticholinergic_load_frac", "antihistaminergic_load_frac"]
 
 
+def day_index(times_h: np.ndarray) -> dict[int, int]:
+    """Whole days among the output times, mapped to their index."""
+    return {int(round(t / 24)): i for i, t in enumerate(times_h) if abs(t / 24 - round(t / 24)) < 1e-9}
+
+
+def onset_day(separation: np.ndarray, times_h: np.ndarray, threshold: float) -> int | None:
+    """First whole day (>= 1) on which the mean placebo-minus-drug MADRS reaches ``threshold``."""
+    for d, i in sorted(day_index(times_h).items()):
+        if d >= 1 and separation[i] >= threshold:
+            return d
+    return None
+
+
 def model_version(model: CascadeModel) -> str:
     return f"adpharm {__version__} cascade model {model.version} ({model.source})"
 
@@ -72,7 +85,7 @@ class MechanismResult:
     @property
     def day_index(self) -> dict[int, int]:
         """Whole days and the output index at that time."""
-        return {int(round(t / 24)): i for i, t in enumerate(self.times_h) if abs(t / 24 - round(t / 24)) < 1e-9}
+        return day_index(self.times_h)
 
     def rates(self, scores: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
         resp = responders(scores, self.baseline).mean(axis=0)
@@ -86,11 +99,7 @@ class MechanismResult:
 
     def onset_day(self) -> int | None:
         """First whole day (>= 1) with a mean separation from placebo of at least the threshold."""
-        sep = self.separation()
-        for d, i in sorted(self.day_index.items()):
-            if d >= 1 and sep[i] >= self.onset_threshold:
-                return d
-        return None
+        return onset_day(self.separation(), self.times_h, self.onset_threshold)
 
     def onset_h(self) -> float | None:
         sep = self.separation()

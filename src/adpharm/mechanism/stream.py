@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AdpharmInputError
-from .simulate import MAX_PATIENTS, model_version, simulate
+from .simulate import MAX_PATIENTS, day_index, model_version, onset_day, simulate
 from .symptoms import remitters, responders
 
 #: default patients per chunk (the benchmark measures the peak memory it needs)
@@ -111,17 +111,13 @@ class StreamedResult:
 
     @property
     def day_index(self) -> dict[int, int]:
-        return {int(round(t / 24)): i for i, t in enumerate(self.times_h) if abs(t / 24 - round(t / 24)) < 1e-9}
+        return day_index(self.times_h)
 
     def separation(self) -> np.ndarray:
         return self.placebo.mean - self.drug.mean
 
     def onset_day(self) -> int | None:
-        sep = self.separation()
-        for d, i in sorted(self.day_index.items()):
-            if d >= 1 and sep[i] >= self.onset_threshold:
-                return d
-        return None
+        return onset_day(self.separation(), self.times_h, self.onset_threshold)
 
     def summary(self) -> pd.DataFrame:
         """One row per whole day, with the columns of :meth:`MechanismResult.summary` plus SDs."""

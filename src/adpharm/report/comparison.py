@@ -243,8 +243,12 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
     pathways = query.pathways(con)
     head = {k: {"id": p["id"], "kind": p["kind"], "name": p["name"]} for k, p in (("a", pa), ("b", pb))}
 
+    pooled = {"a": efficacy_mod.pooled(pa, "a", include_unverified),
+              "b": efficacy_mod.pooled(pb, "b", include_unverified)}
     ga, gb = _glance(pa, pathways), _glance(pb, pathways)
     at_a_glance = [{"attribute": name, "a": ca, "b": cb} for (name, ca), (_, cb) in zip(ga, gb)]
+    at_a_glance.insert(5, {"attribute": "Pooled efficacy (bundled trials)", "a": efficacy_mod.headline(pooled["a"]),
+                           "b": efficacy_mod.headline(pooled["b"])})
 
     binding = []
     for t in TARGETS:
@@ -278,8 +282,7 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
     trials = query.trials(con)
     efficacy = {"onset": {"a": at_a_glance[3]["a"], "b": at_a_glance[3]["b"]},
                 "trials": {"a": _efficacy_rows(pa, trials), "b": _efficacy_rows(pb, trials)},
-                "pooled": {"a": efficacy_mod.pooled(pa, "a", include_unverified),
-                           "b": efficacy_mod.pooled(pb, "b", include_unverified)},
+                "pooled": pooled,
                 "indirect": efficacy_mod.indirect(pa, pb, include_unverified),
                 "include_unverified": include_unverified,
                 "source": "bundled published trial arms (knowledge/data/trials.yaml, continuous.yaml, Linde 2015), "

@@ -173,3 +173,23 @@ def indirect(pa: dict, pb: dict, include_unverified: bool = False) -> dict[str, 
                               f"{a} at {wa} vs {b} at {wb}", refs, verified,
                               f"adjusted indirect comparison through placebo (Bucher 1997), each leg pooled by "
                               f"DerSimonian-Laird; adpharm {__version__}")}
+
+
+def headline(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """One cell for the at-a-glance table: the pooled response and mean difference of the comparison
+    with the most trials (placebo first), each with its time point, trials and interval."""
+    def best(kind_ok):
+        cands = [r for r in rows if kind_ok(r) and r["k"] > 0]
+        return max(cands, key=lambda r: (r["comparator"] == "placebo", r["k"], r["patients"]), default=None)
+    parts, refs, verified = [], [], True
+    for r in (best(lambda r: r["outcome"] == "Response"), best(lambda r: r["kind"] == "MD")):
+        if r is None:
+            continue
+        parts.append(f"{r['outcome'][0].lower() + r['outcome'][1:]} vs {r['comparator']}, {r['window_label']}: "
+                     f"{r['estimate']['value'].split(';')[0]} ({r['k']} trial{'s' if r['k'] > 1 else ''}: "
+                     f"{r['trial_labels'] if r['kind'] != 'binary' else ', '.join(r['trials'])})")
+        refs += r["estimate"]["refs"]
+        verified = verified and r["estimate"]["verified"]
+    if not parts:
+        return None
+    return _cell("; ".join(parts), refs, verified, "pooled by adpharm from the bundled trials (see Comparative efficacy)")
