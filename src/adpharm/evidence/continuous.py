@@ -87,6 +87,11 @@ def continuous_arms() -> pd.DataFrame:
     Columns: ``record, study, arm, treatment, kind, drug_class, n, mean, sd, se, arm_status, status,
     window, timepoint, scale, measure, design, population, bias, note, refs``.
     """
+    return _continuous_arms().copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _continuous_arms() -> pd.DataFrame:
     rows = []
     for i, r in enumerate(_records()):
         for a in r["arms"]:
