@@ -52,6 +52,8 @@ def main() -> None:
     ap.add_argument("--days", type=float, default=42)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
+    import roadrunner
+    roadrunner.Logger.setLevel(roadrunner.Logger.LOG_ERROR)   # CVODE's step-size notices at rtol 1e-10
     sizes = [int(s) for s in a.sizes.split(",")]
     m = load()
     p = m.parameter_values()
