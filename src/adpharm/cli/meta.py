@@ -1,6 +1,7 @@
 """`adpharm meta run|network|indirect`: pairwise, network and indirect meta-analysis."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +11,7 @@ import typer
 from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError
 from ..evidence import bundled, cumul, escalc, indirect, leave1out, network, regtest, rma, subgroups
-from ..evidence.effect_sizes import MEASURES, arm_counts
+from ..evidence.effect_sizes import MEASURES, arm_counts, wald_interval
 from ..evidence.continuous import continuous_arms, pool_continuous
 from ..evidence.indirect import bundled_indirect
 from ..evidence.meta import METHODS
@@ -300,12 +301,8 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
            "fit": None if res is None else res.to_dict(),
            "provenance": {**_provenance(), "source": "bundled trials.yaml (clinical_trials.md, Linde 2015)"}}
     if len(es) == 1:
-        import numpy as np
-        from scipy import stats
-        crit = float(stats.norm.ppf(0.5 + level / 2))
-        se = float(np.sqrt(es.vi[0]))
-        out["exp"] = {"estimate": float(np.exp(es.yi[0])), "ci_lb": float(np.exp(es.yi[0] - crit * se)),
-                      "ci_ub": float(np.exp(es.yi[0] + crit * se))}
+        lo, hi = wald_interval(float(es.yi[0]), float(es.vi[0]) ** 0.5, level)
+        out["exp"] = {"estimate": math.exp(es.yi[0]), "ci_lb": math.exp(lo), "ci_ub": math.exp(hi)}
     else:
         out["exp"] = res.to_dict()["exp"]
     if forest:

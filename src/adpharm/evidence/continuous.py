@@ -35,14 +35,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.special import gammaln
 
 from .. import __version__
 from ..errors import AdpharmInputError, check_option
 from ..knowledge import query
 from ..knowledge.schema import WINDOW_LABELS, WINDOWS
 from . import bundled
-from .effect_sizes import EffectSizes
+from .effect_sizes import EffectSizes, hedges_g, wald_interval
 from .meta import METHODS, MetaResult, rma
 
 ContinuousMeasure = Literal["MD", "SMD"]
@@ -65,15 +64,6 @@ def combine_groups(n: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> tuple[flo
         m1 = (n1 * m1 + n2 * m2) / tot
         n1 = tot
     return n1, m1, s1
-
-
-def hedges_g(md: float, sd_pooled: float, n1: float, n2: float) -> tuple[float, float]:
-    """Hedges' g (exact small-sample correction) and its large-sample variance, as metafor's
-    ``escalc("SMD")``."""
-    m = n1 + n2 - 2
-    j = float(np.exp(gammaln(m / 2) - 0.5 * np.log(m / 2) - gammaln((m - 1) / 2)))
-    g = j * md / sd_pooled
-    return g, 1 / n1 + 1 / n2 + g ** 2 / (2 * (n1 + n2))
 
 
 @functools.lru_cache(maxsize=1)
@@ -144,7 +134,9 @@ def _record_effect(rec: dict, ga: pd.DataFrame, gc: pd.DataFrame, include_unveri
         src = "SE" if x.get("se") is not None else "SE from the 95 % CI (normal approximation)"
         method = (f"paired within-patient difference reported by the trial (crossover; Elbourne 2002), {src}"
                   if x["analysis"] == "paired" else f"LSMD reported by the trial, {src}")
+        from_arms = False
     elif a is not None and c is not None:
+        from_arms = True
         md = a[1] - c[1]
         what = "changes" if rec["measure"] == "change" else "scores at the time point"
         combined = " (arms combined, Cochrane Handbook 6.5.2.10)" if len(ga) > 1 or len(gc) > 1 else ""
@@ -164,7 +156,6 @@ def _record_effect(rec: dict, ga: pd.DataFrame, gc: pd.DataFrame, include_unveri
             method += "; SD = SE x sqrt(n) for LS means"
     else:
         return None, _why_not(ga, gc, contrasts, include_unverified)
-    from_arms = not method.startswith(("LSMD", "paired"))
     row = {"md": md, "md_se": se, "md_method": method, "smd": None, "smd_se": None, "smd_note": None}
     arms = pd.concat([ga, gc])
     if (a is None or c is None) and not include_unverified and (arms["arm_status"] == "M").any() \
@@ -177,7 +168,7 @@ def _record_effect(rec: dict, ga: pd.DataFrame, gc: pd.DataFrame, include_unveri
     else:
         sdp = float(np.sqrt(((a[0] - 1) * a[2] ** 2 + (c[0] - 1) * c[2] ** 2) / (a[0] + c[0] - 2)))
         g, v = hedges_g(md, sdp, a[0], c[0])
-        row.update(smd=g, smd_se=float(np.sqrt(v)))
+        row.update(smd=float(g), smd_se=float(np.sqrt(v)))
     n1 = int(ga["n"].sum()) if not crossover else int(ga["n"].max())
     n2 = int(gc["n"].sum()) if not crossover else int(gc["n"].max())
     uses_m_arms = (from_arms or row["smd"] is not None) and bool((arms["arm_status"] == "M").any())
@@ -326,10 +317,9 @@ def pool_continuous(a: str, c: str, window: str, measure: ContinuousMeasure = "M
         return ContinuousPool(t, measure, method, level, None, None, None, None, 0, [], scale, notes)
     studies = list(rows["study"])
     if k == 1:
-        crit = float(stats.norm.ppf(0.5 + level / 2))
-        est, s = float(y.iloc[0]), float(se.iloc[0])
-        return ContinuousPool(t, measure, method, level, None, est, est - crit * s, est + crit * s, 1, studies, scale,
-                              notes)
+        est = float(y.iloc[0])
+        lo, hi = wald_interval(est, float(se.iloc[0]), level)
+        return ContinuousPool(t, measure, method, level, None, est, lo, hi, 1, studies, scale, notes)
     es = EffectSizes(y.to_numpy(float), se.to_numpy(float) ** 2, measure, list(rows["label"]))
     res = rma(es, method=method, level=level)
     return ContinuousPool(t, measure, method, level, res, float(res.beta), float(res.ci_lb), float(res.ci_ub), k,

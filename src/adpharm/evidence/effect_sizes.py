@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from scipy.special import gammaln
 
 from ..errors import AdpharmInputError, reject
@@ -49,6 +50,26 @@ class EffectSizes:
 
     def to_dict(self) -> dict:
         return {"measure": self.measure, "study": list(self.study), "yi": self.yi.tolist(), "vi": self.vi.tolist()}
+
+
+def wald_interval(y, se, level: float = 0.95):
+    """Normal-theory (Wald) interval ``y -/+ z se``: one study's interval, as metafor prints it."""
+    crit = float(stats.norm.ppf(0.5 + level / 2))
+    return y - crit * se, y + crit * se
+
+
+def hedges_g(md, sd_pooled, n1, n2):
+    """Hedges' g with the exact small-sample correction and metafor's default large-sample variance
+    (``escalc("SMD")``), from a mean difference and the pooled SD; arrays or scalars.
+
+    References
+    ----------
+    Hedges LV (1981). J Educ Stat 6(2):107-128. doi:10.3102/10769986006002107
+    """
+    mi = n1 + n2 - 2
+    cmi = np.exp(gammaln(mi / 2) - 0.5 * np.log(mi / 2) - gammaln((mi - 1) / 2))
+    g = cmi * md / sd_pooled
+    return g, 1 / n1 + 1 / n2 + g ** 2 / (2 * (n1 + n2))
 
 
 def numeric_column(df: pd.DataFrame, name: str, source: str, integer: bool = False) -> np.ndarray:
@@ -167,9 +188,6 @@ def escalc(measure: Measure | None, data: pd.DataFrame, add: float = 0.5, to: Li
         reject(arr < 2, lambda i: f"{source}: column {name!r} row {i + 1}: group size must be at least 2")
     if measure == "MD":
         return EffectSizes(m1 - m2, s1 ** 2 / n1 + s2 ** 2 / n2, measure, study)
-    mi = n1 + n2 - 2
-    sdp = np.sqrt(((n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2) / mi)
-    cmi = np.exp(gammaln(mi / 2) - 0.5 * np.log(mi / 2) - gammaln((mi - 1) / 2))  # exact Hedges correction
-    yi = cmi * (m1 - m2) / sdp
-    vi = 1 / n1 + 1 / n2 + yi ** 2 / (2 * (n1 + n2))  # metafor's default large-sample variance
+    sdp = np.sqrt(((n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2) / (n1 + n2 - 2))
+    yi, vi = hedges_g(m1 - m2, sdp, n1, n2)
     return EffectSizes(yi, vi, measure, study)

@@ -63,9 +63,10 @@ class ArmStats:
         self.n = tot
         self.responders += responders(scores, baseline).sum(axis=0)
         self.remitters += remitters(scores, remission_threshold).sum(axis=0)
-        idx = np.clip(np.floor(scores / BIN_WIDTH_MADRS).astype(np.int64), 0, _EDGES.size - 2)
-        for j in range(scores.shape[1]):
-            self.histogram[j] += np.bincount(idx[:, j], minlength=_EDGES.size - 1)
+        bins = _EDGES.size - 1
+        idx = np.clip(np.floor(scores / BIN_WIDTH_MADRS).astype(np.int64), 0, bins - 1)
+        flat = (idx + bins * np.arange(scores.shape[1])).ravel()      # one histogram per output time
+        self.histogram += np.bincount(flat, minlength=self.histogram.size).reshape(self.histogram.shape)
 
     @property
     def sd(self) -> np.ndarray:

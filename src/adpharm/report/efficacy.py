@@ -14,6 +14,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..evidence import bundled, escalc, rma
+from ..evidence.effect_sizes import wald_interval
 from ..evidence.continuous import CONTINUOUS_MEASURES, continuous_arms, pool_continuous
 from ..evidence.indirect import bundled_indirect
 from ..evidence.plots import forest
@@ -95,8 +96,7 @@ def _binary_row(t, name: str, label: str, outcome: str, control: str, control_la
         f"{ai}/{n1} ({100 * ai / n1:.1f} %) vs {ci}/{n2} ({100 * ci / n2:.1f} %)", refs, verified,
         "events summed over trials by adpharm")}
     if len(t) == 1:
-        se = float(np.sqrt(es.vi[0]))
-        lo, hi = np.exp(es.yi[0] - 1.959964 * se), np.exp(es.yi[0] + 1.959964 * se)
+        lo, hi = np.exp(wald_interval(es.yi[0], np.sqrt(es.vi[0])))
         row["estimate"] = _cell(f"OR {np.exp(es.yi[0]):.2f} (95 % CI {lo:.2f}-{hi:.2f}), one trial", refs,
                                 verified, f"single-trial odds ratio, Wald interval; adpharm {__version__}")
         return row
