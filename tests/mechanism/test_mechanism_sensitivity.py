@@ -14,7 +14,7 @@ IMI = ("imipramine", "50 mg po daily titrate to 200 mg over 2 weeks")
 GLUTAMATERGIC = {"w_glutamatergic", "tau_synaptic_protein_h", "tau_mtorc1_h", "tau_bdnf_release_h", "tau_glutamate_h",
                  "tau_spine_h", "k_ampa_frac", "k_trkb_frac"}
 SYMPTOM = {"madrs_baseline_mean", "placebo_contact_median_frac", "placebo_expectancy_median_frac", "placebo_tau_days",
-           "placebo_contact_tau_days"}
+           "placebo_expectancy_decay_days", "placebo_expectancy_persist_frac", "placebo_contact_tau_days"}
 
 
 def test_metrics_closed_form():

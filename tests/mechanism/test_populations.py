@@ -95,3 +95,19 @@ def test_between_trial_spread_is_the_linde_2015_placebo_arms_tau():
     v = 1 / (x + 0.5) + 1 / (n - x + 0.5)
     tau = np.sqrt(tau2_estimate(y, v, "REML"))
     assert load().parameters["placebo_trial_logit_sd"].value == pytest.approx(tau, abs=5e-4)
+
+
+def test_expectancy_rises_within_hours_and_falls_back_to_its_persistent_part():
+    """Closed form of g(t) = (1 - exp(-t/tau_e)) (p + (1 - p) exp(-t/tau_d)): 0 before the procedure, p long after,
+    and, as in the inert-spray arm of Daly 2018 (-9.7 at 2 h, -5.7 at 24 h, -4.9 at day 8), higher at 2 h than at
+    24 h and at day 8."""
+    from adpharm.mechanism.model import load
+    from adpharm.mechanism.symptoms import expectancy_course
+    p = load().parameter_values({})
+    tau_e, tau_d, keep = (p[k] for k in ("placebo_tau_days", "placebo_expectancy_decay_days",
+                                         "placebo_expectancy_persist_frac"))
+    t = np.array([-1.0, 0.0, 2 / 24, 1.0, 8.0, 400.0])
+    g = expectancy_course(t, p)
+    assert g[0] == 0.0 and g[1] == 0.0 and g[-1] == pytest.approx(keep, rel=1e-9)
+    assert g[2] == pytest.approx((1 - np.exp(-t[2] / tau_e)) * (keep + (1 - keep) * np.exp(-t[2] / tau_d)), rel=1e-12)
+    assert g[2] > g[3] > g[4] >= keep

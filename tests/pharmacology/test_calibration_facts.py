@@ -113,3 +113,32 @@ def test_S10_S11_sertraline_single_dose_peak():
     s = nca("sertraline", "50 mg po", hours=120, step_h=0.05)
     assert s[("sertraline", "cmax_ng_per_ml")] == pytest.approx(12, rel=0.02)   # S10
     assert s[("sertraline", "tmax_h")] == pytest.approx(6.45, abs=0.05)        # S11 (middle of 4.5-8.4 h)
+
+
+@pytest.mark.parametrize("drug, metabolite", [("esketamine", "noresketamine"), ("ketamine", "norketamine")])
+def test_E10_norketamine_reaches_the_brain_4_to_6_fold_less_than_its_parent(drug, metabolite):
+    """E10 (label summary): noresketamine's brain:plasma ratio is 4-6 fold lower than esketamine's; enantiomers cross
+    the blood-brain barrier alike, so racemic norketamine takes the same factor. The NMDA coefficient of the
+    metabolite is its unbound plasma nM per ng/mL over Ki, times that factor (closed form)."""
+    from adpharm.pharmacology.occupancy import occupancy_coefficients
+    model = model_for(drug)
+    a = next(x for x in model.analytes if x.name == metabolite)
+    assert 1 / 6 <= a.brain_rel_to_parent.value <= 1 / 4 and a.brain_rel_to_parent.fact == "E10"
+    coefs, basis, _ = occupancy_coefficients(drug)
+    i = [x.name for x in model.analytes].index(metabolite)
+    k = basis["NMDA"]["analytes"][metabolite]["k_nm"]
+    expected = a.fu.value * a.brain_rel_to_parent.value / a.mw_g_per_mol.value * 1000 / k
+    assert coefs["NMDA"][i] == pytest.approx(expected, rel=1e-12)
+    assert basis["NMDA"]["analytes"][metabolite]["brain_rel_to_parent"] == a.brain_rel_to_parent.value
+
+
+def test_a_brain_factor_on_a_parent_or_above_one_is_refused():
+    from pydantic import ValidationError
+
+    from adpharm.knowledge.schema import PKAnalyte
+    base = {"name": "x", "mw_g_per_mol": {"value": 200, "refs": ["r"]}, "cl_l_per_h": {"value": 10, "refs": ["r"]},
+            "v1_l": {"value": 50, "refs": ["r"]}, "fu": {"value": 0.5, "refs": ["r"]}}
+    with pytest.raises(ValidationError, match="brain_rel_to_parent"):
+        PKAnalyte(**base, brain_rel_to_parent={"value": 0.2, "refs": ["r"]})
+    with pytest.raises(ValidationError, match="brain_rel_to_parent"):
+        PKAnalyte(**base, parent="p", fm={"value": 1, "refs": ["r"]}, brain_rel_to_parent={"value": 2, "refs": ["r"]})

@@ -1,5 +1,6 @@
 """`adpharm pk simulate|occupancy`: the JSON contract, CSV streaming and bad input (exit 2, one line)."""
 import json
+import re
 
 import pytest
 
@@ -19,6 +20,13 @@ def test_simulate_json_contract():
     prov = d["provenance"]
     assert prov["seed"] == 5 and "adpharm.pharmacology" in prov["model_version"]
     assert any("T02" in s for s in prov["parameter_sources"]["imipramine"])
+
+
+def test_a_half_life_the_window_cannot_estimate_is_said_in_words_not_nan():
+    r = run_cli("pk", "simulate", "--drug", "esketamine", "--regimen", "84 mg intranasal", "--hours", "24")
+    assert r.returncode == 0, r.stderr
+    assert not re.search(r"\bnan\b", r.stdout, re.IGNORECASE)
+    assert "n/a: not estimable from the simulated window" in r.stdout
 
 
 def test_occupancy_json_contract_for_ketamine():

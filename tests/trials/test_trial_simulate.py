@@ -213,22 +213,29 @@ def _predictive(protocol, n_per_arm, visit, arm, stat, trials=20):
 def test_ketamine_minus_midazolam_at_24h_beside_murrough_2013():
     """Murrough 2013 (PMID 23982301): ketamine -16.5 (t(46) = -10.31) and midazolam -8.8 (t(24) = -4.63) MADRS
     points at 24 h, a difference of 7.7 with SE 2.48 from the two arms' SEs (16.5/10.31, 8.8/4.63). The model's
-    difference for trials of that size lies within 1.96 SE, though its midazolam arm alone is too low (below)."""
+    difference for trials of that size lies within 1.96 SE (both arms are calibration targets since model 2.3)."""
     ket, _ = _predictive("ketamine-vs-midazolam", 24, "24h", "ketamine", "change_mean")
     mdz, _ = _predictive("ketamine-vs-midazolam", 24, "24h", "midazolam", "change_mean")
     se = ((16.5 / 10.31) ** 2 + (8.8 / 4.63) ** 2) ** 0.5
     assert abs((mdz - ket) - 7.7) <= 1.96 * se
 
 
-@pytest.mark.xfail(strict=True, reason="midazolam about -4.3 at 24 h against -8.8: the trd expectancy is calibrated on "
-                   "the other active-placebo arm in clinical_trials.md (Su 2023, 5/42 responders), and the two disagree "
-                   "by more than the model's between-trial spread (as do the midazolam arms pooled by Dean 2021, 25.9 % "
-                   "responders at 24 h; the model gives about 3 %)")
 def test_midazolam_arm_change_at_24h_beside_murrough_2013():
     """Murrough 2013: midazolam -8.8 at 24 h (25 patients), inside the 95 % predictive range of trials of its size;
-    the active placebo keeps the expectancy that an inert one loses beside ketamine."""
+    the active placebo keeps the expectancy that an inert one loses beside ketamine. A calibration target since
+    cascade model 2.3 (validation/mechanism/calibrate.py); the Cochrane pool below is not."""
     mean, sd = _predictive("ketamine-vs-midazolam", 24, "24h", "midazolam", "change_mean")
     assert abs(-8.8 - mean) <= 1.96 * sd
+
+
+def test_midazolam_arm_response_lies_between_the_published_midazolam_arms():
+    """Midazolam (active placebo) arms of ketamine trials: Su 2023 5/42 (11.9 %) at day 2-3 is a calibration target;
+    Dean 2021 (Cochrane CD011612, summary of findings 2) pooled 25.9 % at 24 h is not. The simulated arms, averaged
+    over trials, lie between the two and far above an inert spray beside esketamine (Daly 2018: 1/33 at 24 h);
+    the model sits nearer Su (about 16 %), which the README reports as a partial miss of the Cochrane pool."""
+    rates = [t.summary().set_index(["arm", "visit"]).loc[("midazolam", "24h"), "response_rate"]
+             for t in simulate_trials("ketamine-vs-midazolam", 100, list(range(500, 510)))]
+    assert 0.119 <= float(np.mean(rates)) <= 0.259
 
 
 def test_esketamine_arm_response_at_day_28_beside_transform_1_and_2():
@@ -239,13 +246,22 @@ def test_esketamine_arm_response_at_day_28_beside_transform_1_and_2():
     assert abs(182 / 310 - mean) <= 1.96 * sd
 
 
-@pytest.mark.xfail(strict=True, reason="about 57 % (SD 5 % over trials) against 69.3 %: the esketamine arms of the sister "
-                   "trial TRANSFORM-1 (54.1 %, 53.1 %) and the drug-placebo difference of TRANSFORM-2 are matched, but "
-                   "TRANSFORM-2's two arms both responded more than the model's between-trial spread allows for one arm")
 def test_esketamine_arm_response_at_day_28_beside_transform_2():
-    """TRANSFORM-2 day-28 response (observed cases) 69.3 % on esketamine + antidepressant."""
+    """TRANSFORM-2 day-28 response (observed cases) 69.3 % on esketamine + antidepressant (not a calibration
+    target; its LSMD is)."""
     mean, sd = _predictive("esketamine-trd-in", 110, "day28", "esketamine", "response_rate", trials=12)
     assert abs(0.693 - mean) <= 1.96 * sd
+
+
+@pytest.mark.xfail(strict=True, reason="about 50 % against 17.3 %: the model gives the first 56 mg spray of TRANSFORM "
+                   "the acute effect it has in Daly 2018 (24 h responders 36-42 % on 28-84 mg, a prediction it matches), "
+                   "but the phase 3 patients, who had just switched to a new oral antidepressant, responded far less "
+                   "the next day; the placebo arms' 9.4 % at day 2 is a calibration target and is matched")
+def test_esketamine_arm_response_at_day_2_beside_transform_1_and_2():
+    """TRANSFORM-1+2 pooled response at day 2 (24 h after the first spray): 17.3 % of 318 on esketamine +
+    new antidepressant (transform_pooled2021), inside the 95 % predictive range of trials of TRANSFORM-2's size."""
+    mean, sd = _predictive("esketamine-trd-in", 110, "day2", "esketamine", "response_rate", trials=12)
+    assert abs(0.173 - mean) <= 1.96 * sd
 
 
 def test_placebo_plus_antidepressant_response_beside_transform_2():
@@ -256,8 +272,9 @@ def test_placebo_plus_antidepressant_response_beside_transform_2():
 
 
 def test_esketamine_minus_placebo_at_day_28_beside_transform_2():
-    """TRANSFORM-2 (Popova 2019) LSMD at day 28: -4.0 (SE 1.69); the difference of the arms' mean changes of
-    simulated trials of its size (about 110 per arm), averaged over trials, lies within 1.96 SE."""
+    """TRANSFORM-2 (Popova 2019) LSMD at day 28: -4.0 (SE 1.69), a calibration target since model 2.3; the
+    difference of the arms' mean changes of simulated trials of its size (about 110 per arm), averaged over
+    trials, lies within 1.96 SE."""
     mean_e, _ = _predictive("esketamine-trd-in", 110, "day28", "esketamine", "change_mean", trials=12)
     mean_p, _ = _predictive("esketamine-trd-in", 110, "day28", "placebo", "change_mean", trials=12)
     assert abs((mean_e - mean_p) - (-4.0)) <= 1.96 * 1.69

@@ -1,35 +1,41 @@
 """Calibrate the clinical mapping of the cascade model: every value marked ``calibrated`` in
 ``mechanism/cascade.yaml`` (symptom parameters) and ``mechanism/populations.yaml`` (placebo medians).
 
-Targets (only these; everything else the model says is prediction, see the README table):
+Targets (only these; everything else the model says is prediction, see the README table and ``held_out``):
 
 * primary-care contact, the drug weight of the monoaminergic arm: Linde 2015 placebo arms
   628/1583 and SSRI arms 553/1046 responders at the end of the acute phase (week 8 here), pooled
   over simulated trials with the between-trial spread ``placebo_trial_logit_sd``;
-* trd expectancy and contact: Daly 2018 period-1 placebo (MADRS change -5.7 (SE 1.79) at 24 h and
-  -4.9 (SE 1.74) at day 8; responders 1/33 and 2/33), an inert spray beside esketamine;
-* unblinding: Su 2023 midazolam (active placebo) 5/42 responders at day 2-3 (MADRS 38.3, SD 3.8). The
-  midazolam arms pooled by Dean 2021 (Cochrane: 25.9 % responders at 24 h) disagree with it; added as a
-  target they pull the fit to chi2 29.6 and stay missed (11.8 %), so they are left as a prediction;
-* the glutamatergic weight and the sensitivity spread: Correia-Melo 2020 ketamine 0.5 mg/kg IV in TRD,
-  MADRS 33 (SD 9.3) to 16.2 (SD 10.7) at 24 h with 7/29 remitters, and Su 2023 ketamine 15/42
-  responders at day 2-3 against midazolam. Zarate 2006 (71 % response at day 1 in 17 patients) is not
-  a target: clinical_trials.md marks it V*/M, seen only as a paraphrased abstract;
+* trd expectancy, its time course and trd contact: Daly 2018 period-1 placebo, an inert spray beside
+  esketamine (MADRS change -9.7 (SE 1.76) at 2 h, -5.7 (SE 1.79) at 24 h and -4.9 (SE 1.74) at day 8;
+  responders 6/33, 1/33 and 2/33);
+* the unblinding of an inert placebo and the active placebo: Su 2023 midazolam 5/42 responders at day 2-3
+  and Murrough 2013 midazolam -8.8 at 24 h (SE 1.9, from t(24) = -4.63). The midazolam arms pooled by
+  Dean 2021 (Cochrane: 25.9 % responders at 24 h) are left as a prediction;
+* the glutamatergic weight, the sensitivity spread and the drug-placebo overlap: Correia-Melo 2020
+  ketamine 0.5 mg/kg IV in TRD, MADRS 33 (SD 9.3) to 16.2 (SD 10.7) at 24 h with 7/29 remitters; Su 2023
+  ketamine 15/42 responders at day 2-3; Murrough 2013 ketamine -16.5 at 24 h (SE 1.6, from t(46) = -10.31);
+  TRANSFORM-2 esketamine + new antidepressant minus placebo + new antidepressant, LSMD -4.0 (SE 1.69) at
+  day 28. Zarate 2006 (71 % response at day 1 in 17 patients) is not a target: clinical_trials.md marks it
+  V*/M, seen only as a paraphrased abstract;
 * trd-adjunct contact and the contact time constant: TRANSFORM-1 placebo + new antidepressant
   42/108 responders at day 28 and the TRANSFORM-1+2 placebo arms 9.4 % (of 203) at day 2, with
   escitalopram 10 mg/day simulated by the mechanism;
 * suicidal-inpatient expectancy: ASPIRE II placebo + standard of care -12.4 (SD 10.43, n 115) at 24 h;
-* the overlap of drug and non-specific improvement: ASPIRE II esketamine 84 mg + standard of care
-  -15.7 (SD 11.56, n 115) at 24 h, beside its placebo arm and the ketamine arms above;
 * chronic-depression contact: Kocsis 1988 placebo 3/25 at week 6 after a two-week single-blind
   placebo washout that excluded those who improved by half.
 
-The spread of drug sensitivity (``sensitivity_log_sd``) is bounded at 1.8. Since Ebert 1997's racemic
-NMDA affinity replaced a vendor page's (issue 22; racemic ketamine about 4x weaker than before, so
-0.5 mg/kg IV ketamine and 0.25 mg/kg IV esketamine now do about the same, as Correia-Melo 2020 found),
-the unbounded fit drifts to 2.77 on an almost flat chi2 (20.8 against 23.9 at the bound: likelihood
-ratio p about 0.08), where the median patient gains nothing over placebo and a few carry every
-mean effect. The bound keeps the previous calibration's moderate spread (1.73).
+Not a target, and missed: the esketamine arm of ASPIRE II (-15.7 at 24 h). With it as a target (model 2.2)
+the fit kept the overlap near 1, which hid the typical patient's drug effect under the placebo response
+and left the ketamine arms (Murrough, Correia-Melo, Su) and Daly 2018's dose arms about a third short; the
+suicidal inpatients of ASPIRE improved less on esketamine (0.39 of baseline) than Daly's TRD outpatients
+(0.47) over a far larger placebo response, which no mechanism in the model produces.
+
+Murrough 2013's baseline is not in the sources here, so its arms are simulated with the trd population's
+(Daly 2018). The spread of drug sensitivity (``sensitivity_log_sd``) is bounded at 1.8: the fit ends at
+the bound (chi2 5.3 on 19 targets); unbounded, it stopped at 2.1 with a worse chi2 (5.4), a flat surface.
+Two starting points are fitted (the previous values, whose unblinding sat at its bound of 0, and a
+moderate unblinding); the better optimum is kept.
 
 Run:  .venv/bin/python validation/mechanism/calibrate.py   (prints the values to write into the YAML)
 """
@@ -53,9 +59,10 @@ PARTS = ("synaptic_protein_frac", "spine_density_frac", "new_neuron_frac")
 
 
 def parts(drug, regimen, days):
-    """Per-patient (glutamatergic, neurogenesis) plasticity parts at whole days 0..days."""
+    """Per-patient (glutamatergic, neurogenesis) plasticity parts at whole days 0..days (``drug`` may be a
+    list of (drug, regimen) pairs given together, with ``regimen`` None)."""
     times = np.arange(0.0, days * 24 + 1, 24.0)
-    setup = prepare([(drug, regimen)], days, N, SEED, model, kb, times_h=times)
+    setup = prepare(drug if regimen is None else [(drug, regimen)], days, N, SEED, model, kb, times_h=times)
     out = solve(model, setup, record=PARTS, record_mean=())
     return out["synaptic_protein_frac"] + out["spine_density_frac"], out["new_neuron_frac"]
 
@@ -64,10 +71,15 @@ KET = parts("ketamine", "0.5 mg/kg iv over 40 min", 7)
 SSRI = parts("sertraline", "50 mg po daily", 56)
 ESC = parts("escitalopram", "10 mg po daily", 28)
 ESK = parts("esketamine", "84 mg intranasal", 1)
+ESK28, ESK56 = parts("esketamine", "28 mg intranasal", 1), parts("esketamine", "56 mg intranasal", 1)
+KET_IN = parts("ketamine", "50 mg intranasal", 1)
+TRANSFORM_ESK = parts([("esketamine", "56 mg intranasal 2x/week for 1 week; 84 mg intranasal 2x/week for 3 weeks"),
+                       ("escitalopram", "10 mg po daily")], None, 28)
 
 
 def arm(values, x, day, *, plast=None, factor=0.0, lead_days=0.0, pooled=False, exclude_lead=False):
-    """Response, remission and mean change at ``day`` for one arm of a virtual trial."""
+    """Response, remission and mean change at ``day`` for one arm of a virtual trial (a whole day when the
+    arm has a drug, whose plasticity is kept at whole days; any time for a placebo arm)."""
     p = model.parameter_values({**values, **x["cascade"]})
     rng = np.random.default_rng(SEED + 1)
     if pooled:
@@ -76,8 +88,8 @@ def arm(values, x, day, *, plast=None, factor=0.0, lead_days=0.0, pooled=False, 
     else:
         u = np.zeros(N)
     pts = draw_patients(N, 2, p, rng, trial_logit=u)
-    d = 0.0 if plast is None else drug_fraction(pts.sensitivity, x["w_glutamatergic"] * plast[0][:, day]
-                                                + x["w_neurogenesis"] * plast[1][:, day])
+    d = 0.0 if plast is None else drug_fraction(pts.sensitivity, x["w_glutamatergic"] * plast[0][:, int(day)]
+                                                + x["w_neurogenesis"] * plast[1][:, int(day)])
     rsd = float(p["rater_sd_points"])
     base = pts.baseline
     keep = np.ones(N, dtype=bool)
@@ -95,15 +107,21 @@ def arm(values, x, day, *, plast=None, factor=0.0, lead_days=0.0, pooled=False, 
 
 NAMES = ["c_primary", "c_trd", "c_adjunct", "c_chronic", "e_trd", "e_suicidal", "unblinding",
          "placebo_logit_sd", "placebo_contact_tau_days", "w_glutamatergic", "w_neurogenesis", "sensitivity_log_sd",
-         "overlap"]
-X0 = [0.4029, 0.005, 0.2644, 0.7676, 0.1083, 0.2618, 2.301e-10, 1.647, 16.01, 2.099, 0.1471, 1.8, 0.9874]
-LO = [0.01, 0.005, 0.01, 0.005, 0.005, 0.01, 0.0, 0.2, 14.0, 0.1, 0.01, 0.2, 0.0]
-HI = [0.9, 0.9, 0.9, 0.9, 0.9, 0.95, 1.0, 3.0, 60.0, 100.0, 10.0, 1.8, 1.0]
+         "overlap", "placebo_tau_days", "placebo_expectancy_decay_days", "placebo_expectancy_persist_frac"]
+CASCADE = ("placebo_logit_sd", "placebo_contact_tau_days", "sensitivity_log_sd", "placebo_tau_days",
+           "placebo_expectancy_decay_days", "placebo_expectancy_persist_frac")
+#: starting points: the previous calibration's values (whose unblinding sat at its bound of 0) and the same
+#: with a moderate unblinding and expectancy; the fit keeps the better optimum of the two
+X0 = [0.4029, 0.005, 0.2644, 0.7676, 0.1083, 0.2618, 2.301e-10, 1.647, 16.01, 2.099, 0.1471, 1.8, 0.9874,
+      0.03, 0.7, 0.5]
+X0_ALT = {"unblinding": 0.4, "e_trd": 0.25}
+LO = [0.01, 0.005, 0.01, 0.005, 0.005, 0.01, 0.0, 0.2, 14.0, 0.1, 0.01, 0.2, 0.0, 0.005, 0.05, 0.0]
+HI = [0.9, 0.9, 0.9, 0.9, 0.95, 0.95, 1.0, 3.0, 60.0, 100.0, 10.0, 1.8, 1.0, 0.6, 10.0, 1.0]
 
 
 def unpack(v):
     x = dict(zip(NAMES, v))
-    x["cascade"] = {k: x[k] for k in ("placebo_logit_sd", "placebo_contact_tau_days", "sensitivity_log_sd")}
+    x["cascade"] = {k: x[k] for k in CASCADE}
     return x
 
 
@@ -139,8 +157,37 @@ def predictions(v):
     out["transform-1 placebo d28 resp"] = (arm(adj, x, 28, plast=ESC, factor=inert)[0], 42 / 108, 108)
     out["transform placebo d2 resp"] = (arm(adj, x, 1, plast=ESC, factor=inert)[0], 0.094, 203)
     out["aspire-2 placebo 24h change"] = (arm(si, x, 1, factor=inert)[2], -12.4, ("se", 10.43 / np.sqrt(115)))
-    out["aspire-2 esketamine 24h change"] = (arm(si, x, 1, plast=ESK, factor=1.0)[2], -15.7, ("se", 11.56 / np.sqrt(115)))
     out["kocsis placebo wk6 resp"] = (arm(chr_, x, 42, lead_days=14, exclude_lead=True)[0], 3 / 25, 25)
+    tr_p = arm(adj, x, 28, plast=ESC, factor=inert)
+    tr_e = arm(adj, x, 28, plast=TRANSFORM_ESK, factor=1.0)
+    out["transform-2 esketamine - placebo d28 change"] = (tr_e[2] - tr_p[2], -4.0, ("se", 1.69))
+    r2, _, c2 = arm(trd, x, 2 / 24, factor=inert)
+    out["daly placebo 2h resp"] = (r2, 6 / 33, 33)
+    out["daly placebo 2h change"] = (c2, -9.7, ("se", 1.76))
+    mur = trd      # Murrough 2013's baseline is not in the sources here: the trd population's (Daly 2018)
+    out["murrough midazolam 24h change"] = (arm(mur, x, 1, factor=1.0)[2], -8.8, ("se", 8.8 / 4.63))
+    out["murrough ketamine 24h change"] = (arm(mur, x, 1, plast=KET, factor=1.0)[2], -16.5, ("se", 16.5 / 10.31))
+    return out
+
+
+def held_out(v):
+    """Predictions for published results that are not targets (README table; tests check them)."""
+    x = unpack(v)
+    inert = 1.0 - x["unblinding"]
+    trd = values("trd", x["c_trd"], x["e_trd"])
+    si = values("suicidal-inpatient", x["c_adjunct"], x["e_suicidal"])
+    mur = trd      # Murrough 2013's baseline is not in the sources here: the trd population's (Daly 2018)
+    adj = values("trd-adjunct", x["c_adjunct"], x["e_trd"])
+    pl = arm(trd, x, 1, factor=inert)[2]
+    out = {f"daly esketamine {d} mg - placebo 24h": (arm(trd, x, 1, plast=P, factor=1.0)[2] - pl, pub)
+           for d, P, pub in ((28, ESK28, -9.1), (56, ESK56, -10.0), (84, ESK, -10.7))}
+    out["aspire-2 esketamine arm 24h change"] = (arm(si, x, 1, plast=ESK, factor=1.0)[2], -15.7)
+    out["canuso / aspire esketamine - placebo 24h"] = (arm(si, x, 1, plast=ESK, factor=1.0)[2]
+                                                      - arm(si, x, 1, factor=inert)[2], "-7.2 / -3.8")
+    out["transform esketamine arms d28 resp"] = (arm(adj, x, 28, plast=TRANSFORM_ESK, factor=1.0)[0], 182 / 310)
+    out["transform esketamine arms d2 resp"] = (arm(adj, x, 1, plast=TRANSFORM_ESK, factor=1.0)[0], 0.173)
+    out["midazolam responders 24h (Dean 2021: 25.9 %)"] = (arm(mur, x, 1, factor=1.0)[0], 0.259)
+    out["lapidus IN ketamine 50 mg responders 24h"] = (arm(trd, x, 1, plast=KET_IN, factor=1.0)[0], 8 / 18)
     return out
 
 
@@ -155,12 +202,19 @@ def residuals(v):
 
 
 def main():
-    fit = least_squares(residuals, X0, bounds=(LO, HI), diff_step=0.02, max_nfev=400)
+    alt = [X0_ALT.get(k, v) for k, v in zip(NAMES, X0)]
+    fits = [least_squares(residuals, x0, bounds=(LO, HI), diff_step=0.02, max_nfev=600) for x0 in (X0, alt)]
+    for f in fits:
+        print(f"start -> chi2 {np.sum(f.fun ** 2):.3f}")
+    fit = min(fits, key=lambda f: np.sum(f.fun ** 2))
     print(f"chi2 = {np.sum(fit.fun ** 2):.3f}")
     for k, val in zip(NAMES, fit.x):
         print(f"  {k}: {val:.4g}")
     for k, (obs, target, _) in predictions(fit.x).items():
         print(f"  {k:32s} model {obs:8.3f}  target {target:8.3f}")
+    print("held out:")
+    for k, (obs, pub) in held_out(fit.x).items():
+        print(f"  {k:44s} model {obs:8.3f}  published {pub}")
 
 
 if __name__ == "__main__":

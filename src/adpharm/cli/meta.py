@@ -36,7 +36,7 @@ def _emit_or_header(out: dict, fmt: str, header: str, table: pd.DataFrame) -> bo
         emit_json(out)
         return True
     typer.echo(header)
-    typer.echo(table.to_string(float_format=lambda x: f"{x:.4g}"))
+    typer.echo(table.to_string(float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
     return False
 
 
@@ -108,15 +108,15 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
         typer.echo(f"exp: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]; prediction interval "
                    f"[{e['pi_lb']:.3f}, {e['pi_ub']:.3f}]")
     if sub:
-        typer.echo("\nSubgroups\n" + sub.summary().to_string(float_format=lambda x: f"{x:.4g}"))
+        typer.echo("\nSubgroups\n" + sub.summary().to_string(float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
         typer.echo(f"Test for subgroup differences: Q = {sub.Qb:.3f}, df = {sub.Qb_df}, p = {sub.Qbp:.4g}")
     if mods:
         typer.echo("\nMeta-regression\n" + pd.DataFrame(out["meta_regression"]["coefficients"]).T.to_string(
-            float_format=lambda x: f"{x:.4g}"))
+            float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
     if loo:
-        typer.echo("\nLeave-one-out\n" + pd.DataFrame(out["leave1out"]).set_index("study").to_string(float_format=lambda x: f"{x:.4g}"))
+        typer.echo("\nLeave-one-out\n" + pd.DataFrame(out["leave1out"]).set_index("study").to_string(float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
     if cumulative:
-        typer.echo("\nCumulative\n" + pd.DataFrame(out["cumul"]).set_index("study").to_string(float_format=lambda x: f"{x:.4g}"))
+        typer.echo("\nCumulative\n" + pd.DataFrame(out["cumul"]).set_index("study").to_string(float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
     if egger:
         typer.echo("\nEgger's test: " + ("needs at least 3 studies" if eg is None else
                                           f"z = {eg.stat:.3f}, p = {eg.pval:.4g}; limit estimate {eg.limit_estimate:.4f}"))
@@ -313,6 +313,6 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
         emit_json(out)
         return
     typer.echo(f"{a} vs {vs}, {WINDOW_LABELS[w]}: {outcome}, odds ratio, k = {len(es)}")
-    typer.echo(t[["study", "ai", "n1i", "ci", "n2i", "timepoint"]].to_string(index=False))
+    typer.echo(t[["study", "ai", "n1i", "ci", "n2i", "timepoint"]].to_string(index=False, na_rep="n/a"))
     e = out["exp"]
     typer.echo(f"pooled OR: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]")

@@ -93,13 +93,17 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
     if fmt == "csv":
         write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
     else:
-        text = _header(res) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}") + "\n"
+        summary = res.summary()
+        text = _header(res) + summary.to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a") + "\n"
+        if summary.isna().to_numpy().any():
+            text += ("n/a: not estimable from the simulated window (a half-life needs at least 3 points after the "
+                     "peak spanning the half-life itself; simulate longer with --hours)\n")
         if res.flagged:
             text += "flagged parameters: " + "; ".join(res.flagged) + "\n"
         if res.enzyme_summary:
             text += ("\nirreversible enzyme inactivation (activity as a fraction of baseline; onset_h: hours to 50 % "
-                     "inhibition):\n" + res.enzyme_table().to_string(index=False, float_format=lambda x: f"{x:.4g}")
-                     + "\n")
+                     "inhibition):\n"
+                     + res.enzyme_table().to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a") + "\n")
         emit(res.to_dict(), text, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
@@ -119,7 +123,7 @@ def occupancy(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGH
     res = compute_occupancy(_run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=True))
     warn(res.pk.warnings)
     miss = f"no binding constant for: {', '.join(res.missing)}\n" if res.missing else ""
-    emit(res.to_dict(), _header(res.pk) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}")
+    emit(res.to_dict(), _header(res.pk) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a")
           + "\n" + miss, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))

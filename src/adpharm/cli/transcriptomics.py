@@ -37,7 +37,7 @@ def _emit(d: dict, fmt: str, text) -> None:
 
 
 def _table(t: pd.DataFrame) -> str:
-    return t.to_string(index=False, float_format=lambda x: f"{x:.3g}")
+    return t.to_string(index=False, float_format=lambda x: f"{x:.3g}", na_rep="n/a")
 
 
 def _subset(items: List[str]) -> dict[str, str]:

@@ -69,7 +69,7 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
     else:
         head = (f"{res.protocol.id}: {res.protocol.name}\n{len(res.subjects)} randomised of {res.screened} screened, "
                 f"seed {res.seed}; simulated with {d['provenance']['model']}\n")
-        body = res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n"
+        body = res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a") + "\n"
         nots = res.protocol.unsimulated_scales()
         if nots:
             body += "not simulated: " + "; ".join(f"{k} ({v})" for k, v in nots.items()) + "\n"
@@ -106,11 +106,11 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
     if res.mmrm is not None:
         lines.append("MMRM (change from baseline, unstructured covariance, REML, "
                      f"{res.mmrm.df_method} df):")
-        lines.append(res.mmrm.contrasts.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        lines.append(res.mmrm.contrasts.to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
     if res.crossover:
         import pandas as pd
         lines.append("crossover (period-adjusted):")
-        lines.append(pd.DataFrame(res.crossover).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        lines.append(pd.DataFrame(res.crossover).to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
     for r in res.responders:
         m = r["missing_as_failure"]
         if m.get("odds_ratio") is None:
@@ -153,7 +153,7 @@ def power(protocol: str = typer.Argument(..., help="A bundled protocol or a prot
     text = (f"{res.protocol}: power {res.power:.3f} [{res.ci_lb:.3f}, {res.ci_ub:.3f}] with {res.n_per_arm} per arm, "
             f"{res.reps} replicates, seed {res.seed} ({res.workers})\n")
     if res.search:
-        text += res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}") + "\n"
+        text += res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a") + "\n"
     emit(d, text, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))

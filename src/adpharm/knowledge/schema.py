@@ -407,6 +407,9 @@ class PKAnalyte(_Strict):
     ``cyp2d6_ki_nmol_per_l`` marks an analyte that inhibits CYP2D6 at its own plasma levels (a
     substrate that saturates, or a competitive inhibitor): the apparent constant, as total plasma
     concentration, at which it alone halves CYP2D6 activity.
+    ``brain_rel_to_parent`` is a metabolite's brain-to-plasma ratio relative to its parent's (below 1 for
+    a metabolite that crosses the blood-brain barrier less); it scales the metabolite's unbound brain
+    concentration at every target.
     """
 
     name: str
@@ -424,6 +427,7 @@ class PKAnalyte(_Strict):
     fm: Param | None = None
     formed_by_cyp2d6: bool = False
     first_pass_fm: Param | None = None
+    brain_rel_to_parent: Param | None = None
     binding: dict[Target, Binding] = {}
     inactivation: dict[Target, Inactivation] = {}
 
@@ -437,6 +441,8 @@ class PKAnalyte(_Strict):
             raise ValueError("a third compartment needs a second (v2_l)")
         if (self.parent is None) != (self.fm is None):
             raise ValueError("a metabolite gives both parent and fm")
+        if self.brain_rel_to_parent is not None and (self.parent is None or not 0 < self.brain_rel_to_parent.value <= 1):
+            raise ValueError("brain_rel_to_parent is for a metabolite, a ratio in (0, 1]")
         for name in ("fu", "cyp2d6_fraction", "fm", "first_pass_fm"):
             p = getattr(self, name)
             if p is not None and p.value > 1:

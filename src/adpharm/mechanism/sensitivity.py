@@ -43,7 +43,8 @@ from .symptoms import madrs
 METRICS = ("onset_h", "duration_h", "peak_separation_madrs")
 #: symptom-model parameters that act on the typical patient's separation from placebo
 SYMPTOM_PARAMETERS = ("madrs_baseline_mean", "placebo_contact_median_frac", "placebo_expectancy_median_frac",
-                      "placebo_tau_days", "placebo_contact_tau_days")
+                      "placebo_tau_days", "placebo_expectancy_decay_days", "placebo_expectancy_persist_frac",
+                      "placebo_contact_tau_days")
 METHODS = ("morris", "local")
 LOCAL_STEP = 0.01
 MAX_POINTS = 20_000

@@ -2,13 +2,15 @@
 
 Occupancy of a target by a drug and its active metabolites (competitive, one site):
 
-    occ = S^h / (1 + S^h),   S = sum_i C_u,brain,i / K_i,   C_u,brain = C_plasma * fu * Kp,uu
+    occ = S^h / (1 + S^h),   S = sum_i C_u,brain,i / K_i,   C_u,brain = C_plasma * fu * Kp,uu * r
 
 with ``C`` converted to nM by the molar mass, ``K`` the binding constant (Ki or Kd) in the
 knowledge base, ``fu`` the unbound fraction in plasma and ``Kp,uu`` the unbound brain-to-plasma
 factor. ``Kp,uu`` is 1 (free-drug hypothesis) unless a PET calibration in ``occupancy.yaml`` fixes
 it for a target family: then ``Kp,uu = K * MW / 1000 / (fu * EC50)``, the factor that makes the in
-vitro constant reproduce the in vivo EC50 of total plasma concentration.
+vitro constant reproduce the in vivo EC50 of total plasma concentration. ``r`` is a metabolite's
+brain-to-plasma ratio relative to its parent's (``brain_rel_to_parent`` in ``pk_models.yaml``; 1
+unless a source says the metabolite enters the brain less, as for noresketamine).
 
 MAO-A inhibition by the irreversible MAOIs is not an occupancy: it is enzyme inactivation with
 resynthesis (:mod:`.inactivation`), which outlasts plasma levels. Their ``KI`` constants are
@@ -152,8 +154,11 @@ def occupancy_coefficients(drug: str, kb: KnowledgeBase | None = None) -> tuple[
             if target not in consts[a.name]:
                 continue
             k_nm, refs, fact = consts[a.name][target]
-            a_vec[i] = ng_per_ml_to_nm(a.fu.value * kp, a.mw_g_per_mol.value) / k_nm
+            brain = a.brain_rel_to_parent.value if a.brain_rel_to_parent is not None else 1.0
+            a_vec[i] = ng_per_ml_to_nm(a.fu.value * kp * brain, a.mw_g_per_mol.value) / k_nm
             used[a.name] = {"k_nm": k_nm, "refs": refs, "fact": fact, "fu": a.fu.value}
+            if a.brain_rel_to_parent is not None:
+                used[a.name]["brain_rel_to_parent"] = brain
         coefs[target] = a_vec
         basis[target] = {"analytes": used, "kp_uu": kp, "kp_uu_source": kp_src}
     return coefs, basis, hill

@@ -248,11 +248,15 @@ def dose_warnings(model: CompartmentModel, regimen: Regimen, until_h: float, wei
     return out
 
 
+#: the cited parameters of an analyte that outputs name with their sources and flags
+ANALYTE_PARAMETERS = ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "q2_l_per_h", "v3_l", "fm", "fu", "brain_rel_to_parent")
+
+
 def flagged_parameters(model: CompartmentModel) -> list[str]:
     """Parameters of the model that rest on a fact flagged unverified or of stated low confidence, as
     ``"analyte.parameter (flags)"`` (calibrated ones say so too): outputs name them beside the numbers."""
     named = [(f"{a.name}.{name}", getattr(a, name)) for a in model.analytes
-             for name in ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "q2_l_per_h", "v3_l", "fm", "fu")]
+             for name in ANALYTE_PARAMETERS]
     named += [(f"{a.name} {target} inactivation", spec) for a in model.analytes for target, spec in a.inactivation.items()]
     named += [(f"{route} {name}", getattr(path, name)) for route, rs in model.spec.routes.items()
               for path in rs.paths for name in ("f", "ka_per_h")]
@@ -269,7 +273,7 @@ def _sources(model: CompartmentModel) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for a in model.analytes:
         refs: list[str] = []
-        for name in ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "q2_l_per_h", "v3_l", "fm", "fu"):
+        for name in ANALYTE_PARAMETERS:
             p = getattr(a, name)
             if p is not None:
                 refs += [f"{r}" + (f" ({p.fact})" if p.fact else "") for r in p.refs]

@@ -378,12 +378,15 @@ def _assemble(ctx: _Context, dr: _Draws, effect: np.ndarray, side: dict, remissi
     """Ratings, dropout and the long table of one trial."""
     proto, params, times, schedule = ctx.proto, ctx.params, ctx.times, ctx.schedule
     patients, alloc = dr.patients, dr.alloc
-    factor = np.array([[ctx.expectancy_factor[ctx.group_of[a][k]] for k, _, _ in schedule] for a in alloc])
+    # each rating keeps the expectancy of the arm whose procedure came last: a crossover period's baseline
+    # visit, rated before that period's dose, still carries the previous period's arm
+    first_visit = {k: next(i for i, (kk, _, _) in enumerate(schedule) if kk == k) for k in range(ctx.n_periods)}
+    source = [k - 1 if k > 0 and j == first_visit[k] else k for j, (k, _, _) in enumerate(schedule)]
+    factor = np.array([[ctx.expectancy_factor[ctx.group_of[a][k]] for k in source] for a in alloc])
     rated = _rate(params, patients, effect, times[None, :], times[None, :] + ctx.lead_h, factor,
                   patients.rater_z[:, :times.size])
     # the baseline visit is the inclusion rating itself (or the randomisation rating after a lead-in)
     rated[:, 0] = patients.baseline if proto.lead_in is None else dr.baseline0
-    first_visit = {k: next(i for i, (kk, _, _) in enumerate(schedule) if kk == k) for k in range(ctx.n_periods)}
     period_base = np.column_stack([rated[:, first_visit[k]] for k, _, _ in schedule])
     observed = _dropout(proto, rated, dr.baseline0, times, dr.rng_drop)
     subject = np.array([f"S{i + 1:05d}" for i in range(ctx.n_total)])
