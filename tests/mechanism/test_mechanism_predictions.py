@@ -31,6 +31,23 @@ def test_canuso2018_esketamine_84_mg_at_24_h():
     assert abs(-r.summary().set_index("day").loc[1, "separation"] - (-7.2)) <= 1.96 * 2.85
 
 
+@pytest.mark.xfail(strict=True, reason="about -11 against -3.8: ASPIRE's suicidal inpatients improved less on esketamine "
+                   "(0.39 of baseline) than Daly 2018's TRD outpatients (0.47) over a far larger placebo response; the "
+                   "model gives them Daly's drug effect on top of the ASPIRE placebo, and no mechanism here lowers it "
+                   "(the ASPIRE II esketamine arm is therefore not a calibration target; Canuso 2018 above is matched)")
+def test_aspire_esketamine_84_mg_at_24_h():
+    # ASPIRE I + II pooled LSMD vs placebo + standard of care at 24 h: -3.8 (95 % CI -5.75 to -1.89), 456 patients
+    # (clinical_trials.md section c, PMC8407443)
+    r = simulate(("esketamine", "84 mg intranasal"), 2, n=3000, seed=2020, population="suicidal-inpatient")
+    assert -5.75 <= -r.summary().set_index("day").loc[1, "separation"] <= -1.89
+
+
+def test_lapidus2014_intranasal_ketamine_minus_saline_at_24_h():
+    # Lapidus 2014: MADRS paired difference from saline at 24 h after 50 mg intranasal ketamine, 7.6 (95 % CI 3.9-11.3)
+    r = simulate(("ketamine", "50 mg intranasal"), 2, n=3000, seed=2014, population="trd")
+    assert 3.9 <= r.summary().set_index("day").loc[1, "separation"] <= 11.3
+
+
 def test_stewart1993_imipramine_response_at_6_weeks():
     # Stewart 1993: 22/48 completers responded on imipramine at 6 weeks; exact 95 % CI 31.4-61.1 %
     r = simulate(("imipramine", "50 mg po daily titrate to 200 mg over 2 weeks"), 42, n=3000, seed=1993,

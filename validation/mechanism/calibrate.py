@@ -18,9 +18,9 @@ Targets (only these; everything else the model says is prediction, see the READM
   TRANSFORM-2 esketamine + new antidepressant minus placebo + new antidepressant, LSMD -4.0 (SE 1.69) at
   day 28. Zarate 2006 (71 % response at day 1 in 17 patients) is not a target: clinical_trials.md marks it
   V*/M, seen only as a paraphrased abstract;
-* trd-adjunct contact and the contact time constant: TRANSFORM-1 placebo + new antidepressant
-  42/108 responders at day 28 and the TRANSFORM-1+2 placebo arms 9.4 % (of 203) at day 2, with
-  escitalopram 10 mg/day simulated by the mechanism;
+* trd-adjunct contact, the contact time constant and the spread of placebo responsiveness: TRANSFORM-1
+  placebo + new antidepressant 42/108 responders and 33/108 remitters (MADRS <= 12) at day 28 and the
+  TRANSFORM-1+2 placebo arms 9.4 % (of 203) at day 2, with escitalopram 10 mg/day simulated by the mechanism;
 * suicidal-inpatient expectancy: ASPIRE II placebo + standard of care -12.4 (SD 10.43, n 115) at 24 h;
 * chronic-depression contact: Kocsis 1988 placebo 3/25 at week 6 after a two-week single-blind
   placebo washout that excluded those who improved by half.
@@ -32,8 +32,8 @@ suicidal inpatients of ASPIRE improved less on esketamine (0.39 of baseline) tha
 (0.47) over a far larger placebo response, which no mechanism in the model produces.
 
 Murrough 2013's baseline is not in the sources here, so its arms are simulated with the trd population's
-(Daly 2018). The spread of drug sensitivity (``sensitivity_log_sd``) is bounded at 1.8: the fit ends at
-the bound (chi2 5.3 on 19 targets); unbounded, it stopped at 2.1 with a worse chi2 (5.4), a flat surface.
+(Daly 2018). The spread of drug sensitivity (``sensitivity_log_sd``) is bounded at 1.8, as in model 2.2,
+where the fit drifted to the bound; it now ends inside it (1.67; chi2 5.3 on 20 targets, 16 values).
 Two starting points are fitted (the previous values, whose unblinding sat at its bound of 0, and a
 moderate unblinding); the better optimum is kept.
 
@@ -77,7 +77,8 @@ TRANSFORM_ESK = parts([("esketamine", "56 mg intranasal 2x/week for 1 week; 84 m
                        ("escitalopram", "10 mg po daily")], None, 28)
 
 
-def arm(values, x, day, *, plast=None, factor=0.0, lead_days=0.0, pooled=False, exclude_lead=False):
+def arm(values, x, day, *, plast=None, factor=0.0, lead_days=0.0, pooled=False, exclude_lead=False,
+        remission_madrs=10.0):
     """Response, remission and mean change at ``day`` for one arm of a virtual trial (a whole day when the
     arm has a drug, whose plasticity is kept at whole days; any time for a placebo arm)."""
     p = model.parameter_values({**values, **x["cascade"]})
@@ -101,7 +102,7 @@ def arm(values, x, day, *, plast=None, factor=0.0, lead_days=0.0, pooled=False, 
     n = nonspecific(pts.expectancy_max, pts.contact_max, factor, day, day + lead_days, p)
     s = rated_score(pts.baseline, n, d, rsd, pts.rater_z[:, 1], overlap=x["overlap"])
     resp = responders(s[keep][:, None], base[keep])[:, 0].mean()
-    rem = remitters(s[keep]).mean()
+    rem = remitters(s[keep], remission_madrs).mean()
     return resp, rem, float((s[keep] - base[keep]).mean())
 
 
@@ -154,7 +155,9 @@ def predictions(v):
     k1 = arm(cm, x, 1, plast=KET, factor=1.0)
     out["correia-melo ketamine 24h change"] = (k1[2], 16.2 - 33.0, ("se", 10.7 / np.sqrt(29)))
     out["correia-melo ketamine 24h rem"] = (k1[1], 7 / 29, 29)
-    out["transform-1 placebo d28 resp"] = (arm(adj, x, 28, plast=ESC, factor=inert)[0], 42 / 108, 108)
+    t1 = arm(adj, x, 28, plast=ESC, factor=inert, remission_madrs=12.0)
+    out["transform-1 placebo d28 resp"] = (t1[0], 42 / 108, 108)
+    out["transform-1 placebo d28 rem"] = (t1[1], 33 / 108, 108)
     out["transform placebo d2 resp"] = (arm(adj, x, 1, plast=ESC, factor=inert)[0], 0.094, 203)
     out["aspire-2 placebo 24h change"] = (arm(si, x, 1, factor=inert)[2], -12.4, ("se", 10.43 / np.sqrt(115)))
     out["kocsis placebo wk6 resp"] = (arm(chr_, x, 42, lead_days=14, exclude_lead=True)[0], 3 / 25, 25)

@@ -51,7 +51,9 @@ def protocol(name: str = typer.Argument(..., help="A bundled protocol name or a 
 def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpharm protocols) or a protocol file."),
              n_per_arm: Optional[int] = typer.Option(None, "--n-per-arm", help="Patients per arm (ratio 1) or per sequence."),
              seed: Optional[int] = typer.Option(None, "--seed", help="Seed (same seed, same trial)."),
-             remission: float = typer.Option(10.0, "--remission-threshold", help="Remission: MADRS at or below this."),
+             remission: Optional[float] = typer.Option(None, "--remission-threshold",
+                                             help="Remission: MADRS at or below this (default: the protocol's "
+                                                  "remission endpoint, else 10)."),
              fmt: str = typer.Option("text", "--format", help="text, json (rates by arm and visit) or csv (long data)."),
              out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
              plot: Optional[Path] = typer.Option(None, "--plot", help="Write the MADRS-by-visit figure (.svg, .png, .pdf).")) -> None:

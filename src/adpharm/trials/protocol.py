@@ -309,6 +309,14 @@ class TrialProtocol(_Strict):
     def ratio_total(self) -> int:
         return sum(a.ratio for a in self.arms)
 
+    def remission_threshold(self, default: float) -> float:
+        """MADRS at or below which the protocol counts a patient in remission: the threshold of its first
+        remission endpoint that states one (TRANSFORM's <= 12, for instance), else ``default``."""
+        for e in [self.endpoints.primary, *self.endpoints.secondary]:
+            if e.kind == "remission" and e.threshold is not None:
+                return float(e.threshold)
+        return float(default)
+
     def arm(self, arm_id: str) -> Arm:
         return next(a for a in self.arms if a.id == arm_id)
 

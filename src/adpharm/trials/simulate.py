@@ -186,7 +186,7 @@ def _allocate(n_by_arm: dict[str, int], strata: np.ndarray, block: int, ratio: d
 
 
 def simulate_trial(protocol: TrialProtocol | str, n_per_arm: int | None = None, seed: int | None = None, *,
-                   remission_threshold: float = REMISSION_MADRS, model: CascadeModel | None = None,
+                   remission_threshold: float | None = None, model: CascadeModel | None = None,
                    kb=None) -> TrialResult:
     """Simulate one trial of a protocol.
 
@@ -195,7 +195,8 @@ def simulate_trial(protocol: TrialProtocol | str, n_per_arm: int | None = None, 
     protocol : a :class:`TrialProtocol`, a bundled protocol name or a protocol file.
     n_per_arm : patients per arm of ratio 1 (per sequence in a crossover); default the protocol's.
     seed : the seed; the same seed gives the same trial.
-    remission_threshold : MADRS at or below which a patient is in remission.
+    remission_threshold : MADRS at or below which a patient is in remission; default the protocol's own
+        remission endpoint (:meth:`TrialProtocol.remission_threshold`), else 10.
 
     Returns
     -------
@@ -206,7 +207,7 @@ def simulate_trial(protocol: TrialProtocol | str, n_per_arm: int | None = None, 
 
 
 def simulate_trials(protocol: TrialProtocol | str, n_per_arm: int | None, seeds: list[int | None], *,
-                    remission_threshold: float = REMISSION_MADRS, model: CascadeModel | None = None,
+                    remission_threshold: float | None = None, model: CascadeModel | None = None,
                     kb=None) -> list[TrialResult]:
     """Simulate one trial per seed, solving the cascade for all of them at once.
 
@@ -218,6 +219,8 @@ def simulate_trials(protocol: TrialProtocol | str, n_per_arm: int | None, seeds:
     n_per_arm = proto.n_per_arm if n_per_arm is None else n_per_arm
     if not isinstance(n_per_arm, (int, np.integer)) or not 1 <= n_per_arm <= MAX_PATIENTS_PER_ARM:
         raise AdpharmInputError(f"n-per-arm: {n_per_arm!r} must be a whole number from 1 to {MAX_PATIENTS_PER_ARM:,}")
+    if remission_threshold is None:
+        remission_threshold = proto.remission_threshold(REMISSION_MADRS)
     if not 0 <= remission_threshold <= 60:
         raise AdpharmInputError(f"remission threshold: {remission_threshold!r} must be between 0 and 60")
     ctx = _Context(proto, int(n_per_arm), model or load(), or_bundled(kb))
