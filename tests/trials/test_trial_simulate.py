@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from conftest import run_cli
+from adpharm.mechanism.population import load_populations
 from adpharm.errors import AdpharmInputError
 from adpharm.trials.protocol import bundled, load_protocol
 from adpharm.trials.simulate import simulate_trial, simulate_trials
@@ -29,6 +30,25 @@ def test_cli_ketamine_trd_iv_reports_rates_by_arm_and_visit():
     assert "CADSS" in d["provenance"]["scales_not_simulated"]
     again = run_cli("trial", "simulate", "ketamine-trd-iv", "--seed", "1", "--format", "json")
     assert again.stdout == r.stdout
+
+
+@pytest.mark.parametrize("protocol, population, remission, placebo_factor", [
+    ("esketamine-trd-in", "trd-adjunct", 12, 1 - load_populations().unblinding_frac.value),
+    ("ketamine-vs-midazolam", "trd", 10, 1.0),
+    ("ssri-mdd-8wk", "mdd-outpatient", 10, 0.0),
+])
+def test_output_names_the_population_the_placebo_expectancy_and_the_remission_rule(protocol, population, remission,
+                                                                                   placebo_factor):
+    """The protocol's own remission threshold (TRANSFORM: MADRS <= 12) unless given; an inert placebo beside a
+    dissociative keeps 1 - unblinding of the expectancy, midazolam all of it, pills none."""
+    r = run_cli("trial", "simulate", protocol, "--n-per-arm", "5", "--seed", "1")
+    assert r.returncode == 0, r.stderr
+    assert f"population: {population} (" in r.stdout and f"remission: MADRS <= {remission}" in r.stdout
+    d = json.loads(run_cli("trial", "simulate", protocol, "--n-per-arm", "5", "--seed", "1", "--format", "json").stdout)
+    control = next(a for a in d["provenance"]["placebo"]["expectancy_factor_by_arm"] if a in ("placebo", "midazolam"))
+    assert d["provenance"]["placebo"]["expectancy_factor_by_arm"][control] == pytest.approx(placebo_factor, abs=1e-6)
+    r = run_cli("trial", "simulate", protocol, "--n-per-arm", "5", "--seed", "1", "--remission-threshold", "7")
+    assert "remission: MADRS <= 7" in r.stdout
 
 
 def test_long_csv_has_the_contract_columns(tmp_path):

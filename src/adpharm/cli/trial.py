@@ -70,7 +70,8 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
         write_text(csv_text(res.data, float_format="%.6g"), out)
     else:
         head = (f"{res.protocol.id}: {res.protocol.name}\n{len(res.subjects)} randomised of {res.screened} screened, "
-                f"seed {res.seed}; simulated with {d['provenance']['model']}\n")
+                f"seed {res.seed}; simulated with {d['provenance']['model']}\n{res.population_text()}\n"
+                f"response: {d['provenance']['response']}; remission: {d['provenance']['remission']}\n")
         body = res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a") + "\n"
         nots = res.protocol.unsimulated_scales()
         if nots:

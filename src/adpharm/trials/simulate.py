@@ -70,6 +70,8 @@ class TrialResult:
     model: CascadeModel
     remission_threshold: float = REMISSION_MADRS
     warnings: list[str] = field(default_factory=list)
+    #: the fraction of a salient procedure's expectancy each arm keeps (0 when dosing is oral)
+    expectancy_factor: dict[str, float] = field(default_factory=dict)
 
     @property
     def visits(self) -> list[str]:
@@ -99,11 +101,23 @@ class TrialResult:
                 "dropout": p.dropout.model_dump(),
                 "scales_not_simulated": p.unsimulated_scales(),
                 "criteria_not_simulated": list(p.population.criteria),
-                "placebo": ("control arms (saline or an active placebo such as midazolam) are simulated alike: the "
-                            "model has no term for unblinding or for the comparator's own effects"),
+                "population": self.population_text(),
+                "placebo": {"expectancy_factor_by_arm": {k: round(v, 6) for k, v in self.expectancy_factor.items()},
+                            "note": ("every arm has the population's non-specific response (expectancy of a salient "
+                                     "procedure, therapeutic contact); an inert placebo beside a drug patients notice "
+                                     "keeps less of the expectancy than an active placebo such as midazolam; the "
+                                     "comparator's own pharmacological effects are not simulated")},
                 "response": "MADRS <= 50 % of the (period) baseline", "remission": f"MADRS <= {self.remission_threshold:g}",
                 "rates": "observed cases at each visit",
                 "refs": list(p.refs), "research_use_only": True}
+
+    def population_text(self) -> str:
+        """The simulated population and each arm's share of the procedure expectancy, in one line."""
+        pop = load_populations().get(self.protocol.population.type)
+        arms = ", ".join(f"{k} {100 * v:.0f} %" for k, v in self.expectancy_factor.items())
+        expectancy = f"expectancy kept by arm: {arms}" if any(self.expectancy_factor.values()) else \
+            "oral dosing: no procedure expectancy"
+        return f"population: {pop.name} ({pop.label}); {expectancy}"
 
     def to_dict(self) -> dict:
         s = self.summary()
@@ -416,7 +430,7 @@ def _assemble(ctx: _Context, dr: _Draws, effect: np.ndarray, side: dict, remissi
                              "last_visit": [schedule[i][1] if i >= 0 else None for i in last],
                              "completed": observed[:, -1]})
     return TrialResult(proto, data, subjects, dr.seed, ctx.n_per_arm, dr.screened, ctx.model, remission_threshold,
-                       sorted(ctx.warnings))
+                       sorted(ctx.warnings), dict(ctx.expectancy_factor))
 
 
 def _rate(params, pts: Patients, effect, t_procedure_h, t_contact_h, factor, z):
