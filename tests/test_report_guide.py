@@ -235,3 +235,25 @@ def test_every_bundled_drug_and_class_builds_and_renders(side):
     html, md = render(c, "html"), render(c, "md")
     assert "Research use only" in html and "NaN" not in md
     assert c.sections["at_a_glance"][3]["a"] is None or c.sections["at_a_glance"][3]["a"]["value"]
+
+
+def test_the_simulated_course_from_a_forked_worker_is_the_one_simulated_in_process():
+    """`adpharm compare` simulates in a worker process while it pools the evidence; same seed, same numbers and
+    figure bytes. A daemonic process (a web worker) may not fork, so it simulates in process."""
+    import multiprocessing as mp
+
+    from adpharm.knowledge import query
+    from adpharm.report.simulation import _simulate, simulated_course, start_course
+    con = query.database()
+    pa, pb = query.profile("esketamine", con), query.profile("sertraline", con)
+    background = start_course(pa, pb, background=True)()
+    _simulate.cache_clear()
+    assert background == simulated_course(pa, pb)
+    proc = mp.current_process()
+    was, proc.daemon = proc.daemon, True
+    try:
+        result = start_course(pa, pb, background=True)
+        assert mp.active_children() == []          # nothing forked: it runs when asked, in this process
+        assert result() == background
+    finally:
+        proc.daemon = was

@@ -27,7 +27,7 @@ def compare(a: str = typer.Argument(..., help="Drug or class, e.g. ketamine, esk
     check_choice("--format", fmt, FORMATS)
     if fmt == "pdf" and out is None:
         fail("--format pdf needs --out FILE")
-    comparison = build(a, b, include_unverified=include_unverified)
+    comparison = build(a, b, include_unverified=include_unverified, background=True)
     if fmt == "pdf":
         try:
             data: str | bytes = render_pdf(comparison)

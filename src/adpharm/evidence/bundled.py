@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from ..errors import check_option
@@ -86,10 +87,15 @@ def sides(arms: pd.DataFrame, a: str, c: str, group: str = "study") -> tuple[pd.
     ``a`` takes its members; ``c`` means the arms named exactly ``c`` when the group has any, else the
     arms belonging to it, never an arm already on side ``a``. Groups without both sides are masked out.
     """
+    codes, uniques = pd.factorize(arms[group])
+
+    def any_in_group(mask: pd.Series) -> np.ndarray:
+        return np.bincount(codes, weights=mask.to_numpy(bool), minlength=len(uniques))[codes] > 0
+
     in_a = members(arms, a)
     exact_c = arms["treatment"] == c
-    in_c = exact_c.where(exact_c.groupby(arms[group]).transform("any"), members(arms, c)) & ~in_a
-    both = in_a.groupby(arms[group]).transform("any") & in_c.groupby(arms[group]).transform("any")
+    in_c = exact_c.where(any_in_group(exact_c), members(arms, c)) & ~in_a
+    both = any_in_group(in_a) & any_in_group(in_c)
     return in_a & both, in_c & both
 
 

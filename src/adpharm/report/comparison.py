@@ -230,10 +230,12 @@ def _kb_hash() -> str:
 
 
 def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
-            include_unverified: bool = False) -> Comparison:
+            include_unverified: bool = False, background: bool = False) -> Comparison:
     """Build the comparison of two drugs or classes (any accepted name).
 
     ``simulate``: add the simulated course of both sides (mechanism model; a few seconds).
+    ``background``: simulate in a forked worker process while the rest is built
+    (:func:`.simulation.start_course`; the command line does, the result is the same).
     ``include_unverified``: pool trial values from memory (status M) too; they are flagged.
 
     Raises :class:`~adpharm.errors.UnknownNameError` naming the unknown side and close matches.
@@ -242,6 +244,9 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
     pa, pb = query.profile(a, con), query.profile(b, con)
     pathways = query.pathways(con)
     head = {k: {"id": p["id"], "kind": p["kind"], "name": p["name"]} for k, p in (("a", pa), ("b", pb))}
+    if simulate:
+        from .simulation import start_course
+        course_result = start_course(pa, pb, background)
 
     pooled = {"a": efficacy_mod.pooled(pa, "a", include_unverified),
               "b": efficacy_mod.pooled(pb, "b", include_unverified)}
@@ -310,8 +315,7 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
                 "protocols": protocols, "trial_protocols": trial_protocols,
                 "workflow": {"engine": wf.engine, "svg": wf.svg}}
     if simulate:
-        from .simulation import simulated_course
-        course = simulated_course(pa, pb)
+        course = course_result()
         if course is not None:
             sections["simulation"] = course
     allrefs = query.references(None, con)

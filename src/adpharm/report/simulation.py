@@ -9,7 +9,7 @@ trajectories are simulated.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -28,8 +28,8 @@ POPULATION_BY_CLASS = {"nmda_antagonist": "trd"}
 
 def population_for(drug: str) -> str | None:
     """The population a drug is simulated in (None: the default population)."""
-    from ..knowledge.loader import load
-    d = load().drugs.get(drug)
+    from ..knowledge.loader import bundled
+    d = bundled().drugs.get(drug)
     return POPULATION_BY_CLASS.get(d.drug_class) if d else None
 
 
@@ -70,6 +70,32 @@ def _figure(results: dict[str, Any]) -> str:
 def _simulate(drug: str, regimen: str):
     from ..mechanism.simulate import simulate
     return simulate((drug, regimen), DAYS, n=N, seed=SEED, population=population_for(drug))
+
+
+def start_course(pa: dict, pb: dict, background: bool = False) -> Callable[[], dict[str, Any] | None]:
+    """Start :func:`simulated_course` and return a function that gives its result.
+
+    With ``background`` it runs in a forked worker process while the caller builds the rest of the guide
+    (the simulation is half of the command-line guide's time); the result is the same as in the caller's
+    process (same seed, same figure bytes). It falls back to running in the caller where forking is not
+    available: a platform without ``fork``, a single CPU, or a daemonic process (a web worker) that may
+    not have children.
+    """
+    import multiprocessing as mp
+    import os
+    if not (background and "fork" in mp.get_all_start_methods() and (os.cpu_count() or 1) > 1
+            and not mp.current_process().daemon):
+        return lambda: simulated_course(pa, pb)
+    from concurrent.futures import ProcessPoolExecutor
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+    future = pool.submit(simulated_course, pa, pb)
+
+    def result() -> dict[str, Any] | None:
+        try:
+            return future.result()
+        finally:
+            pool.shutdown()
+    return result
 
 
 def simulated_course(pa: dict, pb: dict) -> dict[str, Any] | None:
