@@ -17,9 +17,10 @@ active placebos, less for an inert placebo beside a drug patients notice) and th
 (``t_c`` the time since the first contact). The expectancy response rises within hours (``tau_e``) and
 falls back, with time constant ``tau_d``, to a persistent fraction ``p`` of its peak: the inert-spray
 arm of Daly 2018 improved 9.7 MADRS points at 2 h, 5.7 at 24 h and 4.9 at day 8 [4]. Later sessions of
-a repeated procedure are not re-triggered; the persistent part stands for them. The medians ``m_e`` and ``m_c`` come from the population
-(:mod:`.population`), ``u_j ~ N(0, tau_trial)`` is the trial's random effect, ``P_i`` the cascade's
-plasticity state. ``I`` is the patient's improvement under drug and non-specific response together:
+a repeated procedure are not re-triggered; the persistent part stands for them. The medians ``m_e`` and
+``m_c`` come from the population (:mod:`.population`), ``u_j ~ N(0, tau_trial)`` is the trial's random
+effect, ``P_i`` the cascade's plasticity state. ``I`` is the patient's improvement under drug and
+non-specific response together:
 with no overlap (``omega = 0``) the drug removes a fraction ``D`` of what the non-specific response
 leaves (independent action, ``1 - (1 - N)(1 - D)``); with full overlap (``omega = 1``) the two draw on
 the same improvement and the larger one counts. The overlap ``omega`` (``drug_placebo_overlap_frac``)
