@@ -1,7 +1,6 @@
 """`adpharm meta run|network|indirect`: pairwise, network and indirect meta-analysis."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Optional
 
@@ -11,7 +10,7 @@ import typer
 from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError
 from ..evidence import bundled, cumul, escalc, indirect, leave1out, network, regtest, rma, subgroups
-from ..evidence.effect_sizes import MEASURES, arm_counts, wald_interval
+from ..evidence.effect_sizes import MEASURES, arm_counts
 from ..evidence.continuous import continuous_arms, pool_continuous
 from ..evidence.indirect import bundled_indirect
 from ..evidence.meta import METHODS
@@ -294,17 +293,13 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
     t = bundled.comparison(arms, a, vs, window=w) if w else pd.DataFrame()
     if t.empty:
         fail(f"no bundled trial reports {outcome} for {a} vs {vs}{' at ' + w if w else ''}")
-    es = escalc("OR", t.assign(study=t["study"]))
-    res = rma(es, method=method, level=level) if len(es) > 1 else None
+    pooled = bundled.pool_odds_ratio(t, method, level)
+    es, res = pooled.es, pooled.result
     out = {"a": a, "c": vs, "window": w, "window_label": WINDOW_LABELS[w], "outcome": outcome, "measure": "OR",
            "k": len(es), "trials": t.drop(columns=["label"]).to_dict("records"),
            "fit": None if res is None else res.to_dict(),
-           "provenance": {**_provenance(), "source": "bundled trials.yaml (clinical_trials.md, Linde 2015)"}}
-    if len(es) == 1:
-        lo, hi = wald_interval(float(es.yi[0]), float(es.vi[0]) ** 0.5, level)
-        out["exp"] = {"estimate": math.exp(es.yi[0]), "ci_lb": math.exp(lo), "ci_ub": math.exp(hi)}
-    else:
-        out["exp"] = res.to_dict()["exp"]
+           "provenance": {**_provenance(), "source": "bundled trials.yaml (clinical_trials.md, Linde 2015)"},
+           "exp": pooled.exp()}
     if forest:
         if res is None:
             fail("--forest: a forest plot needs at least two pooled trials (have 1)")

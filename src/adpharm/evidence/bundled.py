@@ -11,6 +11,8 @@ meta-analysis. Ann Fam Med 13:69-79. doi:10.1370/afm.1687 (data: R package metad
 from __future__ import annotations
 
 import functools
+import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -20,6 +22,8 @@ from ..errors import check_option
 from ..knowledge import query
 from ..knowledge.loader import DATA_DIR
 from ..knowledge.schema import FAMILIES, WINDOWS
+from .effect_sizes import EffectSizes, escalc, wald_interval
+from .meta import MetaResult, rma
 
 Outcome = Literal["responders", "remitters"]
 OUTCOMES = ("responders", "remitters")
@@ -177,3 +181,36 @@ def linde2015_pairwise(a: str, b: str, outcome: Outcome = "responders") -> pd.Da
             out.append({"study": study, "year": int(ra["year"]), "ai": ra["xi"], "n1i": ra["ni"], "ci": rb["xi"],
                         "n2i": rb["ni"], "multi_arm": len(t) > 2})
     return pd.DataFrame(out)
+
+
+@dataclass
+class PooledOddsRatio:
+    """The odds ratio of a :func:`comparison` table: random-effects pooled over two or more trials, or the
+    one trial's own odds ratio with its Wald interval."""
+
+    es: EffectSizes
+    result: MetaResult | None        # None for a single trial
+    estimate: float                  # odds ratio
+    ci_lb: float
+    ci_ub: float
+
+    def exp(self) -> dict[str, float]:
+        """The odds ratio and its interval (and the prediction interval of a pooled estimate)."""
+        if self.result is not None:
+            return self.result.to_dict()["exp"]
+        return {"estimate": self.estimate, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub}
+
+
+def pool_odds_ratio(table: pd.DataFrame, method: str = "REML", level: float = 0.95,
+                    study: str = "study") -> PooledOddsRatio:
+    """Odds ratios of the trials of a two-by-two ``table`` (:func:`comparison`), metafor's ``escalc("OR")``
+    with studies named by its ``study`` column, pooled by :func:`~adpharm.evidence.meta.rma` when there are
+    two or more; a single trial keeps its own odds ratio and Wald interval, as metafor prints it."""
+    es = escalc("OR", table.assign(study=table[study]))
+    if len(es) == 1:
+        y = float(es.yi[0])
+        lo, hi = wald_interval(y, math.sqrt(float(es.vi[0])), level)
+        return PooledOddsRatio(es, None, math.exp(y), math.exp(lo), math.exp(hi))
+    res = rma(es, method=method, level=level)
+    e = res.to_dict()["exp"]
+    return PooledOddsRatio(es, res, e["estimate"], e["ci_lb"], e["ci_ub"])

@@ -8,13 +8,11 @@ import functools
 import re
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError
-from ..evidence import bundled, escalc, rma
-from ..evidence.effect_sizes import wald_interval
+from ..evidence import bundled
 from ..evidence.continuous import CONTINUOUS_MEASURES, continuous_arms, pool_continuous
 from ..evidence.indirect import bundled_indirect
 from ..evidence.plots import forest
@@ -89,21 +87,20 @@ def _binary_row(t, name: str, label: str, outcome: str, control: str, control_la
                 class_level: bool, side: str) -> dict[str, Any]:
     refs = [r for rs in t["refs"] for r in rs] + (["dersimonian1986"] if len(t) > 1 else [])
     verified = bool(t["verified"].all())
-    es = escalc("OR", t.assign(study=t["label"]))
+    pooled = bundled.pool_odds_ratio(t, METHOD, study="label")
+    es = pooled.es
     ai, n1, ci, n2 = (int(t[c].sum()) for c in ("ai", "n1i", "ci", "n2i"))
     row: dict[str, Any] = {"outcome": label, "kind": "binary", **_common(t, len(t), control_label, window, class_level),
                            "patients": n1 + n2, "not_pooled": [], "events": _cell(
         f"{ai}/{n1} ({100 * ai / n1:.1f} %) vs {ci}/{n2} ({100 * ci / n2:.1f} %)", refs, verified,
         "events summed over trials by adpharm")}
-    if len(t) == 1:
-        lo, hi = np.exp(wald_interval(es.yi[0], np.sqrt(es.vi[0])))
-        row["estimate"] = _cell(f"OR {np.exp(es.yi[0]):.2f} (95 % CI {lo:.2f}-{hi:.2f}), one trial", refs,
-                                verified, f"single-trial odds ratio, Wald interval; adpharm {__version__}")
+    res = pooled.result
+    if res is None:
+        row["estimate"] = _cell(f"OR {pooled.estimate:.2f} (95 % CI {pooled.ci_lb:.2f}-{pooled.ci_ub:.2f}), one trial",
+                                refs, verified, f"single-trial odds ratio, Wald interval; adpharm {__version__}")
         return row
-    res = rma(es, method=METHOD)
-    e = res.to_dict()["exp"]
     row["estimate"] = _cell(
-        f"OR {e['estimate']:.2f} (95 % CI {e['ci_lb']:.2f}-{e['ci_ub']:.2f}); I² {res.I2:.0f} %, "
+        f"OR {pooled.estimate:.2f} (95 % CI {pooled.ci_lb:.2f}-{pooled.ci_ub:.2f}); I² {res.I2:.0f} %, "
         f"τ² {res.tau2:.3g}", refs, verified,
         f"random-effects meta-analysis (DerSimonian-Laird) of {res.k} trials; adpharm {__version__}"
         + ("; some counts unverified" if not verified else ""))
