@@ -263,3 +263,4 @@ def test_pool_odds_ratio_is_one_trials_wald_interval_or_the_random_effects_pool(
     both = pool_odds_ratio(t, method="DL")
     direct = rma(escalc("OR", t), method="DL").to_dict()["exp"]
     assert both.exp() == direct and both.estimate == direct["estimate"] and len(both.es) == 2
+

@@ -21,11 +21,14 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import signal, stats
 
 from .. import __version__
 from ..errors import AdpharmInputError
 from .ephys import Recording
+from ..lazy import lazy_module
+
+signal = lazy_module("scipy.signal")
+stats = lazy_module("scipy.stats")
 
 RUN_UP_LIMIT_PCT = 10.0
 

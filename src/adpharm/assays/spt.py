@@ -17,13 +17,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import __version__
 from ..errors import AdpharmInputError, reject
 from . import stats as gstats
 from .figures import bar_and_dots
 from .tables import find_column
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 ANHEDONIA_THRESHOLD = 0.65
 MAX_INTAKE_G = 15.0  # per animal per session; more suggests a spill (Liu et al. 2018 report 2-8 g/day in mice)

@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import gammaln
 
 from ..errors import AdpharmInputError
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 
 def hedges_g(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> dict[str, float]:

@@ -14,10 +14,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import gammaln
 
 from ..errors import AdpharmInputError, reject
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 Measure = Literal["OR", "RR", "RD", "SMD", "MD"]
 MEASURES = ("OR", "RR", "RD", "SMD", "MD")

@@ -19,13 +19,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import AdpharmInputError
 from ..knowledge.schema import WINDOW_LABELS
 from ..units import HOURS_PER
 from .effect_sizes import RATIO_MEASURES, escalc
 from .meta import MetaResult, rma
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 _SCALES = ("MADRS", "HDRS", "HAM-D", "CGI", "SSI", "IDS")
 _UNIT_H = HOURS_PER

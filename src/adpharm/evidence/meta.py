@@ -17,13 +17,15 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import AdpharmInputError
 from .effect_sizes import RATIO_MEASURES, EffectSizes
 from .regression import meta_regression
 from .rma_fit import (METHODS, TESTS, Method, RmaFit, check_options, decreasing_root, fit_pvalue, fit_rma,  # noqa: F401
                       heterogeneity_stats, tau2_ci, tau2_estimate)
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 # ---------------------------------------------------------------- intercept-only model
 @dataclass

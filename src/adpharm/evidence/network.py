@@ -32,11 +32,14 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 
 from ..errors import AdpharmInputError, check_level, check_option, reject
 from .effect_sizes import numeric_column, arm_counts
 from .meta import decreasing_root
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 MODELS = ("common", "random")
 TAU2_METHODS = ("REML", "DL")

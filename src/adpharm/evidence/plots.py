@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ..figures import pyplot, short_label
 from .effect_sizes import RATIO_MEASURES
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 _XLABEL = {"OR": "Odds ratio", "RR": "Risk ratio", "RD": "Risk difference", "SMD": "Standardised mean difference",
            "MD": "Mean difference"}

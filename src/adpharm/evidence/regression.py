@@ -12,11 +12,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import AdpharmInputError, reject
 from .effect_sizes import EffectSizes
 from .rma_fit import check_options, fit_pvalue, fit_rma, heterogeneity_stats, tau2_ci, tau2_estimate
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 
 def design_matrix(mods: pd.DataFrame, k: int) -> tuple[np.ndarray, list[str]]:

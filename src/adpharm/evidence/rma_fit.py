@@ -28,9 +28,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import optimize, stats
 
 from ..errors import check_level, check_option
+from ..lazy import lazy_module
+
+optimize = lazy_module("scipy.optimize")
+stats = lazy_module("scipy.stats")
 
 Method = Literal["FE", "DL", "HE", "SJ", "ML", "REML", "PM"]
 METHODS = ("FE", "DL", "HE", "SJ", "ML", "REML", "PM")

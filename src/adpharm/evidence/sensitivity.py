@@ -17,11 +17,13 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import AdpharmInputError
 from .meta import MetaResult, rma
 from .moderators import meta_regression
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 _COLUMNS = ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "Q", "Qp", "tau2", "I2", "H2")
 

@@ -42,27 +42,37 @@ def regimen_for(p: dict) -> tuple[str, str, list[str]] | None:
     return None
 
 
-def _figure(results: dict[str, Any]) -> str:
-    from ..figures import pyplot, to_svg
+def _curves(results: dict[str, Any]) -> dict[str, Any]:
+    """What the course figure draws, as plain arrays (cheap to return from a worker process)."""
     from ..mechanism.simulate import model_version
+    lines = []
+    for name, res in results.items():
+        lo, hi = np.percentile(res.madrs, [25, 75], axis=0)
+        lines.append({"name": name, "regimen": res.regimens[0][1], "day": res.times_h / 24.0,
+                      "mean": res.madrs.mean(axis=0), "lo": lo, "hi": hi,
+                      "placebo": res.madrs_placebo.mean(axis=0), "separation": res.separation()})
+    res0 = next(iter(results.values()))
+    return {"lines": lines, "threshold": res0.onset_threshold,
+            "title": f"Simulated, not observed: {model_version(res0.model)}, n = {res0.n} per arm, seed {res0.seed}. "
+                     "Research use only."}
+
+
+def _figure(curves: dict[str, Any]) -> str:
+    from ..figures import pyplot, to_svg
     fig, axes = pyplot().subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
     colours = ("#1f77b4", "#d62728")
-    for (name, res), colour in zip(results.items(), colours):
-        d = res.times_h / 24.0
-        m = res.madrs.mean(axis=0)
-        lo, hi = np.percentile(res.madrs, [25, 75], axis=0)
-        axes[0].plot(d, m, color=colour, label=f"{name}: {res.regimens[0][1]}")
-        axes[0].fill_between(d, lo, hi, color=colour, alpha=0.12)
-        axes[0].plot(d, res.madrs_placebo.mean(axis=0), color=colour, ls=":", label=f"{name}: placebo arm")
-        axes[1].plot(d, res.separation(), color=colour, label=name)
-    res0 = next(iter(results.values()))
-    axes[1].axhline(res0.onset_threshold, color="grey", lw=0.8, ls="--", label="onset threshold")
+    for line, colour in zip(curves["lines"], colours):
+        d, name = line["day"], line["name"]
+        axes[0].plot(d, line["mean"], color=colour, label=f"{name}: {line['regimen']}")
+        axes[0].fill_between(d, line["lo"], line["hi"], color=colour, alpha=0.12)
+        axes[0].plot(d, line["placebo"], color=colour, ls=":", label=f"{name}: placebo arm")
+        axes[1].plot(d, line["separation"], color=colour, label=name)
+    axes[1].axhline(curves["threshold"], color="grey", lw=0.8, ls="--", label="onset threshold")
     axes[0].set(xlabel="day", ylabel="MADRS (mean, IQR)", title="Simulated MADRS")
     axes[1].set(xlabel="day", ylabel="placebo minus drug (MADRS points)", title="Separation from placebo")
     for ax in axes:
         ax.legend(fontsize=7)
-    fig.suptitle(f"Simulated, not observed: {model_version(res0.model)}, n = {res0.n} per arm, seed {res0.seed}. "
-                 "Research use only.", fontsize=8)
+    fig.suptitle(curves["title"], fontsize=8)
     return to_svg(fig, salt="course")
 
 
@@ -88,18 +98,22 @@ def start_course(pa: dict, pb: dict, background: bool = False) -> Callable[[], d
         return lambda: simulated_course(pa, pb)
     from concurrent.futures import ProcessPoolExecutor
     pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
-    future = pool.submit(simulated_course, pa, pb)
+    future = pool.submit(simulated_course, pa, pb, False)
 
     def result() -> dict[str, Any] | None:
         try:
-            return future.result()
+            out = future.result()
         finally:
             pool.shutdown()
+        if out is not None:               # the figure is drawn here, while the worker was simulating
+            out["svg"] = _figure(out.pop("curves"))
+        return out
     return result
 
 
-def simulated_course(pa: dict, pb: dict) -> dict[str, Any] | None:
-    """Simulate both sides; None when neither side has a regimen to simulate."""
+def simulated_course(pa: dict, pb: dict, draw: bool = True) -> dict[str, Any] | None:
+    """Simulate both sides; None when neither side has a regimen to simulate. Without ``draw`` the figure
+    is left to the caller: ``svg`` is None and ``curves`` holds what it draws."""
     from ..mechanism.simulate import model_version
     sides = {"a": regimen_for(pa), "b": regimen_for(pb)}
     if not any(sides.values()):
@@ -129,7 +143,8 @@ def simulated_course(pa: dict, pb: dict) -> dict[str, Any] | None:
                      "side_effects": {k: v for k, v in res.side_effects().items() if isinstance(v, float)},
                      "warnings": res.warnings})
     res0 = next(iter(results.values()))
-    return {"rows": rows, "missing": missing, "svg": _figure(results),
+    curves = _curves(results)
+    out = {"rows": rows, "missing": missing, "svg": _figure(curves) if draw else None,
             "refs": list(dict.fromkeys(refs + list(CALIBRATION_REFS))),
             "model": model_version(res0.model), "n": N, "seed": SEED, "days": DAYS,
             "note": ("Simulated by the mechanism model, not observed. Each drug is simulated in the population it is "
@@ -142,3 +157,6 @@ def simulated_course(pa: dict, pb: dict) -> dict[str, Any] | None:
                      "overlap, so the drug adds less where the placebo arm improves more; onset and its "
                      "difference between drugs emerge from the cascade's time constants. Known miss: esketamine "
                      "separates from placebo about three times more than in ASPIRE I and II (suicidal inpatients).")}
+    if not draw:
+        out["curves"] = curves
+    return out

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import __version__
 from ..errors import AdpharmInputError
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 
 def bh_adjust_log10(log10p: np.ndarray) -> np.ndarray:

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import __version__
 from ..errors import AdpharmInputError
@@ -46,6 +45,9 @@ from .contrasts import Contrast, GroupMeans, artefact_correlation, log_expressio
 from .overlap import bh_adjust
 from .readers import DETable, SampleSheet
 from .shrinkage import posterior_mean
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 N_BOOT = 2000
 MAX_PERMUTATIONS = 200

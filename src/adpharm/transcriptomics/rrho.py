@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import __version__
 from ..errors import AdpharmInputError
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 QUADRANTS = ("up_up", "down_down", "up_down", "down_up")
 

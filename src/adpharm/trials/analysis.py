@@ -26,12 +26,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import AdpharmInputError, check_level
 from ..io import read_table
 from .mmrm import MMRMResult, mmrm
 from .protocol import visit_hours
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 REQUIRED = ("subject", "arm", "visit", "baseline", "value")
 CONTROL_WORDS = ("placebo", "saline", "midazolam", "control", "vehicle", "sham")

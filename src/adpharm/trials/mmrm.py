@@ -34,10 +34,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from ..errors import AdpharmInputError, check_level
 from ..io import jsonable
+from ..lazy import lazy_module
+
+optimize = lazy_module("scipy.optimize")
+stats = lazy_module("scipy.stats")
 
 DF_METHODS = ("satterthwaite", "residual")
 

@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import __version__
 from ..errors import AdpharmInputError
 from .protocol import TrialProtocol, load_protocol
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 MAX_REPS = 100_000
 
