@@ -12,7 +12,7 @@ from ..assays import batch, fst, fst_video, ltp, spt, western
 from ..assays.ephys import read_recording
 from ..figures import FORMATS as FIGURE_FORMATS
 from ..io import read_table
-from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot
+from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot, table_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Lab assays: forced swim (fst), sucrose preference (spt), Western blots (western), slice electrophysiology (ltp).")
@@ -51,7 +51,7 @@ def ltp_cmd(baseline: List[Path] = typer.Option(..., "--baseline", help="Baselin
     typer.echo(f"baseline slope {res.baseline_slope:.3f} mV/ms (last {baseline_sweeps} sweeps; window "
                f"{res.windows.slope[0]:.2f}-{res.windows.slope[1]:.2f} ms after the stimulus)")
     typer.echo(f"change over the last {window_min:g} min: {res.change_percent:+.1f} %")
-    typer.echo(res.summary().to_string(float_format=lambda x: f"{x:.1f}", na_rep="n/a"))
+    typer.echo(table_text(res.summary(), ".1f", index=True))
     for p, r in (res.paired_pulse_ratio or {}).items():
         typer.echo(f"paired-pulse ratio {p}: slope {r['slope_ratio']:.2f}, amplitude {r['amplitude_ratio']:.2f}")
     for w in res.warnings:
@@ -80,12 +80,12 @@ def _finish(res: "batch.BatchResult", fmt: str, out: Optional[Path], describe, s
     else:
         for k, r in res.results.items():
             typer.echo(f"{k}: {getattr(r, 'kind', res.assay)}")
-            typer.echo(r.summary().to_string(float_format=lambda x: f"{x:.3f}", na_rep="n/a"))
+            typer.echo(table_text(r.summary(), ".3f", index=True))
             _echo_statistics(getattr(r, "statistics", None))
             describe(r)
         if res.statistics is not None:
             typer.echo(f"pooled over {len(res.results)} files ({len(res.table)} rows):")
-            typer.echo(res.summary().to_string(float_format=lambda x: f"{x:.3f}", na_rep="n/a"))
+            typer.echo(table_text(res.summary(), ".3f", index=True))
             _echo_statistics(res.statistics)
         if out is not None and res.results:
             typer.echo(f"wrote {out}/results.csv, statistics.json, results.json and figures")

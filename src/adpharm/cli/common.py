@@ -58,6 +58,12 @@ def save_plot(ax, path, option: str = "--plot") -> None:
         fail(f"{option} {path}: cannot write ({exc.strerror})")
 
 
+def table_text(df, fmt: str | None = None, index: bool = False, na_rep: str = "n/a") -> str:
+    """A table for the terminal: floats formatted with ``fmt`` (e.g. ``".3f"``); a missing value reads
+    ``na_rep``, never ``NaN``."""
+    return df.to_string(index=index, float_format=None if fmt is None else (lambda x: format(x, fmt)), na_rep=na_rep)
+
+
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json_text(obj))
 

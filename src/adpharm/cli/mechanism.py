@@ -10,7 +10,7 @@ from ..figures import figure_bytes
 from ..io import atomic_write
 from ..mechanism.population import CONTROL_KINDS, load_populations
 from ..pharmacology.model import PHENOTYPES
-from .common import check_choice, check_plot_path, emit, emit_json, fail, handle_errors, warn, write_text
+from .common import check_choice, check_plot_path, emit, emit_json, fail, handle_errors, table_text, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Mechanism: occupancy -> signalling cascades -> plasticity -> MADRS, with a placebo arm.")
@@ -59,7 +59,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
         d = res.to_dict()
         text = (f"{res.label}: {d['regimen']} ({res.n:,} patients in {res.chunks} chunks of at most {res.chunk:,}, "
                 f"seed {res.seed}; onset day {res.onset_day()})\npopulation: {pop.name} ({pop.label}); placebo arm: "
-                f"{control}\n" + res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a") + "\n")
+                f"{control}\n" + table_text(res.summary(), ".3f") + "\n")
         emit(d, text, fmt, out)
         if plot is not None:
             atomic_write(plot, figure_bytes(res.plot().figure, plot))
@@ -78,13 +78,13 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
         d = res.to_dict()
         head = (f"{res.label}: {d['regimen']} ({res.n} patient{'s' if res.n > 1 else ''}, seed {res.seed}; "
                 f"onset day {res.onset_day()})\npopulation: {pop.name} ({pop.label}); placebo arm: {control}\n")
-        text = head + s.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a") + "\n"
+        text = head + table_text(s, ".3f") + "\n"
         if len(drug) > 1:
             from ..mechanism.combination import combination_of
             comb = combination_of(res)
             d["combination"] = comb.to_dict()
             text += ("\ncombination (fraction of the MADRS removed beyond placebo; Bliss = independent action):\n"
-                     + comb.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a") + "\n")
+                     + table_text(comb.summary(), ".3f") + "\n")
         emit(d, text, fmt, out)
     if sbml_text is not None:
         atomic_write(export_sbml, sbml_text)
@@ -134,7 +134,7 @@ def sensitivity(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
     else:
         nm = ", ".join(f"{k} {v:.4g}" if v == v else f"{k} not reached" for k, v in res.baseline_metrics.items())
         head = f"{res.label}: {res.regimen}; {method} sensitivity, typical patient ({nm})\n"
-        emit(res.to_dict(), head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a") + "\n",
+        emit(res.to_dict(), head + table_text(res.summary(), ".4g") + "\n",
               fmt, out)
     if plot is not None:
         import numpy as np
@@ -165,7 +165,7 @@ def preclinical(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
         write_text(res.summary().to_csv(index=False, float_format="%.6g"), out)
     else:
         head = f"{res.drug} {res.dose_mg_per_kg:g} mg/kg, typical {res.species} (i.p. as {res.route})\n"
-        emit(res.to_dict(), head + res.summary().to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a") + "\n",
+        emit(res.to_dict(), head + table_text(res.summary(), ".4g") + "\n",
               fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))

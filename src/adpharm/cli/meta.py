@@ -17,7 +17,7 @@ from ..evidence.meta import METHODS
 from ..io import read_table
 from ..knowledge import query
 from ..knowledge.schema import FAMILIES, WINDOW_LABELS, WINDOWS
-from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot
+from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot, table_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Meta-analysis: pairwise (run), bundled trials by time window (pool), network (network) "
@@ -35,7 +35,7 @@ def _emit_or_header(out: dict, fmt: str, header: str, table: pd.DataFrame) -> bo
         emit_json(out)
         return True
     typer.echo(header)
-    typer.echo(table.to_string(float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
+    typer.echo(table_text(table, ".4g", index=True))
     return False
 
 
@@ -107,15 +107,14 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
         typer.echo(f"exp: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]; prediction interval "
                    f"[{e['pi_lb']:.3f}, {e['pi_ub']:.3f}]")
     if sub:
-        typer.echo("\nSubgroups\n" + sub.summary().to_string(float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
+        typer.echo("\nSubgroups\n" + table_text(sub.summary(), ".4g", index=True))
         typer.echo(f"Test for subgroup differences: Q = {sub.Qb:.3f}, df = {sub.Qb_df}, p = {sub.Qbp:.4g}")
     if mods:
-        typer.echo("\nMeta-regression\n" + pd.DataFrame(out["meta_regression"]["coefficients"]).T.to_string(
-            float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
+        typer.echo("\nMeta-regression\n" + table_text(pd.DataFrame(out["meta_regression"]["coefficients"]).T, ".4g", index=True))
     if loo:
-        typer.echo("\nLeave-one-out\n" + pd.DataFrame(out["leave1out"]).set_index("study").to_string(float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
+        typer.echo("\nLeave-one-out\n" + table_text(pd.DataFrame(out["leave1out"]).set_index("study"), ".4g", index=True))
     if cumulative:
-        typer.echo("\nCumulative\n" + pd.DataFrame(out["cumul"]).set_index("study").to_string(float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
+        typer.echo("\nCumulative\n" + table_text(pd.DataFrame(out["cumul"]).set_index("study"), ".4g", index=True))
     if egger:
         typer.echo("\nEgger's test: " + ("needs at least 3 studies" if eg is None else
                                           f"z = {eg.stat:.3f}, p = {eg.pval:.4g}; limit estimate {eg.limit_estimate:.4f}"))
@@ -276,8 +275,7 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
         typer.echo(f"{a} vs {vs}, {WINDOW_LABELS[w]}: {outcome}"
                    f"{' (' + res.scale + ')' if res.scale and outcome == 'MD' else ''}, k = {res.k}")
         if len(res.table.rows):
-            typer.echo(res.summary().to_string(index=False, float_format=lambda x: f"{x:.3g}",
-                                               na_rep="-"))
+            typer.echo(table_text(res.summary(), ".3g", na_rep="-"))
         if res.estimate is not None:
             typer.echo(f"pooled {outcome}: {res.estimate:.3f} [{res.ci_lb:.3f}, {res.ci_ub:.3f}] "
                        f"({out['method']}; negative favours {a})")
@@ -308,6 +306,6 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
         emit_json(out)
         return
     typer.echo(f"{a} vs {vs}, {WINDOW_LABELS[w]}: {outcome}, odds ratio, k = {len(es)}")
-    typer.echo(t[["study", "ai", "n1i", "ci", "n2i", "timepoint"]].to_string(index=False, na_rep="n/a"))
+    typer.echo(table_text(t[["study", "ai", "n1i", "ci", "n2i", "timepoint"]]))
     e = out["exp"]
     typer.echo(f"pooled OR: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]")

@@ -14,7 +14,7 @@ from ..io import atomic_write
 from ..pharmacology.model import CYP2D6_INHIBITOR_FACTOR, PHENOTYPES
 from ..pharmacology.occupancy import occupancy as compute_occupancy
 from ..pharmacology.simulate import iter_profiles, regimen_warnings, simulate as run_simulation
-from .common import check_choice, check_plot_path, emit, fail, handle_errors, warn, write_text
+from .common import check_choice, check_plot_path, emit, fail, handle_errors, table_text, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Pharmacokinetics: simulate a regimen (simulate), the receptor occupancy it gives (occupancy), "
@@ -94,7 +94,7 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
         write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
     else:
         summary = res.summary()
-        text = _header(res) + summary.to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a") + "\n"
+        text = _header(res) + table_text(summary, ".4g") + "\n"
         if summary.isna().to_numpy().any():
             text += ("n/a: not estimable from the simulated window (a half-life needs at least 3 points after the "
                      "peak spanning the half-life itself; simulate longer with --hours)\n")
@@ -103,7 +103,7 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
         if res.enzyme_summary:
             text += ("\nirreversible enzyme inactivation (activity as a fraction of baseline; onset_h: hours to 50 % "
                      "inhibition):\n"
-                     + res.enzyme_table().to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a") + "\n")
+                     + table_text(res.enzyme_table(), ".4g") + "\n")
         emit(res.to_dict(), text, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
@@ -123,7 +123,7 @@ def occupancy(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGH
     res = compute_occupancy(_run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=True))
     warn(res.pk.warnings)
     miss = f"no binding constant for: {', '.join(res.missing)}\n" if res.missing else ""
-    emit(res.to_dict(), _header(res.pk) + res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a")
+    emit(res.to_dict(), _header(res.pk) + table_text(res.summary(), ".3f")
           + "\n" + miss, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))

@@ -10,7 +10,7 @@ import typer
 from .. import RESEARCH_NOTICE
 from ..errors import AdpharmInputError
 from ..io import atomic_write, csv_text
-from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot
+from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot, table_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Transcriptomic signatures: differential expression (de), reversal of a disease signature "
@@ -37,7 +37,7 @@ def _emit(d: dict, fmt: str, text) -> None:
 
 
 def _table(t: pd.DataFrame) -> str:
-    return t.to_string(index=False, float_format=lambda x: f"{x:.3g}", na_rep="n/a")
+    return table_text(t, ".3g")
 
 
 def _subset(items: List[str]) -> dict[str, str]:

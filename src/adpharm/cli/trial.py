@@ -8,7 +8,7 @@ import typer
 
 from ..figures import figure_bytes
 from ..io import atomic_write, csv_text
-from .common import check_choice, check_plot_path, emit, emit_json, fail, handle_errors, warn, write_text
+from .common import check_choice, check_plot_path, emit, emit_json, fail, handle_errors, table_text, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Virtual clinical trials: simulate a protocol, analyse trial data (MMRM), power by simulation.")
@@ -72,7 +72,7 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
         head = (f"{res.protocol.id}: {res.protocol.name}\n{len(res.subjects)} randomised of {res.screened} screened, "
                 f"seed {res.seed}; simulated with {d['provenance']['model']}\n{res.population_text()}\n"
                 f"response: {d['provenance']['response']}; remission: {d['provenance']['remission']}\n")
-        body = res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a") + "\n"
+        body = table_text(res.summary(), ".3f") + "\n"
         nots = res.protocol.unsimulated_scales()
         if nots:
             body += "not simulated: " + "; ".join(f"{k} ({v})" for k, v in nots.items()) + "\n"
@@ -109,11 +109,11 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
     if res.mmrm is not None:
         lines.append("MMRM (change from baseline, unstructured covariance, REML, "
                      f"{res.mmrm.df_method} df):")
-        lines.append(res.mmrm.contrasts.to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
+        lines.append(table_text(res.mmrm.contrasts, ".4g"))
     if res.crossover:
         import pandas as pd
         lines.append("crossover (period-adjusted):")
-        lines.append(pd.DataFrame(res.crossover).to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a"))
+        lines.append(table_text(pd.DataFrame(res.crossover), ".4g"))
     for r in res.responders:
         m = r["missing_as_failure"]
         if m.get("odds_ratio") is None:
@@ -156,7 +156,7 @@ def power(protocol: str = typer.Argument(..., help="A bundled protocol or a prot
     text = (f"{res.protocol}: power {res.power:.3f} [{res.ci_lb:.3f}, {res.ci_ub:.3f}] with {res.n_per_arm} per arm, "
             f"{res.reps} replicates, seed {res.seed} ({res.workers})\n")
     if res.search:
-        text += res.summary().to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="n/a") + "\n"
+        text += table_text(res.summary(), ".3f") + "\n"
     emit(d, text, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
