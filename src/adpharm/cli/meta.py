@@ -297,7 +297,7 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
            "k": len(es), "trials": t.drop(columns=["label"]).to_dict("records"),
            "fit": None if res is None else res.to_dict(),
            "provenance": {**_provenance(), "source": "bundled trials.yaml (clinical_trials.md, Linde 2015)"},
-           "exp": pooled.exp()}
+           "exp": pooled.exp}
     if forest:
         if res is None:
             fail("--forest: a forest plot needs at least two pooled trials (have 1)")

@@ -190,15 +190,8 @@ class PooledOddsRatio:
 
     es: EffectSizes
     result: MetaResult | None        # None for a single trial
-    estimate: float                  # odds ratio
-    ci_lb: float
-    ci_ub: float
-
-    def exp(self) -> dict[str, float]:
-        """The odds ratio and its interval (and the prediction interval of a pooled estimate)."""
-        if self.result is not None:
-            return self.result.to_dict()["exp"]
-        return {"estimate": self.estimate, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub}
+    #: odds ratio and interval (``estimate``, ``ci_lb``, ``ci_ub``; a pooled one adds ``pi_lb``, ``pi_ub``)
+    exp: dict[str, float]
 
 
 def pool_odds_ratio(table: pd.DataFrame, method: str = "REML", level: float = 0.95,
@@ -210,7 +203,6 @@ def pool_odds_ratio(table: pd.DataFrame, method: str = "REML", level: float = 0.
     if len(es) == 1:
         y = float(es.yi[0])
         lo, hi = wald_interval(y, math.sqrt(float(es.vi[0])), level)
-        return PooledOddsRatio(es, None, math.exp(y), math.exp(lo), math.exp(hi))
+        return PooledOddsRatio(es, None, {"estimate": math.exp(y), "ci_lb": math.exp(lo), "ci_ub": math.exp(hi)})
     res = rma(es, method=method, level=level)
-    e = res.to_dict()["exp"]
-    return PooledOddsRatio(es, res, e["estimate"], e["ci_lb"], e["ci_ub"])
+    return PooledOddsRatio(es, res, res.to_dict()["exp"])

@@ -94,13 +94,13 @@ def _binary_row(t, name: str, label: str, outcome: str, control: str, control_la
                            "patients": n1 + n2, "not_pooled": [], "events": _cell(
         f"{ai}/{n1} ({100 * ai / n1:.1f} %) vs {ci}/{n2} ({100 * ci / n2:.1f} %)", refs, verified,
         "events summed over trials by adpharm")}
-    res = pooled.result
+    res, e = pooled.result, pooled.exp
     if res is None:
-        row["estimate"] = _cell(f"OR {pooled.estimate:.2f} (95 % CI {pooled.ci_lb:.2f}-{pooled.ci_ub:.2f}), one trial",
+        row["estimate"] = _cell(f"OR {e['estimate']:.2f} (95 % CI {e['ci_lb']:.2f}-{e['ci_ub']:.2f}), one trial",
                                 refs, verified, f"single-trial odds ratio, Wald interval; adpharm {__version__}")
         return row
     row["estimate"] = _cell(
-        f"OR {pooled.estimate:.2f} (95 % CI {pooled.ci_lb:.2f}-{pooled.ci_ub:.2f}); I² {res.I2:.0f} %, "
+        f"OR {e['estimate']:.2f} (95 % CI {e['ci_lb']:.2f}-{e['ci_ub']:.2f}); I² {res.I2:.0f} %, "
         f"τ² {res.tau2:.3g}", refs, verified,
         f"random-effects meta-analysis (DerSimonian-Laird) of {res.k} trials; adpharm {__version__}"
         + ("; some counts unverified" if not verified else ""))
