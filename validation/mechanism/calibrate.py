@@ -131,15 +131,24 @@ def values(pop, contact, expectancy, **over):
                              placebo_expectancy_median_frac=expectancy, **over)
 
 
-def predictions(v):
+def setups(v):
+    """The parameter values, the inert placebo's expectancy factor, and the population values of each trial."""
     x = unpack(v)
-    inert = 1.0 - x["unblinding"]
-    pc = values("primary-care", x["c_primary"], x["e_trd"])
     trd = values("trd", x["c_trd"], x["e_trd"])
-    su = values("trd", x["c_trd"], x["e_trd"], madrs_baseline_mean=38.26, madrs_baseline_sd=3.83)
-    adj = values("trd-adjunct", x["c_adjunct"], x["e_trd"])
-    si = values("suicidal-inpatient", x["c_adjunct"], x["e_suicidal"])
-    chr_ = values("chronic-depression", x["c_chronic"], x["e_trd"])
+    pops = {"primary-care": values("primary-care", x["c_primary"], x["e_trd"]), "trd": trd,
+            "su": values("trd", x["c_trd"], x["e_trd"], madrs_baseline_mean=38.26, madrs_baseline_sd=3.83),
+            "trd-adjunct": values("trd-adjunct", x["c_adjunct"], x["e_trd"]),
+            "suicidal-inpatient": values("suicidal-inpatient", x["c_adjunct"], x["e_suicidal"]),
+            "chronic-depression": values("chronic-depression", x["c_chronic"], x["e_trd"]),
+            # Murrough 2013's baseline is not in the sources here: the trd population's (Daly 2018)
+            "murrough": trd}
+    return x, 1.0 - x["unblinding"], pops
+
+
+def predictions(v):
+    x, inert, p = setups(v)
+    pc, trd, su, adj, si, chr_, mur = (p[k] for k in ("primary-care", "trd", "su", "trd-adjunct", "suicidal-inpatient",
+                                                      "chronic-depression", "murrough"))
     out = {}
     out["linde placebo wk8"] = (arm(pc, x, 56, pooled=True)[0], 628 / 1583, 1583)
     out["linde ssri wk8"] = (arm(pc, x, 56, plast=SSRI, pooled=True)[0], 553 / 1046, 1046)
@@ -161,13 +170,11 @@ def predictions(v):
     out["transform placebo d2 resp"] = (arm(adj, x, 1, plast=ESC, factor=inert)[0], 0.094, 203)
     out["aspire-2 placebo 24h change"] = (arm(si, x, 1, factor=inert)[2], -12.4, ("se", 10.43 / np.sqrt(115)))
     out["kocsis placebo wk6 resp"] = (arm(chr_, x, 42, lead_days=14, exclude_lead=True)[0], 3 / 25, 25)
-    tr_p = arm(adj, x, 28, plast=ESC, factor=inert)
     tr_e = arm(adj, x, 28, plast=TRANSFORM_ESK, factor=1.0)
-    out["transform-2 esketamine - placebo d28 change"] = (tr_e[2] - tr_p[2], -4.0, ("se", 1.69))
+    out["transform-2 esketamine - placebo d28 change"] = (tr_e[2] - t1[2], -4.0, ("se", 1.69))
     r2, _, c2 = arm(trd, x, 2 / 24, factor=inert)
     out["daly placebo 2h resp"] = (r2, 6 / 33, 33)
     out["daly placebo 2h change"] = (c2, -9.7, ("se", 1.76))
-    mur = trd      # Murrough 2013's baseline is not in the sources here: the trd population's (Daly 2018)
     out["murrough midazolam 24h change"] = (arm(mur, x, 1, factor=1.0)[2], -8.8, ("se", 8.8 / 4.63))
     out["murrough ketamine 24h change"] = (arm(mur, x, 1, plast=KET, factor=1.0)[2], -16.5, ("se", 16.5 / 10.31))
     return out
@@ -175,12 +182,8 @@ def predictions(v):
 
 def held_out(v):
     """Predictions for published results that are not targets (README table; tests check them)."""
-    x = unpack(v)
-    inert = 1.0 - x["unblinding"]
-    trd = values("trd", x["c_trd"], x["e_trd"])
-    si = values("suicidal-inpatient", x["c_adjunct"], x["e_suicidal"])
-    mur = trd      # Murrough 2013's baseline is not in the sources here: the trd population's (Daly 2018)
-    adj = values("trd-adjunct", x["c_adjunct"], x["e_trd"])
+    x, inert, p = setups(v)
+    trd, si, adj, mur = (p[k] for k in ("trd", "suicidal-inpatient", "trd-adjunct", "murrough"))
     pl = arm(trd, x, 1, factor=inert)[2]
     out = {f"daly esketamine {d} mg - placebo 24h": (arm(trd, x, 1, plast=P, factor=1.0)[2] - pl, pub)
            for d, P, pub in ((28, ESK28, -9.1), (56, ESK56, -10.0), (84, ESK, -10.7))}
