@@ -75,25 +75,14 @@ def test_placebo_response_orders_the_populations_as_published():
 
 def test_between_trial_spread_is_the_linde_2015_placebo_arms_tau():
     """placebo_trial_logit_sd: REML tau of the logit response of the 21 complete placebo arms of dat.linde2015."""
-    import pandas as pd
-
     from conftest import SHARED_DATA
+    from placebo_reference import linde_placebo_arms, logit_rates
+
     from adpharm.evidence.meta import tau2_estimate
     from adpharm.mechanism.model import load
-    d = pd.read_csv(SHARED_DATA / "evidence" / "linde2015_classes_primary_care.csv")
-    x, n = [], []
-    for _, r in d.iterrows():
-        arms = [(r[f"treatment{k}"], r[f"n{k}"], r[f"resp{k}"]) for k in (1, 2, 3)
-                if isinstance(r[f"treatment{k}"], str) and pd.notna(r[f"n{k}"])]
-        if any(t == "Placebo" for t, _, _ in arms) and all(pd.notna(e) for _, _, e in arms):
-            _, nn, xx = next(a for a in arms if a[0] == "Placebo")
-            x.append(xx)
-            n.append(nn)
-    x, n = np.array(x), np.array(n)
+    x, n = linde_placebo_arms(SHARED_DATA, "resp")
     assert len(x) == 21 and x.sum() == 628 and n.sum() == 1583          # 39.7 %, the calibration target
-    y = np.log((x + 0.5) / (n - x + 0.5))
-    v = 1 / (x + 0.5) + 1 / (n - x + 0.5)
-    tau = np.sqrt(tau2_estimate(y, v, "REML"))
+    tau = np.sqrt(tau2_estimate(*logit_rates(x, n), "REML"))
     assert load().parameters["placebo_trial_logit_sd"].value == pytest.approx(tau, abs=5e-4)
 
 

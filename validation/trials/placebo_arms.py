@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "trials")]
+sys.path[:0] = [str(ROOT / "tests")]
 
 from conftest import SHARED_DATA  # noqa: E402
 from placebo_reference import PUBLISHED, published_range, simulated  # noqa: E402

@@ -18,7 +18,7 @@ from adpharm.evidence.meta import tau2_estimate
 from adpharm.io import load_yaml
 
 HERE = Path(__file__).resolve().parent
-PUBLISHED = load_yaml((HERE.parent / "data" / "published_placebo_arms.yaml").read_text())
+PUBLISHED = load_yaml((HERE / "data" / "published_placebo_arms.yaml").read_text())
 SEEDS = list(range(500, 510))
 
 
@@ -38,10 +38,14 @@ def linde_placebo_arms(shared_data: Path, outcome: str) -> tuple[np.ndarray, np.
     return np.array(x, float), np.array(n, float)
 
 
+def logit_rates(x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logit rates and their variances, 0.5 added to each cell."""
+    return np.log((x + 0.5) / (n - x + 0.5)), 1 / (x + 0.5) + 1 / (n - x + 0.5)
+
+
 def prediction_interval(x: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Pooled rate and the REML prediction interval of one trial's rate (logit scale, 0.5 added to each cell)."""
-    y = np.log((x + 0.5) / (n - x + 0.5))
-    v = 1 / (x + 0.5) + 1 / (n - x + 0.5)
+    y, v = logit_rates(x, n)
     tau2 = tau2_estimate(y, v, "REML")
     w = 1 / (v + tau2)
     mu = float(np.sum(w * y) / np.sum(w))
