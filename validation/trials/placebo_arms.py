@@ -1,6 +1,6 @@
 """The README table of placebo arms: every bundled protocol's simulated placebo arm (mean and SD over ten
 simulated trials of the protocol's own size, seeds 500-509) beside the published arms of its population
-(tests/data/published_placebo_arms.yaml; the ranges are explained in tests/trials/placebo_reference.py).
+(tests/data/published_placebo_arms.yaml; the ranges are explained in tests/placebo_reference.py).
 
 Run:  .venv/bin/python validation/trials/placebo_arms.py
 """
