@@ -243,11 +243,10 @@ def test_the_simulated_course_from_a_forked_worker_is_the_one_simulated_in_proce
     import multiprocessing as mp
 
     from adpharm.knowledge import query
-    from adpharm.report.simulation import _simulate, simulated_course, start_course
+    from adpharm.report.simulation import simulated_course, start_course
     con = query.database()
     pa, pb = query.profile("esketamine", con), query.profile("sertraline", con)
     background = start_course(pa, pb, background=True)()
-    _simulate.cache_clear()
     assert background == simulated_course(pa, pb)
     proc = mp.current_process()
     was, proc.daemon = proc.daemon, True
