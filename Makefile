@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,assays,mechanism,trials,transcriptomics,web,pdf]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,data,assays,mechanism,trials,transcriptomics,web,pdf]"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -26,16 +26,28 @@ except ImportError:  # pragma: no cover
     pass
 
 
-def _shared_data() -> Path:
-    """../shared/data beside the checkout (or $ADPHARM_SHARED_DATA, or the workplace copy for clones elsewhere)."""
-    import os
-    for cand in (os.environ.get("ADPHARM_SHARED_DATA"), REPO.parent / "shared" / "data", "/work/shared/data"):
-        if cand and Path(cand).is_dir():
-            return Path(cand)
-    return REPO.parent / "shared" / "data"
+def data(name: str) -> Path:
+    """The verified local copy of the registered dataset ``name`` (:mod:`adpharm.datasets`), or a skip
+    that names the dataset and the command that fetches it. Tests never download."""
+    from adpharm import datasets
+    path = datasets.locate(name)
+    if path is None:
+        pytest.skip(f"dataset {name} is not available offline: `adpharm datasets fetch {name}` fetches it")
+    return path
 
 
-SHARED_DATA = _shared_data()
+def data_or_skip_module(*names: str) -> dict[str, Path]:
+    """:func:`data` for a module that reads its files at import (fuzz seeds): skips the whole module,
+    naming the first dataset that is missing."""
+    from adpharm import datasets
+    out = {}
+    for n in names:
+        p = datasets.locate(n)
+        if p is None:
+            pytest.skip(f"dataset {n} is not available offline: `adpharm datasets fetch {n}` fetches it",
+                        allow_module_level=True)
+        out[n] = p
+    return out
 
 
 def _reject_constant(name: str):

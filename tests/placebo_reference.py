@@ -22,9 +22,10 @@ PUBLISHED = load_yaml((HERE / "data" / "published_placebo_arms.yaml").read_text(
 SEEDS = list(range(500, 510))
 
 
-def linde_placebo_arms(shared_data: Path, outcome: str) -> tuple[np.ndarray, np.ndarray]:
-    """Events and sizes of the complete placebo arms of dat.linde2015 (``resp`` or ``remi``)."""
-    d = pd.read_csv(shared_data / "evidence" / "linde2015_classes_primary_care.csv")
+def linde_placebo_arms(linde_csv: Path, outcome: str) -> tuple[np.ndarray, np.ndarray]:
+    """Events and sizes of the complete placebo arms of dat.linde2015 (``resp`` or ``remi``), read from the
+    dataset ``linde2015_classes_primary_care``."""
+    d = pd.read_csv(linde_csv)
     x, n = [], []
     for _, r in d.iterrows():
         arms = [(r[f"treatment{k}"], r[f"n{k}"], r[f"resp{k}"], r[f"remi{k}"]) for k in (1, 2, 3)
@@ -61,11 +62,11 @@ def exact_interval(events: int, n: int, level: float = 0.95) -> tuple[float, flo
     return float(lo), float(hi)
 
 
-def published_range(protocol: str, outcome: str, shared_data: Path) -> dict | None:
+def published_range(protocol: str, outcome: str, linde_csv: Path) -> dict | None:
     """``{"low", "high", "arms"}`` for ``outcome`` (``response`` or ``remission``), None where no arm is published."""
     entry = PUBLISHED[protocol]
     if entry.get("linde2015"):
-        x, n = linde_placebo_arms(shared_data, "resp" if outcome == "response" else "remi")
+        x, n = linde_placebo_arms(linde_csv, "resp" if outcome == "response" else "remi")
         pooled, lo, hi = prediction_interval(x, n)
         return {"low": lo, "high": hi, "arms": f"{len(x)} placebo arms of Linde 2015, {x.sum():.0f}/{n.sum():.0f}; "
                                                 f"random-effects mean {100 * pooled:.1f} %, 95 % prediction interval "

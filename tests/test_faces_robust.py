@@ -148,19 +148,17 @@ def _flatten(real, column, value, out):
 
 
 @pytest.mark.parametrize("assay, real, column, value", [
-    ("fst", "fst/ovx2016_FST.csv", "PctImb", 25.0),
-    ("fst", "fst/behaviopy_forcedswim_bins.csv", "Immobility Ratio", 0.5),
-    ("spt", "spt/behaviopy_sucrosepreference.csv", "Sucrose Preference Ratio", 0.7),
+    ("fst", "ovx2016_FST", "PctImb", 25.0),
+    ("fst", "behaviopy_forcedswim_bins", "Immobility Ratio", 0.5),
+    ("spt", "behaviopy_sucrosepreference", "Sucrose Preference Ratio", 0.7),
 ])
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_constant_scores_in_real_files_give_null_tests_with_a_reason_and_a_clean_stderr(tmp_path, assay, real, column,
                                                                                           value, fmt):
     """Real files flattened to one value: exit 0, no numerical warning on stderr, the tests null with a note
     (not Shapiro's p = 1 or a NaN t), no NaN token in either format."""
-    from conftest import SHARED_DATA
-    src = SHARED_DATA / real
-    if not src.exists():
-        pytest.skip(f"{src} not present")
+    from conftest import data
+    src = data(real)
     f = _flatten(src, column, value, tmp_path / "flat.csv")
     r = run_cli("assay", assay, str(f), "--format", fmt)
     assert r.returncode == 0, r.stderr
@@ -192,11 +190,8 @@ def test_a_defect_is_one_line_without_traceback(monkeypatch, capsys):
 
 def test_a_two_megabyte_label_is_refused_fast_naming_file_row_and_column(tmp_path):
     """Issue 26: a 2 MB group label once took minutes and gigabytes (repeated into every figure and message)."""
-    from conftest import SHARED_DATA
-    src = SHARED_DATA / "fst" / "ovx2016_FST.csv"
-    if not src.exists():
-        pytest.skip("../shared/data not present")
-    df = pd.read_csv(src)
+    from conftest import data
+    df = pd.read_csv(data("ovx2016_FST"))
     df.loc[2, "TREATMENT"] = "X" * 2_000_000
     f = tmp_path / "big.csv"
     df.to_csv(f, index=False)
@@ -222,11 +217,8 @@ def test_spreadsheet_exports_of_a_real_table_read_the_same(tmp_path, sep, decima
     as TSV with a byte-order mark, or bar-separated: the same animals and scores as the original."""
     import json
 
-    from conftest import SHARED_DATA
-    src = SHARED_DATA / "fst" / "ovx2016_FST.csv"
-    if not src.exists():
-        pytest.skip("../shared/data not present")
-    df = pd.read_csv(src)
+    from conftest import data
+    df = pd.read_csv(data("ovx2016_FST"))
     df.loc[0, "STRAIN"] = "C57BL/6J é"               # a character that differs between the encodings
     ref = tmp_path / "ref.csv"
     df.to_csv(ref, index=False)

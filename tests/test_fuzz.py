@@ -25,16 +25,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from adpharm.cli.main import app
-from conftest import SHARED_DATA, strict_json
+from conftest import data, strict_json
+
+from adpharm import datasets
 
 pytestmark = pytest.mark.slow
 
-FST = SHARED_DATA / "fst"
-SPT = SHARED_DATA / "spt"
-WESTERN = SHARED_DATA / "western"
-EPHYS = SHARED_DATA / "ephys"
-if not FST.is_dir():  # pragma: no cover
-    pytest.skip("../shared/data not present", allow_module_level=True)
 
 
 # ---------------------------------------------------------------- mutations
@@ -125,20 +121,20 @@ def _trial_seed() -> bytes:
     return simulate_trial("ssri-mdd-8wk", 8, seed=3).data.to_csv(index=False).encode()
 
 
-SEEDS = {"fst_ovx": (FST / "ovx2016_FST.csv").read_bytes(),
-         "fst_bins": (FST / "behaviopy_forcedswim_bins.csv").read_bytes(),
-         "spt": (SPT / "behaviopy_sucrosepreference.csv").read_bytes()}
+#: the real files mutated by the assay fuzzers (each test skips, naming its dataset, where it is not here)
+SEEDS = {"fst_ovx": "ovx2016_FST", "fst_bins": "behaviopy_forcedswim_bins", "spt": "behaviopy_sucrosepreference"}
+BLOT_IMAGES = sorted(n for n in datasets.names("western") if datasets.get(n).file.lower().endswith((".png", ".tif", ".jpg")))
 
 
 @given(seed=st.sampled_from(["fst_ovx", "fst_bins"]), m=mutation)
 def test_fuzz_assay_fst(tmp_path_factory, seed, m):
-    p = _write(tmp_path_factory, "fst.csv", _text_mutation(SEEDS[seed], *m))
+    p = _write(tmp_path_factory, "fst.csv", _text_mutation(data(SEEDS[seed]).read_bytes(), *m))
     _check(["assay", "fst", str(p), "--format", "json"], p)
 
 
 @given(m=mutation)
 def test_fuzz_assay_spt(tmp_path_factory, m):
-    p = _write(tmp_path_factory, "spt.csv", _text_mutation(SEEDS["spt"], *m))
+    p = _write(tmp_path_factory, "spt.csv", _text_mutation(data(SEEDS["spt"]).read_bytes(), *m))
     _check(["assay", "spt", str(p), "--format", "json"], p)
 
 
@@ -154,17 +150,17 @@ def test_fuzz_trial_analyze(tmp_path_factory, m):
     _check(["trial", "analyze", str(p), "--format", "json"], p)
 
 
-@given(image=st.sampled_from(sorted(f.name for f in WESTERN.iterdir() if f.suffix.lower() in (".png", ".tif", ".jpg"))),
+@given(image=st.sampled_from(BLOT_IMAGES),
        m=st.tuples(st.sampled_from(BINARY_OPS), st.floats(0, 0.999), st.floats(0, 0.999)))
 def test_fuzz_assay_western(tmp_path_factory, image, m):
-    p = _write(tmp_path_factory, image, _binary_mutation((WESTERN / image).read_bytes(), *m))
+    src = data(image)
+    p = _write(tmp_path_factory, src.name, _binary_mutation(src.read_bytes(), *m))
     _check(["assay", "western", str(p), "--lanes", "4", "--format", "json"], p)
 
 
 @given(m=st.tuples(st.sampled_from(BINARY_OPS), st.floats(0, 0.999), st.floats(0, 0.999)))
 def test_fuzz_assay_ltp(tmp_path_factory, m):
-    base = EPHYS / "nphys_LTDap5_2018_01_25_0000.abf"
-    post = EPHYS / "nphys_LTDap5_2018_01_25_0004.abf"
+    base, post = data("nphys_LTDap5_2018_01_25_0000"), data("nphys_LTDap5_2018_01_25_0004")
     p = _write(tmp_path_factory, "baseline.abf", _binary_mutation(base.read_bytes(), *m))
     _check(["assay", "ltp", "--baseline", str(p), "--post", str(post), "--format", "json"], p)
 

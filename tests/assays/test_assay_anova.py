@@ -3,16 +3,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import data
 from adpharm.assays.stats import mixed_anova, two_way_anova
 from adpharm.errors import AdpharmInputError
 
-FST = SHARED_DATA / "fst"
-pytestmark = pytest.mark.skipif(not FST.is_dir(), reason="../shared/data not present")
 
 
 def _ts():
-    d = pd.read_csv(FST / "behaviopy_forcedswim_ts.csv")
+    d = pd.read_csv(data("behaviopy_forcedswim_ts"))
     return d.rename(columns={"Identifier": "id", "Immobility Ratio": "imm", "Interval [1 min]": "minute",
                              "Treatment": "trt"})
 
@@ -48,7 +46,7 @@ def test_two_way_anova_type_ii_matches_r_on_the_ovx_strains():
     """R 4.2.2 on ovx2016_FST.csv: Type II F = SS(effect | other) / df / MS_resid(full model), from
     anova(lm(PctImb ~ TREATMENT + STRAIN)), anova(lm(PctImb ~ STRAIN + TREATMENT)), anova(lm(PctImb ~ STRAIN * TREATMENT)):
     STRAIN F 4.939542491 (df 35), TREATMENT F 4.188041592 (df 1), STRAIN:TREATMENT F 0.7993512741 p 0.7895627055 (df 35), residual df 547."""
-    d = pd.read_csv(FST / "ovx2016_FST.csv")
+    d = pd.read_csv(data("ovx2016_FST"))
     r = two_way_anova(d, "PctImb", "STRAIN", "TREATMENT")
     e = {x["effect"]: x for x in r["effects"]}
     assert e["STRAIN"]["F"] == pytest.approx(4.939542491, rel=1e-8) and e["STRAIN"]["df"] == 35
@@ -69,7 +67,7 @@ def test_bad_repeated_measures_input():
 def test_fst_per_minute_analysis_reports_the_minute_by_group_anova():
     from conftest import run_cli
     import json
-    r = run_cli("assay", "fst", str(FST / "behaviopy_forcedswim_ts.csv"), "--format", "json")
+    r = run_cli("assay", "fst", str(data("behaviopy_forcedswim_ts")), "--format", "json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     res = next(iter(d["results"].values()))

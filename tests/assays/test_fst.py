@@ -10,17 +10,14 @@ from scipy import stats
 from adpharm.assays import fst
 from adpharm.assays.stats import compare_groups, hedges_g
 from adpharm.errors import AdpharmInputError
-from conftest import SHARED_DATA, run_cli
-
-FST = SHARED_DATA / "fst"
-real = pytest.mark.skipif(not FST.is_dir(), reason="../shared/data/fst not present")
+from conftest import data, run_cli
 
 
-@real
+
 def test_binned_two_to_six_minutes():
     """'2-6 min Control 0.58 +/- 0.16 (n = 14) vs Fluoxetine 0.50 +/- 0.15 (n = 18), p about 0.15
     (Student's and Welch's both)'; and the copied rows of IDs 56, 75, 76, 77 are flagged."""
-    r = fst.analyse(pd.read_csv(FST / "behaviopy_forcedswim_bins.csv"), control="Control")
+    r = fst.analyse(pd.read_csv(data("behaviopy_forcedswim_bins")), control="Control")
     s = r.summary()
     assert s.loc["Control", "n"] == 14 and s.loc["Fluoxetine", "n"] == 18
     assert round(s.loc["Control", "mean"], 2) == 0.58 and round(s.loc["Fluoxetine", "mean"], 2) == 0.50
@@ -30,26 +27,24 @@ def test_binned_two_to_six_minutes():
     assert {"56", "75", "76", "77"} <= flagged
 
 
-@real
 def test_per_minute_profile_and_last_four_minutes():
     """Minute 1: Control 0.04, Fluoxetine 0.09; minute 4: 0.60 vs 0.47; the minutes 3-6 score equals
     the authors' own '2 to 6' bin for every animal to 1e-5 (theirs is computed from the raw scoring,
     ours as the mean of the four per-minute ratios)."""
-    r = fst.analyse(pd.read_csv(FST / "behaviopy_forcedswim_ts.csv"), control="Control")
+    r = fst.analyse(pd.read_csv(data("behaviopy_forcedswim_ts")), control="Control")
     p = r.profile
     assert (round(p.loc[1, "Control"], 2), round(p.loc[1, "Fluoxetine"], 2)) == (0.04, 0.09)
     assert (round(p.loc[4, "Control"], 2), round(p.loc[4, "Fluoxetine"], 2)) == (0.60, 0.47)
-    bins = pd.read_csv(FST / "behaviopy_forcedswim_bins.csv")
+    bins = pd.read_csv(data("behaviopy_forcedswim_bins"))
     sel = bins[bins["Interval [minutes]"] == "2 to 6"]
     b = sel.set_index(sel["Identifier"].astype(str))["Immobility Ratio"]
     mine = r.scores.set_index("animal")["score"]
     np.testing.assert_allclose(mine.sort_index(), b.loc[mine.sort_index().index], atol=2e-5)
 
 
-@real
 def test_percent_immobile_ovx():
     """'mean PctImb OVX 18.6 vs SHAM 15.9 (medians 12.6 vs 9.6)', 619 mice."""
-    r = fst.analyse(pd.read_csv(FST / "ovx2016_FST.csv"), control="SHAM")
+    r = fst.analyse(pd.read_csv(data("ovx2016_FST")), control="SHAM")
     s = r.summary()
     assert s["n"].sum() == 619
     assert (round(s.loc["OVX", "mean"], 1), round(s.loc["SHAM", "mean"], 1)) == (18.6, 15.9)
@@ -110,14 +105,14 @@ def test_manifest_of_tables_pools_files_labels_them_and_writes_figures(tmp_path)
     import json
     from conftest import run_cli
     m = tmp_path / "manifest.csv"
-    m.write_text(f"file,cohort\n{FST / 'behaviopy_forcedswim_ts.csv'},A\n{FST / 'behaviopy_forcedswim_bins.csv'},B\n"
+    m.write_text(f"file,cohort\n{data('behaviopy_forcedswim_ts')},A\n{data('behaviopy_forcedswim_bins')},B\n"
                  "nowhere.csv,C\n")
     out = tmp_path / "out"
     r = run_cli("assay", "fst", "--manifest", str(m), "--control", "Control", "--out", str(out), "--format", "json")
     assert r.returncode == 2 and "manifest row 3" in r.stderr and "nowhere.csv: no such file" in r.stderr
     d = json.loads(r.stdout)
-    per_file = [fst.analyse(pd.read_csv(FST / f), compare=False).scores for f in
-                ("behaviopy_forcedswim_ts.csv", "behaviopy_forcedswim_bins.csv")]
+    per_file = [fst.analyse(pd.read_csv(data(f)), compare=False).scores for f in
+                ("behaviopy_forcedswim_ts", "behaviopy_forcedswim_bins")]
     assert len(d["table"]) == sum(map(len, per_file))
     assert {row["cohort"] for row in d["table"]} == {"A", "B"}
     assert d["statistics"]["groups"][0]["n"] == sum((s["group"] == "Control").sum() for s in per_file)

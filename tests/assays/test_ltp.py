@@ -9,15 +9,13 @@ import pytest
 from adpharm.assays import ltp
 from adpharm.assays.ephys import read_abf, read_recording
 from adpharm.errors import AdpharmInputError
-from conftest import SHARED_DATA, run_cli
+from conftest import data, run_cli
 
 pytest.importorskip("pyabf")
-EPHYS = SHARED_DATA / "ephys"
-pytestmark = pytest.mark.skipif(not EPHYS.is_dir(), reason="../shared/data/ephys not present")
 
 
 def _abf(name):
-    return read_abf(EPHYS / name)
+    return read_abf(data(name.removesuffix(".abf")))
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +74,12 @@ def test_input_output_is_monotonic_and_incomplete_series_is_read():
 
 def test_abf1_multichannel_file_is_read():
     """pyabf_f1.abf: ABF 1.8.3, 4 ADC channels, 10 sweeps x 2.5 s at 20 kHz."""
-    r = read_abf(EPHYS / "pyabf_f1.abf", channel=0)
+    r = read_abf(data("pyabf_f1"), channel=0)
     assert r.sweeps.shape == (10, 50000) and r.dt_ms == pytest.approx(0.05)
     stims = ltp.find_stimuli(r, max_count=5, min_gap_ms=10)
     assert np.allclose(stims, [164.2, 184.1, 204.1, 224.1, 244.1], atol=0.5)  # the 50 Hz train
     with pytest.raises(AdpharmInputError, match="channel 7 requested, the file has 4"):
-        read_abf(EPHYS / "pyabf_f1.abf", channel=7)
+        read_abf(data("pyabf_f1"), channel=7)
 
 
 # ---------------------------------------------------------------- generated data with known truth
@@ -115,15 +113,15 @@ def test_generated_potentiation_is_recovered(tmp_path, truth_pct):
 
 @pytest.mark.slow
 def test_cli_json_contract_and_bad_inputs(tmp_path):
-    b, p = EPHYS / "nphys_LTDap5_2018_01_25_0004.abf", EPHYS / "nphys_LTDap5_2018_01_25_0006.abf"
-    res = run_cli("assay", "ltp", "--baseline", str(b), "--post", str(p), "--pp", str(EPHYS / "nphys_LTDap5_2018_01_25_0001.abf"),
+    b, p = data("nphys_LTDap5_2018_01_25_0004"), data("nphys_LTDap5_2018_01_25_0006")
+    res = run_cli("assay", "ltp", "--baseline", str(b), "--post", str(p), "--pp", str(data("nphys_LTDap5_2018_01_25_0001")),
                   "--format", "json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert {"baseline_slope", "change_percent", "timecourse", "paired_pulse_ratio"} <= set(out)
     assert len(out["timecourse"]) == 20 + 240
     trunc = tmp_path / "trunc.abf"
-    trunc.write_bytes((EPHYS / "nphys_LTDap5_2018_01_25_0004.abf").read_bytes()[:3000])
+    trunc.write_bytes((data("nphys_LTDap5_2018_01_25_0004")).read_bytes()[:3000])
     plot = tmp_path / "tc.png"
     res = run_cli("assay", "ltp", "--baseline", str(trunc), "--post", str(p), "--plot", str(plot))
     assert res.returncode == 2 and "trunc.abf" in res.stderr and len(res.stderr.strip().splitlines()) == 1

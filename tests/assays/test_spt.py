@@ -7,16 +7,14 @@ import pytest
 
 from adpharm.assays import spt
 from adpharm.errors import AdpharmInputError
-from conftest import SHARED_DATA, run_cli
-
-SPT = SHARED_DATA / "spt" / "behaviopy_sucrosepreference.csv"
+from conftest import data, run_cli
 
 
-@pytest.mark.skipif(not SPT.exists(), reason="../shared/data/spt not present")
+
 def test_behaviopy_ratios():
     """'All ratios 0.57-0.79. Means: Fluoxetine 0.71 vs Control 0.67. Left-position periods average
     0.70 vs right 0.66 (side bias).' 5 cages, 15 rows."""
-    r = spt.analyse(pd.read_csv(SPT))
+    r = spt.analyse(pd.read_csv(data("behaviopy_sucrosepreference")))
     assert len(r.sessions) == 15 and len(r.subjects) == 5
     assert 0.57 <= r.sessions["preference"].min() and r.sessions["preference"].max() <= 0.79
     s = r.summary()

@@ -7,14 +7,13 @@ import pytest
 from scipy import stats
 
 import blotgen
-from conftest import SHARED_DATA, run_cli
+from conftest import data, run_cli
 
 pytest.importorskip("skimage")
 from adpharm.assays import western  # noqa: E402
 
-WB = SHARED_DATA / "western"
-GEL = WB / "gelquant_gel-example.png"
-LICOR = WB / "encode_ADNP_anti_GFP_Roche_11814460001_WB_White.png"
+GEL = "gelquant_gel-example"
+LICOR = "encode_ADNP_anti_GFP_Roche_11814460001_WB_White"
 
 
 @pytest.mark.parametrize("crop, authors", [
@@ -27,7 +26,7 @@ def test_gelquant_band_fractions_agree_with_the_authors(crop, authors):
     none over 0.15, in fractions of the t = 0 band. The authors' own two replicates differ by up
     to 0.52, and their band bounds were set by hand. The decay order must be theirs exactly.
     Measured: max 0.11 (replicate 1, faint lanes above theirs) and 0.04 (replicate 2)."""
-    r = western.analyse(western.read_image(GEL), crop=crop, lanes=5)
+    r = western.analyse(western.read_image(data(GEL)), crop=crop, lanes=5)
     frac = r.table()["relative_to_lane1"].to_numpy()
     assert np.abs(frac - authors).mean() < 0.10 and np.abs(frac - authors).max() < 0.15, frac
     assert stats.spearmanr(frac, authors).statistic == pytest.approx(1.0)
@@ -36,7 +35,7 @@ def test_gelquant_band_fractions_agree_with_the_authors(crop, authors):
 
 def test_hnrnpa1_dose_series_rises_with_load():
     """5, 10, 20 ug HeLa extract (PROVENANCE 2a: crude ratio 1 : 2.2 : 6.3, lane 3 above linear)."""
-    img = western.read_image(WB / "encode_hnRNPA1_aviva-1_WB_HeLa_Fu.TIF")
+    img = western.read_image(data("encode_hnRNPA1_aviva-1_WB_HeLa_Fu"))
     assert img.inverted and img.bit_depth == 8          # dark bands on light film
     r = western.analyse(img, crop=(552, 1050, 792, 1210), lanes=3)
     rel = r.table()["relative_to_lane1"].to_numpy()
@@ -48,7 +47,7 @@ def test_hnrnpa1_dose_series_rises_with_load():
 def test_licor_two_colour_lanes_actin_and_saturated_e2f1():
     """ENCODE LI-COR scan: 8 sample lanes about 48 px apart from x 285, red actin at y 345 in all,
     the green E2F1 band (lane 7, y 285) saturated (PROVENANCE 2a)."""
-    red = western.read_image(LICOR, "red")
+    red = western.read_image(data(LICOR), "red")
     assert not red.inverted                              # bright bands on dark
     actin = western.quantify(red, crop=(262, 300, 640, 390))
     centres = np.array([(a + b) / 2 + 262 for a, b in actin.lanes])
@@ -56,7 +55,7 @@ def test_licor_two_colour_lanes_actin_and_saturated_e2f1():
     assert np.abs(centres - (285 + 47.5 * np.arange(8))).max() < 15
     assert 300 + np.mean(actin.window) == pytest.approx(345, abs=8)
     assert (actin.density > 0.3 * np.median(actin.density)).all()   # an actin band in every lane
-    res = western.analyse(western.read_image(LICOR, "green"), crop=(262, 250, 640, 390), lanes=actin.lanes,
+    res = western.analyse(western.read_image(data(LICOR), "green"), crop=(262, 250, 640, 390), lanes=actin.lanes,
                           band_rows=(25, 50), loading=(red, (80, 110)))
     t = res.table()
     assert t["saturated"].tolist() == [i == 6 for i in range(8)]
@@ -168,14 +167,14 @@ def test_manifest_pools_two_blots_and_reports_a_missing_file(tmp_path):
     (["--rotate", "sideways"], "--rotate"),
 ])
 def test_bad_options_exit_2_with_the_reason(args, message):
-    r = run_cli("assay", "western", str(GEL), *args)
+    r = run_cli("assay", "western", str(data(GEL)), *args)
     assert r.returncode == 2 and message in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_corrupt_image_is_refused_and_the_rest_of_the_batch_runs(tmp_path):
     bad = tmp_path / "bad.tif"
-    bad.write_bytes(GEL.read_bytes()[:4000])
-    r = run_cli("assay", "western", str(bad), str(GEL), "--crop", "30,300,205,480", "--lanes", "5", "--format", "json")
+    bad.write_bytes(data(GEL).read_bytes()[:4000])
+    r = run_cli("assay", "western", str(bad), str(data(GEL)), "--crop", "30,300,205,480", "--lanes", "5", "--format", "json")
     assert r.returncode == 2 and f"{bad}: not a readable image" in r.stderr
-    assert list(json.loads(r.stdout)["results"]) == [str(GEL)]
+    assert list(json.loads(r.stdout)["results"]) == [str(data(GEL))]

@@ -6,14 +6,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import SHARED_DATA, run_cli
+from conftest import data, run_cli
 
 from adpharm.errors import AdpharmInputError
 from adpharm.mechanism.preclinical import CONTROL_IMMOBILITY, preclinical
 
 pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
 
-FST = SHARED_DATA / "fst" / "behaviopy_forcedswim_bins.csv"
 
 
 def _by(result, schedule):
@@ -34,7 +33,7 @@ def test_ketamine_acts_after_one_dose_and_imipramine_only_after_three_weeks():
 def _detectable_reduction_pct() -> float:
     """The reduction a study of 14 mice per group detects with 80 % power (two-sided 5 %), from the spread
     of the real control mice (behaviopy, minutes 2-6): 2.8 SD sqrt(2/14), as % of the control mean."""
-    df = pd.read_csv(FST)
+    df = pd.read_csv(data("behaviopy_forcedswim_bins"))
     c = df[(df["Interval [minutes]"] == "2 to 6") & (df.Treatment == "Control")]["Immobility Ratio"]
     return 100 * 2.8 * c.std(ddof=1) * np.sqrt(2 / c.size) / c.mean()
 
@@ -49,7 +48,7 @@ def test_acute_ketamine_fst_effect_is_large_enough_to_detect():
 
 
 def test_control_immobility_is_the_real_control_group():
-    df = pd.read_csv(FST)
+    df = pd.read_csv(data("behaviopy_forcedswim_bins"))
     ctrl = df[(df["Interval [minutes]"] == "2 to 6") & (df.Treatment == "Control")]["Immobility Ratio"]
     assert ctrl.mean() == pytest.approx(CONTROL_IMMOBILITY, abs=0.005)
 
@@ -58,7 +57,7 @@ def test_control_immobility_is_the_real_control_group():
 def test_chronic_fluoxetine_prediction_lies_in_the_observed_confidence_interval(dose):
     # behaviopy (../shared/data/fst): mice on fluoxetine in drinking water, minutes 2-6 immobility, n = 18.
     # The drinking-water dose is not in the file, so the check spans 5-20 mg/kg/day. Not used in calibration.
-    df = pd.read_csv(FST)
+    df = pd.read_csv(data("behaviopy_forcedswim_bins"))
     flx = df[(df["Interval [minutes]"] == "2 to 6") & (df.Treatment == "Fluoxetine")]["Immobility Ratio"].to_numpy()
     half = stats.t.ppf(0.975, flx.size - 1) * flx.std(ddof=1) / np.sqrt(flx.size)
     pred = _by(preclinical("fluoxetine", dose), "chronic")["immobility"]

@@ -75,12 +75,12 @@ def test_placebo_response_orders_the_populations_as_published():
 
 def test_between_trial_spread_is_the_linde_2015_placebo_arms_tau():
     """placebo_trial_logit_sd: REML tau of the logit response of the 21 complete placebo arms of dat.linde2015."""
-    from conftest import SHARED_DATA
+    from conftest import data
     from placebo_reference import linde_placebo_arms, logit_rates
 
     from adpharm.evidence.meta import tau2_estimate
     from adpharm.mechanism.model import load
-    x, n = linde_placebo_arms(SHARED_DATA, "resp")
+    x, n = linde_placebo_arms(data("linde2015_classes_primary_care"), "resp")
     assert len(x) == 21 and x.sum() == 628 and n.sum() == 1583          # 39.7 %, the calibration target
     tau = np.sqrt(tau2_estimate(*logit_rates(x, n), "REML"))
     assert load().parameters["placebo_trial_logit_sd"].value == pytest.approx(tau, abs=5e-4)

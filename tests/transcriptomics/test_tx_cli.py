@@ -3,14 +3,12 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA, run_cli
+from conftest import data, run_cli
 
 import bagotgen
 
 pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
 
-TX = SHARED_DATA / "transcriptomics"
-needs_data = pytest.mark.skipif(not TX.is_dir(), reason="../shared/data/transcriptomics not present")
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +59,9 @@ def test_regions_heat_map_and_table(small):
     assert heat.read_bytes()[:4] == b"\x89PNG" and len(pd.read_csv(out)) == 4
 
 
-@needs_data
 def test_rrho_and_reversal_on_the_rat_tables(tmp_path):
-    a = TX / "flxmetade_DESeq_Control.v.Stress_GSE205325_converted.csv.gz"
-    b = TX / "flxmetade_DESeq_Fl.v.Stress_GSE205325_converted.csv.gz"
+    a = data("flxmetade_DESeq_Control.v.Stress_GSE205325_converted")
+    b = data("flxmetade_DESeq_Fl.v.Stress_GSE205325_converted")
     r = run_cli("transcriptomics", "rrho", str(a), str(b), "--plot", str(tmp_path / "rrho.png"), "--format", "json")
     assert r.returncode == 0, r.stderr
     assert {q["quadrant"] for q in json.loads(r.stdout)["quadrants"]} == {"up_up", "down_down", "up_down", "down_up"}
@@ -75,17 +72,16 @@ def test_rrho_and_reversal_on_the_rat_tables(tmp_path):
     assert r.returncode == 0 and "shared reference detected" in r.stdout and "naive: 98%" in r.stdout
 
 
-@needs_data
 def test_enrich_and_overlap_commands(tmp_path):
-    gmt = TX / "braingmt_BrainGMTv2_MouseOrthologs.gmt.txt"
-    de = TX / "flxmetade_GSE202172_Singlehoused_Vs_Singlehoused_Flx.csv.gz"
+    gmt = data("braingmt_BrainGMTv2_MouseOrthologs")
+    de = data("flxmetade_GSE202172_Singlehoused_Vs_Singlehoused_Flx")
     r = run_cli("transcriptomics", "enrich", str(de), "--gmt", str(gmt), "--top", "5", "--format", "json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     # the universe is the genes the table tested: 17,088 rows (PROVENANCE §T3) less 203 with p = NA
     assert d["universe"] == 17088 - 203 and len(d["results"]) == 5
-    lists = TX / "flxmetade_GSE43261-DDGDElist.txt"
-    r = run_cli("transcriptomics", "overlap", str(lists), "--universe", str(TX / "flxmetade_GSE43261-DEbackground.txt"),
+    lists = data("flxmetade_GSE43261-DDGDElist")
+    r = run_cli("transcriptomics", "overlap", str(lists), "--universe", str(data("flxmetade_GSE43261-DEbackground")),
                 "--set", "SFRC", "--set", "SFNC", "--format", "json")
     assert r.returncode == 0, r.stderr
     o = json.loads(r.stdout)

@@ -3,20 +3,20 @@ import gzip
 
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA
+from conftest import data
+
+from adpharm import datasets
 
 from adpharm.errors import AdpharmInputError
 from adpharm.transcriptomics.readers import (read_counts, read_de, read_gene_lists, read_gmt, read_samples,
                                              map_orthologs)
 
-TX = SHARED_DATA / "transcriptomics"
-pytestmark = pytest.mark.skipif(not TX.is_dir(), reason="../shared/data/transcriptomics not present")
 
 
 def test_rat_counts_shape_and_bom():
     # PROVENANCE §T2: 32,883 genes × 21 samples, UTF-8 BOM before "Geneid", 8,723 all-zero genes,
     # 21,533 with total > 5, library sizes 17.5–49.0 M.
-    c = read_counts(TX / "flxmetade_GSE205325_CUS_Rats_Counts.csv")
+    c = read_counts(data("flxmetade_GSE205325_CUS_Rats_Counts"))
     assert c.shape == (32883, 21)
     assert list(c.columns[:3]) == ["C1", "C2", "C3"]
     assert int((c.sum(axis=1) == 0).sum()) == 8723
@@ -28,13 +28,13 @@ def test_rat_counts_shape_and_bom():
 def test_geo_raw_tar_drops_htseq_summary_rows_and_matches_the_sheet_by_file_name():
     # PROVENANCE §T3: 32 files, 24,067 rows each of which 5 are HTSeq summary rows without "__";
     # after dropping them 24,062 genes, 3,035 all-zero, library sizes 9.8–64.8 M (median 26 M).
-    c = read_counts(TX / "flxmetade_GSE202172_RAW.tar")
+    c = read_counts(data("flxmetade_GSE202172_RAW"))
     assert c.shape == (24062, 32)
     assert "no_feature" not in c.index
     assert int((c.sum(axis=1) == 0).sum()) == 3035
     lib = c.sum() / 1e6
     assert 9.7 < lib.min() < 9.9 and 64.7 < lib.max() < 64.9 and 25 < lib.median() < 27
-    sheet = read_samples(TX / "flxmetade_GSE202172_sample_metadata_converted.csv", list(c.columns))
+    sheet = read_samples(data("flxmetade_GSE202172_sample_metadata_converted"), list(c.columns))
     assert sheet.key == "count_file"
     assert set(sheet.column("sample_type")) == {"Immunoprecipitation (IP)", "Input"}
 
@@ -42,18 +42,20 @@ def test_geo_raw_tar_drops_htseq_summary_rows_and_matches_the_sheet_by_file_name
 def test_de_table_quirks_trailing_space_and_trailing_comma():
     # PROVENANCE §T3: one file has "log2FoldChange " with a trailing space, another ends every
     # line with a comma; 1,071 genes at padj < 0.05 in Flx vs Sh, 364 in Sh vs Gh.
-    flx = read_de(TX / "flxmetade_GSE202172_Singlehoused_Vs_Singlehoused_Flx.csv.gz")
+    flx = read_de(data("flxmetade_GSE202172_Singlehoused_Vs_Singlehoused_Flx"))
     assert len(flx.table) == 17088 and len(flx.signature(0.05)) == 1071
-    sh = read_de(TX / "flxmetade_GSE202172_Singlehoused_Vs_Grouphousedhoused.csv.gz")
+    sh = read_de(data("flxmetade_GSE202172_Singlehoused_Vs_Grouphousedhoused"))
     assert len(sh.signature(0.05)) == 364
     assert len(sh.signature(0.05, "up")) == 213
-    for f in TX.glob("flxmetade_GSE202172_*Vs*.csv.gz"):
+    for f in map(data, datasets.names("transcriptomics", "flxmetade_GSE202172_")):
+        if "_Vs_" not in f.name:
+            continue
         assert read_de(f).table["log2FoldChange"].notna().all(), f.name
 
 
 def test_authors_deseq2_table():
     # PROVENANCE §T2: 21,533 rows, 54 at padj < 0.05 (27 up, 27 down), 80 p = NA, 4,665 padj = NA.
-    d = read_de(TX / "flxmetade_DESeq_Control.v.Stress_GSE205325_converted.csv.gz")
+    d = read_de(data("flxmetade_DESeq_Control.v.Stress_GSE205325_converted"))
     assert len(d.table) == 21533
     assert len(d.signature(0.05, "up")) == 27 and len(d.signature(0.05, "down")) == 27
     assert int(d.table["pvalue"].isna().sum()) == 80 and int(d.table["padj"].isna().sum()) == 4665
@@ -64,7 +66,7 @@ def test_brain_gmt_quirks():
     # 7 empty sets. PROVENANCE gives set sizes as the fields after the name, which include the
     # source URL (HC ketamine Up "[43]": its line has 44 non-empty fields = name + URL + 42 genes),
     # so each set holds one gene fewer than the bracket.
-    sets = read_gmt(TX / "braingmt_BrainGMTv2_MouseOrthologs.gmt.txt")
+    sets = read_gmt(data("braingmt_BrainGMTv2_MouseOrthologs"))
     assert len(sets) == 918 - 7
     assert sum(k.endswith("#2") for k in sets) == 16
     assert not any(k.startswith('"') for k in sets)
@@ -77,9 +79,9 @@ def test_brain_gmt_quirks():
 
 def test_ragged_gene_lists():
     # PROVENANCE §T4: DDG lists SFTU 4,818, SFRC 5,130, SFNC 2,681, SFRN 1,804; universe 17,849.
-    lists = read_gene_lists(TX / "flxmetade_GSE43261-DDGDElist.txt")
+    lists = read_gene_lists(data("flxmetade_GSE43261-DDGDElist"))
     assert {k: len(v) for k, v in lists.items()} == {"SFTU": 4818, "SFRC": 5130, "SFNC": 2681, "SFRN": 1804}
-    assert len(next(iter(read_gene_lists(TX / "flxmetade_GSE43261-DEbackground.txt").values()))) == 17849
+    assert len(next(iter(read_gene_lists(data("flxmetade_GSE43261-DEbackground")).values()))) == 17849
 
 
 def _write(path, text):

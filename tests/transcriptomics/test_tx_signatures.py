@@ -5,7 +5,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA
+from conftest import data
 
 import bagotgen
 from adpharm.transcriptomics.contrasts import GroupMeans, artefact_correlation
@@ -16,23 +16,20 @@ from adpharm.transcriptomics.rrho import by_adjust_log10, rrho
 
 pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
 
-TX = SHARED_DATA / "transcriptomics"
-needs_data = pytest.mark.skipif(not TX.is_dir(), reason="../shared/data/transcriptomics not present")
-RAT = TX / "flxmetade_GSE205325_CUS_Rats_Counts.csv"
-AUTH_SC = TX / "flxmetade_DESeq_Control.v.Stress_GSE205325_converted.csv.gz"
-AUTH_FS = TX / "flxmetade_DESeq_Fl.v.Stress_GSE205325_converted.csv.gz"
+RAT = "flxmetade_GSE205325_CUS_Rats_Counts"
+AUTH_SC = "flxmetade_DESeq_Control.v.Stress_GSE205325_converted"
+AUTH_FS = "flxmetade_DESeq_Fl.v.Stress_GSE205325_converted"
 
 
 @pytest.fixture(scope="module")
 def rat(tmp_path_factory):
     """Counts and a sheet from PROVENANCE §T2's group codes (C control, S stress, F fluoxetine, …)."""
-    c = read_counts(RAT)
+    c = read_counts(data(RAT))
     f = tmp_path_factory.mktemp("rat") / "samples.csv"
     pd.DataFrame({"sample": c.columns, "treatment": [s.rstrip("0123456789") for s in c.columns]}).to_csv(f, index=False)
     return c, read_samples(f, list(c.columns))
 
 
-@needs_data
 def test_pydeseq2_agrees_with_the_authors_deseq2(rat):
     # PROVENANCE §T2: authors' DESeq2 (~ treatment, all 21 samples, row sum > 5) finds 54 genes at
     # padj < 0.05 for stress vs control; an independent PyDESeq2 refit finds 65 and its log2FC
@@ -44,7 +41,7 @@ def test_pydeseq2_agrees_with_the_authors_deseq2(rat):
     summ = res.summary().iloc[0]
     assert 40 <= summ["significant"] <= 90
     ours = res.de_table()
-    auth = read_de(AUTH_SC)
+    auth = read_de(data(AUTH_SC))
     both = ours.table.join(auth.table, rsuffix="_authors", how="inner").dropna(subset=["log2FoldChange", "log2FoldChange_authors"])
     assert len(both) > 21000
     assert np.corrcoef(both["log2FoldChange"], both["log2FoldChange_authors"])[0, 1] > 0.95
@@ -68,13 +65,12 @@ def test_artefact_correlation_closed_form_and_by_simulation():
     assert np.corrcoef(a, b)[0, 1] == pytest.approx(-0.5, abs=0.02)
 
 
-@needs_data
 def test_rat_reversal_naive_versus_honest(rat):
     # PROVENANCE §T2: the authors' stress and fluoxetine contrasts share the Stress group; over the
     # 54 stress DEGs 98 % have opposite sign (Spearman −0.88), much of it the shared-reference
     # artefact; against the control group the signs mostly persist (91 % same sign in the refit).
     c, s = rat
-    a, b = read_de(AUTH_SC, "treatment,S,C"), read_de(AUTH_FS, "treatment,F,S")
+    a, b = read_de(data(AUTH_SC), "treatment,S,C"), read_de(data(AUTH_FS), "treatment,F,S")
     res = reversal(a, b, counts=c, samples=s, seed=1)
     assert res.shared_reference["detected"] and list(res.shared_reference["groups"]) == ["S"]
     assert res.shared_reference["expected_null_correlation"] == pytest.approx(-0.5)
@@ -145,10 +141,9 @@ def test_rrho_identical_and_reversed_rankings():
     assert rev.loc["up_down", "p_permutation"] == pytest.approx(1 / 21)
 
 
-@needs_data
 def test_rrho_shows_the_shared_reference_on_the_authors_tables():
     # The two authors' contrasts share the Stress group: the discordant quadrants dominate.
-    res = rrho(read_de(AUTH_SC).ranking(), read_de(AUTH_FS).ranking())
+    res = rrho(read_de(data(AUTH_SC)).ranking(), read_de(data(AUTH_FS)).ranking())
     q = res.quadrants.set_index("quadrant")["max_log10p_adj"]
     assert min(q["up_down"], q["down_up"]) > 100 > max(q["up_up"], q["down_down"])
 
@@ -164,9 +159,8 @@ def test_hypergeometric_overlap_closed_form():
     assert res.dropped == {"A": 0, "B": 1}
 
 
-@needs_data
 def test_enrichment_of_the_gemma_sets():
-    sets = read_gmt(TX / "braingmt_BrainGMTv2_MouseOrthologs.gmt.txt")
+    sets = read_gmt(data("braingmt_BrainGMTv2_MouseOrthologs"))
     pre = "Gemma_GSE81672_Ketamine_and_Imipramine_Reverse_Transcriptional_Signatures_of_Susceptibility_and_Induce_Resilience-Specific_Gene_Expression_Profiles_"
     # PROVENANCE §T1: Vipr2 and Rab37 are in HC imipramine Down and HC ketamine Up; the GSE81672
     # HC analysis covered 21,766 genes, used here as the universe size.

@@ -2,7 +2,7 @@
 response and, where published, remission, as the mean over simulated trials of the protocol's own size."""
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import data
 from placebo_reference import PUBLISHED, published_range, simulated
 
 from adpharm.knowledge.loader import bundled as bundled_kb
@@ -25,7 +25,7 @@ def test_placebo_arm_lies_in_the_published_range_for_its_population(protocol):
     sim = simulated(protocol)
     checked = 0
     for outcome in ("response", "remission"):
-        rng = published_range(protocol, outcome, SHARED_DATA)
+        rng = published_range(protocol, outcome, data("linde2015_classes_primary_care"))
         if rng is None:
             continue
         mean, _ = sim[outcome]

@@ -40,11 +40,8 @@ def test_dropout_rates_are_the_published_counts():
 
 def test_ssri_dropout_rate_recomputed_from_the_linde_file():
     import pandas as pd
-    from conftest import SHARED_DATA
-    f = SHARED_DATA / "evidence" / "linde2015_classes_primary_care.csv"
-    if not f.exists():
-        pytest.skip("../shared/data not present")
-    d = pd.read_csv(f)
+    from conftest import data
+    d = pd.read_csv(data("linde2015_classes_primary_care"))
     n = lost = 0
     for _, r in d.iterrows():
         ts = [r[f"treatment{k}"] for k in (1, 2, 3)]

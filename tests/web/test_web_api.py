@@ -3,7 +3,7 @@ import json
 import time
 
 import pytest
-from conftest import SHARED_DATA
+from conftest import data
 
 pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
 
@@ -167,7 +167,7 @@ def test_evidence_page_bundled_and_uploaded():
     t = c.post("/evidence", data={"source": "bundled", "a": "TCA", "b": "Placebo", "outcome": "responders",
                                   "measure": "RR", "method": "REML"}, headers=HTML).text
     assert 'id="forest"' in t and "Linde 2015" in t
-    f = SHARED_DATA / "evidence" / "linde2015_classes_primary_care.csv"
+    f = data("linde2015_classes_primary_care")
     up = c.post("/evidence", data={"source": "upload", "measure": "RR", "method": "REML"},
                 files={"file": ("linde.csv", f.read_bytes(), "text/csv")}, headers=HTML)
     assert up.status_code == 400 and "linde.csv" in up.text         # arm-level file: not metafor's columns
@@ -176,10 +176,10 @@ def test_evidence_page_bundled_and_uploaded():
 
 def test_assay_uploads_real_files():
     c = client()
-    fst = SHARED_DATA / "fst" / "behaviopy_forcedswim_bins.csv"
+    fst = data("behaviopy_forcedswim_bins")
     d = c.post("/api/assays/fst", files={"file": (fst.name, fst.read_bytes(), "text/csv")}).json()
     assert d["kind"] == "fst" and d["summary"] and d["figure_svg"].startswith("<svg")
-    abf = sorted((SHARED_DATA / "ephys").glob("nphys_LTDctrl_*.abf"))
+    abf = [data("nphys_LTDctrl_2018_08_13_2005"), data("nphys_LTDctrl_2018_08_13_2011")]
     r = c.post("/api/assays/ltp", files={"file": (abf[0].name, abf[0].read_bytes()), "post": (abf[-1].name, abf[-1].read_bytes())})
     assert r.status_code == 200, r.text
     assert "change_percent" in json.dumps(r.json()["result"])
@@ -210,9 +210,8 @@ def test_upload_size_limit():
 
 
 def test_transcriptomics_page_with_real_tables():
-    tx = SHARED_DATA / "transcriptomics"
-    a = tx / "flxmetade_DESeq_Control.v.Stress_GSE205325_converted.csv.gz"
-    b = tx / "flxmetade_DESeq_Fl.v.Stress_GSE205325_converted.csv.gz"
+    a = data("flxmetade_DESeq_Control.v.Stress_GSE205325_converted")
+    b = data("flxmetade_DESeq_Fl.v.Stress_GSE205325_converted")
     t = client().post("/transcriptomics", headers=HTML,
                       files={"disease": (a.name, a.read_bytes()), "drug": (b.name, b.read_bytes())},
                       data={"disease_contrast": "treatment,S,C", "drug_contrast": "treatment,F,S"})

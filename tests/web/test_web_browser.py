@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from conftest import REPO, SHARED_DATA
+from conftest import REPO, data
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pw = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
@@ -150,7 +150,7 @@ def test_evidence_bundled_forest(page, server):
 def test_assays_upload_a_real_file(page, server):
     page.goto(server + "/assays")
     page.select_option("#assay-kind", "fst")
-    page.set_input_files("#assay-file", str(SHARED_DATA / "fst" / "behaviopy_forcedswim_bins.csv"))
+    page.set_input_files("#assay-file", str(data("behaviopy_forcedswim_bins")))
     page.click("#assay-run")
     page.wait_for_selector("#assay-summary")
     assert page.locator("#assay-summary tbody tr").count() >= 2
@@ -158,17 +158,16 @@ def test_assays_upload_a_real_file(page, server):
     # a malformed upload gives a message page, not a crash
     page.goto(server + "/assays")
     page.select_option("#assay-kind", "western")
-    page.set_input_files("#assay-file", str(SHARED_DATA / "fst" / "behaviopy_forcedswim_bins.csv"))
+    page.set_input_files("#assay-file", str(data("behaviopy_forcedswim_bins")))
     page.click("#assay-run")
     assert "not an accepted file type" in page.locator("#error").inner_text()
     assert all("status of 400" in e for e in page.errors), page.errors
 
 
 def test_transcriptomics_upload_two_tables(page, server):
-    tx = SHARED_DATA / "transcriptomics"
     page.goto(server + "/transcriptomics")
-    page.set_input_files("#tx-disease", str(tx / "flxmetade_DESeq_Control.v.Stress_GSE205325_converted.csv.gz"))
-    page.set_input_files("#tx-drug", str(tx / "flxmetade_DESeq_Fl.v.Stress_GSE205325_converted.csv.gz"))
+    page.set_input_files("#tx-disease", str(data("flxmetade_DESeq_Control.v.Stress_GSE205325_converted")))
+    page.set_input_files("#tx-drug", str(data("flxmetade_DESeq_Fl.v.Stress_GSE205325_converted")))
     page.fill("input[name=disease_contrast]", "treatment,S,C")
     page.fill("input[name=drug_contrast]", "treatment,F,S")
     page.click("#tx-run")

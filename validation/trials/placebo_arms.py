@@ -12,9 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "tests")]
 
-from conftest import SHARED_DATA  # noqa: E402
 from placebo_reference import PUBLISHED, published_range, simulated  # noqa: E402
 
+from adpharm import datasets  # noqa: E402
 from adpharm.mechanism.model import load  # noqa: E402
 
 
@@ -25,7 +25,7 @@ def main():
     for protocol, entry in PUBLISHED.items():
         sim = simulated(protocol)
         for outcome in ("response", "remission"):
-            rng = published_range(protocol, outcome, SHARED_DATA)
+            rng = published_range(protocol, outcome, datasets.fetch("linde2015_classes_primary_care", download=False))
             mean, sd = sim[outcome]
             simtext = f"{100 * mean:.0f} % (SD {100 * sd:.0f} %)"
             if rng is None:

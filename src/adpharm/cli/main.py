@@ -7,7 +7,7 @@ import typer
 
 from .. import RESEARCH_NOTICE, __version__
 from ..errors import shorten
-from . import assay, compare, knowledge, mechanism, meta, pk, serve, transcriptomics, trial
+from . import assay, compare, datasets, knowledge, mechanism, meta, pk, serve, transcriptomics, trial
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help=f"adpharm {__version__}: executable comparison of antidepressants. {RESEARCH_NOTICE}")
@@ -23,6 +23,7 @@ app.command("protocols")(trial.protocols)
 app.command("protocol")(trial.protocol)
 app.add_typer(trial.app, name="trial")
 app.command("serve")(serve.serve)
+app.add_typer(datasets.app, name="datasets")
 
 
 def _version(value: bool) -> None:
