@@ -9,7 +9,7 @@ import typer
 
 from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError
-from ..evidence import bundled, cumul, escalc, indirect, leave1out, network, regtest, rma, subgroups
+from ..evidence import bundled, cumul, registry, escalc, indirect, leave1out, network, regtest, rma, subgroups
 from ..evidence.effect_sizes import MEASURES, arm_counts
 from ..evidence.continuous import continuous_arms, pool_continuous
 from ..evidence.indirect import bundled_indirect
@@ -22,7 +22,10 @@ from .common import check_choice, check_plot_path, emit_json, fail, handle_error
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Meta-analysis: pairwise (run), bundled trials by time window (pool), network (network) "
                        "and indirect (indirect).")
-BUNDLED_NETWORKS = ("linde2015",)
+BUNDLED_NETWORKS = ("cipriani2018", "linde2015")
+#: the outcome names of the Linde 2015 network (the registry's vocabulary; the old names still work)
+LINDE_OUTCOMES = {"response": "responders", "remission": "remitters", "responders": "responders",
+                  "remitters": "remitters"}
 
 
 def _provenance() -> dict:
@@ -125,44 +128,73 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
 @app.command("network")
 @handle_errors
 def network_cmd(data: Optional[Path] = typer.Argument(None, help="Arm-level (study,treatment,xi,ni) or contrast-level (study,treat1,treat2,yi,sei) CSV."),
-                bundled_name: Optional[str] = typer.Option(None, "--bundled", help="Use a bundled network instead: linde2015."),
-                outcome: str = typer.Option("responders", "--outcome", help="Bundled network outcome: responders or remitters."),
+                bundled_name: Optional[str] = typer.Option(None, "--bundled", help="Use a bundled network instead: "
+                                                           "cipriani2018 (the GRISELDA registry, 522 trials) or linde2015."),
+                outcome: str = typer.Option("response", "--outcome", help="Bundled network outcome: response, remission, "
+                                            "dropout or dropout-ae (cipriani2018); response or remission (linde2015)."),
+                published_only: bool = typer.Option(False, "--published-only", help="cipriani2018: leave out the "
+                                                     "unpublished trials (sensitivity analysis for publication bias)."),
                 reference: Optional[str] = typer.Option(None, "--reference", help="Reference treatment (default: placebo)."),
                 model: str = typer.Option("random", "--model", help="common or random."),
                 method: str = typer.Option("REML", "--method", help="tau^2 estimator: REML or DL."),
                 level: float = typer.Option(0.95, "--level", help="Confidence level."),
                 graph: Optional[Path] = typer.Option(None, "--graph", help="Write the network graph (.svg, .png or .pdf)."),
                 fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
-    """Network meta-analysis (contrast-based, multi-arm aware, common or random effects)."""
+    """Network meta-analysis (contrast-based, multi-arm aware, common or random effects).
+
+    With --bundled cipriani2018 every estimate against placebo carries its certainty (CINeMA domains)."""
     check_choice("--format", fmt, ("text", "json"))
     check_choice("--model", model, ("common", "random"))
     check_choice("--method", method, ("REML", "DL"))
     check_plot_path(graph, "--graph")
     notes: list[str] = []
     if (data is None) == (bundled_name is None):
-        fail("give DATA.csv or --bundled linde2015 (one of them)")
+        fail("give DATA.csv or --bundled cipriani2018|linde2015 (one of them)")
     if bundled_name is not None:
         check_choice("--bundled", bundled_name, BUNDLED_NETWORKS)
-        df, notes = bundled.linde2015(outcome)
-        src = f"bundled {bundled_name}"
+    if published_only and bundled_name != registry.KEY:
+        fail("--published-only applies to --bundled cipriani2018 (the registry marks unpublished trials)")
+    if bundled_name == registry.KEY:
+        check_choice("--outcome", outcome, registry.OUTCOMES)
+        if reference not in (None, "placebo") or model != "random":
+            fail("--bundled cipriani2018 fits the random-effects model against placebo (--reference placebo, --model random)")
+        reg = registry.registry_network(outcome, published_only=published_only, method=method, level=level)
+        res, out = reg.network, reg.to_dict()
+        table = reg.summary()
+        a = registry.attribution()
+        out["provenance"] = {**_provenance(), "input": f"bundled {bundled_name}", "reference_key": registry.KEY,
+                             "citation": a["citation"], "data_record": a["data_record"], "licence": a["licence"]}
+        header_extra = f"; {outcome}{', published trials only' if published_only else ''}"
     else:
-        df, src = read_table(data), str(data)
-    res = network(df, reference=reference, model=model, method=method, level=level, source=src)
-    out = res.to_dict()
-    out["data_notes"] = notes
-    out["provenance"] = {**_provenance(), "input": src,
-                         **({"reference_key": "linde2015", "citation": "Linde K et al. (2015) Ann Fam Med 13:69-79, doi:10.1370/afm.1687"}
-                            if bundled_name else {})}
+        if bundled_name is not None:
+            check_choice("--outcome", outcome, tuple(LINDE_OUTCOMES))
+            df, notes = bundled.linde2015(LINDE_OUTCOMES[outcome])
+            src = f"bundled {bundled_name}"
+        else:
+            df, src = read_table(data), str(data)
+        res = network(df, reference=reference, model=model, method=method, level=level, source=src)
+        out = res.to_dict()
+        out["data_notes"] = notes
+        out["provenance"] = {**_provenance(), "input": src,
+                             **({"reference_key": "linde2015", "citation": "Linde K et al. (2015) Ann Fam Med 13:69-79, doi:10.1370/afm.1687"}
+                                if bundled_name else {})}
+        table, header_extra = res.summary(), ""
     if graph:
         save_plot(res.plot(), graph, "--graph")
     if _emit_or_header(out, fmt, f"Network meta-analysis ({model} effects{', tau^2 by ' + method if model == 'random' else ''}), "
-                                 f"{out['k']} studies, {len(res.treatments)} treatments, reference {res.reference}",
-                       res.summary()):
+                                 f"{out['k']} studies, {len(res.treatments)} treatments, reference {res.reference}{header_extra}",
+                       table):
         return
     d = out["design_by_treatment"]
     typer.echo(f"tau^2 = {res.tau2:.4g}; Q = {res.Q:.3f} (df {res.df}); within designs Q = {d['Q_het']:.3f} "
                f"(df {d['df_het']}); between designs (inconsistency) Q = {d['Q_inc']:.3f} (df {d['df_inc']}, "
                f"p = {d['Qp_inc'] if d['Qp_inc'] is None else format(d['Qp_inc'], '.3g')})")
+    if bundled_name == registry.KEY:
+        typer.echo("certainty: CINeMA domains by written rules (adpharm.evidence.certainty); --format json gives each "
+                   "domain's judgement and reason")
+        for n in out["data_notes"]:
+            typer.echo(f"note: {n}")
+        typer.echo(f"data: {out['provenance']['citation']}; {out['provenance']['data_record']} (CC BY 4.0)")
     for w in res.warnings:
         typer.echo(f"warning: {w}", err=True)
 

@@ -84,9 +84,26 @@ def numeric_column(df: pd.DataFrame, name: str, source: str, integer: bool = Fal
     arr = x.to_numpy(dtype=float)
     if integer:
         reject(arr < 0, lambda i: f"{source}: column {name!r} row {i + 1}: negative count {arr[i]:g}")
-        reject(arr != np.round(arr),
-                lambda i: f"{source}: column {name!r} row {i + 1}: count {arr[i]:g} is not a whole number")
     return arr
+
+
+def fractional_count_note(df: pd.DataFrame, columns, source: str) -> str | None:
+    """A note naming the count columns of ``df`` that hold non-whole values, or None.
+
+    Imputed counts (for example responders imputed from a continuous outcome, as in the GRISELDA
+    registry of Cipriani et al. 2018) are not whole numbers; metafor's ``escalc`` takes them as they are,
+    and so does adpharm, saying so."""
+    hits = []
+    for c in columns:
+        if c in df.columns:
+            x = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+            k = int(np.sum(np.isfinite(x) & (x != np.round(x))))
+            if k:
+                hits.append(f"{c} ({k} row{'s' if k > 1 else ''}, e.g. row {int(np.flatnonzero(np.isfinite(x) & (x != np.round(x)))[0]) + 1})")
+    if not hits:
+        return None
+    return (f"{source}: non-whole counts in {', '.join(hits)}: taken as given (imputed counts), as metafor's "
+            f"escalc does")
 
 
 def arm_counts(df: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:

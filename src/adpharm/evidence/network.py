@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import linalg
 
 from ..errors import AdpharmInputError, check_level, check_option, reject
-from .effect_sizes import numeric_column, arm_counts
+from .effect_sizes import arm_counts, fractional_count_note, numeric_column
 from .meta import decreasing_root
 from ..lazy import lazy_module
 
@@ -418,7 +418,7 @@ def network(data: pd.DataFrame, reference: str | None = None, model: Literal["co
     if model == "random" and tau2 > 0:
         b, C, _, _ = _gls(y, X, V + tau2 * S0)
     q_het, df_het = _design_q(studies)
-    notes = []
+    notes = [n for n in [fractional_count_note(data, ["xi", "ni"], source)] if arm_level and n]
     if model == "random" and df == 0:
         notes.append("no residual degrees of freedom: tau^2 cannot be estimated and is set to 0")
     return NetworkResult(reference=reference, model=model, method=method, measure="OR" if arm_level else "yi",
