@@ -125,7 +125,7 @@ def reporting_bias(k: int, n_unpublished: int, egger_p: float | None) -> Domain:
     if egger_p is None or k < 10:
         if n_unpublished:
             return Domain("no concerns", f"fewer than 10 trials for Egger's test; {unpub} included")
-        return Domain("some concerns", f"fewer than 10 trials for Egger's test, all published")
+        return Domain("some concerns", "fewer than 10 trials for Egger's test, all published")
     if egger_p < 0.10:
         if n_unpublished:
             return Domain("some concerns", f"small-study effect (Egger p = {egger_p:.3f}); {unpub} included")
