@@ -43,3 +43,41 @@ def test_the_comparison_builds_and_renders_for_every_pair(a, b):
     assert "Research use only" in md and "\n# " in md and "| None |" not in md
     d = strict_json(render(g, "json"))
     assert (d["a"]["id"], d["b"]["id"]) == (a, b)
+
+
+def _estimates(d: dict):
+    """Every pooled, network and indirect estimate of a guide, with where it sits."""
+    e = d["efficacy"]
+    for side in "ab":
+        for r in e["pooled"][side]:
+            if r["k"] > 0:
+                yield f"pooled {side} {r['outcome']} {r['window']}", r
+        for r in e["registry"][side]["rows"]:
+            if r.get("estimate"):
+                yield f"registry {side} {r['drug']} {r['outcome']}", r
+    if e["indirect"] and e["indirect"]["estimable"]:
+        yield "indirect", e["indirect"]
+
+
+@pytest.mark.parametrize("a, b", list(itertools.combinations(IDS, 2)))
+def test_every_estimate_of_every_guide_carries_certainty_and_no_indirect_number_crosses_legs(a, b):
+    """Issue 35: a Bucher number only where both legs share window and population class; certainty everywhere;
+    no internal trial id in the text a reader sees."""
+    from adpharm.evidence.certainty import DOMAINS, RATINGS
+    from adpharm.evidence.indirect import same_period
+    g = compare(a, b, simulate=False)
+    d = g.to_dict()
+    for where, r in _estimates(d):
+        c = r["certainty"]
+        assert c["rating"] in RATINGS and set(c["domains"]) == set(DOMAINS), where
+    ind = d["efficacy"]["indirect"]
+    if ind is not None:
+        if ind["estimable"]:
+            assert ind["windows"]["a"] == ind["windows"]["b"] or same_period(*[
+                next(k for k, v in __import__("adpharm.knowledge.schema", fromlist=["x"]).WINDOW_LABELS.items()
+                     if v == ind["windows"][s]) for s in "ab"])
+            assert "OR" in ind["estimate"]["value"]
+        else:
+            assert ind["reasons"] and "estimate" not in ind
+    md = render(g, "md")
+    assert not re.search(r"\|\s*(linde2015_\d+|lapidus2014|transform[12]|kocsis1988|stewart1993)\s*\|", md)

@@ -150,7 +150,8 @@ def test_summary_and_to_dict(guide):
 
 def test_efficacy_pools_the_bundled_trials_and_compares_indirectly(guide):
     """Imipramine vs placebo: Kocsis 1988 (13/29 vs 3/25) and Stewart 1993 (22/48 vs 9/52), pooled by
-    DerSimonian-Laird; the guide's number is rma's, and the indirect estimate carries its caveats."""
+    DerSimonian-Laird; the guide shows the risk ratio (rma's), keeps the odds ratio in JSON, and the indirect
+    comparison through placebo is not estimable (24 h vs week 6-8; TRD vs chronic depression)."""
     import numpy as np
     import pandas as pd
 
@@ -158,13 +159,18 @@ def test_efficacy_pools_the_bundled_trials_and_compares_indirectly(guide):
     eff = guide.to_dict()["efficacy"]
     imi = next(r for r in eff["pooled"]["b"] if r["outcome"] == "Response" and r["comparator"] == "placebo")
     assert imi["k"] == 2 and set(imi["trials"]) == {"kocsis1988", "stewart1993"}
-    ref = rma(escalc("OR", pd.DataFrame({"ai": [13, 22], "n1i": [29, 48], "ci": [3, 9], "n2i": [25, 52]})), method="DL")
-    assert imi["estimate"]["value"].startswith(f"OR {np.exp(ref.beta):.2f} (95 % CI {np.exp(ref.ci_lb):.2f}-")
+    table = pd.DataFrame({"ai": [13, 22], "n1i": [29, 48], "ci": [3, 9], "n2i": [25, 52]})
+    rr = rma(escalc("RR", table), method="DL")
+    assert imi["estimate"]["value"].startswith(f"RR {np.exp(rr.beta):.2f} (95 % CI {np.exp(rr.ci_lb):.2f}-")
+    orr = rma(escalc("OR", table), method="DL")
+    assert imi["odds_ratio"]["estimate"] == pytest.approx(np.exp(orr.beta), rel=1e-12)
     assert "dersimonian1986" in imi["estimate"]["refs"] and "kocsis1988" in imi["estimate"]["refs"]
+    assert imi["trial_labels"] == "Kocsis 1988; Stewart 1993"
     ind = eff["indirect"]
-    assert ind["a"] == "ketamine" and ind["b"] == "imipramine"
-    assert {"population", "time point", "design"} <= {f["attribute"] for f in ind["transitivity"]}
-    assert "bucher1997" in ind["estimate"]["refs"]
+    assert ind["a"] == "ketamine" and ind["b"] == "imipramine" and ind["estimable"] is False
+    assert [r.split(":")[0] for r in ind["reasons"]] == ["time window", "population"]
+    html = render(guide, "html")
+    assert '<ul id="not-estimable">' in html and "Not estimable." in html
 
 
 def test_pooled_efficacy_falls_back_to_the_class():

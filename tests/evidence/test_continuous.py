@@ -111,9 +111,9 @@ def test_unverified_values_stay_out_unless_asked_and_are_flagged_when_in():
 
 def test_md_pools_one_scale_and_smd_one_kind_of_score():
     p = pool_continuous("ketamine", "placebo", "day2-3", "MD")
-    assert p.studies == ["lii2023"] and any("berman2000" in n and "HDRS-25" in n for n in p.notes)
+    assert p.studies == ["lii2023"] and any("Berman 2000" in n and "HDRS-25" in n for n in p.notes)
     s = pool_continuous("ketamine", "placebo", "day2-3", "SMD")
-    assert s.studies == ["berman2000"] and any("lii2023" in n and "10.5.2" in n for n in s.notes)
+    assert s.studies == ["berman2000"] and any("Lii 2023" in n and "10.5.2" in n for n in s.notes)
 
 
 def test_ketamine_vs_midazolam_smd_beside_wilkinson_2019():
@@ -223,10 +223,12 @@ def test_guide_efficacy_names_trials_time_point_and_population_for_every_pooled_
         assert r["window_label"] and (r["k"] == 0 or (r["trials"] and r["population"]))
     md = [r for r in eff["pooled"]["a"] if r["kind"] == "MD" and r["comparator"] == "placebo" and r["window"] == "24h"]
     assert md and md[0]["k"] >= 2 and "negative favours ketamine" in md[0]["estimate"]["value"]
-    assert eff["indirect"]["windows"] == {"a": "24 h (day 1)", "b": "week 6-8"}
+    assert eff["indirect"]["windows"] == {"a": "24 h (day 1)", "b": "week 6-8"} and not eff["indirect"]["estimable"]
     glance = {r["attribute"]: r for r in compare("ketamine", "imipramine", simulate=False).sections["at_a_glance"]}
-    row = glance["Pooled efficacy (bundled trials)"]
-    assert "24 h" in row["a"]["value"] and "MD" in row["a"]["value"] and "week 6-8" in row["b"]["value"]
+    row = glance["Efficacy at the primary endpoint"]
+    assert "response vs placebo, 24 h" in row["a"]["value"] and "Lapidus 2014" in row["a"]["value"]
+    assert "week 6-8" in row["b"]["value"] and "pool of 2 trials" in row["b"]["value"]
+    assert row["a"]["note"].startswith("rule: 24 h after one infusion")
 
 
 @pytest.mark.parametrize("edit, where", [

@@ -67,14 +67,16 @@ def test_meta_network_user_file_with_reference(tmp_path):
     assert set(out["estimates"]) == {"A", "B"} and out["tau2"] == 0
 
 
-def test_meta_indirect_bundled_ketamine_vs_imipramine():
+def test_meta_indirect_bundled_ketamine_vs_imipramine_is_not_estimable():
+    """Issue 35: the legs differ in time window and population class, so no number is printed."""
     res = run_cli("meta", "indirect", "ketamine", "imipramine", "--via", "placebo", "--format", "json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    assert out["method"] == "Bucher 1997" and out["fragile"]
-    assert {f["attribute"] for f in out["transitivity"]} >= {"population", "time point"}
+    assert out["method"] == "Bucher 1997 (not computed)" and out["estimable"] is False and "exp" not in out
+    assert len(out["reasons"]) == 2
     text = run_cli("meta", "indirect", "ketamine", "tca")
-    assert "Transitivity" in text.stdout and "fragile" in text.stdout
+    assert "not estimable" in text.stdout and "time window: ketamine at 24 h" in text.stdout
+    assert "OR" not in text.stdout
 
 
 def _bad(tmp_path, rows, *args):

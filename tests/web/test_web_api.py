@@ -247,9 +247,13 @@ def test_api_gives_what_the_command_line_gives():
     cli = json.loads(run_cli("pk", "occupancy", "--drug", "imipramine", "--regimen", "75 mg po daily", "--hours", "72",
                              "--format", "json").stdout)
     assert api["occupancy"] == cli["occupancy"] and api["summary"] == cli["summary"]
-    ind = client().get("/api/meta/indirect?a=ketamine&b=imipramine").json()
-    cli = json.loads(run_cli("meta", "indirect", "ketamine", "imipramine", "--via", "placebo", "--format", "json").stdout)
+    ind = client().get("/api/meta/indirect?a=ssri&b=tca").json()
+    cli = json.loads(run_cli("meta", "indirect", "ssri", "tca", "--via", "placebo", "--format", "json").stdout)
     assert ind["beta"] == pytest.approx(cli["beta"]) and ind["se"] == pytest.approx(cli["se"])
+    assert ind["certainty"] == cli["certainty"]
+    no = client().get("/api/meta/indirect?a=ketamine&b=imipramine").json()
+    cli = json.loads(run_cli("meta", "indirect", "ketamine", "imipramine", "--format", "json").stdout)
+    assert no["estimable"] is False and no["reasons"] == cli["reasons"]
     mech = client().post("/api/mechanism", json={"drug": "ketamine", "regimen": "0.5 mg/kg iv over 40 min", "days": 7, "n": 10})
     assert mech.status_code == 200 and mech.json()["provenance"]["seed"] == 1
     net = client().get("/api/meta/network").json()

@@ -12,8 +12,9 @@ from ..errors import AdpharmInputError
 from ..evidence import bundled, cumul, registry, escalc, indirect, leave1out, network, regtest, rma, subgroups
 from ..evidence.effect_sizes import MEASURES, arm_counts
 from ..evidence.continuous import continuous_arms, pool_continuous
-from ..evidence.indirect import bundled_indirect
-from ..evidence.meta import METHODS
+from ..evidence.indirect import POPULATION_CLASSES, bundled_indirect
+from ..evidence.certainty import pooled_certainty
+from ..evidence.meta import METHODS, small_k_warnings
 from ..io import read_table
 from ..knowledge import query
 from ..knowledge.schema import FAMILIES, WINDOW_LABELS, WINDOWS
@@ -82,8 +83,8 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
     if subgroup:
         sub = subgroups(es, list(_columns(df, [subgroup], src, "--subgroup")[subgroup]), method=method, test=test, level=level)
         out["subgroups"] = sub.to_dict()
+    cols = [c.strip() for c in mods.split(",") if c.strip()] if mods else []
     if mods:
-        cols = [c.strip() for c in mods.split(",") if c.strip()]
         out["meta_regression"] = rma(es, method=method, test=test, level=level,
                                      mods=_columns(df, cols, src, "--mods")).to_dict()
     if loo:
@@ -96,6 +97,12 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
         eg = regtest(res) if len(es) >= 3 else None
         if egger:
             out["regtest"] = None if eg is None else eg.to_dict()
+    small_k = small_k_warnings(res.k, egger=egger, n_moderators=len(cols) if mods else 0,
+                               subgroup_sizes={g: r.k for g, r in sub.groups.items()} if sub else None)
+    out["warnings"] = out.get("warnings", []) + small_k
+    egger_p = (eg.pval if eg is not None else regtest(res).pval) if res.k >= 10 else None
+    out["certainty"] = pooled_certainty(res.beta, res.se, res.tau2, res.k, ratio=res.ratio, egger_p=egger_p,
+                                        level=level).to_dict()
     out["provenance"] = {**_provenance(), "input": src}
     if forest:
         save_plot((sub or res).plot(), forest, "--forest")
@@ -105,10 +112,16 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
     if _emit_or_header(out, fmt, f"{'Common-effect' if method == 'FE' else 'Random-effects'} meta-analysis "
                                  f"({method}, {es.measure}, k = {res.k})", res.summary()):
         return
+    if knha:
+        typer.echo(f"test (Knapp-Hartung): t = {out['tval']:.3f}, df = {out['df']}, p = {out['pval']:.4g}")
     if "exp" in out:
         e = out["exp"]
         typer.echo(f"exp: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]; prediction interval "
                    f"[{e['pi_lb']:.3f}, {e['pi_ub']:.3f}]")
+    else:
+        typer.echo(f"estimate: {res.beta:.4g} [{res.ci_lb:.4g}, {res.ci_ub:.4g}]; prediction interval "
+                   f"[{res.pi_lb:.4g}, {res.pi_ub:.4g}]")
+    typer.echo(f"certainty: {_certainty_text(out['certainty'])}")
     if sub:
         typer.echo("\nSubgroups\n" + table_text(sub.summary(), ".4g", index=True))
         typer.echo(f"Test for subgroup differences: Q = {sub.Qb:.3f}, df = {sub.Qb_df}, p = {sub.Qbp:.4g}")
@@ -121,8 +134,13 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
     if egger:
         typer.echo("\nEgger's test: " + ("needs at least 3 studies" if eg is None else
                                           f"z = {eg.stat:.3f}, p = {eg.pval:.4g}; limit estimate {eg.limit_estimate:.4f}"))
-    for w in res.warnings:
+    for w in res.warnings + small_k:
         typer.echo(f"warning: {w}", err=True)
+
+
+def _certainty_text(c: dict) -> str:
+    down = [f"{k.replace('_', ' ')}: {d['judgement']}" for k, d in c["domains"].items() if d["judgement"] != "no concerns"]
+    return c["rating"] + (f" ({'; '.join(down)})" if down else "")
 
 
 @app.command("network")
@@ -211,18 +229,31 @@ def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or cla
                  level: float = typer.Option(0.95, "--level", help="Confidence level."),
                  include_unverified: bool = typer.Option(False, "--include-unverified",
                                                          help="Use bundled counts from memory (status M), flagged."),
+                 window: Optional[str] = typer.Option(None, "--window", help="Bundled trials: the time window of both "
+                                                      "legs (default: each side's written endpoint rule)."),
+                 population: Optional[str] = typer.Option(None, "--population", help="Bundled trials: keep one "
+                                                          "population class on both legs."),
                  fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Adjusted indirect comparison (Bucher) of A and B through a common comparator, with a transitivity report.
 
-    With the bundled trials each leg pools one time window (the one most of its trials report)."""
+    With the bundled trials each leg pools one time window, by default its licensed use's primary endpoint
+    (esketamine day 28 with an oral antidepressant; ketamine 24 h; other drugs the end of the acute phase). When
+    the legs differ in time window or population class the comparison is not estimable and says why."""
     check_choice("--format", fmt, ("text", "json"))
     check_choice("--measure", measure, ("OR", "RR", "RD"))
     check_choice("--method", method, METHODS)
     check_choice("--outcome", outcome, bundled.OUTCOMES)
+    if window is not None:
+        check_choice("--window", window, WINDOWS)
+    if population is not None:
+        check_choice("--population", population, POPULATION_CLASSES)
     if data is None:
         res = bundled_indirect(a, b, via, outcome=outcome, measure=measure, method=method, level=level,
-                               include_unverified=include_unverified)
+                               include_unverified=include_unverified, window_a=window, window_b=window,
+                               population=population)
         src = "bundled trials"
+    elif window is not None or population is not None:
+        fail("--window and --population choose legs of the bundled trials; a --data file gives its own legs")
     else:
         df = read_table(data)
         src = str(data)
@@ -240,11 +271,22 @@ def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or cla
                        measure=measure, method=method, level=level, source=src)
     out = res.to_dict()
     out["provenance"] = {**_provenance(), "input": src}
+    if not res.estimable:
+        if fmt == "json":
+            emit_json(out)
+            return
+        typer.echo(f"Indirect comparison (Bucher) of {a} vs {b} through {via}: not estimable")
+        for r in res.reasons:
+            typer.echo(f"  - {r}")
+        typer.echo("Both legs must share the time window, the kind of comparator and the population class "
+                   "(--window and --population choose them).")
+        return
     if _emit_or_header(out, fmt, f"Indirect comparison (Bucher) of {a} vs {b} through {via}, {measure}:", res.summary()):
         return
     if "exp" in out:
         e = out["exp"]
         typer.echo(f"{a} vs {b}: {measure} {e['estimate']:.2f} [{e['ci_lb']:.2f}, {e['ci_ub']:.2f}]")
+    typer.echo(f"certainty: {_certainty_text(out['certainty'])}")
     if res.transitivity:
         typer.echo("Transitivity: the two legs differ, so this estimate is fragile:")
         for f in res.transitivity:
@@ -296,6 +338,12 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
         res = pool_continuous(a, vs, w, outcome, method=method, level=level, include_unverified=include_unverified,
                               studies=keep)
         out = res.to_dict()
+        if res.estimate is not None:
+            used = res.table.rows[res.table.rows["study"].isin(res.studies)]
+            out["certainty"] = pooled_certainty(
+                res.estimate, res.se, 0.0 if res.result is None else res.result.tau2, res.k, ratio=False,
+                bias=[("some" if isinstance(b, str) and b else None) for b in used.get("bias", [None] * len(used))],
+                level=level).to_dict()
         out["provenance"] = {**_provenance(), **out["provenance"]}
         if forest:
             if res.result is None:
@@ -311,6 +359,7 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
         if res.estimate is not None:
             typer.echo(f"pooled {outcome}: {res.estimate:.3f} [{res.ci_lb:.3f}, {res.ci_ub:.3f}] "
                        f"({out['method']}; negative favours {a})")
+            typer.echo(f"certainty: {_certainty_text(out['certainty'])}")
         else:
             typer.echo(f"pooled {outcome}: not estimable from the bundled trials")
         for n in res.notes:
@@ -325,9 +374,12 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
         fail(f"no bundled trial reports {outcome} for {a} vs {vs}{' at ' + w if w else ''}")
     pooled = bundled.pool_odds_ratio(t, method, level)
     es, res = pooled.es, pooled.result
+    bias = [("some" if isinstance(b, str) and b else None) for b in t["bias"]]
     out = {"a": a, "c": vs, "window": w, "window_label": WINDOW_LABELS[w], "outcome": outcome, "measure": "OR",
            "k": len(es), "trials": t.drop(columns=["label"]).to_dict("records"),
            "fit": None if res is None else res.to_dict(),
+           "certainty": pooled_certainty(pooled.beta, pooled.se, pooled.tau2, len(es), ratio=True, bias=bias,
+                                         level=level).to_dict(),
            "provenance": {**_provenance(), "source": "bundled trials.yaml (clinical_trials.md, Linde 2015)"},
            "exp": pooled.exp}
     if forest:
@@ -341,3 +393,4 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
     typer.echo(table_text(t[["study", "ai", "n1i", "ci", "n2i", "timepoint"]]))
     e = out["exp"]
     typer.echo(f"pooled OR: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]")
+    typer.echo(f"certainty: {_certainty_text(out['certainty'])}")

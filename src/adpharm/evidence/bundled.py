@@ -54,20 +54,23 @@ def arm_side(arm: dict) -> tuple[str, str, str | None]:
 def trial_arms(outcome: Outcome = "responders", include_unverified: bool = False) -> pd.DataFrame:
     """One row per arm of every bundled trial that reports ``outcome``.
 
-    Columns: ``study, label, treatment, kind (drug|class|control), drug_class, xi, ni, status,
+    Columns: ``study, label (the trial's name, :func:`~adpharm.knowledge.query.trial_name`), note, treatment,
+    kind (drug|class|control), drug_class, xi, ni, status,
     verified, design, population, timepoint, window, outcome, bias, refs``. Linde 2015 arms are class-level.
     Trials whose counts are unverified (status M) are left out unless ``include_unverified``.
     """
     check_option("--outcome", outcome, OUTCOMES)
     rows = []
+    refs = query.references()
     for t in query.trials():
         if t["status"] == "M" and not include_unverified:
             continue
+        name = query.trial_name(t, refs)
         for a in t["arms"]:
             if a.get(outcome) is None:
                 continue
             kind, treatment, cls = arm_side(a)
-            rows.append({"study": t["id"], "label": t.get("note") or t["id"], "arm": a["arm"], "treatment": treatment,
+            rows.append({"study": t["id"], "label": name, "note": t.get("note"), "arm": a["arm"], "treatment": treatment,
                          "kind": kind, "drug_class": cls, "xi": a[outcome], "ni": a["n"], "status": t["status"],
                          "verified": t["status"] != "M", "design": t["design"], "population": t["population"],
                          "timepoint": t["timepoint"], "window": t["window"], "outcome": t["outcome"],
@@ -124,7 +127,7 @@ def comparison(arms: pd.DataFrame, a: str, c: str, window: str | None = None) ->
     for study, g in arms[both].groupby("study", sort=False):
         ga, gc = g[in_a[g.index]], g[in_c[g.index]]
         first = g.iloc[0]
-        out.append({"study": study, "label": first["label"], "ai": int(ga["xi"].sum()), "n1i": int(ga["ni"].sum()),
+        out.append({"study": study, "label": first["label"], "note": first.get("note"), "ai": int(ga["xi"].sum()), "n1i": int(ga["ni"].sum()),
                     "ci": int(gc["xi"].sum()), "n2i": int(gc["ni"].sum()),
                     "arms": " + ".join(ga["arm"]) + " vs " + " + ".join(gc["arm"]),
                     "combined_arms": len(ga) > 1 or len(gc) > 1, "verified": bool(first["verified"]),
@@ -132,6 +135,35 @@ def comparison(arms: pd.DataFrame, a: str, c: str, window: str | None = None) ->
                     "timepoint": first["timepoint"], "window": first.get("window"), "outcome": first["outcome"],
                     "bias": first.get("bias"), "refs": first["refs"]})
     return pd.DataFrame(out)
+
+
+#: The written rule for where each side's efficacy is read (issue 35): its licensed use and primary endpoint.
+#: Keys are a drug id or a family; ``windows`` lists the acceptable time windows, best first.
+ENDPOINT_RULES = {
+    "esketamine": {"windows": ("week4",), "comparator": "ad_placebo", "refs": ["popova2019", "fedgchin2019"],
+                   "why": "licensed with a newly started oral antidepressant; primary endpoint MADRS change at day 28 "
+                          "against the oral antidepressant with a placebo spray (TRANSFORM-1/2)"},
+    "glutamatergic": {"windows": ("24h",), "comparator": "placebo", "refs": ["dean2021_cochrane"],
+                      "why": "24 h after one infusion, the primary time point of the Cochrane review of ketamine"},
+    "monoaminergic": {"windows": ("acute-end", "week6-8"), "comparator": "placebo", "refs": ["cipriani2018"],
+                      "why": "the end of the acute phase (primary outcome at 8 weeks, range 4-12, in Cipriani 2018)"},
+}
+
+
+def endpoint_rule(name: str) -> dict:
+    """The :data:`ENDPOINT_RULES` entry for a drug, class or family: the drug's own, else its family's."""
+    if name in ENDPOINT_RULES:
+        return ENDPOINT_RULES[name]
+    cls = _drug_classes().get(name, name)
+    return ENDPOINT_RULES[class_families().get(cls, "monoaminergic")]
+
+
+def rule_window(arms: pd.DataFrame, a: str, c: str) -> str | None:
+    """The first window of ``a``'s :func:`endpoint_rule` in which a trial compares ``a`` with ``c``, or None."""
+    for w in endpoint_rule(a)["windows"]:
+        if not comparison(arms, a, c, window=w).empty:
+            return w
+    return None
 
 
 def primary_window(arms: pd.DataFrame, a: str, c: str) -> str | None:
@@ -184,25 +216,47 @@ def linde2015_pairwise(a: str, b: str, outcome: Outcome = "responders") -> pd.Da
 
 
 @dataclass
-class PooledOddsRatio:
-    """The odds ratio of a :func:`comparison` table: random-effects pooled over two or more trials, or the
-    one trial's own odds ratio with its Wald interval."""
+class PooledRatio:
+    """The odds ratio or risk ratio of a :func:`comparison` table: random-effects pooled over two or more
+    trials, or the one trial's own ratio with its Wald interval."""
 
     es: EffectSizes
     result: MetaResult | None        # None for a single trial
-    #: odds ratio and interval (``estimate``, ``ci_lb``, ``ci_ub``; a pooled one adds ``pi_lb``, ``pi_ub``)
+    #: the ratio and its interval (``estimate``, ``ci_lb``, ``ci_ub``; a pooled one adds ``pi_lb``, ``pi_ub``)
     exp: dict[str, float]
+    measure: str = "OR"
+
+    @property
+    def beta(self) -> float:
+        """The log ratio."""
+        return float(self.es.yi[0]) if self.result is None else float(self.result.beta)
+
+    @property
+    def se(self) -> float:
+        return math.sqrt(float(self.es.vi[0])) if self.result is None else float(self.result.se)
+
+    @property
+    def tau2(self) -> float:
+        return 0.0 if self.result is None else float(self.result.tau2)
 
 
-def pool_odds_ratio(table: pd.DataFrame, method: str = "REML", level: float = 0.95,
-                    study: str = "study") -> PooledOddsRatio:
-    """Odds ratios of the trials of a two-by-two ``table`` (:func:`comparison`), metafor's ``escalc("OR")``
-    with studies named by its ``study`` column, pooled by :func:`~adpharm.evidence.meta.rma` when there are
-    two or more; a single trial keeps its own odds ratio and Wald interval, as metafor prints it."""
-    es = escalc("OR", table.assign(study=table[study]))
+def pool_ratio(table: pd.DataFrame, measure: str = "OR", method: str = "REML", level: float = 0.95,
+               study: str = "study") -> PooledRatio:
+    """Odds ratios (``"OR"``) or risk ratios (``"RR"``) of the trials of a two-by-two ``table``
+    (:func:`comparison`), metafor's ``escalc`` with studies named by its ``study`` column, pooled by
+    :func:`~adpharm.evidence.meta.rma` when there are two or more; a single trial keeps its own ratio and
+    Wald interval, as metafor prints it."""
+    check_option("measure", measure, ("OR", "RR"))
+    es = escalc(measure, table.assign(study=table[study]))
     if len(es) == 1:
         y = float(es.yi[0])
         lo, hi = wald_interval(y, math.sqrt(float(es.vi[0])), level)
-        return PooledOddsRatio(es, None, {"estimate": math.exp(y), "ci_lb": math.exp(lo), "ci_ub": math.exp(hi)})
+        return PooledRatio(es, None, {"estimate": math.exp(y), "ci_lb": math.exp(lo), "ci_ub": math.exp(hi)}, measure)
     res = rma(es, method=method, level=level)
-    return PooledOddsRatio(es, res, res.to_dict()["exp"])
+    return PooledRatio(es, res, res.to_dict()["exp"], measure)
+
+
+def pool_odds_ratio(table: pd.DataFrame, method: str = "REML", level: float = 0.95,
+                    study: str = "study") -> PooledRatio:
+    """:func:`pool_ratio` of odds ratios."""
+    return pool_ratio(table, "OR", method, level, study)

@@ -59,7 +59,7 @@ stats = lazy_module("scipy.stats")
 
 __all__ = ["Judgement", "JUDGEMENTS", "RATINGS", "DOMAINS", "EQUIVALENCE_OR", "Domain", "Certainty",
            "within_study_bias", "reporting_bias", "indirectness", "imprecision", "heterogeneity", "incoherence",
-           "rate"]
+           "rate", "pooled_certainty"]
 
 Judgement = Literal["no concerns", "some concerns", "major concerns"]
 JUDGEMENTS: tuple[str, ...] = get_args(Judgement)
@@ -90,7 +90,8 @@ class Certainty:
 
     def to_dict(self) -> dict:
         return {"rating": self.rating, "domains": {k: d.to_dict() for k, d in self.domains.items()},
-                "method": "CINeMA domains by adpharm's written rules (adpharm.evidence.certainty)"}
+                "method": "CINeMA domains by adpharm's written rules (adpharm.evidence.certainty)",
+                "refs": ["nikolakopoulou2020"]}
 
     def __str__(self) -> str:
         down = [f"{k.replace('_', ' ')}: {d.judgement}" for k, d in self.domains.items() if d.judgement != "no concerns"]
@@ -140,25 +141,33 @@ def indirectness(mismatches: Sequence[str]) -> Domain:
     return Domain(_level(min(len(mismatches), 2)), "; ".join(mismatches))
 
 
-def imprecision(beta: float, se: float, level: float = 0.95, bounds: tuple[float, float] = _LOG_EQ) -> Domain:
-    """The confidence interval of a log odds ratio against the range of equivalence."""
+def _fmt(x: float, ratio: bool) -> str:
+    return f"{math.exp(x):.2f}" if ratio else f"{x:.3g}"
+
+
+def imprecision(beta: float, se: float, level: float = 0.95, bounds: tuple[float, ...] = _LOG_EQ,
+                ratio: bool = True) -> Domain:
+    """The confidence interval against the range of equivalence (``bounds`` on the log scale for a ratio;
+    for a difference with no stated minimal important difference, ``bounds=(0.0,)``: no difference)."""
     z = float(stats.norm.ppf(0.5 + level / 2))
     lo, hi = beta - z * se, beta + z * se
     n = _crossed(lo, hi, bounds)
-    ci = f"CI {math.exp(lo):.2f}-{math.exp(hi):.2f}"
-    eq = f"{math.exp(bounds[0]):.2f}-{math.exp(bounds[1]):.2f}"
-    return Domain(_level(n), f"{ci} crosses {('no', 'one', 'both')[n]} boundar{'y' if n == 1 else 'ies'} "
-                             f"of the range of equivalence {eq}")
+    what = ("the range of equivalence " + "-".join(_fmt(b, ratio) for b in bounds)) if len(bounds) > 1 else \
+        f"no difference ({_fmt(bounds[0], ratio)})"
+    return Domain(_level(n), f"CI {_fmt(lo, ratio)} to {_fmt(hi, ratio)} crosses "
+                             f"{('no', 'one', 'both')[n]} boundar{'y' if n == 1 else 'ies'} of {what}")
 
 
-def heterogeneity(beta: float, se: float, tau2: float, level: float = 0.95,
-                  bounds: tuple[float, float] = _LOG_EQ) -> Domain:
-    """The prediction interval against the range of equivalence, beside the confidence interval."""
+def heterogeneity(beta: float, se: float, tau2: float, level: float = 0.95, bounds: tuple[float, ...] = _LOG_EQ,
+                  ratio: bool = True, k: int | None = None) -> Domain:
+    """The prediction interval against the same boundaries, beside the confidence interval."""
+    if k == 1:
+        return Domain("no concerns", "one trial: no between-trial heterogeneity to judge")
     z = float(stats.norm.ppf(0.5 + level / 2))
     n_ci = _crossed(beta - z * se, beta + z * se, bounds)
     half = z * math.sqrt(se ** 2 + max(tau2, 0.0))
     n_pi = _crossed(beta - half, beta + half, bounds)
-    pi = f"prediction interval {math.exp(beta - half):.2f}-{math.exp(beta + half):.2f} (tau^2 {tau2:.3f})"
+    pi = f"prediction interval {_fmt(beta - half, ratio)} to {_fmt(beta + half, ratio)} (tau^2 {tau2:.3g})"
     extra = max(n_pi - n_ci, 0)
     return Domain(_level(extra), f"{pi} crosses {extra} more boundar{'y' if extra == 1 else 'ies'} than the CI")
 
@@ -183,3 +192,22 @@ def rate(domains: dict[str, Domain]) -> Certainty:
         raise ValueError(f"domains: missing {', '.join(sorted(missing))}")
     down = sum(JUDGEMENTS.index(d.judgement) for d in domains.values())
     return Certainty(RATINGS[min(down, 3)], {k: domains[k] for k in DOMAINS})
+
+
+def pooled_certainty(beta: float, se: float, tau2: float, k: int, ratio: bool = True,
+                     bias: Sequence[str | None] | None = None, n_unpublished: int = 0, egger_p: float | None = None,
+                     mismatches: Sequence[str] = (), level: float = 0.95, indirect_only: bool = False) -> Certainty:
+    """The certainty of a pairwise pool, a single trial or a Bucher comparison (no network to split).
+
+    ``beta``/``se`` on the log scale for a ratio, else a difference (judged against no difference);
+    ``bias``: one entry per trial, its risk-of-bias judgement (``low``/``some``/``high``) or None."""
+    bounds = _LOG_EQ if ratio else (0.0,)
+    return rate({
+        "within_study_bias": within_study_bias(list(bias) if bias is not None else None),
+        "reporting_bias": reporting_bias(k, n_unpublished, egger_p),
+        "indirectness": indirectness(list(mismatches)),
+        "imprecision": imprecision(beta, se, level, bounds, ratio),
+        "heterogeneity": heterogeneity(beta, se, tau2, level, bounds, ratio, k=k),
+        "incoherence": (Domain("no concerns", "indirect evidence only: no direct comparison to check it against")
+                        if indirect_only else incoherence(pairwise=True)),
+    })

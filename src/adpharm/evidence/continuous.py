@@ -227,7 +227,7 @@ def continuous_table(a: str, c: str, window: str, include_unverified: bool = Fal
     in_a, in_c = bundled.sides(arms, a, c, group="record")
     for rec_i, g in arms[in_a | in_c].groupby("record", sort=True):
         rec = _records()[rec_i]
-        label = f"{rec['trial']} ({rec['timepoint']})"
+        label = f"{query.trial_name(rec)} ({rec['timepoint']})"
         if rec["status"] == "M" and not include_unverified:
             excluded.append({"study": rec["trial"], "timepoint": rec["timepoint"],
                              "reason": "unverified values (status M); --include-unverified uses them"})
@@ -259,6 +259,16 @@ class ContinuousPool:
     studies: list[str]
     scale: str | None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def se(self) -> float | None:
+        """Standard error of the estimate (a single trial's from its Wald interval)."""
+        if self.result is not None:
+            return float(self.result.se)
+        if self.estimate is None:
+            return None
+        from scipy import stats
+        return (self.ci_ub - self.ci_lb) / (2 * float(stats.norm.ppf(0.5 + self.level / 2)))
 
     def summary(self) -> pd.DataFrame:
         return self.table.summary()

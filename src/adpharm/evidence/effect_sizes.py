@@ -9,7 +9,7 @@ estimators. J Educ Stat 6(2):107-128. doi:10.3102/10769986006002107
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -36,6 +36,8 @@ class EffectSizes:
     vi: np.ndarray
     measure: str
     study: list[str]
+    #: what the computation did that a reader should know (double-zero studies, non-whole counts)
+    notes: list[str] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"study": self.study, "yi": self.yi, "vi": self.vi})
@@ -48,7 +50,7 @@ class EffectSizes:
     def subset(self, index) -> "EffectSizes":
         """The studies at positions ``index`` (a boolean mask or integer positions)."""
         idx = np.flatnonzero(index) if np.asarray(index).dtype == bool else np.asarray(index, int)
-        return EffectSizes(self.yi[idx], self.vi[idx], self.measure, [self.study[i] for i in idx])
+        return EffectSizes(self.yi[idx], self.vi[idx], self.measure, [self.study[i] for i in idx], list(self.notes))
 
     def to_dict(self) -> dict:
         return {"measure": self.measure, "study": list(self.study), "yi": self.yi.tolist(), "vi": self.vi.tolist()}
@@ -178,6 +180,13 @@ def escalc(measure: Measure | None, data: pd.DataFrame, add: float = 0.5, to: Li
     if measure in ("OR", "RR", "RD"):
         ai, n1, ci, n2 = _two_by_two(data, source)
         bi, di = n1 - ai, n2 - ci
+        notes = [n for n in [fractional_count_note(data, ["ai", "bi", "ci", "di", "n1i", "n2i"], source)] if n]
+        double = np.flatnonzero(((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0)))
+        if double.size and measure in RATIO_MEASURES:
+            names = ", ".join(study[i] for i in double[:5]) + (" ..." if double.size > 5 else "")
+            notes.append(f"{double.size} double-zero stud{'y' if double.size == 1 else 'ies'} (no events, or only "
+                         f"events, in both groups: {names}) kept with the {add:g} continuity correction, as metafor's "
+                         f"escalc does by default (drop00 = FALSE); they carry little weight")
         if measure in RATIO_MEASURES and to != "none":
             zero = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)
             corr = np.full(len(ai), add) if to == "all" else np.where(zero, add, 0.0)
@@ -197,7 +206,7 @@ def escalc(measure: Measure | None, data: pd.DataFrame, add: float = 0.5, to: Li
         reject(~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)),
                 lambda i: f"{source}: row {i + 1} ({study[i]}): effect size undefined "
                           f"(zero cells without a continuity correction, or no variance)")
-        return EffectSizes(yi, vi, measure, study)
+        return EffectSizes(yi, vi, measure, study, notes)
 
     m1, s1, n1 = (numeric_column(data, c, source) for c in ("m1i", "sd1i", "n1i"))
     m2, s2, n2 = (numeric_column(data, c, source) for c in ("m2i", "sd2i", "n2i"))

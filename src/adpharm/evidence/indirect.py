@@ -94,8 +94,21 @@ class IndirectResult:
     #: the time window each leg was pooled in (bundled trials), or None when the tables came from the caller
     windows: dict[str, str | None] | None = None
 
+    estimable = True
+
+    def certainty(self):
+        """The certainty of the indirect estimate (:func:`~adpharm.evidence.certainty.pooled_certainty`): both
+        legs' trials, their risk-of-bias notes (a note is some concern), the larger leg's tau^2."""
+        from .certainty import pooled_certainty
+        tau2 = max((s.fit.tau2 for s in (self.side_a, self.side_b) if s.fit is not None), default=0.0)
+        bias = [("some" if isinstance(b, str) and b else None)
+                for s in (self.side_a, self.side_b) for b in (s.trials["bias"] if "bias" in s.trials else [None] * s.k)]
+        return pooled_certainty(self.beta, self.se, tau2, self.side_a.k + self.side_b.k,
+                                ratio=self.measure in RATIO_MEASURES, bias=bias, indirect_only=True, level=self.level)
+
     def to_dict(self) -> dict[str, Any]:
         out = {"a": self.a, "b": self.b, "via": self.via, "measure": self.measure, "method": "Bucher 1997",
+               "estimable": True, "certainty": self.certainty().to_dict(),
                "windows": self.windows,
                "beta": self.beta, "se": self.se, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub, "pval": self.pval,
                "level": self.level, "legs": {"a": self.side_a.to_dict(), "b": self.side_b.to_dict()},
@@ -147,6 +160,77 @@ def _pool(name: str, table: pd.DataFrame, measure: str, method: str, source: str
         return Side(name, 1, float(es.yi[0]), float(np.sqrt(es.vi[0])), table, None)
     fit = rma(es, method=method)
     return Side(name, fit.k, fit.beta, fit.se, table, fit)
+
+
+#: The kind of each bundled control: both legs of a Bucher comparison must share it.
+COMPARATOR_KINDS = {"placebo": "placebo alone", "saline": "placebo alone",
+                    "ad_placebo": "placebo added to an oral antidepressant", "midazolam": "active placebo (midazolam)"}
+#: Population classes, by the first rule whose words a trial's population text contains.
+POPULATION_RULES = (("suicidal inpatients or imminent risk", ("suicid",)),
+                    ("perioperative", ("surgery",)),
+                    ("primary care", ("primary care",)),
+                    ("chronic depression", ("chronic", "dysthymia")),
+                    ("treatment-resistant depression", ("trd", "treatment-resistant", "failed antidepressant")))
+POPULATION_CLASSES = tuple(c for c, _ in POPULATION_RULES) + ("outpatient MDD",)
+#: Windows that all mean the end of the acute phase (4-12 weeks)
+_ACUTE_END = {"week6-8", "acute-end"}
+
+
+def population_class(text: str) -> str:
+    """The class of a trial's population: suicidal, perioperative, primary care, chronic depression, TRD,
+    else outpatient MDD (:data:`POPULATION_RULES`)."""
+    t = str(text).lower()
+    return next((c for c, words in POPULATION_RULES if any(w in t for w in words)), "outpatient MDD")
+
+
+def same_period(wa: str | None, wb: str | None) -> bool:
+    """Two windows that measure the same period (the same window, or both the end of the acute phase)."""
+    return wa == wb or (wa in _ACUTE_END and wb in _ACUTE_END)
+
+
+def estimability(ta: pd.DataFrame, tb: pd.DataFrame, a: str, b: str, via: str,
+                 windows: dict[str, str | None]) -> list[str]:
+    """Why a Bucher comparison of the two legs would not be estimable: the legs must share the time window,
+    the kind of comparator and one population class (issue 35). An empty list: estimable. Both legs are
+    taken against the same control ``via``, so they share its kind (:data:`COMPARATOR_KINDS`)."""
+    reasons = []
+    wa, wb = windows.get("a"), windows.get("b")
+    if wa is not None and wb is not None and not same_period(wa, wb):
+        la, lb = (WINDOW_LABELS.get(w, str(w)) for w in (wa, wb))
+        reasons.append(f"time window: {a} at {la}, {b} at {lb}")
+    for t, name in ((ta, a), (tb, b)):
+        if len(t) == 0:
+            reasons.append(f"no trial compares {name} with {via} at its time window")
+    if len(ta) and len(tb):
+        pa = sorted({population_class(p) for p in ta["population"]}) if "population" in ta else []
+        pb = sorted({population_class(p) for p in tb["population"]}) if "population" in tb else []
+        if pa and pb and (len(pa) > 1 or len(pb) > 1 or pa != pb):
+            reasons.append(f"population: {a} in {' and '.join(pa)}, {b} in {' and '.join(pb)}")
+    return reasons
+
+
+@dataclass
+class NotEstimable:
+    """A Bucher comparison that the evidence cannot carry: the reasons, and what each leg holds."""
+
+    a: str
+    b: str
+    via: str
+    reasons: list[str]
+    windows: dict[str, str | None]
+    legs: dict[str, dict]
+
+    estimable = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "via": self.via, "estimable": False, "reasons": list(self.reasons),
+                "windows": self.windows, "legs": self.legs, "method": "Bucher 1997 (not computed)"}
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame({"reason": self.reasons})
+
+    def __str__(self) -> str:
+        return f"{self.a} vs {self.b} through {self.via}: not estimable ({'; '.join(self.reasons)})"
 
 
 def _values(t: pd.DataFrame, col: str) -> list[str]:
@@ -228,19 +312,40 @@ def indirect(table_a: pd.DataFrame, table_b: pd.DataFrame, a: str, b: str, via: 
 
 def bundled_indirect(a: str, b: str, via: str = "placebo", outcome: str = "responders", measure: str = "OR",
                      method: str = "DL", level: float = 0.95, window_a: str | None = None,
-                     window_b: str | None = None, include_unverified: bool = False) -> IndirectResult:
+                     window_b: str | None = None, include_unverified: bool = False,
+                     population: str | None = None) -> IndirectResult | NotEstimable:
     """:func:`indirect` on the bundled trials; ``a`` and ``b`` are drugs or classes, ``via`` a control or drug.
 
-    Each leg pools the trials of one time window only: ``window_a``/``window_b``, by default the
-    window in which most trials compare that side with ``via``. The windows used are in
-    ``IndirectResult.windows`` and, when they differ, in the transitivity report.
+    Each leg pools the trials of one time window only: ``window_a``/``window_b``, by default the first
+    window of the side's written endpoint rule (:func:`~adpharm.evidence.bundled.endpoint_rule`: its licensed
+    use and primary endpoint) in which it has trials against ``via``. ``population`` keeps the trials of one
+    population class (:data:`POPULATION_CLASSES`) on both legs.
+
+    Returns :class:`NotEstimable` with its reasons, instead of a number, when the legs differ in time window
+    or population class (:func:`estimability`), or when a leg has no trial.
     """
     from . import bundled
+    if population is not None and population not in POPULATION_CLASSES:
+        raise AdpharmInputError(f"population: {population!r} is not one of {', '.join(POPULATION_CLASSES)}")
     arms = bundled.trial_arms(outcome, include_unverified=include_unverified)
-    wa = window_a or bundled.primary_window(arms, a, via)
-    wb = window_b or bundled.primary_window(arms, b, via)
+    if population is not None:
+        arms = arms[arms["population"].map(population_class) == population]
+    for name in (a, b):
+        if bundled.comparison(arms, name, via).empty:
+            raise AdpharmInputError(f"bundled trials: no trial compares {name} with {via}"
+                                    + (f" in {population}" if population else ""))
+    wa = window_a or bundled.rule_window(arms, a, via)
+    wb = window_b or bundled.rule_window(arms, b, via)
     ta = bundled.comparison(arms, a, via, window=wa) if wa else pd.DataFrame()
     tb = bundled.comparison(arms, b, via, window=wb) if wb else pd.DataFrame()
+    windows = {"a": wa, "b": wb}
+    reasons = estimability(ta, tb, a, b, via, windows)
+    if reasons:
+        legs = {k: {"treatment": n, "k": int(len(t)), "window": windows[k],
+                    "trials": [str(x) for x in t["label"]] if len(t) else [],
+                    "populations": sorted({population_class(p) for p in t["population"]}) if len(t) else []}
+                for k, n, t in (("a", a, ta), ("b", b, tb))}
+        return NotEstimable(a, b, via, reasons, windows, legs)
     res = indirect(ta, tb, a, b, via, measure=measure, method=method, level=level, source="bundled trials")
-    res.windows = {"a": wa, "b": wb}
+    res.windows = windows
     return res

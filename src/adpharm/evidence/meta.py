@@ -69,6 +69,9 @@ class MetaResult:
                 "tau2_ci_lb", "tau2_ci_ub", "I2", "H2", "Q", "QEp", "pi_lb", "pi_ub", "level")
         out = {k: getattr(self, k) for k in keys}
         out = {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in out.items()}
+        if self.test == "knha":   # under Knapp-Hartung the statistic is a t with k - 1 df (metafor prints tval, df;
+            out["tval"] = out["zval"]   # its object keeps the value in zval too)
+            out["df"] = self.k - 1
         if self.ratio:
             out["exp"] = {"estimate": float(np.exp(self.beta)), "ci_lb": float(np.exp(self.ci_lb)),
                           "ci_ub": float(np.exp(self.ci_ub)), "pi_lb": float(np.exp(self.pi_lb)),
@@ -80,8 +83,9 @@ class MetaResult:
 
     def summary(self) -> pd.DataFrame:
         d = self.to_dict()
-        return pd.DataFrame([{k: d[k] for k in ("k", "beta", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2",
-                                                "I2", "H2", "Q", "QEp")}], index=[f"{self.method} ({self.measure})"])
+        stat = ("tval", "df") if self.test == "knha" else ("zval",)
+        return pd.DataFrame([{k: d[k] for k in ("k", "beta", "se", *stat, "pval", "ci_lb", "ci_ub", "pi_lb", "pi_ub",
+                                                "tau2", "I2", "H2", "Q", "QEp")}], index=[f"{self.method} ({self.measure})"])
 
     def plot(self, ax=None, **kwargs):
         """A forest plot with study columns (see :func:`adpharm.evidence.plots.forest`)."""
@@ -118,7 +122,7 @@ def rma(es: EffectSizes, method: Method = "REML", test: Literal["z", "knha"] = "
     k = len(y)
     if k < 2:
         raise AdpharmInputError(f"a meta-analysis needs at least 2 studies, got {k}")
-    notes: list[str] = []
+    notes: list[str] = list(es.notes)
     if k < 5 and method != "FE":
         notes.append(f"only {k} studies: the between-study variance is poorly estimated")
     X = np.ones((k, 1))
@@ -133,3 +137,33 @@ def rma(es: EffectSizes, method: Method = "REML", test: Literal["z", "knha"] = "
                       tau2=fit.tau2, tau2_ci_lb=t_lb, tau2_ci_ub=t_ub, I2=float(i2), H2=float(h2), Q=fit.QE,
                       QEp=float(stats.chi2.sf(fit.QE, fit.df)), pi_lb=beta - fit.crit * pi_se,
                       pi_ub=beta + fit.crit * pi_se, weights=fit.weights, data=es, level=level, warnings=notes)
+
+
+#: the fewest studies a method needs to be read with confidence: Egger's test (Sterne et al. 2011), studies per
+#: moderator of a meta-regression (Cochrane Handbook, chapter 10.11.5.1), studies per subgroup for its own tau^2
+MIN_K_EGGER = 10
+MIN_K_PER_MODERATOR = 10
+MIN_K_SUBGROUP_TAU2 = 3
+
+
+def small_k_warnings(k: int, egger: bool = False, n_moderators: int = 0,
+                     subgroup_sizes: dict[str, int] | None = None) -> list[str]:
+    """Warnings for methods used below their sensible number of studies.
+
+    References
+    ----------
+    Sterne JAC, Sutton AJ, Ioannidis JPA, et al. (2011). BMJ 343:d4002. doi:10.1136/bmj.d4002
+    Deeks JJ, Higgins JPT, Altman DG (eds). Cochrane Handbook, chapter 10.11.5.1 (meta-regression: at least
+    ten studies for each characteristic modelled).
+    """
+    out = []
+    if egger and k < MIN_K_EGGER:
+        out.append(f"Egger's test with {k} studies (fewer than {MIN_K_EGGER}) has too little power to rule out "
+                   f"small-study effects (Sterne et al. 2011)")
+    if n_moderators and k < MIN_K_PER_MODERATOR * n_moderators:
+        out.append(f"meta-regression with {k} studies for {n_moderators} moderator(s): fewer than "
+                   f"{MIN_K_PER_MODERATOR} studies per moderator (Cochrane Handbook 10.11.5.1)")
+    for name, kk in (subgroup_sizes or {}).items():
+        if kk < MIN_K_SUBGROUP_TAU2:
+            out.append(f"subgroup {name}: tau^2 estimated from {kk} stud{'y' if kk == 1 else 'ies'}")
+    return out

@@ -193,6 +193,26 @@ def trials(con: sqlite3.Connection | None = None) -> list[dict[str, Any]]:
     return [json.loads(r["body"]) for r in _db(con).execute("SELECT body FROM trial ORDER BY id")]
 
 
+def trial_name(t: dict[str, Any], refs: dict[str, dict[str, Any]] | None = None) -> str:
+    """How a guide names a bundled trial or continuous record: its ``name`` where the knowledge base gives
+    one (``TRANSFORM-2 (Popova 2019)``), ``Doogan 1994 (Linde 2015)`` for a trial of the Linde 2015 network,
+    else the first author and year of its first reference with authors (``Lapidus 2014``). Never the
+    knowledge base's internal id or a free-text note."""
+    import re
+    if t.get("name"):
+        return t["name"]
+    tid = t.get("id") or t.get("trial")
+    if tid.startswith("linde2015_"):
+        return f"{(t.get('note') or tid).split(';')[0]} (Linde 2015)"
+    refs = refs if refs is not None else references()
+    for key in t["refs"]:
+        r = refs.get(key, {})
+        authors = str(r.get("authors", "")).strip()
+        if authors[:1].isalpha() and r.get("year") and not authors.startswith("ClinicalTrials"):
+            return f"{re.split(r'[ ,]', authors)[0]} {r['year']}"
+    return tid
+
+
 def continuous_records(con: sqlite3.Connection | None = None) -> list[dict[str, Any]]:
     """Continuous-outcome records (one trial at one time point), in file order."""
     return [json.loads(r["body"]) for r in _db(con).execute("SELECT body FROM continuous ORDER BY rowid")]

@@ -283,6 +283,8 @@ WINDOW_LABELS = {"2-4h": "2-4 h", "24h": "24 h (day 1)", "day2-3": "day 2-3 (48-
 
 class Trial(_Strict):
     id: str
+    #: how a guide names the trial (e.g. "TRANSFORM-2 (Popova 2019)"); default: first author and year
+    name: str | None = None
     refs: list[str] = Field(min_length=1)
     design: str
     population: str
@@ -342,6 +344,8 @@ class ContinuousRecord(_Strict):
     """A trial's continuous depression outcome at one time point."""
 
     trial: str
+    #: how a guide names the trial; default: first author and year of its first reference
+    name: str | None = None
     refs: list[str] = Field(min_length=1)
     design: str
     population: str

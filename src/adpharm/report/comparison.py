@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .. import RESEARCH_NOTICE, __version__
+from ..errors import AdpharmInputError
 from ..knowledge import loader, query
 from ..knowledge.query import PK_LABELS
 from ..knowledge.schema import TARGETS
@@ -168,8 +169,7 @@ def _efficacy_rows(p: dict, trials: list[dict]) -> list[dict]:
         if arm.get("responders") is None:
             continue
         verified = t["status"] != "M"
-        label = t.get("note") or t["id"]
-        row = {"trial": t["id"], "label": label, "design": t["design"], "population": t["population"],
+        row = {"trial": t["id"], "label": query.trial_name(t), "note": t.get("note"), "design": t["design"], "population": t["population"],
                "timepoint": t["timepoint"], "outcome": t["outcome"], "status": t["status"],
                "class_level": class_level, "arm": arm["arm"],
                "response": cell(f"{arm['responders']}/{arm['n']} ({100 * arm['responders'] / arm['n']:.1f} %)",
@@ -242,6 +242,8 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
     """
     con = query.database()
     pa, pb = query.profile(a, con), query.profile(b, con)
+    if pa["id"] == pb["id"]:
+        raise AdpharmInputError(f"compare: {a!r} and {b!r} are both {pa['name']}: name two different drugs or classes")
     pathways = query.pathways(con)
     head = {k: {"id": p["id"], "kind": p["kind"], "name": p["name"]} for k, p in (("a", pa), ("b", pb))}
     if simulate:
@@ -250,10 +252,12 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
 
     pooled = {"a": efficacy_mod.pooled(pa, "a", include_unverified),
               "b": efficacy_mod.pooled(pb, "b", include_unverified)}
+    reg = {"a": efficacy_mod.registry_rows(pa), "b": efficacy_mod.registry_rows(pb)}
     ga, gb = _glance(pa, pathways), _glance(pb, pathways)
     at_a_glance = [{"attribute": name, "a": ca, "b": cb} for (name, ca), (_, cb) in zip(ga, gb)]
-    at_a_glance.insert(5, {"attribute": "Pooled efficacy (bundled trials)", "a": efficacy_mod.headline(pooled["a"]),
-                           "b": efficacy_mod.headline(pooled["b"])})
+    at_a_glance.insert(5, {"attribute": "Efficacy at the primary endpoint",
+                           "a": efficacy_mod.headline(pa, pooled["a"], reg["a"]),
+                           "b": efficacy_mod.headline(pb, pooled["b"], reg["b"])})
 
     binding = []
     for t in TARGETS:
@@ -288,16 +292,19 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
     efficacy = {"onset": {"a": at_a_glance[3]["a"], "b": at_a_glance[3]["b"]},
                 "trials": {"a": _efficacy_rows(pa, trials), "b": _efficacy_rows(pb, trials)},
                 "pooled": pooled,
+                "registry": reg,
+                "anchors": efficacy_mod.anchor_rows(pa, pb),
                 "indirect": efficacy_mod.indirect(pa, pb, include_unverified),
                 "include_unverified": include_unverified,
-                "source": "bundled published trial arms (knowledge/data/trials.yaml, continuous.yaml, Linde 2015), "
+                "source": "the GRISELDA registry of 522 trials (Cipriani 2018, network meta-analysis drug by drug) and "
+                          "the bundled published trial arms (knowledge/data/trials.yaml, continuous.yaml, Linde 2015), "
                           "each pooled within one time window; unverified values (from memory) are "
                           + ("included and flagged" if include_unverified else "left out")}
 
     protos = query.protocols(con)
     protocols = []
     for pid in PROTOCOL_ORDER + [k for k in protos if k not in PROTOCOL_ORDER]:
-        if pid not in protos:
+        if pid not in protos or not _protocol_concerns(protos[pid], pa, pb):
             continue
         pr = protos[pid]
         protocols.append({"id": pid, "name": pr["name"], "kind": pr["kind"], "purpose": pr["purpose"],
@@ -362,10 +369,27 @@ def _steady_state(p: dict, side: str) -> list[dict]:
     return rows
 
 
+def _members(pa: dict, pb: dict) -> set[str]:
+    return {m for p in (pa, pb) for m in (p["members"] if p["kind"] != "drug" else [p["id"]])}
+
+
+def _protocol_concerns(protocol: dict, pa: dict, pb: dict) -> bool:
+    """A protocol that runs one bundled trial protocol (``adpharm trial simulate NAME``) belongs in a guide only
+    when that trial gives a drug of either side; every other protocol (assays, trial design) belongs in all."""
+    import re
+
+    from ..trials.protocol import bundled, load_protocol
+    m = re.search(r"trial simulate (\S+)", protocol.get("executes_with") or "")
+    if not m or m.group(1) not in bundled():
+        return True
+    tp = load_protocol(m.group(1))
+    return bool({t.drug for a in tp.arms for t in a.treatments} & _members(pa, pb))
+
+
 def _trial_protocols(pa: dict, pb: dict) -> list[dict]:
     """The bundled executable trial protocols that give either compared drug (or class member)."""
     from ..trials.protocol import bundled, load_protocol
-    members = {m for p in (pa, pb) for m in (p["members"] if p["kind"] != "drug" else [p["id"]])}
+    members = _members(pa, pb)
     out = []
     for name in bundled():
         tp = load_protocol(name)

@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
-from ..errors import AdpharmInputError
-from ..evidence import bundled
+from ..evidence import anchors, bundled, registry
+from ..evidence.certainty import pooled_certainty
 from ..evidence.continuous import CONTINUOUS_MEASURES, continuous_arms, pool_continuous
-from ..evidence.indirect import bundled_indirect
+from ..evidence.indirect import bundled_indirect, population_class
 from ..evidence.plots import forest
 from ..figures import to_svg
 from ..knowledge.schema import WINDOW_LABELS, WINDOWS
@@ -48,6 +48,19 @@ def pooled(p: dict, side: str, include_unverified: bool = False) -> list[dict[st
 
 def _names(values) -> str:
     return "; ".join(dict.fromkeys(str(v) for v in values))
+
+
+def _bias_judgements(t) -> list[str | None]:
+    """Each trial's risk of bias for the certainty rule: a stated concern is ``some``; no note is not assessed."""
+    return [("some" if isinstance(b, str) and b else None) for b in (t["bias"] if "bias" in t.columns else [None] * len(t))]
+
+
+def _class_level_label(t, class_level: bool) -> str | None:
+    """What kind of evidence a row rests on when it is not the drug's own trials."""
+    pops = {population_class(x) for x in t["population"]} if len(t) else set()
+    if "primary care" in pops and t["study"].astype(str).str.startswith("linde2015").all():
+        return "class-level arms of primary-care trials (Linde 2015), not this drug's own trials"
+    return "class-level trials (no bundled trial names this drug)" if class_level else None
 
 
 def _bias(t) -> list[dict[str, str]]:
@@ -85,27 +98,39 @@ def _common(t, k: int, control_label: str, window: str, class_level: bool) -> di
 
 def _binary_row(t, name: str, label: str, outcome: str, control: str, control_label: str, window: str,
                 class_level: bool, side: str) -> dict[str, Any]:
+    """One pooled binary row: risk ratio for display (odds ratios exaggerate relative effects at these response
+    rates), the odds ratio kept in JSON, and the certainty of the displayed estimate."""
     refs = [r for rs in t["refs"] for r in rs] + (["dersimonian1986"] if len(t) > 1 else [])
     verified = bool(t["verified"].all())
-    pooled = bundled.pool_odds_ratio(t, METHOD, study="label")
-    es = pooled.es
+    rr = bundled.pool_ratio(t, "RR", METHOD, study="label")
+    orr = bundled.pool_ratio(t, "OR", METHOD, study="label")
     ai, n1, ci, n2 = (int(t[c].sum()) for c in ("ai", "n1i", "ci", "n2i"))
     row: dict[str, Any] = {"outcome": label, "kind": "binary", **_common(t, len(t), control_label, window, class_level),
                            "patients": n1 + n2, "not_pooled": [], "events": _cell(
         f"{ai}/{n1} ({100 * ai / n1:.1f} %) vs {ci}/{n2} ({100 * ci / n2:.1f} %)", refs, verified,
         "events summed over trials by adpharm")}
-    res, e = pooled.result, pooled.exp
-    if res is None:
-        row["estimate"] = _cell(f"OR {e['estimate']:.2f} (95 % CI {e['ci_lb']:.2f}-{e['ci_ub']:.2f}), one trial",
-                                refs, verified, f"single-trial odds ratio, Wald interval; adpharm {__version__}")
+    evidence = _class_level_label(t, class_level)
+    if evidence:
+        row["evidence_level"] = evidence
+    mism = [evidence] if evidence else []
+    row["certainty"] = pooled_certainty(rr.beta, rr.se, rr.tau2, len(t), ratio=True, bias=_bias_judgements(t),
+                                        mismatches=mism).to_dict()
+    o = orr.exp
+    row["odds_ratio"] = {"estimate": o["estimate"], "ci_lb": o["ci_lb"], "ci_ub": o["ci_ub"],
+                         "method": "one trial, Wald interval" if orr.result is None else "random effects (DerSimonian-Laird)"}
+    e = rr.exp
+    if rr.result is None:
+        row["estimate"] = _cell(f"RR {e['estimate']:.2f} (95 % CI {e['ci_lb']:.2f}-{e['ci_ub']:.2f}), one trial",
+                                refs, verified, f"single-trial risk ratio, Wald interval; adpharm {__version__}")
         return row
+    res = rr.result
     row["estimate"] = _cell(
-        f"OR {e['estimate']:.2f} (95 % CI {e['ci_lb']:.2f}-{e['ci_ub']:.2f}); I² {res.I2:.0f} %, "
+        f"RR {e['estimate']:.2f} (95 % CI {e['ci_lb']:.2f}-{e['ci_ub']:.2f}); I² {res.I2:.0f} %, "
         f"τ² {res.tau2:.3g}", refs, verified,
         f"random-effects meta-analysis (DerSimonian-Laird) of {res.k} trials; adpharm {__version__}"
         + ("; some counts unverified" if not verified else ""))
-    text = {s: f"{a}/{n} vs {c}/{m}" for s, a, n, c, m in zip(es.study, t["ai"], t["n1i"], t["ci"], t["n2i"])}
-    ax = forest(res, study_text=text, title=f"{label}: {name} vs {control_label}, {WINDOW_LABELS[window]} (odds ratio)")
+    text = {s: f"{a}/{n} vs {c}/{m}" for s, a, n, c, m in zip(rr.es.study, t["ai"], t["n1i"], t["ci"], t["n2i"])}
+    ax = forest(res, study_text=text, title=f"{label}: {name} vs {control_label}, {WINDOW_LABELS[window]} (risk ratio)")
     row["forest_svg"] = to_svg(ax.figure, salt=re.sub(r"\W", "", f"forest{side}{outcome}{control}{window}"))
     return row
 
@@ -135,6 +160,9 @@ def _continuous_row(res, name: str, control: str, control_label: str, window: st
         return row
     fmt = ".1f" if measure == "MD" else ".2f"
     favours = f"negative favours {name}"
+    tau2 = 0.0 if res.k == 1 else float(res.result.tau2)
+    row["certainty"] = pooled_certainty(res.estimate, res.se, tau2, res.k, ratio=False,
+                                        bias=_bias_judgements(used)).to_dict()
     if res.k == 1:
         row["estimate"] = _cell(f"{measure} {res.estimate:{fmt}} (95 % CI {res.ci_lb:{fmt}} to {res.ci_ub:{fmt}}), "
                                 f"one trial; {favours}", refs, verified,
@@ -151,42 +179,124 @@ def _continuous_row(res, name: str, control: str, control_label: str, window: st
 
 
 def indirect(pa: dict, pb: dict, include_unverified: bool = False) -> dict[str, Any] | None:
-    """Bucher comparison of the two sides through placebo (response), or None when a leg is missing."""
+    """Bucher comparison of the two sides through placebo (response), each leg at its written endpoint
+    rule; ``estimable: false`` with the reasons when the legs differ in time window or population class.
+    None when both sides are searched under the same name."""
     (a, _), (b, _) = _subject(pa), _subject(pb)
     if a == b:
         return None
-    try:
-        r = bundled_indirect(a, b, via="placebo", method=METHOD, include_unverified=include_unverified)
-    except AdpharmInputError:
-        return None
+    r = bundled_indirect(a, b, via="placebo", method=METHOD, include_unverified=include_unverified)
+    if not r.estimable:
+        return {**r.to_dict(), "windows": {k: WINDOW_LABELS.get(w, "no trial") if w else "no trial"
+                                           for k, w in r.windows.items()}}
     d = r.to_dict()
     refs = [x for side in (r.side_a, r.side_b) for rs in side.trials["refs"] for x in rs] + ["bucher1997", "dersimonian1986"]
     verified = bool(r.side_a.trials["verified"].all() and r.side_b.trials["verified"].all())
     e = d["exp"]
     wa, wb = (WINDOW_LABELS[w] for w in (r.windows["a"], r.windows["b"]))
-    return {"a": a, "b": b, "k_a": r.side_a.k, "k_b": r.side_b.k, "transitivity": r.transitivity,
-            "windows": {"a": wa, "b": wb},
+    return {"estimable": True, "a": a, "b": b, "k_a": r.side_a.k, "k_b": r.side_b.k,
+            "transitivity": r.transitivity, "windows": {"a": wa, "b": wb}, "certainty": d["certainty"],
             "estimate": _cell(f"OR {e['estimate']:.2f} (95 % CI {e['ci_lb']:.2f}-{e['ci_ub']:.2f}) for response, "
-                              f"{a} at {wa} vs {b} at {wb}", refs, verified,
+                              f"{a} vs {b} at {wa}", refs, verified,
                               f"adjusted indirect comparison through placebo (Bucher 1997), each leg pooled by "
                               f"DerSimonian-Laird; adpharm {__version__}")}
 
 
-def headline(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """One cell for the at-a-glance table: the pooled response and mean difference of the comparison
-    with the most trials (placebo first), each with its time point, trials and interval."""
-    def best(kind_ok):
-        cands = [r for r in rows if kind_ok(r) and r["k"] > 0]
-        return max(cands, key=lambda r: (r["comparator"] == "placebo", r["k"], r["patients"]), default=None)
-    parts, refs, verified = [], [], True
-    for r in (best(lambda r: r["outcome"] == "Response"), best(lambda r: r["kind"] == "MD")):
+# ---------------------------------------------------------------- the registry, drug by drug
+REGISTRY_OUTCOMES = {"response": "Response", "remission": "Remission", "dropout": "All-cause dropout (acceptability)"}
+
+
+@functools.lru_cache(maxsize=8)
+def _registry_fit(outcome: str):
+    return registry.registry_network(outcome)
+
+
+def placebo_risk(outcome: str) -> float:
+    """The pooled risk of ``outcome`` in the registry's placebo arms (events over patients randomised)."""
+    d = _registry_fit(outcome).data
+    pl = d[d["treatment"] == "placebo"]
+    return float(pl["xi"].sum() / pl["ni"].sum())
+
+
+def registry_rows(p: dict) -> dict[str, Any]:
+    """The GRISELDA network estimates against placebo for the side's drug, or each class member in the
+    registry side by side (no class summary is computed from them), with certainty. Ratios are shown as
+    risk ratios at the registry's pooled placebo risk (RR = OR / (1 - p0 + p0 OR), Zhang & Yu 1998);
+    the odds ratios stay in JSON."""
+    members = [p["id"]] if p["kind"] == "drug" else list(p["members"])
+    drugs = set(registry.arms()["drug"])
+    inside = [m for m in members if m in drugs]
+    out: dict[str, Any] = {"registry": registry.KEY, "drugs": inside, "not_in_registry": [m for m in members if m not in drugs],
+                           "rows": [], "class_summary": None}
+    if not inside:
+        out["note"] = (f"{p['name']} is not among the 21 drugs of the GRISELDA registry (Cipriani 2018): "
+                       "its own bundled trials are shown below as what they are")
+        return out
+    if p["kind"] != "drug":
+        out["class_summary"] = "not computed: the members' estimates are shown side by side"
+    for m in inside:
+        for outcome, label in REGISTRY_OUTCOMES.items():
+            fit = _registry_fit(outcome)
+            est = fit.estimates().get(m)
+            if est is None:
+                out["rows"].append({"drug": m, "outcome": label, "estimate": None,
+                                    "note": f"no registry trial of {m} reports {outcome}"})
+                continue
+            p0 = placebo_risk(outcome)
+            rr = {k: est[k] / (1 - p0 + p0 * est[k]) for k in ("OR", "OR_ci_lb", "OR_ci_ub")}
+            out["rows"].append({
+                "drug": m, "outcome": label, "k_direct": est["k_direct"], "certainty": est["certainty"],
+                "odds_ratio": {"estimate": est["OR"], "ci_lb": est["OR_ci_lb"], "ci_ub": est["OR_ci_ub"]},
+                "estimate": _cell(f"RR {rr['OR']:.2f} (95 % CI {rr['OR_ci_lb']:.2f}-{rr['OR_ci_ub']:.2f})",
+                                  ["cipriani2018", "zhang1998"], True,
+                                  f"random-effects network meta-analysis (REML) of {fit.network.to_dict()['k']} registry "
+                                  f"trials, {est['k_direct']} of them {m} vs placebo; risk ratio at the registry's placebo "
+                                  f"risk {100 * p0:.1f} %; adpharm {__version__}")})
+    return out
+
+
+# ---------------------------------------------------------------- published anchors
+def anchor_rows(pa: dict, pb: dict) -> dict[str, Any] | None:
+    """The Cochrane summary of findings (a ketamine side) and the esketamine programme (an esketamine side),
+    with a banner saying how many ketamine trials are bundled against how many the review pooled."""
+    ids = {m for p in (pa, pb) for m in ([p["id"]] if p["kind"] == "drug" else p["members"])}
+    if not ids & {"ketamine", "esketamine"}:
+        return None
+    out: dict[str, Any] = {}
+    if "ketamine" in ids:
+        c = anchors.cochrane_ketamine()
+        arms = bundled.trial_arms("responders")
+        k = {ctl: len(bundled.comparison(arms, "ketamine", ctl, window="24h")) for ctl in ("placebo", "midazolam")}
+        out["cochrane"] = {**c, "bundled_trials": k,
+                           "banner": (f"The bundled ketamine trials are an illustrative subset, not a systematic review: "
+                                      f"{k['placebo']} against placebo and {k['midazolam']} against midazolam for response "
+                                      f"at 24 h, where the Cochrane review pooled {c['trials_in_review']['placebo']} and "
+                                      f"{c['trials_in_review']['midazolam']}.")}
+    if "esketamine" in ids:
+        out["esketamine_programme"] = anchors.esketamine_programme()
+    return out
+
+
+def headline(p: dict, rows: list[dict[str, Any]], reg: dict[str, Any]) -> dict[str, Any] | None:
+    """The at-a-glance efficacy cell, by the written rule (:data:`~adpharm.evidence.bundled.ENDPOINT_RULES`):
+    the side's licensed use and primary endpoint. A drug in the registry shows its network response estimate
+    (end of the acute phase); a class its members' estimates; otherwise the bundled trials at the rule's
+    window and comparator, named as one trial or as a pool of k trials."""
+    rule = bundled.endpoint_rule(p["id"])
+    if reg["drugs"]:
+        resp = [r for r in reg["rows"] if r["outcome"] == "Response" and r.get("estimate")]
+        text = "; ".join(f"{r['drug']}: {r['estimate']['value']} ({r['certainty']['rating']} certainty)" for r in resp)
+        return _cell(f"response vs placebo, end of the acute phase (registry network): {text}",
+                     ["cipriani2018", "zhang1998"] + rule["refs"], True, "rule: " + rule["why"])
+    control_label = CONTROLS.get(rule["comparator"], rule["comparator"])
+    for w in rule["windows"]:
+        r = next((r for r in rows if r["outcome"] == "Response" and r["window"] == w
+                  and r["comparator"] == control_label and r["k"] > 0), None)
         if r is None:
             continue
-        parts.append(f"{r['outcome'][0].lower() + r['outcome'][1:]} vs {r['comparator']}, {r['window_label']}: "
-                     f"{r['estimate']['value'].split(';')[0]} ({r['k']} trial{'s' if r['k'] > 1 else ''}: "
-                     f"{r['trial_labels'] if r['kind'] != 'binary' else ', '.join(r['trials'])})")
-        refs += r["estimate"]["refs"]
-        verified = verified and r["estimate"]["verified"]
-    if not parts:
-        return None
-    return _cell("; ".join(parts), refs, verified, "pooled by adpharm from the bundled trials (see Comparative efficacy)")
+        what = "one trial" if r["k"] == 1 else f"pool of {r['k']} trials"
+        value = (f"response vs {r['comparator']}, {r['window_label']}: {r['estimate']['value'].split(';')[0].split(', one trial')[0]} "
+                 f"({what}: {r['trial_labels']}; {r['population']}; {r['certainty']['rating']} certainty)")
+        return _cell(value, r["estimate"]["refs"] + rule["refs"], r["estimate"]["verified"], "rule: " + rule["why"])
+    return _cell(f"no bundled trial at the rule's time point ({', '.join(WINDOW_LABELS[w] for w in rule['windows'])} "
+                 f"vs {control_label})", rule["refs"], True, "rule: " + rule["why"])
