@@ -297,7 +297,8 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
                 "indirect": efficacy_mod.indirect(pa, pb, include_unverified),
                 "include_unverified": include_unverified,
                 "source": "the GRISELDA registry of 522 trials (Cipriani 2018, network meta-analysis drug by drug) and "
-                          "the bundled published trial arms (knowledge/data/trials.yaml, continuous.yaml, Linde 2015), "
+                          "the bundled published trial arms (ketamine, esketamine, imipramine and phenelzine trials; "
+                          "the class-level primary-care trials of Linde 2015), "
                           "each pooled within one time window; unverified values (from memory) are "
                           + ("included and flagged" if include_unverified else "left out")}
 

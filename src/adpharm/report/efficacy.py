@@ -257,13 +257,14 @@ def registry_rows(p: dict) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- published anchors
 def anchor_rows(pa: dict, pb: dict) -> dict[str, Any] | None:
-    """The Cochrane summary of findings (a ketamine side) and the esketamine programme (an esketamine side),
-    with a banner saying how many ketamine trials are bundled against how many the review pooled."""
+    """For a guide with ketamine or esketamine on a side: the Cochrane summary of findings for ketamine and the
+    esketamine programme's primary results, with a banner saying how many ketamine trials are bundled
+    against how many the review pooled."""
     ids = {m for p in (pa, pb) for m in ([p["id"]] if p["kind"] == "drug" else p["members"])}
     if not ids & {"ketamine", "esketamine"}:
         return None
     out: dict[str, Any] = {}
-    if "ketamine" in ids:
+    if ids & {"ketamine", "esketamine"}:
         c = anchors.cochrane_ketamine()
         arms = bundled.trial_arms("responders")
         k = {ctl: len(bundled.comparison(arms, "ketamine", ctl, window="24h")) for ctl in ("placebo", "midazolam")}
@@ -272,7 +273,6 @@ def anchor_rows(pa: dict, pb: dict) -> dict[str, Any] | None:
                                       f"{k['placebo']} against placebo and {k['midazolam']} against midazolam for response "
                                       f"at 24 h, where the Cochrane review pooled {c['trials_in_review']['placebo']} and "
                                       f"{c['trials_in_review']['midazolam']}.")}
-    if "esketamine" in ids:
         out["esketamine_programme"] = anchors.esketamine_programme()
     return out
 
