@@ -152,6 +152,7 @@ def power(protocol: str = typer.Argument(..., help="A bundled protocol or a prot
         fail("--scheduler and --workers: give one (the scheduler's cluster has its own workers)")
     res = run(protocol, reps, n_per_arm=n_per_arm, target_power=target_power, seed=seed, workers=workers,
               scheduler=scheduler, progress=progress)
+    warn(res.warnings)
     d = res.to_dict()
     text = (f"{res.protocol}: power {res.power:.3f} [{res.ci_lb:.3f}, {res.ci_ub:.3f}] with {res.n_per_arm} per arm, "
             f"{res.reps} replicates, seed {res.seed} ({res.workers})\n")
@@ -160,3 +161,52 @@ def power(protocol: str = typer.Argument(..., help="A bundled protocol or a prot
     emit(d, text, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
+
+
+@app.command("registry")
+@handle_errors
+def registry(split: str = typer.Option("holdout", "--split", help="calibration, holdout or all (SHA-256 of StudyID: "
+                                       "even first byte is calibration)."),
+             drug: Optional[list[str]] = typer.Option(None, "--drug", help="Keep trials of this drug (repeatable)."),
+             seed: int = typer.Option(1, "--seed", help="Seed of the run (each trial's seed comes from it and its id)."),
+             scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler."),
+             workers: Optional[int] = typer.Option(0, "--workers", help="LocalCluster workers (0: in this process)."),
+             progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+             fmt: str = typer.Option("text", "--format", help="text, json, csv (one row per trial) or html (report)."),
+             out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file.")) -> None:
+    """The virtual registry: simulate every placebo-controlled GRISELDA trial of a modelled drug from its own
+    design and set the simulated trials beside the observed ones."""
+    import sys
+
+    from ..trials.registry import SPLITS, virtual_registry
+    check_choice("--format", fmt, ("text", "json", "csv", "html"))
+    check_choice("--split", split, SPLITS)
+    if scheduler is not None and workers not in (None, 0):
+        fail("--scheduler and --workers: give one (the scheduler's cluster has its own workers)")
+    res = virtual_registry(split, list(drug) if drug else None, seed, workers=None if scheduler else workers,
+                           scheduler=scheduler, progress=progress and sys.stderr.isatty())
+    warn(res.warnings)
+    d = res.to_dict()
+    if fmt == "csv":
+        write_text(csv_text(res.to_frame(), float_format="%.6g"), out)
+        return
+    if fmt == "html":
+        from ..report.registry import registry_html
+        html = registry_html(res)
+        if out is None:
+            typer.echo(html, nl=False)
+        else:
+            atomic_write(out, html)
+        return
+    s = d["summary"]
+    head = (f"Virtual registry, {split} half: {s['k']} comparisons (trial x modelled drug) of the GRISELDA registry; "
+            f"{len(d['not_modelled'])} placebo-controlled trials not modelled, {len(d['no_observed_response'])} "
+            f"comparisons without observed responders\nsimulated with {d['provenance']['model']}, seed {seed}; "
+            f"{d['provenance']['analysis']}\n")
+    body = table_text(res.summary(), ".3f", index=True) + "\n\nplacebo response by era (observed / simulated):\n"
+    body += "".join(f"  {e}: {v['placebo_response']['observed']:.3f} / {v['placebo_response']['simulated']:.3f} "
+                    f"({v['k']} trials)\n" for e, v in s["by_era"].items())
+    body += "\nper drug, random-effects OR against placebo (observed / simulated):\n"
+    body += "".join(f"  {k:<14} k {v['k']:>3}  {v['observed']['OR']:.2f} / {v['simulated']['OR']:.2f}\n"
+                    for k, v in s["by_drug"].items())
+    emit(d, head + body, fmt, out)

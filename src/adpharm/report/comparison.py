@@ -326,6 +326,12 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
         course = course_result()
         if course is not None:
             sections["simulation"] = course
+    from ..evidence.bundled import class_families
+    from ..trials.known_misses import warnings_for
+    fams = class_families()
+    scopes = {f"drug:{m}" for m in _members(pa, pb)} | {f"family:{fams.get(p.get('drug_class') or p['id'])}"
+                                                          for p in (pa, pb)}
+    sections["warnings"] = warnings_for(*sorted(scopes))
     allrefs = query.references(None, con)
     references = [{"number": i + 1, "key": k, **allrefs[k], "citation": query.citation(allrefs[k])}
                   for i, k in enumerate(query.collect_refs(sections))]

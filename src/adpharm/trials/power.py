@@ -24,6 +24,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError
+from .known_misses import warnings_for
 from .protocol import TrialProtocol, load_protocol
 from ..lazy import lazy_module
 
@@ -104,6 +105,8 @@ class PowerResult:
     workers: str
     search: list[dict] = field(default_factory=list)
     target_power: float | None = None
+    #: the model's known misses that concern this protocol (:mod:`.known_misses`)
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> pd.DataFrame:
         if self.search:
@@ -115,7 +118,7 @@ class PowerResult:
         failed = int(self.replicates["estimate"].isna().sum())
         return {"power": self.power, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub, "reps": self.reps,
                 "n_per_arm": self.n_per_arm, "target_power": self.target_power, "search": self.search or None,
-                "endpoint": self.endpoint, "replicates_without_estimate": failed,
+                "endpoint": self.endpoint, "replicates_without_estimate": failed, "warnings": list(self.warnings),
                 "mean_estimate": float(self.replicates["estimate"].mean()) if failed < self.reps else None,
                 "provenance": {"protocol": self.protocol, "seed": self.seed, "adpharm": __version__,
                                "model": _model_version(),
@@ -154,7 +157,7 @@ def _clopper_pearson(k: int, n: int) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-class _Progress:
+class Progress:
     """A progress bar on stderr (``enabled=True``) or a callback ``(done, total)``; a callback that
     raises stops the run between chunks (the web app cancels a job this way)."""
 
@@ -209,12 +212,13 @@ class Executor:
             return 1
         return max(1, sum(self.client.nthreads().values()))
 
-    def map(self, fn, args: list, progress: _Progress) -> list:
+    def map(self, fn, args: list, progress: Progress, size=lambda a: len(a[-1])) -> list:
+        """``fn(*a)`` for each ``a`` of ``args``, in order; ``size(a)`` is how far each call moves the progress."""
         if self.client is None:
             out = []
             for a in args:
                 out.append(fn(*a))
-                progress.update(len(a[-1]))
+                progress.update(size(a))
             return out
         from dask.distributed import as_completed
         futures = [self.client.submit(fn, *a, pure=False) for a in args]
@@ -222,7 +226,7 @@ class Executor:
         out = [None] * len(futures)
         for fut in as_completed(futures):
             out[index[fut.key]] = fut.result()
-            progress.update(len(args[index[fut.key]][-1]))
+            progress.update(size(args[index[fut.key]]))
         return out
 
     def close(self) -> None:
@@ -244,7 +248,7 @@ def _power_at(proto, n, seeds, ex: Executor, progress) -> pd.DataFrame:
     size = max(1, min(50, math.ceil(reps / (2 * ex.n_slots)), math.ceil(reps / 20) if callable(progress) else 50))
     items = list(enumerate(seeds))
     chunks = [items[i:i + size] for i in range(0, reps, size)]
-    bar = _Progress(reps, progress, f"power n/arm {n}")
+    bar = Progress(reps, progress, f"power n/arm {n}")
     parts = ex.map(run_chunk, [(proto, n, c) for c in chunks], bar)
     return pd.DataFrame([r for p in parts for r in p]).sort_values("rep").reset_index(drop=True)
 
@@ -278,13 +282,15 @@ def power(protocol: TrialProtocol | str, reps: int, *, n_per_arm: int | None = N
         raise AdpharmInputError(f"--seed: {seed!r} must be a non-negative whole number")
     seeds = replicate_seeds(int(seed), int(reps))
     endpoint = proto.primary.model_dump()
+    misses = warnings_for(proto.id, *{f"drug:{t.drug}" for a in proto.arms for t in a.treatments})
     with Executor(workers, scheduler) as ex:
         if target_power is None:
             n = proto.n_per_arm if n_per_arm is None else int(n_per_arm)
             reps_df = _power_at(proto, n, seeds, ex, progress)
             k = int(reps_df["success"].sum())
             lo, hi = _clopper_pearson(k, reps)
-            return PowerResult(proto.id, endpoint, n, reps, int(seed), k / reps, lo, hi, reps_df, ex.name)
+            return PowerResult(proto.id, endpoint, n, reps, int(seed), k / reps, lo, hi, reps_df, ex.name,
+                               warnings=misses)
         tried: dict[int, pd.DataFrame] = {}
 
         def pw(n):
@@ -312,4 +318,4 @@ def power(protocol: TrialProtocol | str, reps: int, *, n_per_arm: int | None = N
         k = int(tried[hi_n]["success"].sum())
         lo, hi = _clopper_pearson(k, reps)
         return PowerResult(proto.id, endpoint, hi_n, reps, int(seed), k / reps, lo, hi, tried[hi_n], ex.name,
-                           search, target_power)
+                           search, target_power, misses)

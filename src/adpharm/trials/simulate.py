@@ -49,6 +49,7 @@ from ..mechanism.symptoms import (REMISSION_MADRS, Patients, draw_patients, drug
 from ..pharmacology.model import Covariates
 from ..pharmacology.regimen import parse_regimen
 from ..pharmacology.simulate import draw_covariates
+from .known_misses import warnings_for
 from .protocol import SIMULATED_SCALES, TrialProtocol, load_protocol
 
 MAX_PATIENTS_PER_ARM = 20_000
@@ -429,8 +430,9 @@ def _assemble(ctx: _Context, dr: _Draws, effect: np.ndarray, side: dict, remissi
                              "screening_madrs": patients.baseline, "baseline": dr.baseline0,
                              "last_visit": [schedule[i][1] if i >= 0 else None for i in last],
                              "completed": observed[:, -1]})
+    drugs = {f"drug:{t.drug}" for a in proto.arms for t in a.treatments}
     return TrialResult(proto, data, subjects, dr.seed, ctx.n_per_arm, dr.screened, ctx.model, remission_threshold,
-                       sorted(ctx.warnings), dict(ctx.expectancy_factor))
+                       sorted(ctx.warnings) + warnings_for(proto.id, *drugs), dict(ctx.expectancy_factor))
 
 
 def _rate(params, pts: Patients, effect, t_procedure_h, t_contact_h, factor, z):
