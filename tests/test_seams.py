@@ -123,3 +123,29 @@ def test_figure_labels_are_cut_with_an_ellipsis():
     assert short_label("Control") == "Control"
     cut = short_label("L" * 100_000)
     assert len(cut) == MAX_FIGURE_LABEL and cut.endswith("…")
+
+
+#: The floors of design.md's flow: a module may import only modules on or below its own floor (the package's
+#: top-level ``__init__``, the public face, may import any engine).
+FLOORS = {"adpharm.errors": 0, "adpharm.io": 0, "adpharm.units": 0, "adpharm.lazy": 0, "adpharm.figures": 0,
+          "adpharm.datasets": 0, "adpharm.display": 0, "adpharm.knowledge": 1, "adpharm.pharmacology": 2, "adpharm.evidence": 2,
+          "adpharm.assays": 2, "adpharm.transcriptomics": 2, "adpharm.mechanism": 3, "adpharm.trials": 4,
+          "adpharm.report": 5, "adpharm.cli": 6, "adpharm.web": 6, "adpharm.__main__": 6}
+
+
+def _floor(module: str) -> int | None:
+    parts = module.split(".")
+    for k in range(len(parts), 1, -1):
+        if ".".join(parts[:k]) in FLOORS:
+            return FLOORS[".".join(parts[:k])]
+    return None
+
+
+def test_every_module_has_a_floor_and_imports_only_on_or_below_it():
+    graph = _module_graph()
+    unplaced = sorted(m for m in graph if m != "adpharm" and _floor(m) is None)
+    assert not unplaced, f"modules without a floor in FLOORS: {unplaced}"
+    upward = [f"{m} (floor {_floor(m)}) imports {t} (floor {_floor(t)})"
+              for m, targets in graph.items() if m != "adpharm" for t in targets
+              if t != "adpharm" and _floor(t) > _floor(m)]
+    assert not upward, "imports that run up the flow:\n" + "\n".join(sorted(upward))

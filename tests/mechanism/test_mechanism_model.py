@@ -27,7 +27,8 @@ def test_every_parameter_is_sourced_and_every_state_is_reachable():
 
 
 def test_diagram_is_derived_from_the_model():
-    d = load().diagram()
+    from adpharm.report.diagrams import model_diagram
+    d = model_diagram(load())
     assert "Spine density" in d.svg and "occ_nmda" in d.svg
 
 

@@ -21,6 +21,7 @@ from ..errors import AdpharmInputError, reject
 from . import stats as gstats
 from .figures import bar_and_dots
 from .tables import find_column
+from ..display import NotebookDisplay
 
 # accepted spellings of each role, lower-cased
 COLUMNS = {
@@ -38,7 +39,7 @@ def _find(df: pd.DataFrame, role: str) -> str | None:
 
 
 @dataclass
-class FSTResult:
+class FSTResult(NotebookDisplay):
     """Per-animal scores, per-group minute profile, group statistics and data-quality flags."""
 
     source: str
@@ -86,7 +87,17 @@ def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[i
             source: str = "data", compare: bool = True) -> FSTResult:
     """Score a forced-swim table and compare groups (see module docstring for the formats).
 
-    ``compare=False`` scores the animals only (a file that is one part of a batch)."""
+    ``compare=False`` scores the animals only (a file that is one part of a batch).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"animal": range(1, 9), "group": ["vehicle"] * 4 + ["drug"] * 4,
+    ...                    "immobility": [0.62, 0.66, 0.70, 0.64, 0.41, 0.45, 0.39, 0.50]})
+    >>> r = analyse(df, control="vehicle")
+    >>> r.summary()["n"].to_dict()
+    {'vehicle': 4, 'drug': 4}
+    """
     animal, group = _find(df, "animal"), _find(df, "group")
     if animal is None or group is None:
         raise AdpharmInputError(f"{source}: missing column {'animal' if animal is None else 'group'!r} "

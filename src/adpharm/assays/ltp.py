@@ -26,6 +26,7 @@ from .. import __version__
 from ..errors import AdpharmInputError
 from .ephys import Recording
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 signal = lazy_module("scipy.signal")
 stats = lazy_module("scipy.stats")
@@ -144,7 +145,7 @@ def measure(rec: Recording, stim_ms: float, w: Windows) -> pd.DataFrame:
 
 
 @dataclass
-class LTPResult:
+class LTPResult(NotebookDisplay):
     """Normalised slope time course and the change over the final window."""
 
     baseline_slope: float
@@ -230,6 +231,15 @@ def analyse(baseline: Sequence[Recording], post: Sequence[Recording], window_min
         Final window of the post recording over which the change is averaged.
     fractions : (float, float)
         Falling-phase fractions bounding the slope window, e.g. (0.2, 0.6) or (0.1, 0.9).
+
+    Examples
+    --------
+    >>> from adpharm import datasets
+    >>> from adpharm.assays.ephys import read_abf
+    >>> base = read_abf(datasets.fetch("nphys_LTDctrl_2018_08_13_2007", download=False))   # doctest: +SKIP
+    >>> post = read_abf(datasets.fetch("nphys_LTDctrl_2018_08_13_2009", download=False))   # doctest: +SKIP
+    >>> analyse([base], [post]).to_dict()["change_percent"] < 0                             # doctest: +SKIP
+    True
     """
     if not baseline or not post:
         raise AdpharmInputError("LTP analysis needs at least one baseline and one post file")

@@ -24,6 +24,7 @@ from . import stats as gstats
 from .figures import bar_and_dots
 from .tables import find_column
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 stats = lazy_module("scipy.stats")
 
@@ -48,7 +49,7 @@ def _col(df: pd.DataFrame, role: str) -> str | None:
 
 
 @dataclass
-class SPTResult:
+class SPTResult(NotebookDisplay):
     source: str
     kind: str
     sessions: pd.DataFrame
@@ -76,7 +77,17 @@ def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake
             control: str | None = None, source: str = "data", compare: bool = True) -> SPTResult:
     """Preference per session and per subject (animal, or cage for group-housed animals).
 
-    ``compare=False`` leaves out the group tests (a file that is one part of a batch)."""
+    ``compare=False`` leaves out the group tests (a file that is one part of a batch).
+
+    Examples
+    --------
+    >>> from adpharm import datasets
+    >>> import pandas as pd
+    >>> path = datasets.locate("behaviopy_sucrosepreference")
+    >>> r = analyse(pd.read_csv(path)) if path else None     # doctest: +SKIP
+    >>> len(r.subjects)                                      # doctest: +SKIP
+    5
+    """
     if not 0 < threshold < 1:
         raise AdpharmInputError(f"--threshold: {threshold} must be between 0 and 1")
     subject, group = _col(df, "subject"), _col(df, "group")

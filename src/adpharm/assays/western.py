@@ -41,6 +41,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError
+from ..display import NotebookDisplay
 
 CHANNELS = ("gray", "red", "green", "blue")
 BACKGROUNDS = ("lane", "rolling-ball", "none")
@@ -304,7 +305,7 @@ def quantify(image: BlotImage, crop: tuple[int, int, int, int] | None = None, la
 
 
 @dataclass
-class WesternResult:
+class WesternResult(NotebookDisplay):
     """Per-lane densities of the target (and loading control / total protein) with ratios."""
 
     target: Strip
@@ -399,6 +400,14 @@ def analyse(image: BlotImage, crop=None, lanes=None, band_rows=None, background:
     ``loading`` and ``total`` are ``(image, band_rows)``: another channel of the same scan, the same
     image with a different band window (a strip cut from the membrane), or another image taken
     with the same crop.
+
+    Examples
+    --------
+    >>> from adpharm import datasets
+    >>> path = datasets.locate("gelquant_gel-example")
+    >>> r = analyse(read_image(path), crop=(30, 300, 205, 480), lanes=5)   # doctest: +SKIP
+    >>> len(r.summary())                                                  # doctest: +SKIP
+    5
     """
     kw = dict(crop=crop, background=background, rotate_deg=rotate_deg, rolling_radius_px=rolling_radius_px)
     tgt = quantify(image, lanes=lanes, band_rows=band_rows, name="target", **kw)

@@ -30,13 +30,15 @@ _SEED = typer.Option(None, "--seed", help="Seed for the virtual population (same
 _PHENO = typer.Option("NM", "--phenotype", help="CYP2D6 phenotype: PM, IM, NM, UM, or mixed (drawn from published frequencies).")
 _AGE = typer.Option(40.0, "--age", help="Age (years).")
 _SEX = typer.Option("male", "--sex", help="female or male.")
-_FMT = typer.Option("text", "--format", help="text, json or csv (the tidy table subject,time_h,analyte,conc_ng_per_ml).")
+_FMT = typer.Option("text", "--format", help="text, json, csv (the tidy table subject,time_h,analyte,conc_ng_per_ml) "
+                                             "or nonmem (simulate: dosing and observation records, ID TIME AMT RATE DV "
+                                             "MDV EVID CMT and covariates).")
 _OUT = typer.Option(None, "--out", help="Write the output to this file instead of stdout.")
 _PLOT = typer.Option(None, "--plot", help="Write a plot (.svg, .png or .pdf).")
 
 
-def _check(fmt: str, plot: Optional[Path], phenotype: str, sex: str) -> None:
-    check_choice("--format", fmt, ("text", "json", "csv"))
+def _check(fmt: str, plot: Optional[Path], phenotype: str, sex: str, nonmem: bool = False) -> None:
+    check_choice("--format", fmt, ("text", "json", "csv", "nonmem") if nonmem else ("text", "json", "csv"))
     check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
     check_choice("--sex", sex, ("female", "male"))
     check_plot_path(plot)
@@ -80,7 +82,15 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
              age: float = _AGE, sex: str = _SEX, fmt: str = _FMT, out: Optional[Path] = _OUT,
              plot: Optional[Path] = _PLOT) -> None:
     """Plasma concentrations of a drug and its metabolites, with the NCA summary (Cmax, Tmax, AUC, half-life)."""
-    _check(fmt, plot, phenotype, sex)
+    _check(fmt, plot, phenotype, sex, nonmem=True)
+    if fmt == "nonmem":
+        from ..pharmacology.nonmem import pk_dataset
+        res = _run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=True)
+        warn(res.warnings)
+        write_text(pk_dataset(res).to_csv(index=False, float_format="%.6g"), out)
+        if plot is not None:
+            atomic_write(plot, figure_bytes(res.plot().figure, plot))
+        return
     if fmt == "csv" and plot is None:
         # the streamed table is the whole output: solve each chunk once, never the population as well
         kwargs = dict(drug=drug, regimen=regimen, n=n, seed=seed, hours=hours, step_h=step, weight_kg=weight,

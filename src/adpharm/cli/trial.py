@@ -54,19 +54,27 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
              remission: Optional[float] = typer.Option(None, "--remission-threshold",
                                              help="Remission: MADRS at or below this (default: the protocol's "
                                                   "remission endpoint, else 10)."),
-             fmt: str = typer.Option("text", "--format", help="text, json (rates by arm and visit) or csv (long data)."),
+             fmt: str = typer.Option("text", "--format", help="text, json (rates by arm and visit), csv (long data) or "
+                                     "nonmem (dosing and observation records)."),
              out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
              plot: Optional[Path] = typer.Option(None, "--plot", help="Write the MADRS-by-visit figure (.svg, .png, .pdf).")) -> None:
     """Simulate one trial of a protocol with virtual patients from the mechanism model."""
     from ..trials.simulate import simulate_trial
-    check_choice("--format", fmt, ("text", "json", "csv"))
+    check_choice("--format", fmt, ("text", "json", "csv", "nonmem"))
     check_plot_path(plot)
+    if fmt == "nonmem":
+        from ..trials.export import check_exportable
+        from ..trials.protocol import load_protocol
+        check_exportable(load_protocol(protocol))
     res = simulate_trial(protocol, n_per_arm, seed, remission_threshold=remission)
     warn(res.warnings)
     d = res.to_dict()
     for e in d["empty_visits"]:
         typer.echo(f"adpharm: note: no patients left at {e}", err=True)
-    if fmt == "csv":
+    if fmt == "nonmem":
+        from ..trials.export import trial_dataset
+        write_text(csv_text(trial_dataset(res), float_format="%.6g"), out)
+    elif fmt == "csv":
         write_text(csv_text(res.data, float_format="%.6g"), out)
     else:
         head = (f"{res.protocol.id}: {res.protocol.name}\n{len(res.subjects)} randomised of {res.screened} screened, "

@@ -43,6 +43,7 @@ from . import bundled
 from .effect_sizes import EffectSizes, hedges_g, wald_interval
 from .meta import METHODS, MetaResult, rma
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 stats = lazy_module("scipy.stats")
 
@@ -244,7 +245,7 @@ def continuous_table(a: str, c: str, window: str, include_unverified: bool = Fal
 
 
 @dataclass
-class ContinuousPool:
+class ContinuousPool(NotebookDisplay):
     """A pooled MD or SMD of ``a`` versus ``c`` in one time window (negative favours ``a``)."""
 
     table: ContinuousTable

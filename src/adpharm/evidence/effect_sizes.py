@@ -153,6 +153,13 @@ def escalc(measure: Measure | None, data: pd.DataFrame, add: float = 0.5, to: Li
     Returns
     -------
     EffectSizes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> es = escalc("OR", pd.DataFrame({"ai": [10, 12], "n1i": [50, 60], "ci": [5, 6], "n2i": [50, 60]}))
+    >>> [round(float(y), 3) for y in es.yi]
+    [0.811, 0.811]
     """
     if measure is None:
         if "yi" not in data.columns:

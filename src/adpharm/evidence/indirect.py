@@ -26,6 +26,7 @@ from ..units import HOURS_PER
 from .effect_sizes import RATIO_MEASURES, escalc
 from .meta import MetaResult, rma
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 stats = lazy_module("scipy.stats")
 
@@ -74,7 +75,7 @@ class Side:
 
 
 @dataclass
-class IndirectResult:
+class IndirectResult(NotebookDisplay):
     """``a`` versus ``b`` through ``via``: estimate, interval, both legs and the transitivity report."""
 
     a: str
@@ -210,7 +211,7 @@ def estimability(ta: pd.DataFrame, tb: pd.DataFrame, a: str, b: str, via: str,
 
 
 @dataclass
-class NotEstimable:
+class NotEstimable(NotebookDisplay):
     """A Bucher comparison that the evidence cannot carry: the reasons, and what each leg holds."""
 
     a: str
@@ -292,6 +293,15 @@ def indirect(table_a: pd.DataFrame, table_b: pd.DataFrame, a: str, b: str, via: 
     measure : {"OR", "RR", "RD"}
     method : str
         Estimator of tau^2 for pooling each leg (see :func:`rma`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"study": ["s1"], "ai": [15], "n1i": [30], "ci": [8], "n2i": [30]})
+    >>> b = pd.DataFrame({"study": ["s2"], "ai": [12], "n1i": [30], "ci": [9], "n2i": [30]})
+    >>> r = indirect(a, b, "A", "B", "placebo")
+    >>> round(r.beta, 3) == round(r.side_a.beta - r.side_b.beta, 3)
+    True
     """
     if measure not in ("OR", "RR", "RD"):
         raise AdpharmInputError(f"--measure: {measure!r} is not one of OR, RR, RD")

@@ -24,12 +24,13 @@ from .regression import meta_regression
 from .rma_fit import (METHODS, TESTS, Method, RmaFit, check_options, decreasing_root, fit_pvalue, fit_rma,  # noqa: F401
                       heterogeneity_stats, tau2_ci, tau2_estimate)
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 stats = lazy_module("scipy.stats")
 
 # ---------------------------------------------------------------- intercept-only model
 @dataclass
-class MetaResult:
+class MetaResult(NotebookDisplay):
     """Results of :func:`rma`, with metafor's names (``beta, se, ci_lb, ci_ub, tau2, I2, Q, QEp, k``)."""
 
     measure: str
@@ -114,6 +115,15 @@ def rma(es: EffectSizes, method: Method = "REML", test: Literal["z", "knha"] = "
     Returns
     -------
     MetaResult, or MetaRegression when ``mods`` is given.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from adpharm.evidence.effect_sizes import escalc
+    >>> es = escalc("OR", pd.DataFrame({"ai": [10, 12, 8], "n1i": [50, 60, 40], "ci": [5, 6, 7], "n2i": [50, 60, 40]}))
+    >>> res = rma(es, method="REML")
+    >>> res.k, round(res.tau2, 3)
+    (3, 0.0)
     """
     check_options(method, test, level)
     if mods is not None:

@@ -39,6 +39,7 @@ from ..errors import AdpharmInputError, check_level, check_option, reject
 from .effect_sizes import arm_counts, fractional_count_note, numeric_column
 from .meta import decreasing_root
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 stats = lazy_module("scipy.stats")
 
@@ -129,7 +130,7 @@ def _components(studies: list[_Study]) -> list[set[str]]:
 
 # ---------------------------------------------------------------- results
 @dataclass
-class NetworkResult:
+class NetworkResult(NotebookDisplay):
     """A fitted network: estimates against the reference, their covariance, and diagnostics."""
 
     reference: str
@@ -425,6 +426,15 @@ def network(data: pd.DataFrame, reference: str | None = None, model: Literal["co
     model : {"common", "random"}
     method : {"REML", "DL"}
         Estimator of tau^2 for the random-effects model.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> arms = pd.DataFrame({"study": ["s1", "s1", "s2", "s2", "s3", "s3"], "treatment": ["A", "P", "B", "P", "A", "B"],
+    ...                      "xi": [12, 6, 14, 7, 15, 11], "ni": [30, 30, 30, 30, 30, 30]})
+    >>> net = network(arms, reference="P", model="common")
+    >>> sorted(net.estimates())
+    ['A', 'B']
     """
     check_option("--model", model, MODELS)
     check_option("--method", method, TAU2_METHODS)

@@ -42,6 +42,7 @@ import pandas as pd
 
 from ..errors import AdpharmInputError, check_option
 from .network import NetworkResult, network
+from ..display import NotebookDisplay
 
 __all__ = ["KEY", "Outcome", "OUTCOMES", "arms", "attribution", "network_data", "era", "direct_versus",
            "RegistryNetwork", "registry_network"]
@@ -200,7 +201,7 @@ def _egger_p(table: pd.DataFrame) -> float | None:
 
 
 @dataclass
-class RegistryNetwork:
+class RegistryNetwork(NotebookDisplay):
     """The registry's network for one outcome, with a CINeMA-style certainty for every estimate
     against the reference (:mod:`adpharm.evidence.certainty`)."""
 

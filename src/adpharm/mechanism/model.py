@@ -140,9 +140,10 @@ class CascadeModel:
                         todo.append(u)
         return [p for p in self.parameters if p in found]
 
-    def diagram(self):
-        """The model's dependency graph drawn by :func:`adpharm.report.diagrams.render` (derived, not drawn by hand)."""
-        from ..report.diagrams import render_graph
+    def graph(self) -> dict:
+        """The model's dependency graph as data (``nodes``, ``edges``, ``title``): inputs as receptors,
+        assignments as processes, states as kinases or outcomes. The report draws it
+        (:func:`adpharm.report.diagrams.model_diagram`); the mechanism never imports the report."""
         kinds = {n: "receptor" for n in self.inputs}
         kinds.update({n: "process" for n in self.assignments})
         kinds.update({s.name: ("outcome" if s.arm == "convergence" else "kinase") for s in self.states.values()})
@@ -150,7 +151,7 @@ class CascadeModel:
         used = {a for e in self.edges() for a in e}
         nodes = [{"id": n, "label": labels.get(n, n.replace("_", " ")), "kind": kinds[n]} for n in kinds if n in used]
         edges = [{"source": a, "target": b, "effect": "activates"} for a, b in self.edges()]
-        return render_graph(nodes, edges, title=f"adpharm cascade model {self.version}")
+        return {"nodes": nodes, "edges": edges, "title": f"adpharm cascade model {self.version}"}
 
     def parameter_table(self) -> list[dict]:
         return [{"name": p.name, "value": p.value, "basis": p.basis, "refs": list(p.refs), "fact": p.fact,

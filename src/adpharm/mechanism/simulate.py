@@ -23,6 +23,7 @@ from .model import CascadeModel, load
 from .population import Population, load_populations
 from .symptoms import (REMISSION_MADRS, Patients, draw_patients, hamd17_from_madrs, madrs, population_values,
                        remitters, responders)
+from ..display import NotebookDisplay
 
 MAX_DAYS = 365
 MAX_PATIENTS = 1_000_000
@@ -55,7 +56,7 @@ def model_version(model: CascadeModel) -> str:
 
 
 @dataclass
-class MechanismResult:
+class MechanismResult(NotebookDisplay):
     """Trajectories of one regimen (or combination) and its placebo arm for a virtual population."""
 
     label: str
@@ -347,6 +348,12 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
     Returns
     -------
     MechanismResult
+
+    Examples
+    --------
+    >>> r = simulate(("ketamine", "0.5 mg/kg iv over 40 min"), 7, n=50, seed=1)
+    >>> r.summary()["day"].tolist()[:3]
+    [0, 1, 2]
     """
     kb = or_bundled(kb)
     model = model or load()

@@ -33,6 +33,7 @@ from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase, or_bundled
 from ..units import ng_per_ml_to_nm
 from .simulate import PKResult, model_for
+from ..display import NotebookDisplay
 
 #: The targets ``pk occupancy`` reports (design contract), in order.
 OCCUPANCY_TARGETS = ("SERT", "NET", "DAT", "NMDA", "H1", "M1", "ALPHA1", "MAO-A")
@@ -71,7 +72,7 @@ def kp_uu(target: str, kb: KnowledgeBase) -> tuple[float, str]:
 
 
 @dataclass
-class OccupancyResult:
+class OccupancyResult(NotebookDisplay):
     """Fraction of each target occupied over time, ``fraction`` is ``(subject, time, target)``."""
 
     pk: PKResult
@@ -171,7 +172,15 @@ def occupied_fraction(s_sum: np.ndarray, hill: float) -> np.ndarray:
 
 
 def occupancy(pk: PKResult, kb: KnowledgeBase | None = None) -> OccupancyResult:
-    """Occupancy of every target with a binding constant, from a :class:`PKResult` with profiles."""
+    """Occupancy of every target with a binding constant, from a :class:`PKResult` with profiles.
+
+    Examples
+    --------
+    >>> from adpharm.pharmacology.simulate import simulate
+    >>> occ = occupancy(simulate("sertraline", "50 mg po daily", hours=48))
+    >>> type(occ).__name__
+    'OccupancyResult'
+    """
     kb = or_bundled(kb)
     if pk.conc_ng_per_ml is None:
         raise AdpharmInputError("occupancy needs the concentration profiles; simulate with keep_profiles=True")

@@ -28,6 +28,7 @@ from .inactivation import MAX_SUBSTEP_H, InactivationWeights, activity_profile, 
 from .model import PHENOTYPE_ACTIVITY_SCORE, CompartmentModel, Covariates
 from .regimen import Regimen, check_weight, parse_regimen
 from .solver import propagate
+from ..display import NotebookDisplay
 
 MODEL_VERSION = f"adpharm.pharmacology {__version__} (linear compartments, exact matrix-exponential solution)"
 #: CYP2D6 phenotype frequencies for ``phenotype="mixed"``: the middle of the ranges in the CPIC
@@ -60,7 +61,7 @@ def _spread(v: np.ndarray) -> dict[str, float]:
 
 
 @dataclass
-class PKResult:
+class PKResult(NotebookDisplay):
     """Concentrations and NCA of one simulation. ``conc_ng_per_ml`` is ``(subject, time, analyte)``."""
 
     drug: str
@@ -334,6 +335,14 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
     Returns
     -------
     PKResult
+
+    Examples
+    --------
+    >>> r = simulate("imipramine", "75 mg po daily", hours=72, n=20, seed=1)
+    >>> r.analytes
+    ['imipramine', 'desipramine']
+    >>> r.summary().columns[:2].tolist()
+    ['analyte', 'measure']
     """
     model, reg, hours, times, events, cov, etas = _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex,
                                                          phenotype, n, seed, kb, cyp2d6_inhibitor)

@@ -34,6 +34,7 @@ from ..knowledge.schema import TDMRange
 from .model import CYP2D6_INHIBITOR_REFS
 from .regimen import Regimen, parse_regimen
 from .simulate import MODEL_VERSION, dose_warnings, draw_covariates, draw_etas, model_for, solve_chunk
+from ..display import NotebookDisplay
 
 PERCENTILES = (5, 16, 50, 84, 95)
 #: Steady state is read after at least this long on the final dose (desipramine under CYP2D6
@@ -45,7 +46,7 @@ _INTERPRET_REFS = ["hiemke2018", "haen_greiner_drrr"]
 
 
 @dataclass
-class TDMResult:
+class TDMResult(NotebookDisplay):
     """Expected concentrations at the sampling time, the consensus range and the measured level.
 
     ``expected`` has one row per quantity (each analyte, and the sum when the consensus range sums
@@ -238,6 +239,12 @@ def tdm(drug: str, regimen: str | Regimen, *, measured_ng_per_ml: float | None =
     Returns
     -------
     TDMResult
+
+    Examples
+    --------
+    >>> r = tdm("imipramine", "150 mg po daily", measured_ng_per_ml=60, n=200, seed=1)
+    >>> r.quantity
+    'imipramine + desipramine'
     """
     from ..knowledge.loader import bundled
     kb = kb or bundled()

@@ -23,6 +23,7 @@ from ..knowledge.schema import TARGETS
 from ..evidence import escalc
 from . import efficacy as efficacy_mod
 from .diagrams import pathway_diagram, workflow_diagram
+from ..display import NotebookDisplay
 
 TARGET_LABELS = {"SERT": "Serotonin transporter (SERT)", "NET": "Noradrenaline transporter (NET)",
                  "DAT": "Dopamine transporter (DAT)", "NMDA": "NMDA receptor", "H1": "Histamine H1",
@@ -55,7 +56,7 @@ def _join(items: list[dict], label) -> dict | None:
 
 
 @dataclass
-class Comparison:
+class Comparison(NotebookDisplay):
     """The comparison guide's content. ``sections`` is plain data (JSON-serialisable)."""
 
     a: dict[str, Any]
@@ -239,6 +240,12 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
     ``include_unverified``: pool trial values from memory (status M) too; they are flagged.
 
     Raises :class:`~adpharm.errors.UnknownNameError` naming the unknown side and close matches.
+
+    Examples
+    --------
+    >>> g = compare("ketamine", "imipramine", simulate=False)    # doctest: +SKIP
+    >>> g.to_dict()["title"]                                      # doctest: +SKIP
+    'Ketamine (racemic) vs Imipramine'
     """
     con = query.database()
     pa, pb = query.profile(a, con), query.profile(b, con)

@@ -226,3 +226,9 @@ def workflow_diagram(**kw) -> Diagram:
 def svg_text(svg: str) -> list[str]:
     """Visible text in an SVG (for tests and accessibility checks)."""
     return [unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+def model_diagram(model, **kw):
+    """The cascade model's dependency graph (:meth:`adpharm.mechanism.model.CascadeModel.graph`), drawn."""
+    g = model.graph()
+    return render_graph(g["nodes"], g["edges"], title=g["title"], **kw)

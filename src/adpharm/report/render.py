@@ -46,7 +46,15 @@ def _env(numbers: dict[str, int], fmt: str) -> Environment:
 
 
 def render(comparison: Comparison, fmt: Format = "html") -> str:
-    """Render to ``html``, ``md`` or ``json`` text."""
+    """Render to ``html``, ``md`` or ``json`` text.
+
+    Examples
+    --------
+    >>> from adpharm.report.comparison import compare
+    >>> html = render(compare("sertraline", "phenelzine", simulate=False), "html")   # doctest: +SKIP
+    >>> "Research use only" in html                                                  # doctest: +SKIP
+    True
+    """
     data = comparison.to_dict()
     if fmt == "json":
         return json_text(data).rstrip("\n")

@@ -46,6 +46,7 @@ from .overlap import bh_adjust
 from .readers import DETable, SampleSheet
 from .shrinkage import posterior_mean
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 stats = lazy_module("scipy.stats")
 
@@ -123,7 +124,7 @@ def verdict(r: float, lo: float, hi: float, p_permutation: float | None = None) 
 
 
 @dataclass
-class ReversalResult:
+class ReversalResult(NotebookDisplay):
     """Naive and honest reversal of one disease signature by one drug."""
 
     naive: dict
@@ -214,6 +215,17 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
         re-estimated on one scale from the counts, the drug is also compared with the control
         group, and a permutation null is run; without counts the tables' ``lfcSE`` are used.
     permutations : at most this many relabellings (all of them when there are fewer).
+
+    Examples
+    --------
+    >>> from adpharm import datasets
+    >>> from adpharm.transcriptomics.readers import read_de
+    >>> stress = read_de(datasets.fetch("flxmetade_DESeq_Control.v.Stress_GSE205325_converted", download=False),
+    ...                  "treatment,S,C")                                                    # doctest: +SKIP
+    >>> drug = read_de(datasets.fetch("flxmetade_DESeq_Fl.v.Stress_GSE205325_converted", download=False),
+    ...                "treatment,F,S")                                                      # doctest: +SKIP
+    >>> reversal(stress, drug).shared_reference["detected"]                                  # doctest: +SKIP
+    True
     """
     if not 0 < alpha < 1:
         raise AdpharmInputError(f"--alpha: {alpha} must be between 0 and 1")

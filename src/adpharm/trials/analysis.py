@@ -32,6 +32,7 @@ from ..io import read_table
 from .mmrm import MMRMResult, mmrm
 from .protocol import visit_hours
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 stats = lazy_module("scipy.stats")
 
@@ -145,7 +146,7 @@ def binary_comparison(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -
 
 
 @dataclass
-class TrialAnalysis:
+class TrialAnalysis(NotebookDisplay):
     """Every analysis of one data set."""
 
     design: str
@@ -190,6 +191,13 @@ def analyze(data: pd.DataFrame, *, reference: str | None = None, visit: str | No
     visit : the visit of the responder, survival-cut and ANCOVA analyses (default the last).
     remission_threshold : score at or below which a patient is in remission.
     df_method, level, baseline_by_visit : passed to :func:`adpharm.trials.mmrm.mmrm`.
+
+    Examples
+    --------
+    >>> from adpharm.trials.simulate import simulate_trial
+    >>> res = analyze(simulate_trial("ssri-mdd-8wk", 30, seed=1).data)
+    >>> type(res).__name__
+    'TrialAnalysis'
     """
     check_level(level)
     if not 0 <= remission_threshold <= 60:

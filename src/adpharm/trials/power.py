@@ -27,6 +27,7 @@ from ..errors import AdpharmInputError
 from .known_misses import warnings_for
 from .protocol import TrialProtocol, load_protocol
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 stats = lazy_module("scipy.stats")
 
@@ -92,7 +93,7 @@ def run_chunk(proto: TrialProtocol, n_per_arm: int, chunk: list[tuple[int, int]]
 
 
 @dataclass
-class PowerResult:
+class PowerResult(NotebookDisplay):
     protocol: str
     endpoint: dict
     n_per_arm: int
@@ -268,6 +269,12 @@ def power(protocol: TrialProtocol | str, reps: int, *, n_per_arm: int | None = N
     workers : Dask LocalCluster workers (default: the machine's cores, at most 8); 0 runs in this process.
     scheduler : address of an existing Dask scheduler (``tcp://host:8786``).
     progress : draw a progress bar on stderr, or a callable ``(done, total)`` told after each chunk.
+
+    Examples
+    --------
+    >>> r = power("ssri-mdd-8wk", 20, n_per_arm=50, seed=1, workers=0)   # doctest: +SKIP
+    >>> 0 <= r.power <= 1                                                     # doctest: +SKIP
+    True
     """
     proto = protocol if isinstance(protocol, TrialProtocol) else load_protocol(protocol)
     if not isinstance(reps, (int, np.integer)) or not 1 <= reps <= MAX_REPS:

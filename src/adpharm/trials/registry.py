@@ -45,6 +45,7 @@ from .. import __version__
 from ..errors import AdpharmInputError
 from ..evidence import registry as griselda
 from ..mechanism.symptoms import HAMD17_ANCHORS, MADRS_ANCHORS
+from ..display import NotebookDisplay
 
 __all__ = ["Split", "SPLITS", "split_of", "RegistryDesign", "designs", "protocol_for", "simulate_design",
            "VirtualRegistry", "virtual_registry", "madrs_from_hamd17"]
@@ -321,7 +322,7 @@ def _by_drug(rows: list[dict]) -> dict:
 
 
 @dataclass
-class VirtualRegistry:
+class VirtualRegistry(NotebookDisplay):
     """The simulated registry beside the observed one: per comparison and in summary."""
 
     split: str
@@ -406,6 +407,12 @@ def virtual_registry(split: Split = "holdout", drugs: list[str] | None = None, s
     References
     ----------
     Cipriani A, et al. (2018) Lancet 391:1357-1366. doi:10.1016/S0140-6736(17)32802-7
+
+    Examples
+    --------
+    >>> r = virtual_registry("holdout", drugs=["citalopram"], seed=1)      # doctest: +SKIP
+    >>> r.summary().index.tolist()                                           # doctest: +SKIP
+    ['placebo_response', 'mean_log_or', 'sd_log_or', 'share_significant']
     """
     from ..mechanism.model import load
     from ..mechanism.simulate import model_version

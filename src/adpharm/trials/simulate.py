@@ -51,6 +51,7 @@ from ..pharmacology.regimen import parse_regimen
 from ..pharmacology.simulate import draw_covariates
 from .known_misses import warnings_for
 from .protocol import SIMULATED_SCALES, TrialProtocol, load_protocol
+from ..display import NotebookDisplay
 
 MAX_PATIENTS_PER_ARM = 20_000
 #: states recorded per patient for the vital-sign and dissociation columns
@@ -59,7 +60,7 @@ _SIDE_STATES = {"SBP": "systolic_bp_change_mmhg", "DBP": "diastolic_bp_change_mm
 
 
 @dataclass
-class TrialResult:
+class TrialResult(NotebookDisplay):
     """One simulated trial: the long table of ratings and the subjects table."""
 
     protocol: TrialProtocol
@@ -216,6 +217,12 @@ def simulate_trial(protocol: TrialProtocol | str, n_per_arm: int | None = None, 
     Returns
     -------
     TrialResult
+
+    Examples
+    --------
+    >>> r = simulate_trial("ssri-mdd-8wk", 20, seed=1)
+    >>> sorted(r.summary()["arm"].unique())
+    ['placebo', 'sertraline']
     """
     return simulate_trials(protocol, n_per_arm, [seed], remission_threshold=remission_threshold, model=model,
                            kb=kb)[0]

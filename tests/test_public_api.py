@@ -1,0 +1,41 @@
+"""The Python face (issue 34): ``import adpharm as ap`` gives the main tasks as documented functions, each with a
+numpydoc docstring that has an example, and the examples that run quickly run here (doctest)."""
+import doctest
+import importlib
+import inspect
+import subprocess
+import sys
+
+import pytest
+
+import adpharm as ap
+
+ENTRY = [n for n in ap.__all__ if n not in ("__version__", "RESEARCH_NOTICE")]
+
+
+def test_top_level_lists_the_entry_points_and_imports_nothing_heavy():
+    assert {"simulate_pk", "tdm", "simulate_mechanism", "simulate_trial", "analyze_trial", "power", "virtual_registry",
+            "escalc", "rma", "network", "indirect", "registry_network", "analyse_fst", "analyse_spt",
+            "analyse_western", "analyse_ltp", "reversal", "compare", "render", "datasets"} <= set(ENTRY)
+    out = subprocess.run([sys.executable, "-c", "import sys, adpharm; print('scipy' in sys.modules, "
+                          "'adpharm.trials' in sys.modules)"], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]          # entry points load on first use
+
+
+@pytest.mark.parametrize("name", ENTRY)
+def test_every_entry_point_has_a_numpydoc_docstring_with_an_example(name):
+    obj = getattr(ap, name)
+    doc = inspect.getdoc(obj) or ""
+    assert doc.split("\n")[0].strip(), name
+    assert "Examples\n--------" in doc and ">>> " in doc, name
+
+
+@pytest.mark.parametrize("module", sorted({inspect.getmodule(getattr(ap, n)).__name__ for n in ENTRY} | {"adpharm"}))
+def test_examples_run(module):
+    r = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert r.failed == 0, f"{module}: {r.failed} of {r.attempted} examples failed"
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'simulate_pkk'"):
+        ap.simulate_pkk  # noqa: B018
