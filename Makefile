@@ -2,17 +2,18 @@
 #   make run   builds .venv, installs adpharm and writes build/ketamine-vs-imipramine.html
 #   make test  builds/updates .venv, checks the code with ruff and runs the whole test suite (what CI runs)
 #   make test-fast  the same without the slow and browser tests (a few minutes)
+#   make docs  builds the documentation site into build/site (offline)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint clean browser
+.PHONY: run test test-fast lint clean browser docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,data,assays,mechanism,trials,transcriptomics,web,pdf]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,data,docs,assays,mechanism,trials,transcriptomics,web,pdf]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -24,6 +25,11 @@ browser:
 	-@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1) \
 	  || echo "chromium not installed: browser tests will be skipped"; }
+
+# The documentation site (mkdocs, Material theme, API reference from the numpydoc docstrings), offline.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q -d build/site
+	@echo "wrote build/site/index.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks validation
