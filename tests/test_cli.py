@@ -125,3 +125,27 @@ def test_unknown_name_leaves_no_output_file(tmp_path):
 def test_pdf_without_out_is_rejected():
     res = run_cli("compare", "ketamine", "imipramine", "--format", "pdf")
     assert res.returncode == 2 and "--out" in res.stderr
+
+
+def test_every_output_kind_has_the_same_mode_under_the_same_umask(tmp_path):
+    """Issue 38: the streamed CSV of pk simulate once came out 0600 while the guide was 0644; every file
+    adpharm writes goes through one atomic writer (io.atomic_open) and gets the umask's ordinary mode."""
+    import os
+    import stat
+    outs = {"stream.csv": ["pk", "simulate", "--drug", "sertraline", "--regimen", "50 mg po daily", "--hours", "24",
+                           "--n", "3", "--seed", "1", "--format", "csv"],
+            "pk.json": ["pk", "simulate", "--drug", "sertraline", "--regimen", "50 mg po daily", "--hours", "24",
+                        "--format", "json"],
+            "nm.csv": ["pk", "simulate", "--drug", "sertraline", "--regimen", "50 mg po daily", "--hours", "24",
+                       "--format", "nonmem"],
+            "trial.csv": ["trial", "simulate", "ssri-mdd-8wk", "--n-per-arm", "3", "--seed", "1", "--format", "csv"],
+            "guide.md": ["compare", "sertraline", "phenelzine", "--format", "md"]}
+    modes = {}
+    for name, args in outs.items():
+        f = tmp_path / name
+        r = run_cli(*args, "--out", str(f))
+        assert r.returncode == 0, (name, r.stderr)
+        modes[name] = stat.S_IMODE(f.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert set(modes.values()) == {0o666 & ~umask}, modes

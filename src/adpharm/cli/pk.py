@@ -1,16 +1,14 @@
 """`adpharm pk simulate|occupancy`: concentrations, NCA and receptor occupancy of a regimen."""
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ..figures import figure_bytes
-from ..io import atomic_write
+from ..io import atomic_open, atomic_write
 from ..pharmacology.model import CYP2D6_INHIBITOR_FACTOR, PHENOTYPES
 from ..pharmacology.occupancy import occupancy as compute_occupancy
 from ..pharmacology.simulate import iter_profiles, regimen_warnings, simulate as run_simulation
@@ -58,16 +56,8 @@ def _stream_csv(kwargs: dict, out: Optional[Path]) -> None:
     if out is None:
         write(sys.stdout)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            write(fh)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(out) as fh:
+        write(fh)
 
 
 def _run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep):
