@@ -39,3 +39,12 @@ def test_examples_run(module):
 def test_unknown_attribute_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'simulate_pkk'"):
         ap.simulate_pkk  # noqa: B018
+
+
+@pytest.mark.parametrize("package", ["pharmacology", "mechanism", "trials", "evidence", "assays", "transcriptomics",
+                                     "report", "knowledge", "datasets"])
+def test_every_engine_package_lists_its_public_names(package):
+    mod = importlib.import_module(f"adpharm.{package}")
+    assert mod.__all__ and mod.__doc__
+    for name in mod.__all__:
+        assert hasattr(mod, name) or importlib.import_module(f"adpharm.{package}.{name}"), name

@@ -1,2 +1,5 @@
-"""Lab assays: field-EPSP slice electrophysiology (and, as they land, forced swim, sucrose
-preference and Western blot densitometry) with shared group statistics."""
+"""Lab assays: field-EPSP slice electrophysiology, forced swim (tables and video), sucrose preference and Western
+blot densitometry, with shared group statistics. Entry points: each module's ``analyse``."""
+
+#: the package's public modules, down the flow
+__all__ = ["ephys", "ltp", "fst", "fst_video", "spt", "western", "stats", "tables", "batch", "figures"]

@@ -9,3 +9,6 @@ Modules, down the flow:
 * :mod:`.rrho`      – rank-rank hypergeometric overlap maps in all four directions
 * :mod:`.reversal`  – reversal scores that correct for a shared reference group, by region and drug
 """
+
+#: the package's public modules, down the flow
+__all__ = ["readers", "contrasts", "de", "shrinkage", "overlap", "rrho", "reversal"]
