@@ -13,7 +13,7 @@ from ..evidence import bundled, cumul, registry, escalc, indirect, leave1out, ne
 from ..evidence.effect_sizes import MEASURES, arm_counts
 from ..evidence.continuous import continuous_arms, pool_continuous
 from ..evidence.indirect import POPULATION_CLASSES, bundled_indirect
-from ..evidence.certainty import pooled_certainty
+from ..evidence.certainty import bias_from_notes, pooled_certainty
 from ..evidence.meta import METHODS, small_k_warnings
 from ..io import read_table
 from ..knowledge import query
@@ -342,7 +342,7 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
             used = res.table.rows[res.table.rows["study"].isin(res.studies)]
             out["certainty"] = pooled_certainty(
                 res.estimate, res.se, 0.0 if res.result is None else res.result.tau2, res.k, ratio=False,
-                bias=[("some" if isinstance(b, str) and b else None) for b in used.get("bias", [None] * len(used))],
+                bias=bias_from_notes(used.get("bias", [None] * len(used))),
                 level=level).to_dict()
         out["provenance"] = {**_provenance(), **out["provenance"]}
         if forest:
@@ -374,7 +374,7 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
         fail(f"no bundled trial reports {outcome} for {a} vs {vs}{' at ' + w if w else ''}")
     pooled = bundled.pool_odds_ratio(t, method, level)
     es, res = pooled.es, pooled.result
-    bias = [("some" if isinstance(b, str) and b else None) for b in t["bias"]]
+    bias = bias_from_notes(t["bias"])
     out = {"a": a, "c": vs, "window": w, "window_label": WINDOW_LABELS[w], "outcome": outcome, "measure": "OR",
            "k": len(es), "trials": t.drop(columns=["label"]).to_dict("records"),
            "fit": None if res is None else res.to_dict(),

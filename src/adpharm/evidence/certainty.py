@@ -59,7 +59,7 @@ stats = lazy_module("scipy.stats")
 
 __all__ = ["Judgement", "JUDGEMENTS", "RATINGS", "DOMAINS", "EQUIVALENCE_OR", "Domain", "Certainty",
            "within_study_bias", "reporting_bias", "indirectness", "imprecision", "heterogeneity", "incoherence",
-           "rate", "pooled_certainty"]
+           "rate", "pooled_certainty", "bias_from_notes"]
 
 Judgement = Literal["no concerns", "some concerns", "major concerns"]
 JUDGEMENTS: tuple[str, ...] = get_args(Judgement)
@@ -104,6 +104,12 @@ def _crossed(lo: float, hi: float, bounds: tuple[float, float]) -> int:
 
 def _level(n: int) -> str:
     return JUDGEMENTS[min(n, 2)]
+
+
+def bias_from_notes(notes) -> list[str | None]:
+    """Per-trial risk-of-bias judgements from the bundled trials' free-text notes: a stated concern is ``some``,
+    no note is not assessed (None)."""
+    return [("some" if isinstance(n, str) and n else None) for n in notes]
 
 
 def within_study_bias(judgements: Sequence[str | None] | None) -> Domain:

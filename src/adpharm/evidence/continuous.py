@@ -268,7 +268,6 @@ class ContinuousPool(NotebookDisplay):
             return float(self.result.se)
         if self.estimate is None:
             return None
-        from scipy import stats
         return (self.ci_ub - self.ci_lb) / (2 * float(stats.norm.ppf(0.5 + self.level / 2)))
 
     def summary(self) -> pd.DataFrame:

@@ -100,10 +100,10 @@ class IndirectResult(NotebookDisplay):
     def certainty(self):
         """The certainty of the indirect estimate (:func:`~adpharm.evidence.certainty.pooled_certainty`): both
         legs' trials, their risk-of-bias notes (a note is some concern), the larger leg's tau^2."""
-        from .certainty import pooled_certainty
+        from .certainty import bias_from_notes, pooled_certainty
         tau2 = max((s.fit.tau2 for s in (self.side_a, self.side_b) if s.fit is not None), default=0.0)
-        bias = [("some" if isinstance(b, str) and b else None)
-                for s in (self.side_a, self.side_b) for b in (s.trials["bias"] if "bias" in s.trials else [None] * s.k)]
+        bias = bias_from_notes([b for s in (self.side_a, self.side_b)
+                                for b in (s.trials["bias"] if "bias" in s.trials else [None] * s.k)])
         return pooled_certainty(self.beta, self.se, tau2, self.side_a.k + self.side_b.k,
                                 ratio=self.measure in RATIO_MEASURES, bias=bias, indirect_only=True, level=self.level)
 

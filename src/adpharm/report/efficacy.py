@@ -12,7 +12,7 @@ import pandas as pd
 
 from .. import __version__
 from ..evidence import anchors, bundled, registry
-from ..evidence.certainty import pooled_certainty
+from ..evidence.certainty import bias_from_notes, pooled_certainty
 from ..evidence.continuous import CONTINUOUS_MEASURES, continuous_arms, pool_continuous
 from ..evidence.indirect import bundled_indirect, population_class
 from ..evidence.plots import forest
@@ -51,8 +51,7 @@ def _names(values) -> str:
 
 
 def _bias_judgements(t) -> list[str | None]:
-    """Each trial's risk of bias for the certainty rule: a stated concern is ``some``; no note is not assessed."""
-    return [("some" if isinstance(b, str) and b else None) for b in (t["bias"] if "bias" in t.columns else [None] * len(t))]
+    return bias_from_notes(t["bias"] if "bias" in t.columns else [None] * len(t))
 
 
 def _class_level_label(t, class_level: bool) -> str | None:

@@ -46,6 +46,9 @@ from ..errors import AdpharmInputError
 from ..evidence import registry as griselda
 from ..mechanism.symptoms import HAMD17_ANCHORS, MADRS_ANCHORS
 from ..display import NotebookDisplay
+from ..lazy import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 __all__ = ["Split", "SPLITS", "split_of", "RegistryDesign", "designs", "protocol_for", "simulate_design",
            "VirtualRegistry", "virtual_registry", "madrs_from_hamd17"]
@@ -224,7 +227,7 @@ def seed_for(seed: int, study: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{study}".encode()).digest()[:8], "little") >> 1
 
 
-def _locf_responders(res, arms: list[dict], rng: np.random.Generator) -> dict[str, tuple[int, int]]:
+def _locf_responders(res, arms: list[dict]) -> dict[str, tuple[int, int]]:
     """Responders (last observation carried forward, >= 50 % reduction) over each arm's own n randomised."""
     data = res.data.sort_values(["subject", "time_h"])
     last = data.groupby("subject").tail(1).set_index("subject")
@@ -243,7 +246,7 @@ def simulate_design(d: RegistryDesign, seed: int) -> list[dict]:
     combined) and of placebo, simulated beside observed."""
     from .simulate import simulate_trial
     res = simulate_trial(protocol_for(d), seed=seed_for(seed, d.study))
-    counts = _locf_responders(res, d.arms, np.random.default_rng(seed_for(seed, d.study)))
+    counts = _locf_responders(res, d.arms)
     placebo = next(a for a in d.arms if a["drug"] is None)
     rows = []
     for drug in d.comparisons:
@@ -269,14 +272,11 @@ def run_chunk(chunk: list[RegistryDesign], seed: int) -> list[dict]:
 
 # ---------------------------------------------------------------- analysis
 def log_or(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float, float]:
-    """Log odds ratio of group 1 against group 2, its Wald SE (0.5 added to every cell when one is zero) and
-    the two-sided Wald p-value."""
-    from scipy import stats
-    a, b, c, e = x1, n1 - x1, x2, n2 - x2
-    if min(a, b, c, e) <= 0:
-        a, b, c, e = a + 0.5, b + 0.5, c + 0.5, e + 0.5
-    y = math.log(a * e / (b * c))
-    se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / e)
+    """Log odds ratio of group 1 against group 2 and its SE, by metafor's ``escalc("OR")`` (0.5 added to every
+    cell of a table with a zero), and the two-sided Wald p-value."""
+    from ..evidence.effect_sizes import escalc
+    es = escalc("OR", pd.DataFrame({"ai": [x1], "n1i": [n1], "ci": [x2], "n2i": [n2]}))
+    y, se = float(es.yi[0]), math.sqrt(float(es.vi[0]))
     return y, se, float(2 * stats.norm.sf(abs(y / se)))
 
 
