@@ -31,7 +31,8 @@ def test_sertraline_shows_its_own_network_estimates(sertraline_phenelzine):
 
 def test_linde_rows_are_labelled_ssri_class_in_primary_care(sertraline_phenelzine):
     pooled = sertraline_phenelzine["efficacy"]["pooled"]["a"]
-    assert pooled and all("primary-care trials (Linde 2015)" in r["evidence_level"] for r in pooled)
+    assert pooled and all(r["evidence_level"].startswith("Selective serotonin reuptake inhibitor (SSRI): class-level "
+                                                          "arms of primary-care trials (Linde 2015)") for r in pooled)
 
 
 def test_phenelzine_shows_its_trial_as_one_trial(sertraline_phenelzine):

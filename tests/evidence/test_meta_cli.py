@@ -183,3 +183,27 @@ def test_meta_run_on_precomputed_yi_matches_metafor_pinned(tmp_path, column):
     d, want = json.loads(r.stdout), ref["fits"]["REML_z"]
     for k in ("beta", "se", "tau2", "ci_lb", "ci_ub", "Q"):
         assert d[k] == pytest.approx(want[k], rel=1e-6, abs=1e-9), k
+
+
+def test_meta_run_face_a_reviewer_reads(tmp_path):
+    """Issue 35 item 7: t and df under Knapp-Hartung (metafor's tval, df), the prediction interval for every input
+    kind, small-k warnings, double-zero studies kept and reported as metafor's escalc keeps them (drop00 = FALSE),
+    non-whole counts taken with a note; certainty beside the estimate."""
+    f = tmp_path / "or.csv"
+    f.write_text("study,ai,n1i,ci,n2i\na,0,20,0,20\nb,5,30,2,30\nc,8,40,3,38\nd,6,25,4.5,25\n")
+    r = run_cli("meta", "run", str(f), "--measure", "OR", "--knha", "--egger")
+    assert r.returncode == 0, r.stderr
+    assert "test (Knapp-Hartung): t = " in r.stdout and ", df = 3, p = " in r.stdout
+    assert "prediction interval [" in r.stdout and "certainty: " in r.stdout
+    err = r.stderr
+    assert "1 double-zero study" in err and "drop00 = FALSE" in err
+    assert "non-whole counts in ci (1 row" in err
+    assert "Egger's test with 4 studies (fewer than 10)" in err
+    j = json.loads(run_cli("meta", "run", str(f), "--measure", "OR", "--knha", "--format", "json").stdout)
+    assert j["df"] == 3 and j["tval"] == j["zval"] and j["certainty"]["rating"]
+    g = tmp_path / "gen.csv"
+    g.write_text("study,yi,vi,grp\na,-1.2,0.3,x\nb,-0.5,0.2,x\nc,-2.0,0.5,y\nd,0.1,0.4,y\ne,-0.9,0.3,y\n")
+    r = run_cli("meta", "run", str(g), "--subgroup", "grp", "--mods", "grp")
+    assert r.returncode == 0 and "estimate: " in r.stdout and "prediction interval [" in r.stdout
+    assert "subgroup x: tau^2 estimated from 2 studies" in r.stderr
+    assert "fewer than 10 studies per moderator" in r.stderr

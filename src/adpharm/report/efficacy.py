@@ -54,12 +54,18 @@ def _bias_judgements(t) -> list[str | None]:
     return bias_from_notes(t["bias"] if "bias" in t.columns else [None] * len(t))
 
 
-def _class_level_label(t, class_level: bool) -> str | None:
-    """What kind of evidence a row rests on when it is not the drug's own trials."""
+def _class_level_label(t, class_level: bool, name: str) -> str | None:
+    """What kind of evidence a row rests on when it is not the drug's own trials (``name``: the class searched)."""
+    from ..errors import UnknownNameError
+    from ..knowledge import query
     pops = {population_class(x) for x in t["population"]} if len(t) else set()
+    try:
+        cls = query.drug_class(name)["name"]
+    except UnknownNameError:   # a drug or a family: its own name
+        cls = name
     if "primary care" in pops and t["study"].astype(str).str.startswith("linde2015").all():
-        return "class-level arms of primary-care trials (Linde 2015), not this drug's own trials"
-    return "class-level trials (no bundled trial names this drug)" if class_level else None
+        return f"{cls}: class-level arms of primary-care trials (Linde 2015), not this drug's own trials"
+    return f"{cls}: class-level trials (no bundled trial names this drug)" if class_level else None
 
 
 def _bias(t) -> list[dict[str, str]]:
@@ -108,7 +114,7 @@ def _binary_row(t, name: str, label: str, outcome: str, control: str, control_la
                            "patients": n1 + n2, "not_pooled": [], "events": _cell(
         f"{ai}/{n1} ({100 * ai / n1:.1f} %) vs {ci}/{n2} ({100 * ci / n2:.1f} %)", refs, verified,
         "events summed over trials by adpharm")}
-    evidence = _class_level_label(t, class_level)
+    evidence = _class_level_label(t, class_level, name)
     if evidence:
         row["evidence_level"] = evidence
     mism = [evidence] if evidence else []
