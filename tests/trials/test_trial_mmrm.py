@@ -144,3 +144,31 @@ def test_visit_with_no_patients_in_one_arm_is_reported_not_estimable():
     fit = mmrm(d, reference="placebo")
     assert ("high", "week6") not in set(zip(fit.contrasts["arm"], fit.contrasts["visit"]))
     assert any("high vs placebo at week6" in s for s in fit.not_estimable)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["ketamine-trd-iv", "imipramine-chronic", "ssri-mdd-8wk", "esketamine-trd-in",
+                                      "ketamine-vs-midazolam", "ketamine-crossover"])
+def test_tiny_trials_never_crash_the_primary_analysis(protocol):
+    """Issue 37 item 0: small simulated trials (2-5 per arm) once ended in LinAlgError when a BFGS step reached a
+    covariance that was not numerically positive definite; such a step is now rejected, and a fit with no
+    positive-definite optimum is a replicate without an estimate (counted), never an exception."""
+    from adpharm.trials.power import power
+    for n in (2, 3, 5):
+        r = power(protocol, 8, n_per_arm=n, seed=n, workers=0)
+        d = r.to_dict()
+        assert 0 <= d["power"] <= 1 and 0 <= d["replicates_without_estimate"] <= 8
+
+
+def test_a_fit_without_a_positive_definite_optimum_is_a_clear_error(monkeypatch):
+    import numpy as np
+
+    from adpharm.trials import mmrm as m
+    from adpharm.trials.simulate import simulate_trial
+    data = simulate_trial("ssri-mdd-8wk", 6, seed=1).data
+
+    def broken(*a, **k):
+        raise np.linalg.LinAlgError("Matrix is not positive definite")
+    monkeypatch.setattr(m, "_fit", broken)
+    with pytest.raises(m.MMRMNotConverged, match=r"MMRM: the fit did not converge \(12 subjects"):
+        m.mmrm(data)

@@ -216,7 +216,12 @@ class _REML:
         return S, L, A, b, cache, logdet
 
     def value_grad(self, theta, grad=True):
-        S, L, A, b, cache, logdet = self.parts(theta)
+        try:
+            S, L, A, b, cache, logdet = self.parts(theta)
+        except np.linalg.LinAlgError:     # a step to a numerically singular covariance: reject it, the
+            return np.inf, (np.zeros_like(theta) if grad else None)   # line search shrinks the step
+        if not np.isfinite(logdet):
+            return np.inf, (np.zeros_like(theta) if grad else None)
         try:
             Ainv = np.linalg.inv(A)
             ldA = np.linalg.slogdet(A)[1]
@@ -289,6 +294,20 @@ def mmrm(data: pd.DataFrame, *, reference: str | None = None, visits: list[str] 
         raise AdpharmInputError(f"df method: {df_method!r} is not one of {', '.join(DF_METHODS)}")
     check_level(level)
     des = _design(data, reference, visits, baseline_by_visit)
+    try:
+        with np.errstate(all="ignore"):
+            return _fit(des, baseline_by_visit, df_method, level)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError) as exc:
+        raise MMRMNotConverged(f"MMRM: the fit did not converge ({des.n_subjects} subjects, {des.n_obs} "
+                               f"observations): {' '.join(str(exc).split())[:120]}") from None
+
+
+class MMRMNotConverged(AdpharmInputError):
+    """The REML fit found no positive-definite optimum (typically a very small trial with heavy dropout): a
+    replicate without an estimate in power, a one-line error in ``trial analyze``."""
+
+
+def _fit(des: _Design, baseline_by_visit: bool, df_method: str, level: float) -> MMRMResult:
     V = len(des.visits)
     reml = _REML(des)
     th0 = _start(des)
