@@ -37,8 +37,9 @@ def test_power_interval_is_clopper_pearson():
     assert r.power == k / 5
 
 
+@pytest.mark.slow
 def test_target_power_search_reaches_the_target():
-    r = power("ketamine-trd-iv", 8, target_power=0.8, seed=2, workers=0)
+    r = power("ketamine-trd-iv", 200, target_power=0.8, seed=2, workers=2)
     assert r.power >= 0.8
     smaller = [s for s in r.search if s["n_per_arm"] < r.n_per_arm]
     assert all(s["power"] < 0.8 for s in smaller if s["n_per_arm"] >= r.n_per_arm - max(1, int(0.02 * r.n_per_arm)))
@@ -71,3 +72,47 @@ def test_cli_power_bad_arguments_exit_2(args, msg):
 def test_unreachable_scheduler_is_an_input_error():
     with pytest.raises(AdpharmInputError, match="cannot connect"):
         power("ssri-mdd-8wk", 2, scheduler="tcp://127.0.0.1:9", seed=0)
+
+
+def test_power_json_carries_its_monte_carlo_error_and_the_estimated_effect():
+    """Issue 37 item 1: power, its Monte Carlo SE and interval, the replicates, the mean and SD of the estimated
+    effect and the share without an estimate, in JSON and text."""
+    import json
+    r = run_cli("trial", "power", "ssri-mdd-8wk", "--n-per-arm", "100", "--reps", "30", "--seed", "1", "--workers", "0",
+                "--no-progress", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["mc_se"] == pytest.approx((d["power"] * (1 - d["power"]) / 30) ** 0.5)
+    assert d["mean_estimate"] < 0 and d["sd_estimate"] > 0 and d["share_without_estimate"] == 0
+    t = run_cli("trial", "power", "ssri-mdd-8wk", "--n-per-arm", "40", "--reps", "10", "--workers", "0", "--no-progress")
+    assert "Monte Carlo SE" in t.stdout and "estimated effect over replicates: mean" in t.stdout
+
+
+def test_a_search_with_too_few_replicates_is_refused_saying_why():
+    r = run_cli("trial", "power", "ketamine-trd-iv", "--target-power", "0.8", "--reps", "20")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "too few for --target-power (at least 200" in r.stderr
+
+
+@pytest.mark.slow
+def test_null_gives_the_type_i_error_of_the_primary_analysis():
+    """Every arm given the control: the MMRM's two-sided rejection rate is 0.05 within 2 Monte Carlo SE."""
+    from adpharm.trials.power import power
+    r = power("ssri-mdd-8wk", 200, n_per_arm=60, seed=0, workers=0, null=True)
+    d = r.to_dict()
+    assert d["null"] and abs(d["type_i_error"] - 0.05) <= 2 * d["mc_se"] + 1e-9, d
+    assert abs(d["mean_estimate"]) < 0.5
+
+
+def test_null_needs_a_control_arm(tmp_path):
+    from adpharm.trials.protocol import load_protocol
+    p = load_protocol("ssri-mdd-8wk")
+    text = (tmp_path / "x.yaml")
+    import yaml
+    raw = p.model_dump(mode="json", exclude_none=True)
+    raw["arms"] = [{"id": "a", "treatments": [{"drug": "sertraline", "regimen": "50 mg po daily"}]},
+                   {"id": "b", "treatments": [{"drug": "escitalopram", "regimen": "10 mg po daily"}]}]
+    raw["id"] = "two-drugs"
+    text.write_text(yaml.safe_dump(raw))
+    r = run_cli("trial", "power", str(text), "--null", "--reps", "5", "--workers", "0")
+    assert r.returncode == 2 and "has no placebo (control) arm" in r.stderr

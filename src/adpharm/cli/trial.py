@@ -142,7 +142,10 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
 @app.command("power")
 @handle_errors
 def power(protocol: str = typer.Argument(..., help="A bundled protocol or a protocol file."),
-          reps: int = typer.Option(..., "--reps", help="Replicate trials."),
+          reps: int = typer.Option(500, "--reps", help="Replicate trials per size (default 500; a --target-power "
+                                   "search needs at least 200)."),
+          null: bool = typer.Option(False, "--null", help="Give every arm the control's treatment: the rate is the "
+                                    "primary analysis's type I error."),
           n_per_arm: Optional[int] = typer.Option(None, "--n-per-arm", help="Patients per arm (default the protocol's)."),
           target_power: Optional[float] = typer.Option(None, "--target-power", help="Search the patients per arm for this power."),
           seed: int = typer.Option(0, "--seed", help="Seed of the replicate seeds."),
@@ -159,11 +162,10 @@ def power(protocol: str = typer.Argument(..., help="A bundled protocol or a prot
     if scheduler is not None and workers is not None:
         fail("--scheduler and --workers: give one (the scheduler's cluster has its own workers)")
     res = run(protocol, reps, n_per_arm=n_per_arm, target_power=target_power, seed=seed, workers=workers,
-              scheduler=scheduler, progress=progress)
+              scheduler=scheduler, progress=progress, null=null)
     warn(res.warnings)
     d = res.to_dict()
-    text = (f"{res.protocol}: power {res.power:.3f} [{res.ci_lb:.3f}, {res.ci_ub:.3f}] with {res.n_per_arm} per arm, "
-            f"{res.reps} replicates, seed {res.seed} ({res.workers})\n")
+    text = res.text()
     if res.search:
         text += table_text(res.summary(), ".3f") + "\n"
     emit(d, text, fmt, out)

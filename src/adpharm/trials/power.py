@@ -32,6 +32,26 @@ from ..display import NotebookDisplay
 stats = lazy_module("scipy.stats")
 
 MAX_REPS = 100_000
+#: replicates when none are given (Monte Carlo SE of a power near 0.8: about 0.018)
+DEFAULT_REPS = 500
+#: the fewest replicates per size a sample-size search accepts: below it Monte Carlo noise (SE 0.028 at
+#: power 0.8 and 200 replicates) makes the walked curve zigzag and the chosen size arbitrary
+MIN_SEARCH_REPS = 200
+
+
+def null_protocol(proto: TrialProtocol) -> TrialProtocol:
+    """The protocol under the null: every arm given what the control arm is given (the protocol's drug replaced
+    by its placebo), so that the primary analysis's rejection rate is its type I error."""
+    ref = proto.reference_arm
+    if not ref.is_control:
+        raise AdpharmInputError(f"null: protocol {proto.id} has no placebo (control) arm to give every arm")
+    arms = []
+    for a in proto.arms:
+        if a.id == ref.id:
+            arms.append(a)
+        else:
+            arms.append(ref.model_copy(update={"id": a.id, "label": a.label, "ratio": a.ratio}))
+    return proto.model_copy(update={"arms": arms, "id": f"{proto.id}-null", "name": f"{proto.name} (null)"})
 
 
 def replicate_seeds(seed: int, reps: int) -> list[int]:
@@ -108,6 +128,49 @@ class PowerResult(NotebookDisplay):
     target_power: float | None = None
     #: the model's known misses that concern this protocol (:mod:`.known_misses`)
     warnings: list[str] = field(default_factory=list)
+    #: True when every arm was given the control's treatment (the rate is the type I error)
+    null: bool = False
+
+    @property
+    def rejection_rate(self) -> float:
+        """The share of replicates whose two-sided test is significant at the endpoint's alpha, in either
+        direction: the type I error under the null (power counts only results favouring the active arm)."""
+        p = self.replicates["p"].astype(float)
+        return float((p < self.endpoint.get("alpha", 0.05)).mean())
+
+    @property
+    def rate(self) -> float:
+        """What the run estimates: the type I error under ``null``, else the power."""
+        return self.rejection_rate if self.null else self.power
+
+    @property
+    def mc_se(self) -> float:
+        """Monte Carlo standard error of :attr:`rate`, ``sqrt(r (1 - r) / reps)``."""
+        return math.sqrt(self.rate * (1 - self.rate) / self.reps)
+
+    def estimate_stats(self) -> dict:
+        """Mean and SD of the estimated effect over the replicates that have one, and how many have none."""
+        est = self.replicates["estimate"].astype(float)
+        ok = est.dropna()
+        return {"mean_estimate": float(ok.mean()) if len(ok) else None,
+                "sd_estimate": float(ok.std(ddof=1)) if len(ok) > 1 else None,
+                "replicates_without_estimate": int(est.isna().sum()),
+                "share_without_estimate": float(est.isna().mean())}
+
+    def text(self) -> str:
+        """The lines a user reads: power (or type I error) with its Monte Carlo error and the estimated effect."""
+        st = self.estimate_stats()
+        what = "type I error (two-sided; every arm given the control)" if self.null else "power"
+        fmt = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
+        lo, hi = (_clopper_pearson(int(round(self.rate * self.reps)), self.reps) if self.null
+                  else (self.ci_lb, self.ci_ub))
+        out = (f"{self.protocol}: {what} {self.rate:.3f} (Monte Carlo SE {self.mc_se:.3f}; 95 % CI "
+               f"{lo:.3f}-{hi:.3f}) with {self.n_per_arm} per arm, {self.reps} replicates, seed "
+               f"{self.seed} ({self.workers})\n"
+               f"estimated effect over replicates: mean {fmt(st['mean_estimate'])}, SD {fmt(st['sd_estimate'])}; "
+               f"replicates without an estimate: {st['replicates_without_estimate']} "
+               f"({100 * st['share_without_estimate']:.1f} %)\n")
+        return out
 
     def summary(self) -> pd.DataFrame:
         if self.search:
@@ -116,11 +179,10 @@ class PowerResult(NotebookDisplay):
                               "ci_lb": self.ci_lb, "ci_ub": self.ci_ub}])
 
     def to_dict(self) -> dict:
-        failed = int(self.replicates["estimate"].isna().sum())
-        return {"power": self.power, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub, "reps": self.reps,
+        return {"power": self.power, "mc_se": self.mc_se, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub, "reps": self.reps,
                 "n_per_arm": self.n_per_arm, "target_power": self.target_power, "search": self.search or None,
-                "endpoint": self.endpoint, "replicates_without_estimate": failed, "warnings": list(self.warnings),
-                "mean_estimate": float(self.replicates["estimate"].mean()) if failed < self.reps else None,
+                "null": self.null, "type_i_error": self.rejection_rate if self.null else None,
+                "endpoint": self.endpoint, "warnings": list(self.warnings), **self.estimate_stats(),
                 "provenance": {"protocol": self.protocol, "seed": self.seed, "adpharm": __version__,
                                "model": _model_version(),
                                "replicate_seeds": "numpy SeedSequence(seed).generate_state(reps, uint32)",
@@ -254,9 +316,9 @@ def _power_at(proto, n, seeds, ex: Executor, progress) -> pd.DataFrame:
     return pd.DataFrame([r for p in parts for r in p]).sort_values("rep").reset_index(drop=True)
 
 
-def power(protocol: TrialProtocol | str, reps: int, *, n_per_arm: int | None = None,
+def power(protocol: TrialProtocol | str, reps: int = DEFAULT_REPS, *, n_per_arm: int | None = None,
           target_power: float | None = None, seed: int = 0, workers: int | None = None,
-          scheduler: str | None = None, progress=False, max_n_per_arm: int = 2000) -> PowerResult:
+          scheduler: str | None = None, progress=False, max_n_per_arm: int = 2000, null: bool = False) -> PowerResult:
     """Power of a protocol's primary endpoint by simulation.
 
     Parameters
@@ -279,10 +341,16 @@ def power(protocol: TrialProtocol | str, reps: int, *, n_per_arm: int | None = N
     proto = protocol if isinstance(protocol, TrialProtocol) else load_protocol(protocol)
     if not isinstance(reps, (int, np.integer)) or not 1 <= reps <= MAX_REPS:
         raise AdpharmInputError(f"--reps: {reps!r} must be a whole number from 1 to {MAX_REPS:,}")
+    if null:
+        proto = null_protocol(proto)
     if n_per_arm is not None and target_power is not None:
         raise AdpharmInputError("give --n-per-arm or --target-power, not both")
     if target_power is not None and not 0 < target_power < 1:
         raise AdpharmInputError(f"--target-power: {target_power!r} must be between 0 and 1")
+    if target_power is not None and reps < MIN_SEARCH_REPS:
+        raise AdpharmInputError(f"--reps: {reps} replicates per size is too few for --target-power (at least "
+                                f"{MIN_SEARCH_REPS}: Monte Carlo noise, SE {math.sqrt(0.16 / reps):.3f} at power "
+                                f"0.8, would make the search's curve zigzag and its answer arbitrary)")
     if n_per_arm is not None and not 1 <= n_per_arm <= 20_000:
         raise AdpharmInputError(f"--n-per-arm: {n_per_arm!r} must be from 1 to 20,000")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -297,7 +365,7 @@ def power(protocol: TrialProtocol | str, reps: int, *, n_per_arm: int | None = N
             k = int(reps_df["success"].sum())
             lo, hi = _clopper_pearson(k, reps)
             return PowerResult(proto.id, endpoint, n, reps, int(seed), k / reps, lo, hi, reps_df, ex.name,
-                               warnings=misses)
+                               warnings=misses, null=null)
         tried: dict[int, pd.DataFrame] = {}
 
         def pw(n):
@@ -321,8 +389,9 @@ def power(protocol: TrialProtocol | str, reps: int, *, n_per_arm: int | None = N
         for n in sorted(tried):
             k = int(tried[n]["success"].sum())
             lo, hi = _clopper_pearson(k, reps)
-            search.append({"n_per_arm": n, "power": k / reps, "ci_lb": lo, "ci_ub": hi})
+            search.append({"n_per_arm": n, "power": k / reps, "mc_se": math.sqrt(k / reps * (1 - k / reps) / reps),
+                           "ci_lb": lo, "ci_ub": hi})
         k = int(tried[hi_n]["success"].sum())
         lo, hi = _clopper_pearson(k, reps)
         return PowerResult(proto.id, endpoint, hi_n, reps, int(seed), k / reps, lo, hi, tried[hi_n], ex.name,
-                           search, target_power, misses)
+                           search, target_power, misses, null)
