@@ -211,14 +211,15 @@ class RegistryNetwork(NotebookDisplay):
     data: pd.DataFrame = field(repr=False)
     certainty: dict = field(default_factory=dict)
     data_notes: list = field(default_factory=list)
+    #: trials comparing each treatment directly with the reference
+    k_direct: dict = field(default_factory=dict)
 
     def estimates(self) -> dict[str, dict]:
         """Each treatment against the reference: ``beta, se, ci_lb, ci_ub, pval, OR, OR_ci_lb, OR_ci_ub``,
         the number of direct trials against the reference, and ``certainty``."""
         est = self.network.estimates()
         for t, row in est.items():
-            d = direct_versus(self.data, t, self.network.reference)
-            row["k_direct"] = int(len(d))
+            row["k_direct"] = self.k_direct[t]
             row["certainty"] = self.certainty[t].to_dict()
         return est
 
@@ -276,10 +277,11 @@ def registry_network(outcome: Outcome = "response", published_only: bool = False
                   level=level, source=f"{KEY} ({outcome})")
     ns = net.nodesplit()
     dbt = net.to_dict()["design_by_treatment"]["Qp_inc"]
-    out = {}
+    out, k_direct = {}, {}
     for t in net.others:
         b, se = net.contrast(t, net.reference)
         direct = direct_versus(data, t, net.reference)
+        k_direct[t] = int(len(direct))
         key = " vs ".join(sorted((t, net.reference)))
         split_p = ns.loc[key, "pval"] if key in ns.index else None
         out[t] = cert.rate({
@@ -291,4 +293,4 @@ def registry_network(outcome: Outcome = "response", published_only: bool = False
             "heterogeneity": cert.heterogeneity(b, se, net.tau2, level),
             "incoherence": cert.incoherence(None if split_p is None or pd.isna(split_p) else float(split_p), dbt),
         })
-    return RegistryNetwork(outcome, published_only, net, data, out, notes + list(net.warnings))
+    return RegistryNetwork(outcome, published_only, net, data, out, notes + list(net.warnings), k_direct)

@@ -239,10 +239,12 @@ def registry_rows(p: dict) -> dict[str, Any]:
         return out
     if p["kind"] != "drug":
         out["class_summary"] = "not computed: the members' estimates are shown side by side"
+    fits = {o: _registry_fit(o) for o in REGISTRY_OUTCOMES}
+    estimates = {o: f.estimates() for o, f in fits.items()}
     for m in inside:
         for outcome, label in REGISTRY_OUTCOMES.items():
-            fit = _registry_fit(outcome)
-            est = fit.estimates().get(m)
+            fit = fits[outcome]
+            est = estimates[outcome].get(m)
             if est is None:
                 out["rows"].append({"drug": m, "outcome": label, "estimate": None,
                                     "note": f"no registry trial of {m} reports {outcome}"})
