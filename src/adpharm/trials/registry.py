@@ -44,7 +44,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..evidence import registry as griselda
-from ..mechanism.symptoms import HAMD17_ANCHORS, MADRS_ANCHORS
+from ..mechanism.symptoms import HAMD17_ANCHORS, MADRS_ANCHORS, responders
 from ..display import NotebookDisplay
 from ..lazy import lazy_module
 
@@ -231,12 +231,12 @@ def _locf_responders(res, arms: list[dict]) -> dict[str, tuple[int, int]]:
     """Responders (last observation carried forward, >= 50 % reduction) over each arm's own n randomised."""
     data = res.data.sort_values(["subject", "time_h"])
     last = data.groupby("subject").tail(1).set_index("subject")
-    resp = (last["value"] <= 0.5 * last["baseline"]) & (last["time_h"] > 0)
+    hit = responders(last["value"].to_numpy(float)[:, None], last["baseline"].to_numpy(float))[:, 0]
+    resp = pd.Series(hit & (last["time_h"].to_numpy() > 0), index=last.index)
     subj = res.subjects
     out = {}
     for a in arms:
-        ids = subj.loc[subj["arm"] == a["id"], "subject"].to_numpy()
-        keep = ids[:a["n"]] if ids.size >= a["n"] else ids
+        keep = subj.loc[subj["arm"] == a["id"], "subject"].to_numpy()[:a["n"]]
         out[a["id"]] = (int(resp.reindex(keep).fillna(False).sum()), int(keep.size))
     return out
 
@@ -301,7 +301,7 @@ def _summary(rows: list[dict], side: str) -> dict:
 
 
 def _by_drug(rows: list[dict]) -> dict:
-    from ..evidence.effect_sizes import EffectSizes
+    from ..evidence.effect_sizes import EffectSizes, wald_interval
     from ..evidence.meta import rma
     out = {}
     for drug in sorted({r["drug"] for r in rows}):
@@ -315,8 +315,8 @@ def _by_drug(rows: list[dict]) -> dict:
                 d[side] = {"OR": math.exp(m.beta), "OR_ci_lb": math.exp(m.ci_lb), "OR_ci_ub": math.exp(m.ci_ub),
                            "tau2": m.tau2}
             else:
-                d[side] = {"OR": math.exp(y[0]), "OR_ci_lb": math.exp(y[0] - 1.96 * math.sqrt(v[0])),
-                           "OR_ci_ub": math.exp(y[0] + 1.96 * math.sqrt(v[0])), "tau2": None}
+                lo, hi = wald_interval(y[0], math.sqrt(v[0]))
+                d[side] = {"OR": math.exp(y[0]), "OR_ci_lb": math.exp(lo), "OR_ci_ub": math.exp(hi), "tau2": None}
         out[drug] = d
     return out
 
