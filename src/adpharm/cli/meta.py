@@ -13,7 +13,7 @@ from ..evidence import bundled, cumul, registry, escalc, indirect, leave1out, ne
 from ..evidence.effect_sizes import MEASURES, arm_counts
 from ..evidence.continuous import continuous_arms, pool_continuous
 from ..evidence.indirect import POPULATION_CLASSES, bundled_indirect
-from ..evidence.certainty import bias_from_notes, pooled_certainty
+from ..evidence.certainty import bias_from_notes, certainty_text, pooled_certainty
 from ..evidence.meta import METHODS, small_k_warnings
 from ..io import read_table
 from ..knowledge import query
@@ -121,7 +121,7 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
     else:
         typer.echo(f"estimate: {res.beta:.4g} [{res.ci_lb:.4g}, {res.ci_ub:.4g}]; prediction interval "
                    f"[{res.pi_lb:.4g}, {res.pi_ub:.4g}]")
-    typer.echo(f"certainty: {_certainty_text(out['certainty'])}")
+    typer.echo(f"certainty: {certainty_text(out['certainty'])}")
     if sub:
         typer.echo("\nSubgroups\n" + table_text(sub.summary(), ".4g", index=True))
         typer.echo(f"Test for subgroup differences: Q = {sub.Qb:.3f}, df = {sub.Qb_df}, p = {sub.Qbp:.4g}")
@@ -136,11 +136,6 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
                                           f"z = {eg.stat:.3f}, p = {eg.pval:.4g}; limit estimate {eg.limit_estimate:.4f}"))
     for w in res.warnings + small_k:
         typer.echo(f"warning: {w}", err=True)
-
-
-def _certainty_text(c: dict) -> str:
-    down = [f"{k.replace('_', ' ')}: {d['judgement']}" for k, d in c["domains"].items() if d["judgement"] != "no concerns"]
-    return c["rating"] + (f" ({'; '.join(down)})" if down else "")
 
 
 @app.command("network")
@@ -286,7 +281,7 @@ def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or cla
     if "exp" in out:
         e = out["exp"]
         typer.echo(f"{a} vs {b}: {measure} {e['estimate']:.2f} [{e['ci_lb']:.2f}, {e['ci_ub']:.2f}]")
-    typer.echo(f"certainty: {_certainty_text(out['certainty'])}")
+    typer.echo(f"certainty: {certainty_text(out['certainty'])}")
     if res.transitivity:
         typer.echo("Transitivity: the two legs differ, so this estimate is fragile:")
         for f in res.transitivity:
@@ -359,7 +354,7 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
         if res.estimate is not None:
             typer.echo(f"pooled {outcome}: {res.estimate:.3f} [{res.ci_lb:.3f}, {res.ci_ub:.3f}] "
                        f"({out['method']}; negative favours {a})")
-            typer.echo(f"certainty: {_certainty_text(out['certainty'])}")
+            typer.echo(f"certainty: {certainty_text(out['certainty'])}")
         else:
             typer.echo(f"pooled {outcome}: not estimable from the bundled trials")
         for n in res.notes:
@@ -393,4 +388,4 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
     typer.echo(table_text(t[["study", "ai", "n1i", "ci", "n2i", "timepoint"]]))
     e = out["exp"]
     typer.echo(f"pooled OR: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]")
-    typer.echo(f"certainty: {_certainty_text(out['certainty'])}")
+    typer.echo(f"certainty: {certainty_text(out['certainty'])}")

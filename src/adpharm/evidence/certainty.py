@@ -59,7 +59,7 @@ stats = lazy_module("scipy.stats")
 
 __all__ = ["Judgement", "JUDGEMENTS", "RATINGS", "DOMAINS", "EQUIVALENCE_OR", "Domain", "Certainty",
            "within_study_bias", "reporting_bias", "indirectness", "imprecision", "heterogeneity", "incoherence",
-           "rate", "pooled_certainty", "bias_from_notes"]
+           "rate", "pooled_certainty", "bias_from_notes", "certainty_text"]
 
 Judgement = Literal["no concerns", "some concerns", "major concerns"]
 JUDGEMENTS: tuple[str, ...] = get_args(Judgement)
@@ -94,8 +94,13 @@ class Certainty:
                 "refs": ["nikolakopoulou2020"]}
 
     def __str__(self) -> str:
-        down = [f"{k.replace('_', ' ')}: {d.judgement}" for k, d in self.domains.items() if d.judgement != "no concerns"]
-        return self.rating + (f" ({'; '.join(down)})" if down else "")
+        return certainty_text(self.to_dict())
+
+
+def certainty_text(c: dict) -> str:
+    """One line of a certainty record (:meth:`Certainty.to_dict`): the rating and every domain with concerns."""
+    down = [f"{k.replace('_', ' ')}: {d['judgement']}" for k, d in c["domains"].items() if d["judgement"] != "no concerns"]
+    return c["rating"] + (f" ({'; '.join(down)})" if down else "")
 
 
 def _crossed(lo: float, hi: float, bounds: tuple[float, float]) -> int:
