@@ -22,7 +22,8 @@ def ket_imi():
 
 def test_each_drug_dominates_its_own_time_scale(ket_imi):
     t = ket_imi.table.set_index("day")
-    assert t.loc[1, "effect_combination"] == pytest.approx(t.loc[1, "effect_ketamine"], abs=1e-3)
+    # on day 1 imipramine adds only the start of its affective-processing shift (cascade model 2.4)
+    assert t.loc[1, "effect_combination"] == pytest.approx(t.loc[1, "effect_ketamine"], abs=5e-3)
     assert t.loc[42, "effect_combination"] == pytest.approx(t.loc[42, "effect_imipramine"], abs=1e-3)
     assert t.loc[14, "effect_combination"] > max(t.loc[14, "effect_ketamine"], t.loc[14, "effect_imipramine"])
 

@@ -19,14 +19,15 @@ def _by(result, schedule):
     return next(r for r in result.rows if r["schedule"] == schedule)
 
 
-def test_ketamine_acts_after_one_dose_and_imipramine_only_after_three_weeks():
+def test_ketamine_acts_after_one_dose_and_imipramine_mostly_after_three_weeks():
     ket = preclinical("ketamine", 10)           # 10 mg/kg i.p., the dose of Li 2010
     imi = preclinical("imipramine", 15)
     ket_acute = _by(ket, "acute")["immobility_reduction_pct"]
-    assert ket_acute > 1 and ket_acute > 100 * _by(imi, "acute")["immobility_reduction_pct"]
-    assert _by(imi, "acute")["immobility_reduction_pct"] < 0.1
-    # the monoaminergic weight is set by the clinical calibration (Linde 2015), which makes it small
-    assert _by(imi, "chronic")["immobility_reduction_pct"] > 1
+    imi_acute = _by(imi, "acute")["immobility_reduction_pct"]
+    # cascade model 2.4: one dose of imipramine starts the affective-processing shift, a small acute effect
+    assert ket_acute > 1 and ket_acute > 10 * imi_acute
+    # the monoaminergic weights are set by the clinical calibration (Linde 2015, Wagner 2017, Taylor 2006)
+    assert _by(imi, "chronic")["immobility_reduction_pct"] > max(1.0, 2 * imi_acute)
     assert _by(ket, "acute")["test_time_h"] == 24 and _by(imi, "chronic")["test_time_h"] == 20 * 24 + 24
 
 

@@ -198,11 +198,14 @@ def _at(protocol, visit, seed=2026):
 
 
 def test_weeks_scale_separation_for_imipramine_and_ssri_hours_for_ketamine():
+    # conventional drugs separate in week 1 with a minority of their later effect (Taylor 2006: about a third
+    # of the week-6 difference at week 1), ketamine by 24 h
     imi = simulate_trial("imipramine-chronic", N, seed=1).summary().set_index(["arm", "visit"])["madrs_mean"]
-    assert abs(imi["placebo", "week1"] - imi["imipramine", "week1"]) < 1.5
-    assert imi["placebo", "week6"] - imi["imipramine", "week6"] > 2
+    imi_w1, imi_w6 = (imi["placebo", w] - imi["imipramine", w] for w in ("week1", "week6"))
+    assert imi_w6 > 2 and 0 < imi_w1 < 0.6 * imi_w6
     ssri = simulate_trial("ssri-mdd-8wk", N, seed=1).summary().set_index(["arm", "visit"])["madrs_mean"]
-    assert abs(ssri["placebo", "week1"] - ssri["sertraline", "week1"]) < 1.5
+    assert ssri["placebo", "week1"] - ssri["sertraline", "week1"] < 0.6 * (ssri["placebo", "week8"]
+                                                                           - ssri["sertraline", "week8"])
     # SSRI against inert placebo at week 8: about 2-4 MADRS points (Wade 2002, a Linde 2015 trial: 2.7, SE 0.85)
     assert 0.5 < ssri["placebo", "week8"] - ssri["sertraline", "week8"] < 6
     # ketamine against saline or midazolam at 24 h: Lapidus 2014 7.6 (95 % CI 3.9-11.3), Murrough 2013 7.95
@@ -312,9 +315,6 @@ def test_ssri_placebo_response_beside_linde_2015():
     assert s.loc["placebo", "response_rate"] == pytest.approx(0.397, abs=0.12)
 
 
-@pytest.mark.xfail(strict=True, reason="imipramine responds about 26 % at week 6 after the washout, below the 45 % of "
-                   "Kocsis 1988 and 46 % of Stewart 1993: the monoaminergic weight is calibrated on the primary-care "
-                   "trials of Linde 2015 (13 points over placebo), and these chronic samples separated by over 30")
 def test_imipramine_response_after_lead_in_beside_kocsis_and_stewart():
     s = _at("imipramine-chronic", "week6")
     assert s.loc["imipramine", "response_rate"] == pytest.approx(0.45, abs=0.1)

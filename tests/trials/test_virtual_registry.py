@@ -107,7 +107,8 @@ def test_holdout_json_contract(holdout):
     assert {"study", "drug", "observed", "simulated"} <= set(t)
     assert {"log_or", "se", "significant", "placebo_response"} <= set(t["simulated"])
     assert all(vr.split_of(x["study"]) == "holdout" for x in holdout["trials"])
-    assert any(w.startswith("known miss (early-onset)") for w in holdout["warnings"])
+    # cascade model 2.4 separates conventional drugs from week 1 and lands the registry: no known miss left
+    assert not any(w.startswith(("known miss (early-onset)", "known miss (registry")) for w in holdout["warnings"])
     assert holdout["provenance"]["seed"] == 1 and "cascade model" in holdout["provenance"]["model"]
 
 
@@ -122,10 +123,8 @@ def test_holdout_spread_and_share_significant_land_on_the_registry(holdout):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known miss registry-effect-size: simulated mean log OR 0.39 against the "
-                                       "observed 0.55 on the held-out half (0.16 apart, 0.15 allowed): the model's "
-                                       "monoaminergic effect starts too late for 6-week LOCF trials")
 def test_holdout_mean_log_odds_ratio_within_0_15(holdout):
+    """Cascade model 2.4 (seed 1): 0.48 against the observed 0.55 on the held-out half (model 2.3: 0.39)."""
     s = holdout["summary"]["mean_log_or"]
     assert abs(s["simulated"] - s["observed"]) <= 0.15
 

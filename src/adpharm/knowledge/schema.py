@@ -115,6 +115,10 @@ class Administration(Cited):
     regimen: str
     #: the same regimen in adpharm's regimen syntax, for the guide's simulated course
     simulate: str | None = None
+    #: what the guide's simulated course gives both arms beside it, as ``drug: regimen`` (an adjunctive
+    #: treatment's oral antidepressant), and the population it is simulated in (default: by drug class)
+    simulate_with: list[str] = []
+    simulate_population: str | None = None
 
 
 class Metabolite(Cited):

@@ -51,6 +51,61 @@ def onset_day(separation: np.ndarray, times_h: np.ndarray, threshold: float) -> 
     return None
 
 
+#: the measures of early onset of Taylor et al. 2006 (SSRIs against placebo): week 1 against week 6
+EARLY_DAY, REFERENCE_DAY = 7, 42
+
+
+def early_onset(summary: pd.DataFrame) -> dict | None:
+    """Early onset as Taylor et al. (2006) measured it, from a :meth:`MechanismResult.summary` table.
+
+    Returns the relative risk of a 50 % reduction at day 7 (drug over placebo; None when no placebo
+    patient responds), the day-7 separation (placebo minus drug mean MADRS) and its share of the separation
+    at day 42 (or at the last whole day when the run is shorter), or None for runs shorter than 7 days.
+
+    References
+    ----------
+    .. [1] Taylor MJ, Freemantle N, Geddes JR, Bhagwagar Z (2006). Early onset of selective serotonin
+       reuptake inhibitor antidepressant action: systematic review and meta-analysis. Arch Gen Psychiatry
+       63(11):1217-1223. doi:10.1001/archpsyc.63.11.1217 (RR 1.64, 1.2-2.25; about a third of the week-6
+       difference at week 1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"day": [7, 42], "separation": [1.0, 3.0], "response_rate": [0.09, 0.5],
+    ...                   "placebo_response_rate": [0.06, 0.35]})
+    >>> round(early_onset(t)["week1_relative_risk"], 2), round(early_onset(t)["week1_share"], 3)
+    (1.5, 0.333)
+    """
+    rows = summary.set_index("day")
+    if EARLY_DAY not in rows.index:
+        return None
+    ref_day = REFERENCE_DAY if REFERENCE_DAY in rows.index else int(rows.index.max())
+    w1, ref = rows.loc[EARLY_DAY], rows.loc[ref_day]
+    placebo = float(w1["placebo_response_rate"])
+    return {"week1_relative_risk": float(w1["response_rate"]) / placebo if placebo > 0 else None,
+            "week1_response_rate": float(w1["response_rate"]), "week1_placebo_response_rate": placebo,
+            "week1_separation": float(w1["separation"]), "reference_day": ref_day,
+            "reference_separation": float(ref["separation"]),
+            "week1_share": float(w1["separation"]) / float(ref["separation"]) if ref["separation"] > 0 else None,
+            "published": "Taylor 2006 (taylor2006), SSRIs against placebo: RR 1.64 (1.2-2.25) for a 50 % HDRS "
+                         "reduction at week 1; about a third of the week-6 difference at week 1"}
+
+
+def early_onset_text(onset: dict | None) -> str:
+    """One line for the text output; empty when the run is shorter than a week."""
+    if onset is None:
+        return ""
+    rr = onset["week1_relative_risk"]
+    rr_text = "not estimable (no placebo responder)" if rr is None else f"{rr:.2f}"
+    share = onset["week1_share"]
+    share_text = "" if share is None else f" = {100 * share:.0f} % of day {onset['reference_day']}'s"
+    return (f"early onset (Taylor 2006's measures): week-1 relative risk of a 50 % reduction {rr_text} "
+            f"({100 * onset['week1_response_rate']:.1f} % vs {100 * onset['week1_placebo_response_rate']:.1f} %); "
+            f"week-1 separation {onset['week1_separation']:.2f} MADRS points{share_text} "
+            f"({onset['reference_separation']:.2f}); published: RR 1.64 (1.2-2.25), about a third\n")
+
+
 def model_version(model: CascadeModel) -> str:
     return f"adpharm {__version__} cascade model {model.version} ({model.source})"
 
@@ -78,6 +133,7 @@ class MechanismResult(NotebookDisplay):
     plasticity: np.ndarray | None = field(default=None, repr=False)  # (patients, times)
     population: Population | None = None
     expectancy: dict = field(default_factory=dict)   # the expectancy factor of each arm, and why
+    background: list[tuple[str, str]] = field(default_factory=list)   # given to both arms (e.g. an oral antidepressant)
 
     @property
     def n(self) -> int:
@@ -165,12 +221,14 @@ class MechanismResult(NotebookDisplay):
         return {
             "drug": self.label,
             "regimen": "; ".join(f"{d}: {r}" for d, r in self.regimens),
+            "background": [{"drug": d, "regimen": r, "arms": "both"} for d, r in self.background],
             "time_h": [round(float(t), 6) for t in self.times_h],
             "states": {k: [float(x) for x in v] for k, v in self.states.items()},
             "madrs": self._percentiles(self.madrs),
             "hamd17": self._percentiles(hamd17_from_madrs(self.madrs)),
             "onset_day": self.onset_day(),
             "onset_h": self.onset_h(),
+            "early_onset": early_onset(self.summary()),
             "response_rate": resp,
             "remission_rate": rem,
             "placebo": {"madrs": self._percentiles(self.madrs_placebo),
@@ -296,7 +354,7 @@ def prepare(regimens: list[tuple[str, str]], days: float, n: int, seed: int | No
             times_h: np.ndarray | None = None, typical: bool = False,
             population: str | Population | None = None) -> Setup:
     """Draw a population and build its PK. ``typical``: every patient is the typical patient
-    (typical PK, median placebo response, unit sensitivity, mean baseline, no rater error).
+    (typical PK, median placebo response and onset, unit sensitivity, mean baseline, no rating error).
     ``population`` (a name or a :class:`Population`, default the default population) sets the
     baseline and placebo parameters; ``params`` override them."""
     pop = population if isinstance(population, Population) else load_populations().get(population)
@@ -311,6 +369,7 @@ def prepare(regimens: list[tuple[str, str]], days: float, n: int, seed: int | No
         patients.expectancy_max[:] = p["placebo_expectancy_median_frac"]
         patients.contact_max[:] = p["placebo_contact_median_frac"]
         patients.baseline[:] = p["madrs_baseline_mean"]
+        patients.contact_onset_z[:] = 0.0
     if typical:
         patients.rater_z[:] = 0.0
     return Setup(p, times, components, patients)
@@ -329,7 +388,7 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
              remission_threshold: float = REMISSION_MADRS, onset_threshold: float = ONSET_THRESHOLD_MADRS,
              times_h: np.ndarray | None = None, grid: Grid | None = None, model: CascadeModel | None = None,
              kb: KnowledgeBase | None = None, typical: bool = False, population: str | Population | None = None,
-             control: str = "inert") -> MechanismResult:
+             control: str = "inert", background: list[tuple[str, str]] | None = None) -> MechanismResult:
     """Simulate one drug (``(drug, regimen)``) or a combination (a list of them) and its placebo arm.
 
     Parameters
@@ -344,6 +403,9 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
         placebo response; default the default population (``mdd-outpatient``).
     control : the placebo arm's control, ``inert`` (saline, placebo pill or spray) or ``active``
         (a placebo with noticeable effects, such as midazolam).
+    background : ``(drug, regimen)`` pairs given to both arms, as an adjunctive trial gives its newly
+        started oral antidepressant (TRANSFORM: esketamine or placebo spray, each with the antidepressant);
+        the separation is then the drug's effect over the background's.
 
     Returns
     -------
@@ -358,23 +420,26 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
     kb = or_bundled(kb)
     model = model or load()
     regimens = check_arguments(regimens, days, n, remission_threshold, onset_threshold)
+    background = [tuple(b) for b in (background or [])]
     pops = load_populations()
     pop = population if isinstance(population, Population) else pops.get(population)
-    setup = prepare(regimens, days, n, seed, model, kb, weight_kg=weight_kg, age_y=age_y, sex=sex,
+    setup = prepare(regimens + background, days, n, seed, model, kb, weight_kg=weight_kg, age_y=age_y, sex=sex,
                     phenotype=phenotype, params=params, times_h=times_h, typical=typical, population=pop)
-    arms = arm_expectancy(regimens, setup.components, control, kb)
+    arms = arm_expectancy(regimens, setup.components[:len(regimens)], control, kb)
     out = solve(model, setup, grid=grid)
-    zero = np.zeros_like(out["plasticity"])
+    placebo_plasticity = (solve(model, setup, components=setup.components[len(regimens):], grid=grid,
+                                record_mean=())["plasticity"]
+                          if background else np.zeros_like(out["plasticity"]))
     p, times = setup.params, setup.times_h
     warnings = [w for c in setup.components for w in c.warnings]
     label = " + ".join(d for d, _ in regimens)
     return MechanismResult(label, [(d, str(r)) for d, r in regimens], times,
                            {k: out[f"mean:{k}"] for k in REPORTED},
                            madrs(setup.patients, out["plasticity"], times, p, arms["drug_arm_factor"]),
-                           madrs(setup.patients, zero, times, p, arms["placebo_arm_factor"]),
+                           madrs(setup.patients, placebo_plasticity, times, p, arms["placebo_arm_factor"]),
                            setup.patients.baseline, remission_threshold, onset_threshold, seed, model, p, warnings,
-                           _flags([d for d, _ in regimens], kb), setup.components, setup, out["plasticity"],
-                           pop, arms)
+                           _flags([d for d, _ in regimens + background], kb), setup.components, setup,
+                           out["plasticity"], pop, arms, background)
 
 
 def arm_expectancy(regimens: list[tuple[str, str]], components: list[PKComponent], control: str,

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AdpharmInputError
-from .simulate import MAX_PATIENTS, day_index, model_version, onset_day, simulate
+from .simulate import MAX_PATIENTS, day_index, early_onset, model_version, onset_day, simulate
 from .symptoms import remitters, responders
 
 #: default patients per chunk (the benchmark measures the peak memory it needs)
@@ -146,6 +146,7 @@ class StreamedResult:
                 "time_h": [round(float(t), 6) for t in self.times_h],
                 "states": {k: [float(x) for x in v] for k, v in self.states.items()},
                 "madrs": self._percentiles(self.drug), "onset_day": self.onset_day(),
+                "early_onset": early_onset(self.summary()),
                 "response_rate": rate(self.drug.responders), "remission_rate": rate(self.drug.remitters),
                 "placebo": {"madrs": self._percentiles(self.placebo), "response_rate": rate(self.placebo.responders),
                             "remission_rate": rate(self.placebo.remitters)},

@@ -71,7 +71,8 @@ class Patients:
     expectancy_max: np.ndarray   # maximal improvement fraction from expectancy (full, before the arm's factor)
     contact_max: np.ndarray      # maximal improvement fraction from therapeutic contact
     sensitivity: np.ndarray
-    rater_z: np.ndarray          # (patients, visits) standard normal rater errors
+    rater_z: np.ndarray          # (patients, visits) standard normal rating errors (rater and fluctuation)
+    contact_onset_z: np.ndarray  # standard normal: how fast the patient's contact response sets in
 
     def subset(self, idx) -> Patients:
         return Patients(*(getattr(self, f.name)[idx] for f in fields(self)))
@@ -126,7 +127,9 @@ def draw_patients(n: int, n_visits: int, params: dict, rng: np.random.Generator,
     expectancy = expit(logit(params["placebo_expectancy_median_frac"]) + shift)
     contact = expit(logit(params["placebo_contact_median_frac"]) + shift)
     sens = np.exp(params["sensitivity_log_sd"] * rng.standard_normal(n))
-    return Patients(base, expectancy, contact, sens, rng.standard_normal((n, n_visits)))
+    rater_z = rng.standard_normal((n, n_visits))
+    return Patients(baseline=base, expectancy_max=expectancy, contact_max=contact, sensitivity=sens,
+                    rater_z=rater_z, contact_onset_z=rng.standard_normal(n))
 
 
 def drug_fraction(sensitivity, plasticity):
@@ -153,15 +156,32 @@ def expectancy_course(t_expectancy_days, params, ndim: int = 0):
     return (1.0 - np.exp(-t / tau_e)) * (keep + (1.0 - keep) * np.exp(-t / tau_d))
 
 
-def nonspecific(expectancy_max, contact_max, expectancy_factor, t_expectancy_days, t_contact_days, params):
-    """Non-specific improvement fraction ``1 - (1 - f e g(t_e)) (1 - c (1 - exp(-t_c/tau_c)))``
-    (:func:`expectancy_course` for ``g``).
+def contact_tau_days(params, onset_z, ndim: int = 0):
+    """Each patient's contact time constant ``tau_c exp(sigma_tau z)``: the population's median
+    (``placebo_contact_tau_days``) spread log-normally (``placebo_contact_tau_log_sd``), so that some
+    patients improve within days of the first contact and others over months."""
+    return (per_patient(params["placebo_contact_tau_days"], ndim)
+            * np.exp(per_patient(params["placebo_contact_tau_log_sd"], ndim) * np.asarray(onset_z, dtype=float)))
+
+
+def rating_sd_points(params) -> float | np.ndarray:
+    """SD of a rating around the patient's true score: rater error and visit-to-visit fluctuation
+    of the symptoms, independent of each other, ``sqrt(rater_sd^2 + fluctuation_sd^2)``."""
+    return np.hypot(np.asarray(params["rater_sd_points"], dtype=float),
+                    np.asarray(params["symptom_fluctuation_sd_points"], dtype=float))
+
+
+def nonspecific(expectancy_max, contact_max, expectancy_factor, t_expectancy_days, t_contact_days, params, *,
+                onset_z):
+    """Non-specific improvement fraction ``1 - (1 - f e g(t_e)) (1 - c (1 - exp(-t_c/tau_c,i)))``
+    (:func:`expectancy_course` for ``g``, :func:`contact_tau_days` for ``tau_c,i`` from the patients'
+    ``onset_z``, shaped like ``contact_max``).
 
     Times before the procedure (``t_e < 0``) or the first contact carry no improvement. The time
     constants may be scalars or per-patient vectors.
     """
     ndim = max(np.ndim(expectancy_max), np.ndim(t_expectancy_days), np.ndim(t_contact_days))
-    tau_c = per_patient(params["placebo_contact_tau_days"], ndim)
+    tau_c = contact_tau_days(params, onset_z, ndim)
     e = expectancy_factor * expectancy_max * expectancy_course(t_expectancy_days, params, ndim)
     c = contact_max * (1.0 - np.exp(-np.clip(t_contact_days, 0, None) / tau_c))
     return 1.0 - (1.0 - e) * (1.0 - c)
@@ -187,9 +207,9 @@ def madrs(patients: Patients, plasticity: np.ndarray, times_h: np.ndarray, param
     the procedure and the first contact are at time 0."""
     t_days = np.asarray(times_h, dtype=float)[None, :] / 24.0
     n = nonspecific(patients.expectancy_max[:, None], patients.contact_max[:, None], expectancy_factor,
-                    t_days, t_days, params)
+                    t_days, t_days, params, onset_z=patients.contact_onset_z[:, None])
     rated = rated_score(patients.baseline[:, None], n, drug_fraction(patients.sensitivity[:, None], plasticity),
-                        per_patient(params["rater_sd_points"], 2), patients.rater_z,
+                        per_patient(rating_sd_points(params), 2), patients.rater_z,
                         overlap=per_patient(params["drug_placebo_overlap_frac"], 2))
     rated[:, 0] = patients.baseline            # the baseline visit is the inclusion rating itself
     return rated

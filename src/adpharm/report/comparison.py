@@ -108,6 +108,8 @@ def _glance(p: dict, pathways: dict) -> list[tuple[str, dict | None]]:
             txt = f"{lo:.3g}+ {unit}" if onset.get("value") is None else f"{lo:.3g} {unit}"
         else:
             txt = f"{lo:.3g} {unit}" if hi == lo else f"{lo:.3g}-{hi:.3g} {unit}"
+        if onset.get("conditions"):
+            txt += f" ({onset['conditions']})"
         onset_cell = cell(txt, onset["refs"], onset.get("verified", True), note=onset.get("note") or onset.get("method"),
                           fact=onset.get("fact"))
     if p["kind"] == "drug":

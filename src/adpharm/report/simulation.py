@@ -8,6 +8,7 @@ trajectories are simulated.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -33,18 +34,32 @@ def population_for(drug: str) -> str | None:
     return POPULATION_BY_CLASS.get(d.drug_class) if d else None
 
 
-def regimen_for(p: dict) -> tuple[str, str, list[str]] | None:
-    """``(drug id, regimen, refs)`` the knowledge base gives for simulating this side, or None."""
+@dataclass(frozen=True)
+class Course:
+    """What the knowledge base gives for simulating one side: the drug and its regimen, what both arms
+    receive beside it (an adjunctive treatment's oral antidepressant) and the population."""
+
+    drug: str
+    regimen: str
+    refs: tuple[str, ...]
+    background: tuple[tuple[str, str], ...]
+    population: str | None
+
+
+def regimen_for(p: dict) -> Course | None:
+    """The :class:`Course` the knowledge base gives for simulating this side, or None."""
     for a in p.get("administration", []):
         if a.get("simulate"):
             drug = p["id"] if p["kind"] == "drug" else a["members"][0]
-            return drug, a["simulate"], list(a["refs"])
+            background = tuple(tuple(x.strip() for x in w.split(":", 1)) for w in a.get("simulate_with", []))
+            return Course(drug, a["simulate"], tuple(a["refs"]), background,
+                          a.get("simulate_population") or population_for(drug))
     return None
 
 
 def _curves(results: dict[str, Any]) -> dict[str, Any]:
     """What the course figure draws, as plain arrays (cheap to return from a worker process)."""
-    from ..mechanism.simulate import model_version
+    from ..mechanism.simulate import early_onset, model_version
     lines = []
     for name, res in results.items():
         lo, hi = np.percentile(res.madrs, [25, 75], axis=0)
@@ -77,9 +92,10 @@ def _figure(curves: dict[str, Any]) -> str:
 
 
 @lru_cache(maxsize=16)
-def _simulate(drug: str, regimen: str):
+def _simulate(course: Course):
     from ..mechanism.simulate import simulate
-    return simulate((drug, regimen), DAYS, n=N, seed=SEED, population=population_for(drug))
+    return simulate((course.drug, course.regimen), DAYS, n=N, seed=SEED, population=course.population,
+                    background=list(course.background))
 
 
 def start_course(pa: dict, pb: dict, background: bool = False) -> Callable[[], dict[str, Any] | None]:
@@ -114,7 +130,7 @@ def start_course(pa: dict, pb: dict, background: bool = False) -> Callable[[], d
 def simulated_course(pa: dict, pb: dict, draw: bool = True) -> dict[str, Any] | None:
     """Simulate both sides; None when neither side has a regimen to simulate. Without ``draw`` the figure
     is left to the caller: ``svg`` is None and ``curves`` holds what it draws."""
-    from ..mechanism.simulate import model_version
+    from ..mechanism.simulate import early_onset, model_version
     sides = {"a": regimen_for(pa), "b": regimen_for(pb)}
     if not any(sides.values()):
         return None
@@ -124,16 +140,17 @@ def simulated_course(pa: dict, pb: dict, draw: bool = True) -> dict[str, Any] | 
         if reg is None:
             missing.append(names[side])
             continue
-        drug, regimen, r = reg
-        res = _simulate(drug, regimen)
+        res = _simulate(reg)
         results[names[side]] = res
-        refs += r
+        refs += list(reg.refs)
         s = res.summary().set_index("day")
         pop = res.population
-        rows.append({"side": side, "name": names[side], "drug": drug, "regimen": regimen, "refs": r,
+        rows.append({"side": side, "name": names[side], "drug": reg.drug, "regimen": reg.regimen, "refs": list(reg.refs),
+                     "background": [f"{d}: {r}" for d, r in reg.background],
                      "population": pop.name, "population_label": pop.label,
                      "placebo_arm": res.expectancy.get("note"),
                      "onset_day": res.onset_day(), "onset_h": res.onset_h(),
+                     "early_onset": early_onset(res.summary()),
                      "days": [{"day": day, "madrs": round(float(s.loc[day, "madrs_mean"]), 1),
                                "placebo": round(float(s.loc[day, "madrs_placebo_mean"]), 1),
                                "separation": round(float(s.loc[day, "separation"]), 1),

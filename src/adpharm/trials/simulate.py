@@ -45,7 +45,7 @@ from ..mechanism.model import CascadeModel, load
 from ..mechanism.population import load_populations
 from ..mechanism.simulate import Setup, model_version, solve
 from ..mechanism.symptoms import (REMISSION_MADRS, Patients, draw_patients, drug_fraction, hamd17_from_madrs,
-                                  nonspecific, population_values, rated_score)
+                                  nonspecific, population_values, rated_score, rating_sd_points)
 from ..pharmacology.model import Covariates
 from ..pharmacology.regimen import parse_regimen
 from ..pharmacology.simulate import draw_covariates
@@ -448,8 +448,8 @@ def _rate(params, pts: Patients, effect, t_procedure_h, t_contact_h, factor, z):
     arm's expectancy ``factor``. 2-D ``effect`` rates every patient at every visit."""
     col = (lambda a: a[:, None]) if np.ndim(effect) == 2 else (lambda a: a)
     n = nonspecific(col(pts.expectancy_max), col(pts.contact_max), factor, np.asarray(t_procedure_h) / 24.0,
-                    np.asarray(t_contact_h) / 24.0, params)
-    return rated_score(col(pts.baseline), n, effect, float(np.asarray(params["rater_sd_points"])), z,
+                    np.asarray(t_contact_h) / 24.0, params, onset_z=col(pts.contact_onset_z))
+    return rated_score(col(pts.baseline), n, effect, float(rating_sd_points(params)), z,
                        overlap=float(np.asarray(params["drug_placebo_overlap_frac"])))
 
 
