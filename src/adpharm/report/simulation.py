@@ -59,7 +59,7 @@ def regimen_for(p: dict) -> Course | None:
 
 def _curves(results: dict[str, Any]) -> dict[str, Any]:
     """What the course figure draws, as plain arrays (cheap to return from a worker process)."""
-    from ..mechanism.simulate import early_onset, model_version
+    from ..mechanism.simulate import model_version
     lines = []
     for name, res in results.items():
         lo, hi = np.percentile(res.madrs, [25, 75], axis=0)
