@@ -46,7 +46,7 @@ def _check(fit, pinned, key):
 
 def test_matches_nlme_gls_on_a_simulated_trial_with_dropout():
     d = pd.read_csv(DATA / "imipramine_chronic_seed3_n60.csv")
-    fit = mmrm(d, reference="placebo")
+    fit = mmrm(d, reference="placebo", baseline_by_visit=False)   # the R calls: one common slope
     _check(fit, R_IMIPRAMINE, lambda v: ("imipramine", v))
     assert fit.converged
     assert abs(fit.loglik_reml - R_IMIPRAMINE_LOGLIK) < 1e-4   # same REML likelihood, constants included
@@ -54,7 +54,7 @@ def test_matches_nlme_gls_on_a_simulated_trial_with_dropout():
 
 def test_matches_nlme_gls_on_three_arms_with_intermittent_missing_visits():
     d = pd.read_csv(DATA / "three_arm_own.csv")
-    fit = mmrm(d, reference="placebo")
+    fit = mmrm(d, reference="placebo", baseline_by_visit=False)   # the R calls: one common slope
     _check(fit, R_THREE_ARM, lambda k: k)
     assert abs(fit.loglik_reml - R_THREE_ARM_LOGLIK) < 1e-4
 
@@ -78,7 +78,7 @@ def test_matches_live_nlme_gls_on_any_simulated_trial(tmp_path, protocol, seed):
         parts = line.split(",")
         if parts[0] != "loglik":
             pinned[(parts[0], parts[1])] = (float(parts[2]), float(parts[3]))
-    fit = mmrm(d, reference="placebo")
+    fit = mmrm(d, reference="placebo", baseline_by_visit=False)   # the R calls: one common slope
     _check(fit, pinned, lambda k: k)
 
 
@@ -91,7 +91,7 @@ def test_one_visit_is_ancova_with_residual_df():
     arm = np.where(np.arange(n) % 2, "drug", "placebo")
     value = base - 5 - 3 * (arm == "drug") - 0.2 * (base - 30) + rng.normal(0, 4, n)
     d = pd.DataFrame({"subject": np.arange(n), "arm": arm, "visit": "week6", "baseline": base, "value": value})
-    fit = mmrm(d, reference="placebo")
+    fit = mmrm(d, reference="placebo", baseline_by_visit=False)   # the R calls: one common slope
     ols = smf.ols("change ~ C(arm, Treatment('placebo')) + baseline", data=d.assign(change=value - base)).fit()
     name = "C(arm, Treatment('placebo'))[T.drug]"
     row = fit.contrasts.iloc[0]
@@ -129,7 +129,7 @@ def test_complete_data_with_baseline_by_visit_is_per_visit_ancova():
 
 def test_residual_df_option_and_bad_options():
     d = pd.read_csv(DATA / "three_arm_own.csv")
-    fit = mmrm(d, reference="placebo", df_method="residual")
+    fit = mmrm(d, reference="placebo", df_method="residual", baseline_by_visit=False)
     n_obs = int((d["visit"] != "baseline").sum())
     assert set(fit.contrasts["df"]) == {float(n_obs - (4 + 8 + 1))}
     with pytest.raises(AdpharmInputError, match="df method"):
@@ -141,7 +141,7 @@ def test_residual_df_option_and_bad_options():
 def test_visit_with_no_patients_in_one_arm_is_reported_not_estimable():
     d = pd.read_csv(DATA / "three_arm_own.csv")
     d = d[~((d["arm"] == "high") & (d["visit"] == "week6"))]
-    fit = mmrm(d, reference="placebo")
+    fit = mmrm(d, reference="placebo", baseline_by_visit=False)   # the R calls: one common slope
     assert ("high", "week6") not in set(zip(fit.contrasts["arm"], fit.contrasts["visit"]))
     assert any("high vs placebo at week6" in s for s in fit.not_estimable)
 

@@ -220,7 +220,7 @@ def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or cla
                  data: Optional[Path] = typer.Option(None, "--data", help="Arm-level CSV (study,treatment,xi,ni[,population,timepoint,design,outcome]); default: the bundled trials."),
                  outcome: str = typer.Option("responders", "--outcome", help="responders or remitters (bundled trials)."),
                  measure: str = typer.Option("OR", "--measure", help="OR, RR or RD."),
-                 method: str = typer.Option("DL", "--method", help="tau^2 estimator for pooling each leg."),
+                 method: str = typer.Option("REML", "--method", help="tau^2 estimator for pooling each leg."),
                  level: float = typer.Option(0.95, "--level", help="Confidence level."),
                  include_unverified: bool = typer.Option(False, "--include-unverified",
                                                          help="Use bundled counts from memory (status M), flagged."),

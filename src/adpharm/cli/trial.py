@@ -1,6 +1,7 @@
 """`adpharm protocols`, `adpharm protocol NAME` and `adpharm trial simulate|analyze|power`."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -79,7 +80,10 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
     else:
         head = (f"{res.protocol.id}: {res.protocol.name}\n{len(res.subjects)} randomised of {res.screened} screened, "
                 f"seed {res.seed}; simulated with {d['provenance']['model']}\n{res.population_text()}\n"
-                f"response: {d['provenance']['response']}; remission: {d['provenance']['remission']}\n")
+                + (res.protocol.estimand.text() + "\n" if res.protocol.estimand else "")
+                + res.primary().text() + "\n"
+                f"by visit (observed cases; response: {d['provenance']['response']}; remission: "
+                f"{d['provenance']['remission']}):\n")
         body = table_text(res.summary(), ".3f") + "\n"
         nots = res.protocol.unsimulated_scales()
         if nots:
@@ -94,9 +98,16 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
 def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit, baseline, value (period, time_h optional)."),
             reference: Optional[str] = typer.Option(None, "--reference", help="Comparator arm (default: placebo/control by name, else the first)."),
             visit: Optional[str] = typer.Option(None, "--visit", help="Visit of the responder and ANCOVA/LOCF analyses (default the last)."),
-            remission: float = typer.Option(10.0, "--remission-threshold", help="Remission: score at or below this."),
+            protocol: Optional[str] = typer.Option(None, "--protocol", help="The protocol the data follow (a bundled "
+                                                   "name or a file): its estimand and primary result come first, and "
+                                                   "its remission threshold is the default."),
+            remission: Optional[float] = typer.Option(None, "--remission-threshold",
+                                                      help="Remission: score at or below this (default: the protocol's, "
+                                                           "else 10)."),
             df_method: str = typer.Option("satterthwaite", "--df", help="satterthwaite or residual."),
-            baseline_by_visit: bool = typer.Option(False, "--baseline-by-visit", help="A baseline slope per visit."),
+            baseline_by_visit: bool = typer.Option(True, "--baseline-by-visit/--no-baseline-by-visit",
+                                                   help="A baseline slope per visit (baseline:visit, the regulatory "
+                                                        "default) or one common slope."),
             level: float = typer.Option(0.95, "--level", help="Confidence level."),
             fmt: str = typer.Option("text", "--format", help="text or json."),
             out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
@@ -107,6 +118,12 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
     check_choice("--df", df_method, ("satterthwaite", "residual"))
     check_plot_path(plot)
     d = read_trial_csv(data)
+    proto = None
+    if protocol is not None:
+        from ..trials.protocol import load_protocol
+        proto = load_protocol(protocol)
+    if remission is None:
+        remission = proto.remission_threshold(10.0) if proto is not None else 10.0
     res = run(d, reference=reference, visit=visit, remission_threshold=remission, df_method=df_method, level=level,
               baseline_by_visit=baseline_by_visit)
     out_d = res.to_dict()
@@ -114,6 +131,13 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
     for n in res.notes:
         typer.echo(f"adpharm: note: {n}", err=True)
     lines = [f"{data}: {res.design}, reference arm {res.reference}; subjects {res.n_subjects}"]
+    if proto is not None:
+        from ..trials.primary import primary_result
+        prim = primary_result(proto, d)
+        out_d["estimand"], out_d["primary"] = prim.estimand, prim.to_dict()
+        if proto.estimand is not None:
+            lines.append(proto.estimand.text())
+        lines += [prim.text(), "all visits:"]
     if res.mmrm is not None:
         lines.append("MMRM (change from baseline, unstructured covariance, REML, "
                      f"{res.mmrm.df_method} df):")
@@ -126,9 +150,13 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
         m = r["missing_as_failure"]
         if m.get("odds_ratio") is None:
             continue
+        oc = r.get("observed_cases") or {}
+        oc_text = (f"; observed cases {oc['rate']:.3f} vs {oc['rate_reference']:.3f}"
+                   if oc.get("rate") is not None and oc.get("rate_reference") is not None else "")
+        nnt = "not estimable" if m["nnt"] is None or not math.isfinite(m["nnt"]) else f"{m['nnt']:.3g}"
         lines.append(f"{r['endpoint']} at {r['visit']} ({r['arm']} vs {r['reference']}, missing = failure): "
                      f"{m['rate']:.3f} vs {m['rate_reference']:.3f}, OR {m['odds_ratio']:.3g} "
-                     f"[{m['or_ci_lb']:.3g}, {m['or_ci_ub']:.3g}], RD {m['risk_difference']:.3f}, NNT {m['nnt']:.3g}")
+                     f"[{m['or_ci_lb']:.3g}, {m['or_ci_ub']:.3g}], RD {m['risk_difference']:.3f}, NNT {nnt}{oc_text}")
     if res.survival:
         for t in res.survival["logrank"]:
             lines.append(f"time to response, log-rank {t['arm']} vs {t['reference']}: chi2 {t['chi2']:.3g}, p {t['p']:.3g}")
@@ -220,3 +248,6 @@ def registry(split: str = typer.Option("holdout", "--split", help="calibration, 
     body += "".join(f"  {k:<14} k {v['k']:>3}  {v['observed']['OR']:.2f} / {v['simulated']['OR']:.2f}\n"
                     for k, v in s["by_drug"].items())
     emit(d, head + body, fmt, out)
+
+
+app.command("protocols", help="List the bundled trial protocols (as `adpharm protocols`).")(protocols)

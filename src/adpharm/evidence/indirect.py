@@ -281,7 +281,7 @@ def transitivity_report(ta: pd.DataFrame, tb: pd.DataFrame, a: str, b: str) -> l
 
 
 def indirect(table_a: pd.DataFrame, table_b: pd.DataFrame, a: str, b: str, via: str, measure: str = "OR",
-             method: str = "DL", level: float = 0.95, source: str = "data") -> IndirectResult:
+             method: str = "REML", level: float = 0.95, source: str = "data") -> IndirectResult:
     """Bucher indirect comparison of ``a`` versus ``b`` from two sets of trials against ``via``.
 
     Parameters
@@ -321,7 +321,7 @@ def indirect(table_a: pd.DataFrame, table_b: pd.DataFrame, a: str, b: str, via: 
 
 
 def bundled_indirect(a: str, b: str, via: str = "placebo", outcome: str = "responders", measure: str = "OR",
-                     method: str = "DL", level: float = 0.95, window_a: str | None = None,
+                     method: str = "REML", level: float = 0.95, window_a: str | None = None,
                      window_b: str | None = None, include_unverified: bool = False,
                      population: str | None = None) -> IndirectResult | NotEstimable:
     """:func:`indirect` on the bundled trials; ``a`` and ``b`` are drugs or classes, ``via`` a control or drug.

@@ -21,7 +21,7 @@ from ..knowledge.schema import WINDOW_LABELS, WINDOWS
 
 CONTROLS = {"placebo": "placebo", "ad_placebo": "oral antidepressant + placebo spray", "midazolam": "midazolam"}
 OUTCOME_LABELS = {"responders": "Response", "remitters": "Remission"}
-METHOD = "DL"
+METHOD = "REML"
 
 
 def _cell(value: str, refs: list[str], verified: bool, note: str) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def _binary_row(t, name: str, label: str, outcome: str, control: str, control_la
                                         mismatches=mism).to_dict()
     o = orr.exp
     row["odds_ratio"] = {"estimate": o["estimate"], "ci_lb": o["ci_lb"], "ci_ub": o["ci_ub"],
-                         "method": "one trial, Wald interval" if orr.result is None else "random effects (DerSimonian-Laird)"}
+                         "method": "one trial, Wald interval" if orr.result is None else "random effects (REML)"}
     e = rr.exp
     if rr.result is None:
         row["estimate"] = _cell(f"RR {e['estimate']:.2f} (95 % CI {e['ci_lb']:.2f}-{e['ci_ub']:.2f}), one trial",
@@ -132,7 +132,7 @@ def _binary_row(t, name: str, label: str, outcome: str, control: str, control_la
     row["estimate"] = _cell(
         f"RR {e['estimate']:.2f} (95 % CI {e['ci_lb']:.2f}-{e['ci_ub']:.2f}); I² {res.I2:.0f} %, "
         f"τ² {res.tau2:.3g}", refs, verified,
-        f"random-effects meta-analysis (DerSimonian-Laird) of {res.k} trials; adpharm {__version__}"
+        f"random-effects meta-analysis (REML) of {res.k} trials; adpharm {__version__}"
         + ("; some counts unverified" if not verified else ""))
     text = {s: f"{a}/{n} vs {c}/{m}" for s, a, n, c, m in zip(rr.es.study, t["ai"], t["n1i"], t["ci"], t["n2i"])}
     ax = forest(res, study_text=text, title=f"{label}: {name} vs {control_label}, {WINDOW_LABELS[window]} (risk ratio)")
@@ -177,7 +177,7 @@ def _continuous_row(res, name: str, control: str, control_label: str, window: st
     row["estimate"] = _cell(
         f"{measure} {res.estimate:{fmt}} (95 % CI {res.ci_lb:{fmt}} to {res.ci_ub:{fmt}}); I² {r.I2:.0f} %, "
         f"τ² {r.tau2:.3g}; {favours}", refs, verified,
-        f"random-effects meta-analysis (DerSimonian-Laird) of {res.k} trials; adpharm {__version__}"
+        f"random-effects meta-analysis (REML) of {res.k} trials; adpharm {__version__}"
         + ("; some values unverified" if not verified else ""))
     row["forest_svg"] = to_svg(res.plot().figure, salt=re.sub(r"\W", "", f"forest{side}{measure}{control}{window}"))
     return row
@@ -204,7 +204,7 @@ def indirect(pa: dict, pb: dict, include_unverified: bool = False) -> dict[str, 
             "estimate": _cell(f"OR {e['estimate']:.2f} (95 % CI {e['ci_lb']:.2f}-{e['ci_ub']:.2f}) for response, "
                               f"{a} vs {b} at {wa}", refs, verified,
                               f"adjusted indirect comparison through placebo (Bucher 1997), each leg pooled by "
-                              f"DerSimonian-Laird; adpharm {__version__}")}
+                              f"REML; adpharm {__version__}")}
 
 
 # ---------------------------------------------------------------- the registry, drug by drug

@@ -181,7 +181,7 @@ class TrialAnalysis(NotebookDisplay):
 
 def analyze(data: pd.DataFrame, *, reference: str | None = None, visit: str | None = None,
             remission_threshold: float = 10.0, df_method: str = "satterthwaite", level: float = 0.95,
-            baseline_by_visit: bool = False) -> TrialAnalysis:
+            baseline_by_visit: bool = True) -> TrialAnalysis:
     """Analyse long trial data (see the module docstring).
 
     Parameters

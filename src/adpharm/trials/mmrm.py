@@ -74,13 +74,16 @@ class MMRMResult:
     level: float
     converged: bool
     not_estimable: list[str] = field(default_factory=list)
+    baseline_by_visit: bool = True
 
     def summary(self) -> pd.DataFrame:
         return self.contrasts.copy()
 
     def to_dict(self) -> dict:
         """JSON-ready (undefined statistics are None, :func:`adpharm.io.jsonable`)."""
-        return jsonable({"model": "change ~ baseline + visit * arm, unstructured covariance, REML",
+        slope = "baseline * visit" if self.baseline_by_visit else "baseline + visit"
+        return jsonable({"model": f"change ~ {slope} + visit * arm, unstructured covariance, REML",
+                "baseline_by_visit": self.baseline_by_visit,
                 "reference": self.reference, "df_method": self.df_method, "level": self.level,
                 "contrasts": [{k: r[k] for k in ("arm", "visit", "estimate", "se", "df", "ci_lb", "ci_ub", "p")}
                               for r in self.contrasts.to_dict("records")],
@@ -273,7 +276,7 @@ def _hessian(fun_grad, theta, h=1e-5):
 
 
 def mmrm(data: pd.DataFrame, *, reference: str | None = None, visits: list[str] | None = None,
-         baseline_by_visit: bool = False, df_method: str = "satterthwaite", level: float = 0.95) -> MMRMResult:
+         baseline_by_visit: bool = True, df_method: str = "satterthwaite", level: float = 0.95) -> MMRMResult:
     """Fit the MMRM to long data with columns ``subject, arm, visit, baseline, value``.
 
     Parameters
@@ -282,7 +285,8 @@ def mmrm(data: pd.DataFrame, *, reference: str | None = None, visits: list[str] 
     reference : the arm the others are compared with (default the first arm in the data).
     visits : visit order (default order of first appearance); the baseline visit, where the change
         is 0 for everyone, is recognised and left out.
-    baseline_by_visit : a baseline slope per visit instead of one common slope.
+    baseline_by_visit : a baseline slope per visit (``baseline:visit``, the default of regulatory analysis plans)
+        or, with False, one common slope.
     df_method : ``"satterthwaite"`` or ``"residual"`` (``n_obs - p``, what ``nlme::gls`` prints).
     level : confidence level of the intervals.
 
@@ -393,4 +397,4 @@ def _fit(des: _Design, baseline_by_visit: bool, df_method: str, level: float) ->
     lsmeans = pd.DataFrame(ls)
     sigma = pd.DataFrame(S, index=des.visits, columns=des.visits)
     return MMRMResult(coef, contrasts, lsmeans, sigma, -0.5 * f, des.n_subjects, des.n_obs, des.reference,
-                      df_method, level, bool(converged), des.dropped)
+                      df_method, level, bool(converged), des.dropped, baseline_by_visit)

@@ -25,6 +25,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from .known_misses import warnings_for
+from .primary import primary_test
 from .protocol import TrialProtocol, load_protocol
 from ..lazy import lazy_module
 from ..display import NotebookDisplay
@@ -57,41 +58,6 @@ def null_protocol(proto: TrialProtocol) -> TrialProtocol:
 def replicate_seeds(seed: int, reps: int) -> list[int]:
     """The seed of every replicate (independent of how replicates are split across workers)."""
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(reps, dtype=np.uint32)]
-
-
-def primary_test(proto: TrialProtocol, data: pd.DataFrame) -> tuple[float | None, float | None]:
-    """Estimate (active minus reference; negative favours the active arm for scores) and p of the primary endpoint."""
-    from .analysis import ancova_locf, responder_analysis, survival_analysis, visit_order, check_trial_data, crossover_analysis
-    from .mmrm import mmrm
-    ep = proto.primary
-    ref = proto.reference_arm.id
-    active = next(a.id for a in proto.arms if a.id != ref)
-    d = check_trial_data(data)
-    if ep.kind == "change":
-        if proto.design == "crossover" or ep.analysis == "crossover":
-            rows = [r for r in crossover_analysis(d, ref, visit_order(d)) if r["visit"] == ep.visit]
-            return (rows[0]["estimate"], rows[0].get("p")) if rows else (None, None)
-        if ep.analysis == "ancova":
-            rows = ancova_locf(d, ref, [ref, active], visit_order(d), ep.visit, 1 - ep.alpha, [])
-            return (rows[0]["estimate"], rows[0]["p"]) if rows else (None, None)
-        try:
-            fit = mmrm(d[d["arm"].isin([ref, active])], reference=ref, visits=[v.id for v in proto.visits])
-        except AdpharmInputError:
-            return None, None
-        c = fit.contrasts[(fit.contrasts["arm"] == active) & (fit.contrasts["visit"] == ep.visit)]
-        return (float(c["estimate"].iloc[0]), float(c["p"].iloc[0])) if len(c) else (None, None)
-    if ep.kind in ("response", "remission"):
-        thr = 10.0 if ep.threshold is None else ep.threshold
-        rows = [r for r in responder_analysis(d, ref, [ref, active], ep.visit, thr, 0.95, []) if r["endpoint"] == ep.kind]
-        r = rows[0]["missing_as_failure"]
-        return (-r["risk_difference"] if r["risk_difference"] is not None else None), r.get("fisher_p")
-    first = d[d["period"] == d["period"].min()]          # a crossover's first period, as analyze() does
-    surv = survival_analysis(first, ref, [ref, active], visit_order(first), [])
-    if not surv or not surv["logrank"]:
-        return None, None
-    arms = surv["arms"]
-    favour = -1.0 if arms[active]["events"] / arms[active]["n"] >= arms[ref]["events"] / arms[ref]["n"] else 1.0
-    return favour, surv["logrank"][0]["p"]
 
 
 #: how often real trials of approved antidepressants succeed, to read a simulated power against

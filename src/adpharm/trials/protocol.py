@@ -224,6 +224,37 @@ class Endpoints(_Strict):
     secondary: list[Endpoint] = []
 
 
+STRATEGIES = ("treatment policy", "hypothetical", "composite", "while on treatment", "principal stratum")
+
+
+class IntercurrentEvent(_Strict):
+    """An event after randomisation that changes what the endpoint means, and the ICH E9(R1) strategy for it."""
+
+    event: str
+    strategy: Literal["treatment policy", "hypothetical", "composite", "while on treatment", "principal stratum"]
+    note: str | None = None
+
+
+class Estimand(_Strict):
+    """The primary estimand in the five attributes of ICH E9(R1): population, treatment, variable (the
+    endpoint at its visit), how intercurrent events are handled, and the population-level summary."""
+
+    population: str
+    treatment: str
+    endpoint: Literal["change", "response", "remission", "time_to_response", "relapse"]
+    visit: str | None = None
+    intercurrent_events: list[IntercurrentEvent] = Field(min_length=1)
+    summary: str
+
+    def text(self) -> str:
+        """The estimand as a protocol states it, one attribute per line."""
+        events = "; ".join(f"{e.event}: {e.strategy}" + (f" ({e.note})" if e.note else "")
+                           for e in self.intercurrent_events)
+        return (f"estimand (ICH E9(R1)):\n  population: {self.population}\n  treatment: {self.treatment}\n"
+                f"  variable: {self.endpoint}{f' at {self.visit}' if self.visit else ''}\n"
+                f"  intercurrent events: {events}\n  summary: {self.summary}")
+
+
 class Crossover(_Strict):
     """Sequences of arm ids, one per period; periods start ``period_days`` apart (washout included)."""
 
@@ -248,6 +279,7 @@ class TrialProtocol(_Strict):
     scales: list[str] = ["MADRS"]
     dropout: Dropout = Dropout(model="none")
     endpoints: Endpoints
+    estimand: Estimand | None = None
     checks: list[dict] = []
 
     @field_validator("scales")
@@ -279,6 +311,10 @@ class TrialProtocol(_Strict):
                 raise ValueError(f"endpoint {e.kind} needs a visit")
             if e.visit == vids[0]:
                 raise ValueError(f"endpoint {e.kind}: the baseline visit cannot be an endpoint")
+        est, prim = self.estimand, self.endpoints.primary
+        if est is not None and (est.endpoint, est.visit) != (prim.kind, prim.visit):
+            raise ValueError(f"estimand: endpoint {est.endpoint!r} at visit {est.visit!r} is not the primary "
+                             f"endpoint ({prim.kind} at {prim.visit!r})")
         for a in self.arms:
             if a.escalation is not None and a.escalation.visit not in vids[1:]:
                 raise ValueError(f"arm {a.id}: escalation visit {a.escalation.visit!r} is not a post-baseline visit")

@@ -74,6 +74,7 @@ class TrialResult(NotebookDisplay):
     warnings: list[str] = field(default_factory=list)
     #: the fraction of a salient procedure's expectancy each arm keeps (0 when dosing is oral)
     expectancy_factor: dict[str, float] = field(default_factory=dict)
+    _primary: object = field(default=None, repr=False, compare=False)
 
     @property
     def visits(self) -> list[str]:
@@ -133,8 +134,18 @@ class TrialResult(NotebookDisplay):
                                                            "remission_rate")}
                                     for _, r in g.iterrows()}}
         empty = [f"{r['arm']}/{r['visit']}" for _, r in s.iterrows() if r["n"] == 0]
+        primary = self.primary()
         return {"protocol": self.protocol.id, "name": self.protocol.name, "design": self.protocol.design,
+                "estimand": primary.estimand, "primary": primary.to_dict(),
                 "arms": arms, "empty_visits": empty, "warnings": self.warnings, "provenance": self.provenance()}
+
+    def primary(self):
+        """The primary endpoint's analysis under the protocol's estimand (:func:`adpharm.trials.primary.primary_result`),
+        computed once."""
+        if self._primary is None:
+            from .primary import primary_result
+            self._primary = primary_result(self.protocol, self.data)
+        return self._primary
 
     def plot(self, ax=None):
         """Mean MADRS by arm over the visits (observed cases), with the number observed."""

@@ -385,7 +385,7 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
                      via: str = Query("placebo", max_length=40),
                      outcome: Literal["responders", "remitters"] = "responders",
                      measure: Literal["OR", "RR", "RD"] = "OR",
-                     method: Literal["REML", "DL", "PM", "ML", "HE", "SJ", "FE"] = "DL") -> dict:
+                     method: Literal["REML", "DL", "PM", "ML", "HE", "SJ", "FE"] = "REML") -> dict:
         return services.indirect(a, b, via, outcome, measure, method)
 
     @api.post("/assays/{kind}", summary="Analyse an uploaded lab file (fst, spt, western; ltp takes file and post)")
