@@ -109,6 +109,11 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
                                                    help="A baseline slope per visit (baseline:visit, the regulatory "
                                                         "default) or one common slope."),
             level: float = typer.Option(0.95, "--level", help="Confidence level."),
+            sensitivity: bool = typer.Option(False, "--sensitivity", help="Missing-data sensitivity of the primary "
+                                             "change: reference-based multiple imputation (MAR, jump to reference, "
+                                             "copy reference) and the delta-adjusted tipping point."),
+            imputations: int = typer.Option(50, "--imputations", help="Imputations for --sensitivity."),
+            seed: int = typer.Option(1, "--seed", help="Seed of the --sensitivity imputations."),
             fmt: str = typer.Option("text", "--format", help="text or json."),
             out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
             plot: Optional[Path] = typer.Option(None, "--plot", help="Write the MMRM contrast figure (.svg, .png, .pdf).")) -> None:
@@ -126,6 +131,16 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
         remission = proto.remission_threshold(10.0) if proto is not None else 10.0
     res = run(d, reference=reference, visit=visit, remission_threshold=remission, df_method=df_method, level=level,
               baseline_by_visit=baseline_by_visit)
+    sens = []
+    if sensitivity:             # before anything is printed: a data set it cannot use is a one-line error
+        from ..trials.missing import sensitivity as run_sensitivity
+        if res.design == "crossover":
+            fail("--sensitivity: crossover data are analysed within patients; the imputation models are for parallel "
+                 "trials")
+        target = proto.primary.visit if proto is not None else (visit or res.visits[-1])
+        post = [v for v in res.visits if v != res.visits[0]]
+        sens = [run_sensitivity(d, res.reference, arm, target, post, imputations=imputations, seed=seed, level=level)
+                for arm in res.n_subjects if arm != res.reference]
     out_d = res.to_dict()
     out_d["provenance"]["data"] = str(data)
     for n in res.notes:
@@ -162,6 +177,12 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
             lines.append(f"time to response, log-rank {t['arm']} vs {t['reference']}: chi2 {t['chi2']:.3g}, p {t['p']:.3g}")
     for a in res.ancova_locf:
         lines.append(f"ANCOVA/LOCF at {a['visit']}: {a['estimate']:.3f} (SE {a['se']:.3f}), p {a['p']:.3g}")
+    for sres in sens:
+        for n in sres.notes:
+            typer.echo(f"adpharm: note: {n}", err=True)
+        lines.append(sres.text())
+    if sensitivity:
+        out_d["sensitivity"] = [r.to_dict() for r in sens]
     emit(out_d, "\n".join(lines) + "\n", fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))

@@ -1,6 +1,7 @@
 """Virtual clinical trials: protocol files, simulation, analysis (MMRM, responders, survival), power, the virtual
-registry, the model's known misses and NONMEM export. Entry points: :func:`.simulate.simulate_trial`,
+registry, the primary analysis under its estimand, missing-data sensitivity, the model's known misses and NONMEM
+export. Entry points: :func:`.simulate.simulate_trial`,
 :func:`.analysis.analyze`, :func:`.power.power`, :func:`.registry.virtual_registry`."""
 
 #: the package's public modules, down the flow
-__all__ = ["protocol", "simulate", "analysis", "mmrm", "power", "registry", "known_misses", "export"]
+__all__ = ["protocol", "simulate", "analysis", "mmrm", "primary", "missing", "power", "registry", "known_misses", "export"]
