@@ -155,3 +155,23 @@ def test_figures_from_the_command_line(tmp_path):
     assert mmrm_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     r = run_cli("trial", "analyze", str(csv), "--plot", str(tmp_path / "m.txt"))
     assert r.returncode == 2 and "--plot" in r.stderr and not (tmp_path / "m.txt").exists()
+
+
+def test_crossover_carryover_check_moves_by_exactly_an_added_carryover():
+    """Grizzle's carry-over test compares subjects' period totals between sequences (Jones and Kenward 2014,
+    section 2.5): adding c to the second-period ratings of the active-first sequence moves the carry-over
+    estimate by exactly c and biases the period-adjusted effect by c / 2 (both closed forms)."""
+    from adpharm.trials.analysis import check_trial_data, crossover_analysis
+    from adpharm.trials.simulate import simulate_trial
+    d = check_trial_data(simulate_trial("ketamine-crossover", 20, seed=1).data)
+    first = d[d["period"] == 1].groupby("subject")["arm"].first()
+    ab = first[first == "ketamine"].index
+    row = lambda data: next(r for r in crossover_analysis(data, "placebo", ["day1"]) if r["visit"] == "day1")  # noqa: E731
+    before = row(d)
+    shifted = d.copy()
+    hit = shifted["subject"].isin(ab) & (shifted["period"] == 2) & (shifted["visit"] == "day1")
+    shifted.loc[hit, "value"] += 3.0
+    after = row(shifted)
+    assert after["carryover_estimate"] - before["carryover_estimate"] == pytest.approx(3.0)
+    assert after["estimate"] - before["estimate"] == pytest.approx(-1.5)
+    assert 0 <= before["carryover_p"] <= 1
