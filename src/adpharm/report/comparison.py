@@ -104,6 +104,8 @@ def _glance(p: dict, pathways: dict) -> list[tuple[str, dict | None]]:
         lo = onset["low"] if onset.get("low") is not None else onset.get("value")
         hi, u = onset.get("high"), onset["unit"]
         unit = {"h": "hours", "d": "days", "wk": "weeks"}[u]
+        if lo == 1 and hi in (None, 1) and onset.get("value") is not None:
+            unit = unit[:-1]                      # "1 week", not "1 weeks"
         if hi is None:
             txt = f"{lo:.3g}+ {unit}" if onset.get("value") is None else f"{lo:.3g} {unit}"
         else:
