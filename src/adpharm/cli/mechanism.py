@@ -38,6 +38,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
                                                  "50,000 patients.")) -> None:
     """State trajectories and the MADRS trajectory of a regimen, with response, remission and onset versus placebo."""
     from ..mechanism.simulate import early_onset_text
+    from ..report.simulation import is_monoaminergic
     from ..mechanism.simulate import simulate as run
     from ..mechanism.stream import DEFAULT_CHUNK, STREAM_ABOVE, simulate_streamed
     check_choice("--format", fmt, ("text", "json", "csv"))
@@ -60,7 +61,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
         d = res.to_dict()
         text = (f"{res.label}: {d['regimen']} ({res.n:,} patients in {res.chunks} chunks of at most {res.chunk:,}, "
                 f"seed {res.seed}; onset day {res.onset_day()})\npopulation: {pop.name} ({pop.label}); placebo arm: "
-                f"{control}\n" + table_text(res.summary(), ".3f") + "\n" + early_onset_text(d["early_onset"]))
+                f"{control}\n" + table_text(res.summary(), ".3f") + "\n" + early_onset_text(d["early_onset"] if all(is_monoaminergic(x) for x in drug) else None))
         emit(d, text, fmt, out)
         if plot is not None:
             atomic_write(plot, figure_bytes(res.plot().figure, plot))
@@ -79,7 +80,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
         d = res.to_dict()
         head = (f"{res.label}: {d['regimen']} ({res.n} patient{'s' if res.n > 1 else ''}, seed {res.seed}; "
                 f"onset day {res.onset_day()})\npopulation: {pop.name} ({pop.label}); placebo arm: {control}\n")
-        text = head + table_text(s, ".3f") + "\n" + early_onset_text(d["early_onset"])
+        text = head + table_text(s, ".3f") + "\n" + early_onset_text(d["early_onset"] if all(is_monoaminergic(x) for x in drug) else None)
         if len(drug) > 1:
             from ..mechanism.combination import combination_of
             comb = combination_of(res)

@@ -46,6 +46,15 @@ class Course:
     population: str | None
 
 
+def is_monoaminergic(drug: str) -> bool:
+    """Whether a drug's class belongs to the monoaminergic family: the drugs Taylor 2006's week-1 measures
+    describe (a fast-acting drug's week 1 is its fading, not its onset)."""
+    from ..knowledge.loader import bundled
+    kb = bundled()
+    d = kb.drugs.get(drug)
+    return d is not None and d.drug_class in kb.classes and kb.classes[d.drug_class].family == "monoaminergic"
+
+
 def regimen_for(p: dict) -> Course | None:
     """The :class:`Course` the knowledge base gives for simulating this side, or None."""
     for a in p.get("administration", []):
@@ -150,7 +159,7 @@ def simulated_course(pa: dict, pb: dict, draw: bool = True) -> dict[str, Any] | 
                      "population": pop.name, "population_label": pop.label,
                      "placebo_arm": res.expectancy.get("note"),
                      "onset_day": res.onset_day(), "onset_h": res.onset_h(),
-                     "early_onset": early_onset(res.summary()),
+                     "early_onset": early_onset(res.summary()) if is_monoaminergic(reg.drug) else None,
                      "days": [{"day": day, "madrs": round(float(s.loc[day, "madrs_mean"]), 1),
                                "placebo": round(float(s.loc[day, "madrs_placebo_mean"]), 1),
                                "separation": round(float(s.loc[day, "separation"]), 1),
