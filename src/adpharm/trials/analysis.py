@@ -368,10 +368,7 @@ def crossover_analysis(d: pd.DataFrame, ref: str, order: list[str], level: float
             out.append({"visit": v, "arm": act, "reference": ref, "estimate": None,
                         "note": "fewer than two complete subjects in a sequence"})
             continue
-        est = float(g_ab.mean() - g_ba.mean())
-        df = len(g_ab) + len(g_ba) - 2
-        sp2 = ((len(g_ab) - 1) * g_ab.var() + (len(g_ba) - 1) * g_ba.var()) / df
-        se = float(math.sqrt(sp2 * (1 / len(g_ab) + 1 / len(g_ba))))
+        est, se, df = _pooled_difference(g_ab, g_ba)
         tq = stats.t.ppf(0.5 + level / 2, df) if df > 0 else q
         t = est / se if se > 0 else float("nan")
         out.append({"visit": v, "arm": act, "reference": ref, "method": "two-period crossover (period-adjusted)",
@@ -381,6 +378,13 @@ def crossover_analysis(d: pd.DataFrame, ref: str, order: list[str], level: float
     return out
 
 
+def _pooled_difference(a: pd.Series, b: pd.Series) -> tuple[float, float, int]:
+    """Difference of two group means with its pooled-variance standard error and degrees of freedom."""
+    df = len(a) + len(b) - 2
+    sp2 = ((len(a) - 1) * a.var() + (len(b) - 1) * b.var()) / df
+    return float(a.mean() - b.mean()), float(math.sqrt(sp2 * (1 / len(a) + 1 / len(b)))), df
+
+
 def _carryover(total: pd.Series, seq: pd.Series, act: str, ref: str) -> dict:
     """Carry-over check of a 2x2 crossover: the subjects' totals over both periods compared between the
     sequences with a two-sample t-test (Grizzle 1965; Jones and Kenward 2014, section 2.5, where its low power
@@ -388,10 +392,7 @@ def _carryover(total: pd.Series, seq: pd.Series, act: str, ref: str) -> dict:
     the second, and the period-adjusted estimate is biased."""
     a = total[seq.reindex(total.index) == act]
     b = total[seq.reindex(total.index) == ref]
-    df = len(a) + len(b) - 2
     if len(a) < 2 or len(b) < 2:
         return {"carryover_estimate": None, "carryover_p": None}
-    sp2 = ((len(a) - 1) * a.var() + (len(b) - 1) * b.var()) / df
-    se = math.sqrt(sp2 * (1 / len(a) + 1 / len(b)))
-    est = float(a.mean() - b.mean())
+    est, se, df = _pooled_difference(a, b)
     return {"carryover_estimate": est, "carryover_p": float(2 * stats.t.sf(abs(est / se), df)) if se > 0 else None}
