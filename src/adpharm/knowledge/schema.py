@@ -187,6 +187,7 @@ class Reference(_Strict):
     doi: str | None = None
     pmid: str | None = None
     url: str | None = None
+    seen_at: str | None = None  # a copy (mirror, aggregator) where the text was read; never the source itself
     checked: bool = True
     note: str | None = None  # what the record says that the knowledge base uses
 

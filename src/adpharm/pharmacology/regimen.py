@@ -13,7 +13,10 @@ the other::
 
 A regimen without a frequency is one dose; a repeating regimen without ``for ...`` repeats until
 the end of the simulation. Times start at 0 h; ``n x/week`` spreads the doses over the week
-(3x/week: days 0, 2, 4; twice weekly: days 0, 3), ``bid``/``tid`` split the day evenly.
+(3x/week: days 0, 2, 4; twice weekly: days 0, 3) on the regimen's own weekly calendar, counted from its
+first dose, so that a phase starting mid-week keeps the days (``56 mg intranasal 2x/week for 3 days; 84 mg
+intranasal 2x/week for 25 days`` doses on days 0, 3, 7, 10, ... as TRANSFORM-2's days 1, 4, 8, 11),
+``bid``/``tid`` split the day evenly.
 A titration rises linearly, dose by dose, from the starting to the target dose over the stated
 time and stays there. Anything the parser does not understand is an error naming the part.
 """
@@ -118,9 +121,9 @@ class Regimen:
 def _dose_times(ph: Phase, t0: float, end: float) -> list[float]:
     if ph.interval_h is None and ph.week_days is None:
         return [t0] if t0 < end else []
-    if ph.week_days is not None:
-        times = [t0 + w * 168.0 + d * 24.0 for w in range(int((end - t0) // 168) + 2) for d in ph.week_days]
-        return [t for t in times if t < end - 1e-9]
+    if ph.week_days is not None:      # the regimen's weekly dosing days, counted from its first dose
+        times = [w * 168.0 + d * 24.0 for w in range(int(t0 // 168), int(end // 168) + 2) for d in ph.week_days]
+        return [t for t in times if t0 - 1e-9 <= t < end - 1e-9]
     n = int(math.ceil((end - t0) / ph.interval_h - 1e-9))
     return [t0 + k * ph.interval_h for k in range(max(n, 0))]
 

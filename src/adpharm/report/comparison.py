@@ -419,7 +419,7 @@ def _trial_protocols(pa: dict, pb: dict) -> list[dict]:
             if a.placebo:
                 what = f"{a.placebo}" + (f" + {what}" if what else "")
             if a.escalation is not None:
-                what += f"; non-responders at {a.escalation.visit} switch to {a.escalation.regimen}"
+                what += f"; non-responders at {a.escalation.visit or f'{a.escalation.at_h:g} h'} switch to {a.escalation.regimen}"
             arms.append({"id": a.id, "ratio": a.ratio, "what": what})
         ep = tp.primary
         dr = tp.dropout

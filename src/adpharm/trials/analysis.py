@@ -49,6 +49,12 @@ def read_trial_csv(path: str | Path) -> pd.DataFrame:
     return check_trial_data(d, str(p))
 
 
+def strata_covariates(d: pd.DataFrame) -> list[str]:
+    """The randomisation-strata covariates of the primary MMRM: ``["stratum"]`` when the data carry the
+    column (simulated trials of protocols that stratify), else none."""
+    return ["stratum"] if "stratum" in d.columns else []
+
+
 def check_trial_data(d: pd.DataFrame, where: str = "data") -> pd.DataFrame:
     missing = [c for c in REQUIRED if c not in d.columns]
     if missing:
@@ -64,7 +70,7 @@ def check_trial_data(d: pd.DataFrame, where: str = "data") -> pd.DataFrame:
             i = int(np.flatnonzero(bad)[0])
             raise AdpharmInputError(f"{where}: row {i + 2}: column {c}: {str(d[c].iloc[i])[:40]!r} is not a number")
         d[c] = num
-    for c in ("subject", "arm", "visit"):
+    for c in ("subject", "arm", "visit", *(["stratum"] if "stratum" in d.columns else [])):
         if d[c].isna().any():
             raise AdpharmInputError(f"{where}: row {int(np.flatnonzero(d[c].isna())[0]) + 2}: column {c} is empty")
         d[c] = d[c].astype(str)
@@ -181,7 +187,7 @@ class TrialAnalysis(NotebookDisplay):
 
 def analyze(data: pd.DataFrame, *, reference: str | None = None, visit: str | None = None,
             remission_threshold: float = 10.0, df_method: str = "satterthwaite", level: float = 0.95,
-            baseline_by_visit: bool = True) -> TrialAnalysis:
+            baseline_by_visit: bool = True, strata: bool = True) -> TrialAnalysis:
     """Analyse long trial data (see the module docstring).
 
     Parameters
@@ -191,6 +197,8 @@ def analyze(data: pd.DataFrame, *, reference: str | None = None, visit: str | No
     visit : the visit of the responder, survival-cut and ANCOVA analyses (default the last).
     remission_threshold : score at or below which a patient is in remission.
     df_method, level, baseline_by_visit : passed to :func:`adpharm.trials.mmrm.mmrm`.
+    strata : with a ``stratum`` column (the randomisation strata), enter it in the MMRM as a covariate
+        (the default of regulatory analysis plans); False leaves it out.
 
     Examples
     --------
@@ -223,7 +231,7 @@ def analyze(data: pd.DataFrame, *, reference: str | None = None, visit: str | No
     n_subj = {a: int(d.loc[d["arm"] == a, "subject"].nunique()) for a in arms}
     try:
         fit = mmrm(d, reference=ref, visits=order, df_method=df_method, level=level,
-                   baseline_by_visit=baseline_by_visit)
+                   baseline_by_visit=baseline_by_visit, covariates=strata_covariates(d) if strata else ())
         notes += fit.not_estimable
     except AdpharmInputError as exc:
         fit = None

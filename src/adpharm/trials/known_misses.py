@@ -4,8 +4,8 @@ that simulates what a miss concerns prints it as a warning (issue 39).
 Examples
 --------
 >>> from adpharm.trials.known_misses import warnings_for
->>> any("early" in w or "weeks 1-2" in w for w in warnings_for("ssri-mdd-8wk"))
-True
+>>> [w.split(":")[0] for w in warnings_for("ssri-mdd-8wk")]
+['known miss (ssri-week-8)']
 """
 from __future__ import annotations
 

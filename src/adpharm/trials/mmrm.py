@@ -2,9 +2,12 @@
 
 The model for subject ``i`` at post-baseline visit ``v`` is
 
-    change_iv = mu_v + delta_{arm(i), v} + gamma * baseline_i (+ gamma_v with baseline-by-visit) + e_iv,
+    change_iv = mu_v + delta_{arm(i), v} + gamma * baseline_i (+ gamma_v with baseline-by-visit)
+                + sum_c beta_c[level_c(i)] + e_iv,
 
-with ``delta`` zero for the reference arm, and the errors of one subject multivariate normal with an
+with ``delta`` zero for the reference arm, ``beta_c`` the main effects of categorical subject-level
+covariates (the randomisation strata: treatment coding, the first level in sorted order the reference; a
+covariate with one level is left out with a note), and the errors of one subject multivariate normal with an
 unstructured ``V x V`` covariance ``Sigma`` (one variance per visit, one covariance per pair), fitted
 by restricted maximum likelihood. Subjects contribute the visits they attended (missing at random).
 This is the model of ``nlme::gls(change ~ baseline + visit * arm, correlation = corSymm(form = ~ k |
@@ -30,6 +33,7 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +60,9 @@ class _Design:
     n_subjects: int
     dropped: list[str]
     baseline_mean: float
+    #: least-squares means average over the covariates' levels in the proportions of the subjects
+    #: (``emmeans(weights = "proportional")``, SAS ``OM``): the mean of each covariate column
+    covariate_means: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +82,7 @@ class MMRMResult:
     converged: bool
     not_estimable: list[str] = field(default_factory=list)
     baseline_by_visit: bool = True
+    covariates: list[str] = field(default_factory=list)
 
     def summary(self) -> pd.DataFrame:
         return self.contrasts.copy()
@@ -82,8 +90,9 @@ class MMRMResult:
     def to_dict(self) -> dict:
         """JSON-ready (undefined statistics are None, :func:`adpharm.io.jsonable`)."""
         slope = "baseline * visit" if self.baseline_by_visit else "baseline + visit"
-        return jsonable({"model": f"change ~ {slope} + visit * arm, unstructured covariance, REML",
-                "baseline_by_visit": self.baseline_by_visit,
+        extra = "".join(f" + {c}" for c in self.covariates)
+        return jsonable({"model": f"change ~ {slope} + visit * arm{extra}, unstructured covariance, REML",
+                "baseline_by_visit": self.baseline_by_visit, "covariates": list(self.covariates),
                 "reference": self.reference, "df_method": self.df_method, "level": self.level,
                 "contrasts": [{k: r[k] for k in ("arm", "visit", "estimate", "se", "df", "ci_lb", "ci_ub", "p")}
                               for r in self.contrasts.to_dict("records")],
@@ -110,8 +119,29 @@ class MMRMResult:
         return ax
 
 
+def _covariate_columns(d: pd.DataFrame, covariates, dropped: list[str]) -> list[tuple[str, np.ndarray]]:
+    """Treatment-coded indicator columns of the categorical subject-level covariates."""
+    out = []
+    for c in covariates:
+        if c not in d.columns:
+            raise AdpharmInputError(f"mmrm: covariate {c!r} is not a column of the data")
+        per_subject = d.groupby("subject", sort=False)[c].nunique(dropna=False)
+        if (per_subject > 1).any():
+            raise AdpharmInputError(f"mmrm: covariate {c!r} changes within subject {per_subject.index[per_subject > 1][0]!r}"
+                                    " (a randomisation stratum is fixed at randomisation)")
+        if d[c].isna().any():
+            raise AdpharmInputError(f"mmrm: covariate {c!r} is missing for subject {d.loc[d[c].isna(), 'subject'].iloc[0]!r}")
+        levels = sorted(d[c].astype(str).unique())
+        if len(levels) < 2:
+            dropped.append(f"covariate {c}: one level ({levels[0]}), left out")
+            continue
+        values = d[c].astype(str).to_numpy()
+        out += [(f"{c}[{lev}]", (values == lev).astype(float)) for lev in levels[1:]]
+    return out
+
+
 def _design(data: pd.DataFrame, reference: str | None, visits: list[str] | None,
-            baseline_by_visit: bool) -> _Design:
+            baseline_by_visit: bool, covariates=()) -> _Design:
     d = data.copy()
     d["change"] = d["value"] - d["baseline"]
     order = visits or list(dict.fromkeys(d["visit"]))
@@ -146,10 +176,13 @@ def _design(data: pd.DataFrame, reference: str | None, visits: list[str] | None,
                 dropped.append(f"{a} vs {ref} at {v}: no patients left in one arm, not estimable")
     names += [f"arm[{a}]:visit[{v}]" for a, v in cols]
     names += [f"baseline:visit[{v}]" for v in keep] if baseline_by_visit else ["baseline"]
+    n_fixed = len(names)
+    d = d.assign(_k=d["visit"].map(vi)).sort_values(["subject", "_k"], kind="stable")
+    cov_cols = _covariate_columns(d, covariates, dropped)
+    names += [name for name, _ in cov_cols]
     p = len(names)
     V = len(keep)
     col_of = {c: V + i for i, c in enumerate(cols)}
-    d = d.assign(_k=d["visit"].map(vi)).sort_values(["subject", "_k"], kind="stable")
     if d.duplicated(["subject", "_k"]).any():
         s = d.loc[d.duplicated(["subject", "_k"]), ["subject", "visit"]].iloc[0]
         raise AdpharmInputError(f"mmrm: subject {s['subject']!r} has more than one row at visit {s['visit']!r}")
@@ -168,7 +201,9 @@ def _design(data: pd.DataFrame, reference: str | None, visits: list[str] | None,
     if baseline_by_visit:
         X[np.arange(len(d)), V + len(cols) + k] = base
     else:
-        X[:, -1] = base
+        X[:, n_fixed - 1] = base
+    for j, (_, column) in enumerate(cov_cols):
+        X[:, n_fixed + j] = column
     y = d["change"].to_numpy(float)
     subj = d["subject"].to_numpy()
     # group subjects by their pattern of attended visits
@@ -184,8 +219,10 @@ def _design(data: pd.DataFrame, reference: str | None, visits: list[str] | None,
     if np.linalg.matrix_rank(X) < p:
         raise AdpharmInputError("mmrm: the design is not of full rank (an arm or visit without data, or a "
                                 "constant baseline)")
-    base_mean = float(d.groupby("subject", sort=False)["baseline"].first().mean())
-    return _Design(keep, arms, ref, names, patterns, len(d), len(starts), dropped, base_mean)
+    first_rows = np.asarray(starts)
+    base_mean = float(d["baseline"].to_numpy(float)[first_rows].mean())
+    cov_means = {name: float(column[first_rows].mean()) for name, column in cov_cols}
+    return _Design(keep, arms, ref, names, patterns, len(d), len(starts), dropped, base_mean, cov_means)
 
 
 def _sigma(theta: np.ndarray, V: int) -> tuple[np.ndarray, np.ndarray]:
@@ -276,7 +313,8 @@ def _hessian(fun_grad, theta, h=1e-5):
 
 
 def mmrm(data: pd.DataFrame, *, reference: str | None = None, visits: list[str] | None = None,
-         baseline_by_visit: bool = True, df_method: str = "satterthwaite", level: float = 0.95) -> MMRMResult:
+         baseline_by_visit: bool = True, covariates: Sequence[str] = (), df_method: str = "satterthwaite",
+         level: float = 0.95) -> MMRMResult:
     """Fit the MMRM to long data with columns ``subject, arm, visit, baseline, value``.
 
     Parameters
@@ -287,6 +325,9 @@ def mmrm(data: pd.DataFrame, *, reference: str | None = None, visits: list[str] 
         is 0 for everyone, is recognised and left out.
     baseline_by_visit : a baseline slope per visit (``baseline:visit``, the default of regulatory analysis plans)
         or, with False, one common slope.
+    covariates : categorical subject-level columns entered as main effects, typically the randomisation
+        strata (``stratum`` in simulated trials); least-squares means average over their levels in the
+        subjects' proportions.
     df_method : ``"satterthwaite"`` or ``"residual"`` (``n_obs - p``, what ``nlme::gls`` prints).
     level : confidence level of the intervals.
 
@@ -297,10 +338,11 @@ def mmrm(data: pd.DataFrame, *, reference: str | None = None, visits: list[str] 
     if df_method not in DF_METHODS:
         raise AdpharmInputError(f"df method: {df_method!r} is not one of {', '.join(DF_METHODS)}")
     check_level(level)
-    des = _design(data, reference, visits, baseline_by_visit)
+    des = _design(data, reference, visits, baseline_by_visit, covariates)
     try:
         with np.errstate(all="ignore"):
-            return _fit(des, baseline_by_visit, df_method, level)
+            return _fit(des, baseline_by_visit, df_method, level, [c for c in covariates
+                                                                     if any(n.startswith(f"{c}[") for n in des.names)])
     except (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError) as exc:
         raise MMRMNotConverged(f"MMRM: the fit did not converge ({des.n_subjects} subjects, {des.n_obs} "
                                f"observations): {' '.join(str(exc).split())[:120]}") from None
@@ -311,7 +353,7 @@ class MMRMNotConverged(AdpharmInputError):
     replicate without an estimate in power, a one-line error in ``trial analyze``."""
 
 
-def _fit(des: _Design, baseline_by_visit: bool, df_method: str, level: float) -> MMRMResult:
+def _fit(des: _Design, baseline_by_visit: bool, df_method: str, level: float, covariates: list[str]) -> MMRMResult:
     V = len(des.visits)
     reml = _REML(des)
     th0 = _start(des)
@@ -392,9 +434,11 @@ def _fit(des: _Design, baseline_by_visit: bool, df_method: str, level: float) ->
                 if name not in des.names:
                     continue
                 c[des.names.index(name)] = 1.0
-            c[des.names.index(f"baseline:visit[{v}]") if baseline_by_visit else -1] = des.baseline_mean
+            c[des.names.index(f"baseline:visit[{v}]" if baseline_by_visit else "baseline")] = des.baseline_mean
+            for name, mean in des.covariate_means.items():
+                c[des.names.index(name)] = mean
             ls.append({"arm": a, "visit": v, "estimate": float(c @ beta), "se": math.sqrt(float(c @ Phi @ c))})
     lsmeans = pd.DataFrame(ls)
     sigma = pd.DataFrame(S, index=des.visits, columns=des.visits)
     return MMRMResult(coef, contrasts, lsmeans, sigma, -0.5 * f, des.n_subjects, des.n_obs, des.reference,
-                      df_method, level, bool(converged), des.dropped, baseline_by_visit)
+                      df_method, level, bool(converged), des.dropped, baseline_by_visit, covariates)

@@ -14,9 +14,12 @@ import pandas as pd
 from ..errors import AdpharmInputError
 from .protocol import TrialProtocol
 
-__all__ = ["MMRM_METHOD", "PrimaryResult", "primary_analysis", "primary_result", "primary_test"]
+__all__ = ["MMRM_METHOD", "MMRM_STRATA_METHOD", "PrimaryResult", "primary_analysis", "primary_result", "primary_test"]
 
-MMRM_METHOD = "MMRM of change (unstructured covariance, REML, Satterthwaite df)"
+MMRM_METHOD = "MMRM of change (baseline by visit, unstructured covariance, REML, Satterthwaite df)"
+#: the same with the randomisation strata as covariates (data with a ``stratum`` column)
+MMRM_STRATA_METHOD = ("MMRM of change (baseline by visit, randomisation strata, unstructured covariance, REML, "
+                      "Satterthwaite df)")
 
 
 def _result(row: dict | None, method: str) -> dict:
@@ -30,7 +33,8 @@ def primary_analysis(proto: TrialProtocol, data: pd.DataFrame) -> dict:
     """The protocol's primary analysis of trial data: ``estimate`` (active minus reference; negative favours
     the active arm for scores, positive for responders), its confidence interval where the analysis gives one,
     ``p``, and ``method``. Values are None when the data do not allow the analysis (too few patients)."""
-    from .analysis import ancova_locf, responder_analysis, survival_analysis, visit_order, check_trial_data, crossover_analysis
+    from .analysis import (ancova_locf, check_trial_data, crossover_analysis, responder_analysis, strata_covariates,
+                           survival_analysis, visit_order)
     from .mmrm import mmrm
     ep = proto.primary
     ref = proto.reference_arm.id
@@ -43,12 +47,15 @@ def primary_analysis(proto: TrialProtocol, data: pd.DataFrame) -> dict:
         if ep.analysis == "ancova":
             rows = ancova_locf(d, ref, [ref, active], visit_order(d), ep.visit, 1 - ep.alpha, [])
             return _result(rows[0] if rows else None, "ANCOVA of change, last observation carried forward")
+        strata = strata_covariates(d)
+        method = MMRM_STRATA_METHOD if strata else MMRM_METHOD
         try:
-            fit = mmrm(d[d["arm"].isin([ref, active])], reference=ref, visits=[v.id for v in proto.visits])
+            fit = mmrm(d[d["arm"].isin([ref, active])], reference=ref, visits=[v.id for v in proto.visits],
+                       covariates=strata)
         except AdpharmInputError:
-            return _result(None, MMRM_METHOD)
+            return _result(None, method)
         c = fit.contrasts[(fit.contrasts["arm"] == active) & (fit.contrasts["visit"] == ep.visit)]
-        return _result(c.iloc[0].to_dict() if len(c) else None, MMRM_METHOD)
+        return _result(c.iloc[0].to_dict() if len(c) else None, method)
     if ep.kind in ("response", "remission"):
         thr = 10.0 if ep.threshold is None else ep.threshold
         rows = [r for r in responder_analysis(d, ref, [ref, active], ep.visit, thr, 0.95, []) if r["endpoint"] == ep.kind]

@@ -80,15 +80,31 @@ class Treatment(_Strict):
 
 
 class Escalation(_Strict):
-    """Non-responders at ``visit`` switch ``drug`` (default the arm's only drug) to ``regimen``, whose
-    doses before the visit must be the arm's."""
+    """Non-responders at ``visit`` (a rated visit) or at ``at_h`` (an unscheduled assessment that many hours
+    after the first dose, e.g. the next dosing session, whose rating is not recorded) switch ``drug``
+    (default the arm's only drug) to ``regimen``, whose doses before the decision must be the arm's."""
 
-    visit: str
+    visit: str | None = None
+    at_h: float | None = Field(default=None, gt=0)
     rule: Literal["non_responder"] = "non_responder"
     regimen: str
     drug: str | None = None
     refs: list[str] = []
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_time(self):
+        if (self.visit is None) == (self.at_h is None):
+            raise ValueError("escalation: give either visit (a rated visit) or at_h (hours after the first dose)")
+        return self
+
+    def decided_at(self) -> str:
+        """Where the switch is decided, for messages and descriptions."""
+        return f"visit {self.visit!r}" if self.visit is not None else f"{self.at_h:g} h (an unscheduled assessment)"
+
+    def time_h(self, visits) -> float:
+        """Hours after the first dose at which the switch is decided."""
+        return self.at_h if self.at_h is not None else next(v.time_h for v in visits if v.id == self.visit)
 
 
 class Arm(_Strict):
@@ -316,8 +332,10 @@ class TrialProtocol(_Strict):
             raise ValueError(f"estimand: endpoint {est.endpoint!r} at visit {est.visit!r} is not the primary "
                              f"endpoint ({prim.kind} at {prim.visit!r})")
         for a in self.arms:
-            if a.escalation is not None and a.escalation.visit not in vids[1:]:
+            if a.escalation is not None and a.escalation.visit is not None and a.escalation.visit not in vids[1:]:
                 raise ValueError(f"arm {a.id}: escalation visit {a.escalation.visit!r} is not a post-baseline visit")
+            if a.escalation is not None and a.escalation.at_h is not None and a.escalation.at_h >= self.visits[-1].time_h:
+                raise ValueError(f"arm {a.id}: escalation at_h {a.escalation.at_h:g} is not before the last visit")
         if self.design == "crossover":
             if self.crossover is None:
                 raise ValueError("a crossover design needs a crossover: {sequences, period_days} block")
@@ -423,12 +441,12 @@ def _check_against_knowledge(proto: TrialProtocol, path: Path) -> None:
             esc = _regimen(parse_regimen, a.escalation.regimen, f"{path}: field arms.{i}.escalation.regimen")
             drug = a.escalation.drug or a.treatments[0].drug
             base = parse_regimen(next(t.regimen for t in a.treatments if t.drug == drug))
-            v_h = next(v.time_h for v in proto.visits if v.id == a.escalation.visit)
+            v_h = a.escalation.time_h(proto.visits)
             horizon = proto.visits[-1].time_h
             before = [[e for e in r.events(horizon) if e.time_h < v_h] for r in (base, esc)]
             if before[0] != before[1]:
                 raise AdpharmInputError(f"{path}: field arms.{i}.escalation: arm {a.id}: escalation.regimen must dose "
-                                        f"as the arm's regimen before the escalation visit {a.escalation.visit!r} "
+                                        f"as the arm's regimen before the escalation at {a.escalation.decided_at()} "
                                         "(the switch is decided there)")
     missing = sorted(refs - set(kb.references))
     if missing:

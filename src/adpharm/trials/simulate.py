@@ -18,9 +18,10 @@ Design elements:
   randomised. The trial baseline is the randomisation rating.
 * **Randomisation**: permuted blocks (stratified by severity, sex or CYP2D6 phenotype when asked)
   or simple; arms receive ``n_per_arm x ratio`` patients.
-* **Escalation**: non-responders at the escalation visit continue on the escalation regimen. Both
-  regimens are solved for every patient of the arm (same PK draws) and each patient follows the
-  one the rule gives; this is exact because the two regimens dose identically before the visit.
+* **Escalation**: non-responders at the escalation visit (or at an unscheduled assessment ``at_h``,
+  judged on the patient's true state) continue on the escalation regimen. Both regimens are solved
+  for every patient of the arm (same PK draws) and each patient follows the one the rule gives; this
+  is exact because the two regimens dose identically before the decision.
 * **Crossover**: each sequence takes its arms in order, periods ``period_days`` apart; the active
   period's drug starts at its period start and its effect carries over into later periods.
 * **Dropout**: monotone, per visit interval, MCAR, MAR (on the last observed score) or MNAR (on the
@@ -384,14 +385,19 @@ def _solve_groups(ctx: _Context, draws: list[_Draws]) -> list[tuple[np.ndarray, 
         cov = _concat_cov([_subset_cov(d.cov, i) for d, i in zip(draws, idx)])
         etas = {t.drug: {name: np.concatenate([d.etas[(g, t.drug)][name] for d in draws])
                          for name in draws[0].etas[(g, t.drug)]} for t in arm.treatments}
+        if arm.escalation is not None:      # an unscheduled assessment is solved for too
+            out_times = np.unique(np.concatenate([out_times, [arm.escalation.time_h(proto.visits)]]))
         setup = Setup(ctx.params, out_times, [], pts)
         res = _solve_arm(ctx, setup, arm.treatments, cov, etas)
         baseline0 = np.concatenate([d.baseline0[i] for d, i in zip(draws, idx)])
         if arm.escalation is not None:
             res_esc = _solve_arm(ctx, setup, arm.escalated(), cov, etas)
-            v_h = next(v.time_h for v in proto.visits if v.id == arm.escalation.visit)
+            v_h = arm.escalation.time_h(proto.visits)
             j = int(np.searchsorted(out_times, v_h))
-            z = pts.rater_z[:, _schedule_index(ctx.schedule, 0, arm.escalation.visit)]
+            # the rating the decision rests on: the visit's own, or at an unscheduled assessment the
+            # investigator's judgement of the patient's true state (no rater or visit-to-visit error)
+            z = (pts.rater_z[:, _schedule_index(ctx.schedule, 0, arm.escalation.visit)]
+                 if arm.escalation.visit is not None else np.zeros(len(baseline0)))
             rated = _rate(ctx.params, pts, drug_fraction(pts.sensitivity, res["plasticity"][:, j]), v_h,
                           v_h + ctx.lead_h, ctx.expectancy_factor[arm.id], z)
             escalate = rated > 0.5 * baseline0
@@ -443,6 +449,8 @@ def _assemble(ctx: _Context, dr: _Draws, effect: np.ndarray, side: dict, remissi
     data = data.sort_values(["subject", "period", "time_h"], kind="stable").reset_index(drop=True)
     if not ctx.crossover:
         data = data.drop(columns=["sequence"])
+    if proto.randomisation.stratify_by:      # the randomisation strata, covariates of the primary MMRM
+        data["stratum"] = data["subject"].map(dict(zip(subject, dr.strata)))
     last = np.where(observed.any(axis=1), observed.shape[1] - 1 - np.argmax(observed[:, ::-1], axis=1), -1)
     subjects = pd.DataFrame({"subject": subject, "arm": alloc, "stratum": dr.strata,
                              "screening_madrs": patients.baseline, "baseline": dr.baseline0,
