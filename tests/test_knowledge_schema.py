@@ -25,7 +25,7 @@ def test_bundled_knowledge_base_loads_with_every_required_drug_and_class():
 def test_every_reference_has_a_locator_and_every_key_is_used():
     kb = load()
     for key, ref in kb.references.items():
-        assert ref.doi or ref.pmid or ref.url, key
+        assert ref.doi or ref.pmid or ref.identifier or ref.url or ref.seen_at, key
 
 
 def _corrupt(path, edit):
@@ -66,7 +66,7 @@ def test_invalid_yaml_names_the_line(data_copy):
 def test_reference_without_locator_is_rejected(data_copy):
     path = data_copy / "references.yaml"
     _corrupt(path, lambda d: [d["tatsumi1997"].pop(k) for k in ("doi", "pmid")])
-    with pytest.raises(AdpharmInputError, match=r"references\.yaml: field tatsumi1997.*doi, pmid or url"):
+    with pytest.raises(AdpharmInputError, match=r"references\.yaml: field tatsumi1997.*doi, pmid, identifier, url"):
         load(data_copy)
 
 

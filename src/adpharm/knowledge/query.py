@@ -122,7 +122,8 @@ def references(keys: list[str] | None = None, con: sqlite3.Connection | None = N
 def citation(r: dict[str, Any]) -> str:
     """One-line citation of a reference record (as returned by :func:`references`)."""
     loc = "; ".join(x for x in (f"doi:{r['doi']}" if r.get("doi") else None,
-                                  f"PMID {r['pmid']}" if r.get("pmid") else None, r.get("url")) if x)
+                                  f"PMID {r['pmid']}" if r.get("pmid") else None, r.get("identifier"),
+                                  r.get("url")) if x)
     return f"{r['authors']} ({r['year']}). {r['title']}. {r['journal']}. {loc}"
 
 

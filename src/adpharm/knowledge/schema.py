@@ -179,22 +179,33 @@ class DrugClass(_Strict):
     primary_mechanism: CitedText
 
 
+#: The kinds of primary document a reference may be (issue 36): a paper (with DOI or PMID), an official label or
+#: assessment (with its application, authorisation or set id), a guideline, a database or data repository of
+#: record, a laboratory's own published reference range (named as that laboratory's), a book (with its ISBN or
+#: publisher) or a software's documentation.
+REFERENCE_KINDS = ("paper", "label", "guideline", "database", "laboratory", "book", "software")
+
+
 class Reference(_Strict):
     authors: str
     year: int = Field(ge=1900, le=2100)
     title: str
     journal: str
+    kind: Literal["paper", "label", "guideline", "database", "laboratory", "book", "software"] = "paper"
     doi: str | None = None
     pmid: str | None = None
+    #: an official identifier where a document has no DOI or PMID: a label's application or authorisation
+    #: number or DailyMed set id, a book's ISBN, a trial registry id
+    identifier: str | None = None
     url: str | None = None
-    seen_at: str | None = None  # a copy (mirror, aggregator) where the text was read; never the source itself
+    seen_at: str | None = None  # a copy (mirror, aggregator) where the text was read; never shown as the source
     checked: bool = True
     note: str | None = None  # what the record says that the knowledge base uses
 
     @model_validator(mode="after")
     def _locator(self):
-        if not (self.doi or self.pmid or self.url):
-            raise ValueError("needs a doi, pmid or url")
+        if not (self.doi or self.pmid or self.identifier or self.url or self.seen_at):
+            raise ValueError("needs a doi, pmid, identifier, url or (known only through a copy) seen_at")
         return self
 
 

@@ -14,7 +14,7 @@ from .loader import KnowledgeBase
 
 SCHEMA_SQL = """
 CREATE TABLE reference (key TEXT PRIMARY KEY, authors TEXT, year INTEGER, title TEXT, journal TEXT,
-                        doi TEXT, pmid TEXT, url TEXT, checked INTEGER);
+                        kind TEXT, doi TEXT, pmid TEXT, identifier TEXT, url TEXT, checked INTEGER);
 CREATE TABLE drug_class (id TEXT PRIMARY KEY, name TEXT, aliases TEXT, profile TEXT);
 CREATE TABLE drug (id TEXT PRIMARY KEY, name TEXT, class_id TEXT REFERENCES drug_class(id),
                    synonyms TEXT, primary_mechanism TEXT, profile TEXT);
@@ -45,8 +45,9 @@ def build(kb: KnowledgeBase, path: str | Path = ":memory:") -> sqlite3.Connectio
     con = sqlite3.connect(str(path), check_same_thread=False)
     con.row_factory = sqlite3.Row
     con.executescript(SCHEMA_SQL)
-    con.executemany("INSERT INTO reference VALUES (?,?,?,?,?,?,?,?,?)",
-                    [(k, r.authors, r.year, r.title, r.journal, r.doi, r.pmid, r.url, int(r.checked))
+    con.executemany("INSERT INTO reference VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    [(k, r.authors, r.year, r.title, r.journal, r.kind, r.doi, r.pmid, r.identifier, r.url,
+                      int(r.checked))
                      for k, r in kb.references.items()])
     con.executemany("INSERT INTO drug_class VALUES (?,?,?,?)",
                     [(k, c.name, _j(c.aliases), c.model_dump_json()) for k, c in kb.classes.items()])
