@@ -99,3 +99,54 @@ def test_position_against_the_consensus_range_includes_its_bounds():
     assert rng.position(rng.low_ng_per_ml * 0.99) == "below" and rng.position(rng.high_ng_per_ml * 1.01) == "above"
     gap = next((r for r in tdm_ranges.values() if not r.has_range), None)
     assert gap is None or gap.position(100.0) is None
+
+
+def _mean_level(res):
+    """The typical patient's average level over the dosing interval (trapezoid over the profile): what a
+    clearance factor sets exactly (C_avg = F dose / (CL tau)); a trough rises more, the half-life lengthening."""
+    t, c = res.profile_h, res.profile_ng_per_ml[-1]
+    return float(np.sum((c[1:] + c[:-1]) / 2 * np.diff(t)) / (t[-1] - t[0]))
+
+
+def test_nortriptyline_follows_cyp2d6_as_matthaei_2021_gives_it():
+    """Issue 36: a poor metaboliser or a strong inhibitor is expected at least 1.5x the normal metaboliser's level
+    (Matthaei 2021 Table 3: nortriptyline half-life 92.0 h at activity score 0 against 29.9 h at 2, so with the
+    volume unchanged the steady-state level rises 92.0/29.9 = 3.08-fold), alone and after amitriptyline."""
+    def typical(drug, **kw):
+        e = tdm(drug, "75 mg po daily", n=50, **kw).expected.set_index("quantity")
+        return e.loc["nortriptyline", "typical"]
+    nm, pm, inh = typical("nortriptyline"), typical("nortriptyline", phenotype="PM"), \
+        typical("nortriptyline", cyp2d6_inhibitor="strong")
+    assert pm >= 1.5 * nm and inh >= 1.5 * nm
+    mean = [_mean_level(tdm("nortriptyline", "75 mg po daily", n=20, phenotype=p)) for p in ("NM", "PM")]
+    assert mean[1] / mean[0] == pytest.approx(92.0 / 29.9, rel=0.02)
+    assert typical("amitriptyline", phenotype="PM") >= 1.5 * typical("amitriptyline")
+    res = tdm("nortriptyline", "75 mg po daily", n=50, phenotype="PM")
+    assert any("matthaei2021" in c for c in res.covariates_applied) and not res.warnings
+
+
+@pytest.mark.parametrize("drug", sorted(bundled().tdm))
+def test_every_covariate_given_acts_or_is_warned_not_modelled(drug):
+    """Age 80 against 40, a poor metaboliser, a woman: each either changes the expected level through a sourced
+    effect listed with its reference, or is warned 'not modelled for DRUG'; the population line echoes them."""
+    mg = bundled().tdm[drug].usual_daily_mg.low
+    base = tdm(drug, f"{mg:g} mg po daily", n=20)
+    q = base.quantity
+    for kw, label in (({"age_y": 80.0}, "age 80 y"), ({"phenotype": "PM"}, "CYP2D6 PM"), ({"sex": "female"}, "sex female")):
+        res = tdm(drug, f"{mg:g} mg po daily", n=20, weight_kg=60.0, **kw)
+        assert res.provenance()["population"].startswith("60 kg")
+        moved = abs(res.expected.set_index("quantity").loc[q, "typical"]
+                    - tdm(drug, f"{mg:g} mg po daily", n=20, weight_kg=60.0).expected.set_index("quantity").loc[q, "typical"])
+        warned = any(w.startswith(label) and f"not modelled for {drug}" in w for w in res.warnings)
+        acted = bool(res.covariates_applied)
+        assert warned != acted, (kw, res.warnings, res.covariates_applied)
+        assert (moved > 1e-9) == acted, (kw, moved)
+    assert base.provenance()["covariates_applied"] == [] and not [w for w in base.warnings if "not modelled" in w]
+
+
+def test_age_effects_are_the_sourced_ones():
+    """Unterecker 2013: dose-corrected levels over 60 +67 % for sertraline, +40 % for citalopram, +21 % for
+    amitriptyline + nortriptyline; 40-60 unchanged (Waade 2012: only minor differences between 40 and 65)."""
+    for drug, mg, rise in (("sertraline", 100, 1.67), ("citalopram", 20, 1.40)):
+        young, old, mid = (_mean_level(tdm(drug, f"{mg} mg po daily", n=20, age_y=a)) for a in (40, 80, 55))
+        assert old / young == pytest.approx(rise, rel=0.02) and mid == young

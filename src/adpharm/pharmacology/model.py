@@ -174,6 +174,18 @@ class CompartmentModel:
     def analyte_names(self) -> list[str]:
         return [a.name for a in self.analytes]
 
+    @property
+    def cyp2d6_dependent(self) -> bool:
+        """Whether the CYP2D6 phenotype and inhibitors act in this model: an analyte cleared partly by
+        CYP2D6 or a metabolite formed by it."""
+        return any((a.cyp2d6_fraction is not None and a.cyp2d6_fraction.value > 0) or a.formed_by_cyp2d6
+                   for a in self.analytes)
+
+    def covariate_effects(self, covariate: str) -> list:
+        """The sourced effects of ``covariate`` (``"age_y"`` or ``"sex"``) in this model
+        (:class:`~adpharm.knowledge.schema.CovariateEffect`)."""
+        return [c for c in self.spec.covariates if c.covariate == covariate]
+
     def check_route(self, route: str) -> None:
         if route not in self.spec.routes:
             known = ", ".join(self.spec.routes)
