@@ -15,7 +15,7 @@ def test_issue_example_60_ng_per_ml_is_below_the_expected_range():
     r = run_cli("pk", "tdm", "--drug", "imipramine", "--regimen", "150 mg po daily", "--measured", "60")
     assert r.returncode == 0, r.stderr
     assert "below the expected range" in r.stdout and "adherence" in r.stdout
-    assert "175-300 ng/mL" in r.stdout and "below the consensus therapeutic range" in r.stdout
+    assert "175-300 ng/mL" in r.stdout and "below the therapeutic reference range of Mayo Clinic Laboratories" in r.stdout
     assert "Research use only" in r.stdout
 
 

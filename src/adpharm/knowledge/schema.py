@@ -590,6 +590,9 @@ class TDMRange(Cited):
     low_ng_per_ml: float | None = Field(default=None, gt=0)
     high_ng_per_ml: float | None = Field(default=None, gt=0)
     alert_ng_per_ml: float | None = Field(default=None, gt=0)  # above this, the laboratory warns of toxicity
+    #: who published the range and alert as read here (a laboratory or a paper): the AGNP consensus (Hiemke 2018)
+    #: is named as the source only where its own table was read, otherwise as what the publisher cites
+    range_source: str | None = None
     usual_daily_mg: DoseRange
     gap: ModelGap | None = None
 
@@ -606,6 +609,13 @@ class TDMRange(Cited):
     @property
     def has_range(self) -> bool:
         return self.low_ng_per_ml is not None
+
+    @property
+    def source_label(self) -> str:
+        """Whose range this is, as a reader should see it: ``"Mayo Clinic Laboratories (citing the AGNP
+        consensus, Hiemke 2018)"``."""
+        who = self.range_source or "source not named"
+        return f"{who} (citing the AGNP consensus, Hiemke 2018)" if "hiemke2018" in self.refs else who
 
     def position(self, value_ng_per_ml: float) -> str | None:
         """Where a level lies against the consensus range: ``"below"``, ``"inside"`` (bounds included)

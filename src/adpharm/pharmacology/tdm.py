@@ -106,6 +106,7 @@ class TDMResult(NotebookDisplay):
             "expected_ng_per_ml": jsonable(rows),
             "variability_sourced": self.variability,
             "consensus_range_ng_per_ml": ({"low": c.low_ng_per_ml, "high": c.high_ng_per_ml,
+                                          "source": c.source_label,
                                           "alert": c.alert_ng_per_ml, "analytes": c.analytes, "refs": c.refs,
                                           "note": c.note} if c and c.has_range else None),
             "consensus_note": c.note if c and not c.has_range else None,
@@ -129,13 +130,13 @@ class TDMResult(NotebookDisplay):
             lines.append("  (no sourced between-subject variability for this drug: typical value only)")
         c = self.consensus
         if c is not None and c.has_range:
-            alert = f"; laboratory alert above {c.alert_ng_per_ml:g}" if c.alert_ng_per_ml else ""
-            lines.append(f"consensus therapeutic range ({' + '.join(c.analytes)}): {c.low_ng_per_ml:g}-"
-                         f"{c.high_ng_per_ml:g} ng/mL{alert} [{', '.join(c.refs)}]")
+            alert = f"; its alert level {c.alert_ng_per_ml:g}" if c.alert_ng_per_ml else "; no alert level sourced"
+            lines.append(f"therapeutic reference range ({' + '.join(c.analytes)}) of {c.source_label}: "
+                         f"{c.low_ng_per_ml:g}-{c.high_ng_per_ml:g} ng/mL{alert} [{', '.join(c.refs)}]")
         elif c is not None:
-            lines.append(f"consensus therapeutic range: not compared ({c.note})")
+            lines.append(f"therapeutic reference range: not compared ({c.note})")
         else:
-            lines.append("consensus therapeutic range: none bundled for this drug")
+            lines.append("therapeutic reference range: none bundled for this drug")
         if self.measured_ng_per_ml is not None:
             pct = (f", {_ordinal(self.measured_percentile)} percentile of the expected {self.quantity}"
                    if self.measured_percentile is not None else "")
@@ -162,7 +163,7 @@ class TDMResult(NotebookDisplay):
         c = self.consensus
         if c is not None and c.has_range:
             ax.axhspan(c.low_ng_per_ml, c.high_ng_per_ml, color="green", alpha=0.12,
-                       label=f"consensus range {c.low_ng_per_ml:g}-{c.high_ng_per_ml:g}")
+                       label=f"{c.range_source or 'reference'} range {c.low_ng_per_ml:g}-{c.high_ng_per_ml:g}")
         ax.axvline(self.sample_h, color="grey", linewidth=0.8)
         if self.measured_ng_per_ml is not None:
             ax.plot([self.sample_h], [self.measured_ng_per_ml], "ko", label=f"measured {self.measured_ng_per_ml:g}")
@@ -220,8 +221,9 @@ def _against(c: TDMRange | None, value: float) -> str | None:
     if c is None or not c.has_range:
         return None
     if c.alert_ng_per_ml and value > c.alert_ng_per_ml:
-        return f"above the laboratory alert level ({c.alert_ng_per_ml:g} ng/mL)"
-    return f"{c.position(value)} the consensus therapeutic range ({c.low_ng_per_ml:g}-{c.high_ng_per_ml:g} ng/mL)"
+        return f"above the alert level of {c.range_source or 'its source'} ({c.alert_ng_per_ml:g} ng/mL)"
+    return (f"{c.position(value)} the therapeutic reference range of {c.range_source or 'its source'} "
+            f"({c.low_ng_per_ml:g}-{c.high_ng_per_ml:g} ng/mL)")
 
 
 #: TDM databases: concentration-to-dose ratios 1.5-2-fold higher over 65 than under 40 for 12 of 14 antidepressants

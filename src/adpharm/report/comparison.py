@@ -373,7 +373,8 @@ def _steady_state(p: dict, side: str) -> list[dict]:
         res = tdm(d, f"{mg:g} mg po daily", n=STEADY_STATE_N, seed=DEFAULT_SEED)
         row = res.expected.set_index("quantity").loc[res.quantity]
         expected = (f"{row['p16']:.0f}-{row['p84']:.0f}" if res.variability else "no sourced variability")
-        consensus = (cell(f"{rng.low_ng_per_ml:g}-{rng.high_ng_per_ml:g} ng/mL", rng.refs, rng.verified)
+        consensus = (cell(f"{rng.low_ng_per_ml:g}-{rng.high_ng_per_ml:g} ng/mL ({rng.source_label})", rng.refs,
+                          rng.verified)
                      if rng.has_range else cell(f"not compared: {rng.note}", rng.refs, rng.verified))
         where = rng.position(row["typical"])
         rows.append({"side": side, "drug": d, "regimen": res.regimen, "quantity": res.quantity,
