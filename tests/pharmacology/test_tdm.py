@@ -150,3 +150,13 @@ def test_age_effects_are_the_sourced_ones():
     for drug, mg, rise in (("sertraline", 100, 1.67), ("citalopram", 20, 1.40)):
         young, old, mid = (_mean_level(tdm(drug, f"{mg} mg po daily", n=20, age_y=a)) for a in (40, 80, 55))
         assert old / young == pytest.approx(rise, rel=0.02) and mid == young
+
+
+def test_citalopram_dose_caps_warn_with_the_fda_communication():
+    """FDA Drug Safety Communication of 28 March 2012: citalopram no longer above 40 mg/day (QT prolongation),
+    and at most 20 mg/day for patients older than 60; simulated anyway, with the warning."""
+    def warned(mg, age):
+        return [w for w in tdm("citalopram", f"{mg} mg po daily", n=10, age_y=age).warnings if "fda_citalopram_dsc2012" in w]
+    assert not warned(40, 45) and not warned(20, 75) and not warned(40, 60)
+    assert "20 mg/day for citalopram over age 60" in warned(40, 61)[0]
+    assert "40 mg/day" in warned(60, 45)[0]

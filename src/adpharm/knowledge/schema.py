@@ -526,12 +526,20 @@ class IIV(Cited):
     correlations: dict[str, float] = {}
 
 
+class OlderDoseLimit(Cited):
+    """A lower labelled maximum daily dose above an age (e.g. citalopram 20 mg/day over 60, QT risk)."""
+
+    older_than_y: float = Field(gt=0, le=120)
+    daily_mg: float = Field(gt=0)
+
+
 class DoseLimit(Cited):
     """The labelled maximum, above which a regimen is simulated with a warning."""
 
     daily_mg: float | None = Field(default=None, gt=0)
     single_mg: float | None = Field(default=None, gt=0)
     single_mg_per_kg: float | None = Field(default=None, gt=0)
+    older: OlderDoseLimit | None = None
 
 
 class PKModelSpec(_Strict):

@@ -223,8 +223,9 @@ def draw_etas(model: CompartmentModel, n: int, rng: np.random.Generator) -> dict
     return {k: z[:, i] for i, k in enumerate(names)}
 
 
-def dose_warnings(model: CompartmentModel, regimen: Regimen, until_h: float, weight_kg) -> list[str]:
-    """Warnings for doses above the labelled maximum in the knowledge base (simulated anyway)."""
+def dose_warnings(model: CompartmentModel, regimen: Regimen, until_h: float, weight_kg, age_y=None) -> list[str]:
+    """Warnings for doses above the labelled maximum in the knowledge base (simulated anyway), and above a
+    lower maximum for patients older than an age when ``age_y`` is."""
     lim = model.spec.dose_limit
     if lim is None:
         return []
@@ -241,11 +242,16 @@ def dose_warnings(model: CompartmentModel, regimen: Regimen, until_h: float, wei
     if lim.single_mg_per_kg and per_kg and max(per_kg) > lim.single_mg_per_kg:
         out.append(f"dose {max(per_kg):g} mg/kg is above {lim.single_mg_per_kg:g} mg/kg, the top of the labelled "
                    f"range for {model.drug} [{src}]; simulated anyway")
-    if lim.daily_mg and doses.size:
-        daily = max(doses[(times >= t) & (times < t + 24 - 1e-9)].sum() for t in times)
-        if daily > lim.daily_mg:
-            out.append(f"{daily:g} mg in 24 h is above the labelled maximum of {lim.daily_mg:g} mg/day for "
-                       f"{model.drug} [{src}]; simulated anyway")
+    daily = max(doses[(times >= t) & (times < t + 24 - 1e-9)].sum() for t in times) if doses.size else 0.0
+    if lim.daily_mg and daily > lim.daily_mg:
+        out.append(f"{daily:g} mg in 24 h is above the labelled maximum of {lim.daily_mg:g} mg/day for "
+                   f"{model.drug} [{src}]; simulated anyway")
+    old = lim.older
+    if old is not None and age_y is not None and float(np.max(np.atleast_1d(age_y))) > old.older_than_y \
+            and daily > old.daily_mg:
+        why = f" ({old.note})" if old.note else ""
+        out.append(f"{daily:g} mg in 24 h is above the labelled maximum of {old.daily_mg:g} mg/day for {model.drug} "
+                   f"over age {old.older_than_y:g}{why} [{', '.join(old.refs)}]; simulated anyway")
     return out
 
 
@@ -346,7 +352,7 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
     """
     model, reg, hours, times, events, cov, etas = _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex,
                                                          phenotype, n, seed, kb, cyp2d6_inhibitor)
-    warnings = dose_warnings(model, reg, hours, cov.weight_kg)
+    warnings = dose_warnings(model, reg, hours, cov.weight_kg, cov.age_y)
     keep = (n * times.size * len(model.analytes) <= 5e7) if keep_profiles is None else keep_profiles
     profiles = [] if keep else None
     tables = []
@@ -448,7 +454,7 @@ def _setup_from(args: dict):
 def regimen_warnings(args: dict) -> list[str]:
     """The dose warnings :func:`simulate` would give for these arguments, without solving anything."""
     _, (model, reg, hours, _, _, cov, _) = _setup_from(args)
-    return dose_warnings(model, reg, hours, cov.weight_kg)
+    return dose_warnings(model, reg, hours, cov.weight_kg, cov.age_y)
 
 
 def iter_profiles(args: dict, chunk_size: int = 20_000) -> Iterator[pd.DataFrame]:

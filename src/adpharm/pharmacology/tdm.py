@@ -350,7 +350,7 @@ def tdm(drug: str, regimen: str | Regimen, *, measured_ng_per_ml: float | None =
                                             cyp2d6_inhibitor=cyp2d6_inhibitor)
     res = TDMResult(model.drug, reg.text, sample_h, tau, phenotype, cyp2d6_inhibitor, age_y, n, seed, expected,
                     consensus, quantity, variability=variability, profile_h=rel, profile_ng_per_ml=profile,
-                    warnings=dose_warnings(model, reg, float(times[-1]), np.asarray([weight_kg])) + not_modelled,
+                    warnings=dose_warnings(model, reg, float(times[-1]), np.asarray([weight_kg]), age_y) + not_modelled,
                     weight_kg=float(weight_kg), sex=str(sex), covariates_applied=applied)
     if measured_ng_per_ml is not None:
         res.measured_ng_per_ml = float(measured_ng_per_ml)
