@@ -48,9 +48,8 @@ def blocked(url: str | None) -> str | None:
         return "a bare IP address"
     except ValueError:
         pass
-    if NON_PUBLIC.search(h.split(".", h.count(".") - 1)[0] if h.count(".") > 1 else "") or NON_PUBLIC.search(h):
-        if not h.endswith("testcatalog.org") or h.startswith("qa."):
-            return "a staging, QA or development server"
+    if NON_PUBLIC.search(h):
+        return "a staging, QA or development server"
     if any(h == b or h.endswith("." + b) for b in BLOCKED_HOSTS):
         return "a mirror, vendor, wiki, aggregator or consumer page"
     return None

@@ -516,6 +516,10 @@ class CovariateEffect(Cited):
     level: Literal["female", "male"] | None = None
     factor: float = Field(gt=0)
 
+    def applies(self, age_y, sex):
+        """Whether the effect applies to patients of ``age_y`` and ``sex`` (scalars or arrays)."""
+        return (age_y >= self.at_least) if self.covariate == "age_y" else (sex == self.level)
+
 
 class IIV(Cited):
     """Between-subject variability as coefficients of variation (%) of log-normal parameters,

@@ -206,9 +206,8 @@ class CompartmentModel:
                 scale = w ** (ALLOMETRIC_CL if name.startswith(("cl", "q")) else ALLOMETRIC_V)
                 p.values[f"{a.name}.{name}"] = par.value * scale
         for c in self.spec.covariates:
-            hit = (cov.age_y >= c.at_least) if c.covariate == "age_y" else (cov.sex == c.level)
             key = f"{c.analyte}.{c.parameter}"
-            p.values[key] = np.where(hit, p.values[key] * c.factor, p.values[key])
+            p.values[key] = np.where(c.applies(cov.age_y, cov.sex), p.values[key] * c.factor, p.values[key])
         for route, rs in self.spec.routes.items():
             for j, path in enumerate(rs.paths):
                 if path.ka_per_h is not None:

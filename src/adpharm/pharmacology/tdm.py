@@ -251,8 +251,7 @@ def covariate_notes(model, *, age_y: float, sex: str, phenotype: str, cyp2d6_inh
     for cov, given, default in (("age_y", age_y, 40.0), ("sex", sex, "male")):
         effects = model.covariate_effects(cov)
         for e in effects:
-            hit = (given >= e.at_least) if cov == "age_y" else (given == e.level)
-            if hit:
+            if e.applies(age_y, sex):
                 when = f"age >= {e.at_least:g} y" if cov == "age_y" else f"sex {e.level}"
                 applied.append(f"{when}: {e.analyte} {e.parameter.split('_')[0]} x {e.factor:g} [{', '.join(e.refs)}]")
         if not effects and given != default:

@@ -63,6 +63,8 @@ class _Design:
     #: least-squares means average over the covariates' levels in the proportions of the subjects
     #: (``emmeans(weights = "proportional")``, SAS ``OM``): the mean of each covariate column
     covariate_means: dict[str, float] = field(default_factory=dict)
+    #: the covariates entered (those with more than one level)
+    covariates: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -119,9 +121,10 @@ class MMRMResult:
         return ax
 
 
-def _covariate_columns(d: pd.DataFrame, covariates, dropped: list[str]) -> list[tuple[str, np.ndarray]]:
-    """Treatment-coded indicator columns of the categorical subject-level covariates."""
-    out = []
+def _covariate_columns(d: pd.DataFrame, covariates, dropped: list[str]) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
+    """Treatment-coded indicator columns of the categorical subject-level covariates, and the covariates
+    entered (a covariate with one level is left out, with a note in ``dropped``)."""
+    out, entered = [], []
     for c in covariates:
         if c not in d.columns:
             raise AdpharmInputError(f"mmrm: covariate {c!r} is not a column of the data")
@@ -137,7 +140,8 @@ def _covariate_columns(d: pd.DataFrame, covariates, dropped: list[str]) -> list[
             continue
         values = d[c].astype(str).to_numpy()
         out += [(f"{c}[{lev}]", (values == lev).astype(float)) for lev in levels[1:]]
-    return out
+        entered.append(c)
+    return out, entered
 
 
 def _design(data: pd.DataFrame, reference: str | None, visits: list[str] | None,
@@ -178,7 +182,7 @@ def _design(data: pd.DataFrame, reference: str | None, visits: list[str] | None,
     names += [f"baseline:visit[{v}]" for v in keep] if baseline_by_visit else ["baseline"]
     n_fixed = len(names)
     d = d.assign(_k=d["visit"].map(vi)).sort_values(["subject", "_k"], kind="stable")
-    cov_cols = _covariate_columns(d, covariates, dropped)
+    cov_cols, entered = _covariate_columns(d, covariates, dropped)
     names += [name for name, _ in cov_cols]
     p = len(names)
     V = len(keep)
@@ -222,7 +226,7 @@ def _design(data: pd.DataFrame, reference: str | None, visits: list[str] | None,
     first_rows = np.asarray(starts)
     base_mean = float(d["baseline"].to_numpy(float)[first_rows].mean())
     cov_means = {name: float(column[first_rows].mean()) for name, column in cov_cols}
-    return _Design(keep, arms, ref, names, patterns, len(d), len(starts), dropped, base_mean, cov_means)
+    return _Design(keep, arms, ref, names, patterns, len(d), len(starts), dropped, base_mean, cov_means, entered)
 
 
 def _sigma(theta: np.ndarray, V: int) -> tuple[np.ndarray, np.ndarray]:
@@ -341,8 +345,7 @@ def mmrm(data: pd.DataFrame, *, reference: str | None = None, visits: list[str] 
     des = _design(data, reference, visits, baseline_by_visit, covariates)
     try:
         with np.errstate(all="ignore"):
-            return _fit(des, baseline_by_visit, df_method, level, [c for c in covariates
-                                                                     if any(n.startswith(f"{c}[") for n in des.names)])
+            return _fit(des, baseline_by_visit, df_method, level)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError) as exc:
         raise MMRMNotConverged(f"MMRM: the fit did not converge ({des.n_subjects} subjects, {des.n_obs} "
                                f"observations): {' '.join(str(exc).split())[:120]}") from None
@@ -353,7 +356,7 @@ class MMRMNotConverged(AdpharmInputError):
     replicate without an estimate in power, a one-line error in ``trial analyze``."""
 
 
-def _fit(des: _Design, baseline_by_visit: bool, df_method: str, level: float, covariates: list[str]) -> MMRMResult:
+def _fit(des: _Design, baseline_by_visit: bool, df_method: str, level: float) -> MMRMResult:
     V = len(des.visits)
     reml = _REML(des)
     th0 = _start(des)
@@ -441,4 +444,4 @@ def _fit(des: _Design, baseline_by_visit: bool, df_method: str, level: float, co
     lsmeans = pd.DataFrame(ls)
     sigma = pd.DataFrame(S, index=des.visits, columns=des.visits)
     return MMRMResult(coef, contrasts, lsmeans, sigma, -0.5 * f, des.n_subjects, des.n_obs, des.reference,
-                      df_method, level, bool(converged), des.dropped, baseline_by_visit, covariates)
+                      df_method, level, bool(converged), des.dropped, baseline_by_visit, list(des.covariates))
