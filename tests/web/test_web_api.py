@@ -275,4 +275,17 @@ def test_tdm_api_gives_what_the_command_line_gives_and_bad_input_is_a_400():
         r = client().post("/api/pk/tdm", json={**body, **bad})
         assert r.status_code == status and "error" in r.json()
     page = client().get("/simulate", headers=HTML).text
-    assert 'id="tdm-form"' in page and "imipramine" in page
+    assert 'id="tdm-form"' in page and "imipramine" in page and 'name="unit"' in page
+
+
+def test_tdm_api_takes_each_analyte_in_nmol_per_l_and_proposes_a_dose():
+    body = {"drug": "imipramine", "regimen": "150 mg po daily", "measured": "imipramine=428,desipramine=357",
+            "unit": "nmol/L", "n": 200}
+    d = client().post("/api/pk/tdm", json=body).json()
+    assert d["unit"] == "nmol/L" and "expected_nmol_per_l" in d
+    assert {p["quantity"] for p in d["measured"]} == {"imipramine", "desipramine", "imipramine + desipramine"}
+    assert d["dose_proposal"]["dose_mg_per_day"] > 0 and "dose proposal" in d["text"]
+    for bad, status in [({"measured": "nordoxepin=3"}, 400), ({"unit": "mg/L"}, 422),
+                        ({"since_start_h": 48, "sample_h": 3}, 400)]:
+        r = client().post("/api/pk/tdm", json={**body, **bad})
+        assert r.status_code == status and "error" in r.json(), (bad, r.status_code)

@@ -11,6 +11,9 @@ from ..figures import figure_bytes
 from ..io import atomic_open, atomic_write
 from ..pharmacology.model import CYP2D6_INHIBITOR_FACTOR, PHENOTYPES
 from ..pharmacology.occupancy import occupancy as compute_occupancy
+from ..pharmacology.tdm import DEFAULT_N as TDM_DEFAULT_N, DEFAULT_SEED as TDM_DEFAULT_SEED
+from ..pharmacology.tdm_dose import DEFAULT_RESIDUAL_CV_PCT
+from ..pharmacology.tdm_measured import UNITS
 from ..pharmacology.simulate import iter_profiles, regimen_warnings, simulate as run_simulation
 from .common import check_choice, check_plot_path, emit, fail, handle_errors, table_text, warn, write_text
 
@@ -129,34 +132,59 @@ def occupancy(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGH
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 
 
+def _target_range(text: Optional[str]) -> Optional[tuple[float, float]]:
+    if text is None:
+        return None
+    lo, sep, hi = text.partition("-")
+    try:
+        return float(lo), float(hi)
+    except ValueError:
+        fail(f"--target: {text!r} is not LOW-HIGH in ng/mL (e.g. 175-300)")
+
+
 @app.command("tdm")
 @handle_errors
 def tdm(drug: str = _DRUG,
         regimen: str = typer.Option(..., "--regimen", help='The maintenance regimen, e.g. "150 mg po daily".'),
-        measured: Optional[float] = typer.Option(None, "--measured", help="A measured level (ng/mL) of the monitored "
-                                                  "quantity (e.g. imipramine + desipramine)."),
+        measured: Optional[str] = typer.Option(None, "--measured", help="Measured levels: a number (the monitored "
+                                               "quantity, e.g. imipramine + desipramine) or each analyte, e.g. "
+                                               "imipramine=120,desipramine=95."),
+        unit: str = typer.Option("ng/mL", "--unit", help="Unit of the measured levels and the expected table: ng/mL "
+                                 "or nmol/L."),
         sample_h: Optional[float] = typer.Option(None, "--sample-h", help="Hours after the last dose the sample was "
-                                                 "drawn (default: the dosing interval, a trough)."),
+                                                 "drawn, at steady state (default: the dosing interval, a trough)."),
+        since_start_h: Optional[float] = typer.Option(None, "--since-start-h", help="Instead of --sample-h: hours "
+                                                      "since the first dose of the regimen (a level drawn before "
+                                                      "steady state)."),
         phenotype: str = typer.Option("NM", "--phenotype", help="CYP2D6 phenotype: PM, IM, NM (default), UM, or "
                                       "mixed (unknown genotype)."),
         inhibitor: str = typer.Option("none", "--cyp2d6-inhibitor", help="Co-medication with a CYP2D6 inhibitor: "
                                       "none, moderate (e.g. duloxetine) or strong (e.g. paroxetine, fluoxetine, "
                                       "bupropion)."),
         age: float = _AGE, sex: str = _SEX, weight: float = _WEIGHT,
-        n: int = typer.Option(1000, "--n", help="Virtual patients for the expected range."),
-        seed: int = typer.Option(2026, "--seed", help="Seed of the virtual population."),
+        target: Optional[str] = typer.Option(None, "--target", help="Target range LOW-HIGH (ng/mL) of the dose "
+                                             "proposal (default: the bundled therapeutic reference range)."),
+        propose: Optional[bool] = typer.Option(None, "--propose-dose/--no-propose-dose", help="Propose a dose from the "
+                                               "measured levels (default: when a target range exists)."),
+        residual_cv: float = typer.Option(DEFAULT_RESIDUAL_CV_PCT, "--residual-cv", help="Residual error of a measured "
+                                          "level (%, proportional) in the dose proposal: an assumption."),
+        n: int = typer.Option(TDM_DEFAULT_N, "--n", help="Virtual patients for the expected range (and the prior of "
+                              "the dose proposal)."),
+        seed: int = typer.Option(TDM_DEFAULT_SEED, "--seed", help="Seed of the virtual population."),
         fmt: str = typer.Option("text", "--format", help="text or json."), out: Optional[Path] = _OUT,
         plot: Optional[Path] = _PLOT) -> None:
-    """Expected steady-state concentration of a regimen, the consensus therapeutic range, and where a measured
-    level falls (research use only)."""
+    """Expected concentration of a regimen, the therapeutic reference range, where measured levels fall (each
+    analyte, their sum and ratio), and a dose proposal (research use only)."""
     from ..pharmacology.tdm import tdm as run_tdm
     check_choice("--format", fmt, ("text", "json"))
+    check_choice("--unit", unit, UNITS)
     check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
     check_choice("--cyp2d6-inhibitor", inhibitor, tuple(CYP2D6_INHIBITOR_FACTOR))
     check_choice("--sex", sex, ("female", "male"))
     check_plot_path(plot)
-    res = run_tdm(drug, regimen, measured_ng_per_ml=measured, sample_h=sample_h, phenotype=phenotype,
-                  cyp2d6_inhibitor=inhibitor, age_y=age, sex=sex, weight_kg=weight, n=n, seed=seed)
+    res = run_tdm(drug, regimen, measured=measured, unit=unit, sample_h=sample_h, since_start_h=since_start_h,
+                  phenotype=phenotype, cyp2d6_inhibitor=inhibitor, age_y=age, sex=sex, weight_kg=weight, n=n,
+                  seed=seed, target=_target_range(target), propose_dose=propose, residual_cv_pct=residual_cv)
     warn(res.warnings)
     emit(res.to_dict(), res.text(), fmt, out)
     if plot is not None:

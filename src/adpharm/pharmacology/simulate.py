@@ -204,11 +204,12 @@ def draw_covariates(n: int, rng: np.random.Generator, weight_kg=70.0, age_y=40.0
     return Covariates.of(n, weight_kg, age_y, sex, phenotype, cyp2d6_inhibitor)
 
 
-def draw_etas(model: CompartmentModel, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Between-subject random effects ``eta`` (one array of length ``n`` per parameter)."""
+def iiv_covariance(model: CompartmentModel) -> tuple[list[str], np.ndarray]:
+    """The names of the parameters with between-subject variability and the covariance matrix of their
+    log-normal random effects ``eta`` (variances ``log(1 + CV^2)``, with the sourced correlations)."""
     names = model.iiv_names()
-    if not names or n == 1:
-        return {}
+    if not names:
+        return [], np.zeros((0, 0))
     iiv = model.spec.iiv
     sd = np.sqrt(np.log1p((np.array([iiv.cv_pct[k] for k in names]) / 100.0) ** 2))
     corr = np.eye(len(names))
@@ -218,7 +219,14 @@ def draw_etas(model: CompartmentModel, n: int, rng: np.random.Generator) -> dict
             raise AdpharmInputError(f"pk_models.yaml: field {model.drug}.iiv.correlations: bad entry {key!r}: {r}")
         i, j = names.index(a), names.index(b)
         corr[i, j] = corr[j, i] = r
-    cov = corr * np.outer(sd, sd)
+    return names, corr * np.outer(sd, sd)
+
+
+def draw_etas(model: CompartmentModel, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Between-subject random effects ``eta`` (one array of length ``n`` per parameter)."""
+    names, cov = iiv_covariance(model)
+    if not names or n == 1:
+        return {}
     z = rng.standard_normal((n, len(names))) @ np.linalg.cholesky(cov).T
     return {k: z[:, i] for i, k in enumerate(names)}
 

@@ -24,6 +24,7 @@ from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError, UnknownNameError
 from ..evidence.effect_sizes import MEASURES
 from ..evidence.meta import METHODS
+from ..pharmacology.tdm_measured import Unit
 from ..report.comparison import compare
 from . import services, uploads
 from .jobs import JobManager
@@ -58,7 +59,11 @@ class TDMIn(BaseModel):
     drug: str = Name
     regimen: str = Field(min_length=1, max_length=200)
     measured_ng_per_ml: Optional[float] = Field(None, ge=0, le=1e6)
+    #: a number (the monitored quantity) or each analyte, "imipramine=120,desipramine=95"
+    measured: Optional[str] = Field(None, min_length=1, max_length=200)
+    unit: Unit = "ng/mL"
     sample_h: Optional[float] = Field(None, ge=0, le=24 * 7)
+    since_start_h: Optional[float] = Field(None, gt=0, le=24 * 365)
     phenotype: Literal["PM", "IM", "NM", "UM", "mixed"] = "NM"
     cyp2d6_inhibitor: Literal["none", "moderate", "strong"] = "none"
     age_y: float = Field(40, ge=0, le=120)
@@ -328,8 +333,10 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
     @api.post("/pk/tdm", summary="Expected steady-state level, consensus range and a measured level's place, "
                                   "as `adpharm pk tdm` (research use only)")
     def api_tdm(body: TDMIn) -> dict:
-        return pool.run(services.tdm, body.drug, body.regimen, body.measured_ng_per_ml, body.sample_h, body.phenotype,
-                            body.cyp2d6_inhibitor, body.age_y, body.weight_kg, body.n, body.seed)
+        measured = body.measured if body.measured is not None else body.measured_ng_per_ml
+        return pool.run(services.tdm, body.drug, body.regimen, measured, body.sample_h, body.phenotype,
+                        body.cyp2d6_inhibitor, body.age_y, body.weight_kg, body.n, body.seed, body.unit,
+                        body.since_start_h)
 
     @api.post("/mechanism", summary="Cascade states and the MADRS course, as `adpharm mechanism simulate`")
     def api_mechanism(body: MechanismIn) -> dict:

@@ -187,13 +187,15 @@ def tdm_drugs() -> list[str]:
     return sorted(bundled().tdm)
 
 
-def tdm(drug: str, regimen: str, measured: float | None, sample_h: float | None, phenotype: str,
-        cyp2d6_inhibitor: str, age_y: float, weight_kg: float, n: int, seed: int) -> dict:
+def tdm(drug: str, regimen: str, measured: float | str | None, sample_h: float | None, phenotype: str,
+        cyp2d6_inhibitor: str, age_y: float, weight_kg: float, n: int, seed: int, unit: str = "ng/mL",
+        since_start_h: float | None = None) -> dict:
     """`adpharm pk tdm` as JSON: expected steady-state range, consensus range, the measured level's place,
     with the figure as inline SVG."""
     from ..pharmacology.tdm import tdm as run_tdm
-    res = run_tdm(drug, regimen, measured_ng_per_ml=measured, sample_h=sample_h, phenotype=phenotype,
-                  cyp2d6_inhibitor=cyp2d6_inhibitor, age_y=age_y, weight_kg=weight_kg, n=n, seed=seed)
+    res = run_tdm(drug, regimen, measured=measured, unit=unit, sample_h=sample_h, since_start_h=since_start_h,
+                  phenotype=phenotype, cyp2d6_inhibitor=cyp2d6_inhibitor, age_y=age_y, weight_kg=weight_kg, n=n,
+                  seed=seed)
     out = res.to_dict()
     out["text"] = res.text()
     out["svg"] = svg(res.plot(), f"tdm-{seed}")

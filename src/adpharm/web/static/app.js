@@ -111,7 +111,7 @@ if (tdmForm) {
     const status = $("tdm-status");
     status.className = ""; status.textContent = "Simulating the population…"; $("tdm-run").disabled = true;
     const body = formJSON(tdmForm);
-    for (const k of ["measured_ng_per_ml", "sample_h"]) { if (tdmForm.elements[k].value === "") { delete body[k]; } }
+    for (const k of ["measured", "sample_h", "since_start_h"]) { if (tdmForm.elements[k].value === "") { delete body[k]; } }
     try {
       const d = await api("POST", "/api/pk/tdm", body);
       $("tdm-text").textContent = d.text + (d.warnings.length ? "\n" + d.warnings.join("\n") : "");
