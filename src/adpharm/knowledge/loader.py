@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import AdpharmInputError
 from .schema import (ContinuousRecord, Convergence, Drug, DrugClass, OccupancySpec, Pathway, PKModelSpec, Protocol,
-                     Reference, TDMRange, Trial, TrialArm)
+                     Reference, SafetyFact, TDMRange, Trial, TrialArm)
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -42,6 +42,25 @@ class KnowledgeBase:
     occupancy: OccupancySpec | None = None
     tdm: dict[str, TDMRange] = field(default_factory=dict)
     continuous: list[ContinuousRecord] = field(default_factory=list)
+    safety: list[SafetyFact] = field(default_factory=list)
+
+    def safety_for(self, drug_or_class: str) -> list[SafetyFact]:
+        """The safety facts of a drug (its own and its class's) or of a class (its own and its members'), in file
+        order, each once.
+
+        Examples
+        --------
+        >>> from adpharm.knowledge.loader import bundled
+        >>> [f.id for f in bundled().safety_for("esketamine")][:2]
+        ['boxed-suicidality', 'esketamine-contraindications']
+        """
+        if drug_or_class in self.drugs:
+            names = {drug_or_class, self.drugs[drug_or_class].drug_class}
+        elif drug_or_class in self.classes:
+            names = {drug_or_class, *self.classes[drug_or_class].members}
+        else:
+            return []
+        return [f for f in self.safety if names & set(f.applies_to)]
 
 
 def _read_yaml(path: Path) -> Any:
@@ -171,8 +190,15 @@ def load(data_dir: str | Path = DATA_DIR) -> KnowledgeBase:
         if not isinstance(co_raw, list):
             raise AdpharmInputError(f"{co_path}: expected a list of continuous-outcome records")
         continuous = [validate_model(ContinuousRecord, r, co_path, f"[{i}]") for i, r in enumerate(co_raw)]
+    sf_path = d / "safety.yaml"
+    safety: list[SafetyFact] = []
+    if sf_path.exists():
+        sf_raw = _read_yaml(sf_path)
+        if not isinstance(sf_raw, list):
+            raise AdpharmInputError(f"{sf_path}: expected a list of safety facts")
+        safety = [validate_model(SafetyFact, r, sf_path, f"[{i}]") for i, r in enumerate(sf_raw)]
     kb = KnowledgeBase(references, drugs, classes, pathways, convergence, protocols, trials, d, pk_models, occupancy,
-                       tdm, continuous)
+                       tdm, continuous, safety)
     _cross_check(kb)
     return kb
 
@@ -191,6 +217,16 @@ def _cross_check(kb: KnowledgeBase) -> None:
     if kb.occupancy is not None:
         groups += [(d / "occupancy.yaml", "occupancy", kb.occupancy)]
     groups += [(d / "tdm.yaml", k, v) for k, v in kb.tdm.items()]
+    groups += [(d / "safety.yaml", f.id, f) for f in kb.safety]
+    seen_ids: set[str] = set()
+    for i, f in enumerate(kb.safety):
+        if f.id in seen_ids:
+            raise AdpharmInputError(f"{d / 'safety.yaml'}: field [{i}].id: {f.id!r} is given twice")
+        seen_ids.add(f.id)
+        for name in f.applies_to:
+            if name not in kb.drugs and name not in kb.classes:
+                raise AdpharmInputError(f"{d / 'safety.yaml'}: field {f.id}.applies_to: {name!r} is neither a drug "
+                                        "nor a class")
     for k, rng in kb.tdm.items():
         spec = kb.pk_models.get(k)
         if spec is None:

@@ -6,7 +6,7 @@ a file that does not fit is rejected with the file and the field named.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -165,6 +165,26 @@ class Drug(_Strict):
         if v is not None and v.unit not in ("h", "d", "wk"):
             raise ValueError(f"onset unit must be h, d or wk, got {v.unit!r}")
         return v
+
+
+#: The kinds of safety fact (issue 36): each fact is filed as exactly one of them.
+SafetyKind = Literal["boxed_warning", "toxicity", "warning", "contraindication", "interaction", "washout", "monitoring"]
+SAFETY_KINDS = get_args(SafetyKind)
+#: How each kind is headed in the guide, in the order it is shown.
+SAFETY_KIND_LABELS = {"boxed_warning": "Boxed warning", "contraindication": "Contraindications",
+                      "toxicity": "Overdose toxicity", "warning": "Warnings", "monitoring": "Monitoring and access",
+                      "interaction": "Interactions", "washout": "Switching and washout"}
+
+
+class SafetyFact(Cited):
+    """One safety fact of a class or drug, cited: the boxed suicidality warning, overdose toxicity, QT, hyponatraemia,
+    washouts, contraindications, monitoring, interactions. ``applies_to`` names classes or drugs."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    topic: str = Field(min_length=1)
+    kind: SafetyKind
+    applies_to: list[str] = Field(min_length=1)
+    text: str = Field(min_length=1)
 
 
 #: Families of classes: the evidence engine pools a family's member classes as one side

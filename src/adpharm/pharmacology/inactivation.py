@@ -96,6 +96,37 @@ def resynthesis_rate_per_h(target: str, kb: KnowledgeBase | None = None) -> tupl
                                            "note": spec.note}
 
 
+#: The activity an enzyme counts as recovered at in :func:`recovery_note` (90 % of baseline).
+RECOVERED_ACTIVITY = 0.9
+
+
+def recovery_days(half_life_h: float, recovered: float = RECOVERED_ACTIVITY) -> float:
+    """Days for a fully inactivated enzyme to come back to ``recovered`` of baseline by first-order resynthesis:
+    ``t = t_half log2(1 / (1 - recovered))``.
+
+    >>> round(recovery_days(31.2), 2)
+    4.32
+    """
+    return half_life_h * float(np.log2(1.0 / (1.0 - recovered))) / 24.0
+
+
+def recovery_note(drug: str, kb: KnowledgeBase | None = None) -> str | None:
+    """What the modelled MAO-A recovery is and is not, beside the sourced washouts (issue 36): None for a drug
+    that inactivates no enzyme. The model has the fast phase of resynthesis only; the labelled washouts and the
+    recovery of tyramine sensitivity (the knowledge base's ``washout`` safety facts) are longer."""
+    kb = or_bundled(kb)
+    spec_pk = kb.pk_models.get(drug)
+    inactivates = spec_pk is not None and any("MAO-A" in a.inactivation for a in spec_pk.analytes)
+    if not inactivates or kb.occupancy is None or kb.occupancy.mao_resynthesis_half_life_h is None:
+        return None
+    spec = kb.occupancy.mao_resynthesis_half_life_h
+    washouts = [f for f in kb.safety_for(drug) if f.kind == "washout"]
+    sourced = "; ".join(f"{f.text} [{', '.join(f.refs)}]" for f in washouts) or "no washout sourced"
+    return (f"{drug}: the modelled MAO-A recovery is only the fast phase of resynthesis (half-life {spec.value:g} h "
+            f"[{', '.join(spec.refs)}]: {100 * RECOVERED_ACTIVITY:.0f} % of activity {recovery_days(spec.value):.1f} days "
+            f"after full inhibition); the sourced washouts are longer: {sourced}")
+
+
 def inactivation_rate(eff_sum: np.ndarray, inv_ki_sum: np.ndarray) -> np.ndarray:
     """``k_inact`` (per h) from the summed terms of every drug (competing inactivators share one enzyme)."""
     return eff_sum / (1.0 + inv_ki_sum)
@@ -166,4 +197,5 @@ def activity_bdf(times_h: np.ndarray, conc_unbound_nm: np.ndarray, kinact_per_h:
 
 
 __all__ = ["InactivationWeights", "inactivation_weights", "resynthesis_rate_per_h", "inactivation_rate",
+           "recovery_note", "recovery_days", "RECOVERED_ACTIVITY",
            "step_activity", "activity_profile", "onset_h", "activity_bdf", "ONSET_INHIBITION", "MAX_SUBSTEP_H"]

@@ -24,7 +24,8 @@ from ..errors import AdpharmInputError
 from ..io import jsonable
 from ..knowledge.loader import KnowledgeBase, or_bundled
 from . import nca
-from .inactivation import MAX_SUBSTEP_H, InactivationWeights, activity_profile, inactivation_weights, onset_h
+from .inactivation import (MAX_SUBSTEP_H, InactivationWeights, activity_profile, inactivation_weights, onset_h,
+                           recovery_note)
 from .model import PHENOTYPE_ACTIVITY_SCORE, CompartmentModel, Covariates
 from .regimen import Regimen, check_weight, parse_regimen
 from .solver import propagate
@@ -387,6 +388,9 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
                    _sources(model), flagged=flagged_parameters(model))
     if enzymes is not None:
         enzymes.finish(res)
+        note = recovery_note(model.drug, kb)
+        if note:
+            res.warnings.append(note)
     return res
 
 

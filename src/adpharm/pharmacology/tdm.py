@@ -32,6 +32,7 @@ from ..errors import AdpharmInputError
 from ..io import jsonable
 from ..knowledge.loader import KnowledgeBase
 from ..knowledge.schema import TDMRange
+from .inactivation import recovery_note
 from .model import CYP2D6_INHIBITOR_REFS, PHENOTYPES, REFERENCE_WEIGHT_KG
 from .regimen import Regimen, parse_regimen
 from .simulate import MODEL_VERSION, dose_warnings, draw_covariates, draw_etas, model_for, solve_chunk
@@ -433,6 +434,9 @@ def tdm(drug: str, regimen: str | Regimen, *, measured: float | str | Mapping[st
     applied, not_modelled = covariate_notes(model, age_y=age_y, sex=sex, phenotype=phenotype,
                                             cyp2d6_inhibitor=cyp2d6_inhibitor)
     warns = dose_warnings(model, reg, float(times[-1]), np.asarray([weight_kg]), age_y) + not_modelled
+    note = recovery_note(model.drug, kb)
+    if note:
+        warns.append(note)
     res = TDMResult(model.drug, reg.text, sample_h, tau, phenotype, cyp2d6_inhibitor, age_y, n, seed, expected,
                     consensus, quantity, variability=variability, profile_h=rel, profile_ng_per_ml=profile,
                     warnings=warns, weight_kg=float(weight_kg), sex=str(sex), covariates_applied=applied,

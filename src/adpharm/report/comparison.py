@@ -19,7 +19,7 @@ from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError
 from ..knowledge import loader, query
 from ..knowledge.query import PK_LABELS
-from ..knowledge.schema import TARGETS
+from ..knowledge.schema import SAFETY_KIND_LABELS, TARGETS
 from ..evidence import escalc
 from . import efficacy as efficacy_mod
 from .diagrams import pathway_diagram, workflow_diagram
@@ -214,6 +214,33 @@ def _interactions(p: dict) -> list[dict]:
     return out
 
 
+def _safety(p: dict) -> list[dict]:
+    """The safety facts of a side (``knowledge/data/safety.yaml``), one row per fact, ordered by kind; a class
+    side names the members a drug-specific fact concerns. An irreversible MAOI side also states what the
+    modelled MAO-A recovery is, beside the sourced washouts."""
+    from ..knowledge.loader import bundled
+    from ..pharmacology.inactivation import recovery_days, recovery_note
+    kb = bundled()
+    members = p["members"] if p["kind"] != "drug" else [p["id"]]
+    rows = []
+    for f in kb.safety_for(p["id"]):
+        whole = p["id"] in f.applies_to or p.get("drug_class") in f.applies_to
+        who = [m for m in members if m in f.applies_to]
+        redundant = f.topic.lower() in SAFETY_KIND_LABELS[f.kind].lower() or f.text.lower().startswith(f.topic.lower())
+        topic = "" if redundant else f"{f.topic}: "
+        text = f"{topic}{f.text}" + (f" [{', '.join(who)}]" if p["kind"] != "drug" and not whole else "")
+        rows.append({"kind": f.kind, **cell(text, f.refs, f.verified)})
+    notes = [n for n in (recovery_note(m, kb) for m in members) if n]
+    if notes:
+        spec = kb.occupancy.mao_resynthesis_half_life_h
+        rows.append({"kind": "washout", **cell(
+            f"modelled MAO-A recovery: the fast phase of resynthesis only (half-life {spec.value:g} h), "
+            f"90 % of activity about {recovery_days(spec.value):.1f} days after full inhibition; the washouts "
+            "and tyramine recovery above are longer and are the ones to follow", spec.refs, spec.verified)})
+    order = list(SAFETY_KIND_LABELS)
+    return sorted(rows, key=lambda r: order.index(r["kind"]))
+
+
 def _metabolism(p: dict) -> list[tuple[str, dict | None]]:
     if p["kind"] == "drug":
         cyps, d6 = _from(p.get("cyps")), _from(p.get("cyp2d6_effect"))
@@ -331,6 +358,7 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
                 "pathways": diagrams, "convergence": conv, "efficacy": efficacy,
                 "side_effects": {"a": _side_effects(pa), "b": _side_effects(pb)},
                 "interactions": {"a": _interactions(pa), "b": _interactions(pb)},
+                "safety": {"a": _safety(pa), "b": _safety(pb)},
                 "protocols": protocols, "trial_protocols": trial_protocols,
                 "workflow": {"engine": wf.engine, "svg": wf.svg}}
     if simulate:

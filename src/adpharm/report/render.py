@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from ..io import json_text
+from ..knowledge.schema import SAFETY_KIND_LABELS
 from .comparison import CATEGORY_LABELS, Comparison
 
 Format = Literal["html", "md", "json"]
@@ -42,6 +43,7 @@ def _env(numbers: dict[str, int], fmt: str) -> Environment:
     env.filters["cite"] = cite
     env.filters["val"] = val
     env.globals["CATEGORY_LABELS"] = CATEGORY_LABELS
+    env.globals["SAFETY_KIND_LABELS"] = SAFETY_KIND_LABELS
     return env
 
 
