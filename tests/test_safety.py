@@ -108,3 +108,24 @@ def test_a_bad_safety_file_names_the_field(tmp_path, mutate, needle):
     with pytest.raises(AdpharmInputError, match="safety.yaml") as e:
         load(data)
     assert needle in str(e.value)
+
+
+@pytest.mark.parametrize("side", sorted(KB.classes) + ["sertraline", "esketamine", "phenelzine", "imipramine"])
+def test_pk_rows_give_dose_and_route_and_no_class_median_for_dose_dependent_values(side):
+    """Issue 36 item 6: Cmax, Tmax and half-life are listed per drug with their conditions (the source's dose and
+    route, or that the source gives none), never as a class median; sertraline and esketamine have sourced
+    half-lives (DeVane 2002: 22-36 h; Spravato label: 7-12 h); an irreversible MAOI's half-life row says what sets
+    the duration of its effect."""
+    from adpharm.report.comparison import PK_WITH_CONDITIONS, _pk_cell
+    prof = query.profile(side)
+    for param in PK_WITH_CONDITIONS:
+        c = _pk_cell(prof, param, None)
+        if c is None:
+            continue
+        assert "median" not in c["value"] and "(" in c["value"]
+        if prof["kind"] == "class":
+            assert ": " in c["value"]
+    if side in ("sertraline", "esketamine"):
+        assert _pk_cell(prof, "half_life_h", None)["value"].startswith(("22-36 h", "7-12 h"))
+    if side in ("maoi", "phenelzine"):
+        assert "MAO-A returns by resynthesis" in _pk_cell(prof, "half_life_h", None)["value"]

@@ -214,6 +214,44 @@ def _interactions(p: dict) -> list[dict]:
     return out
 
 
+#: PK parameters shown with the dose and route they were measured at, per drug (never a class median: a Cmax
+#: depends on the dose, a Tmax on the route and formulation, an irreversible MAOI's half-life is not its duration)
+PK_WITH_CONDITIONS = ("cmax_ng_per_ml", "tmax_h", "half_life_h")
+_ROUTE_WORDS = {"po": "oral", "iv": "intravenous", "in": "intranasal", "im": "intramuscular", "sl": "sublingual",
+                "sc": "subcutaneous"}
+
+
+def _conditions(d: dict, v: dict) -> str:
+    """How a drug's PK value was measured: the source's conditions, or its routes and that the dose is not given."""
+    if v.get("conditions"):
+        return v["conditions"]
+    routes = sorted({_ROUTE_WORDS.get(a["route"], a["route"]) for a in d.get("administration", [])})
+    return f"{'/'.join(routes)}; dose not given in the source" if routes else "dose and route not given in the source"
+
+
+def _pk_cell(p: dict, param: str, con) -> dict | None:
+    """One side's cell of the PK table: a drug's value, with its dose and route for Cmax, Tmax and half-life; for a
+    class, the median over members, except for those three, which list each member with its conditions. An
+    irreversible MAOI's half-life is followed by what sets the duration of its effect, MAO-A recovery."""
+    if param not in PK_WITH_CONDITIONS:
+        return _from(p["pk"].get(param))
+    members = [query.drug(m, con) for m in (p["members"] if p["kind"] != "drug" else [p["id"]])]
+    items = [(d, d["pk"][param]) for d in members if d["pk"].get(param)]
+    if not items:
+        return None
+    parts = [f"{query.format_value(v)} ({_conditions(d, v)})" for d, v in items]
+    if p["kind"] != "drug":
+        parts = [f"{d['id']}: {t}" for (d, _), t in zip(items, parts)]
+    text = "; ".join(parts)
+    refs = [r for _, v in items for r in v["refs"]]
+    if param == "half_life_h" and any(d["drug_class"] == "maoi" for d, _ in items):
+        spec = loader.bundled().occupancy.mao_resynthesis_half_life_h
+        text += (f". Plasma half-life is not the duration of an irreversible MAOI's effect: MAO-A returns by "
+                 f"resynthesis (the model's fast phase, half-life {spec.value:g} h); see Safety for the washouts")
+        refs += list(spec.refs)
+    return cell(text, refs, all(v.get("verified", True) for _, v in items))
+
+
 def _safety(p: dict) -> list[dict]:
     """The safety facts of a side (``knowledge/data/safety.yaml``), one row per fact, ordered by kind; a class
     side names the members a drug-specific fact concerns. An irreversible MAOI side also states what the
@@ -305,7 +343,7 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
 
     pk = []
     for param, label in PK_LABELS.items():
-        ca, cb = _from(pa["pk"].get(param)), _from(pb["pk"].get(param))
+        ca, cb = _pk_cell(pa, param, con), _pk_cell(pb, param, con)
         if ca or cb:
             pk.append({"parameter": param, "label": label, "a": ca, "b": cb})
     steady_state = _steady_state(pa, "a") + _steady_state(pb, "b") if simulate else []
