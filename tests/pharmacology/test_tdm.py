@@ -308,3 +308,13 @@ def test_a_dose_proposal_without_a_target_range_is_refused():
     assert r.returncode == 2 and "no therapeutic reference range" in r.stderr and r.stderr.count("\n") == 1
     quiet = tdm("clomipramine", "100 mg po daily", measured=80, n=20)
     assert quiet.dose_proposal is None and "no dose proposal" in quiet.text()
+
+
+def test_a_metabolite_carries_its_own_sourced_variability():
+    """Nortriptyline formed from amitriptyline spreads as nortriptyline does on its own (the Swiss label's SD/mean of
+    its clearance, 22.5 %), not only as far as amitriptyline's clearance moves it; citalopram spreads with Akil
+    2016's between-subject CV of apparent clearance."""
+    e = tdm("amitriptyline", "150 mg po daily", n=2000, seed=1).expected.set_index("quantity").loc["nortriptyline"]
+    assert e["p84"] / e["p16"] > 1.4
+    c = tdm("citalopram", "20 mg po daily", n=2000, seed=1)
+    assert c.variability and c.expected.iloc[0]["p84"] / c.expected.iloc[0]["p16"] > 1.6
