@@ -134,6 +134,16 @@ def _cited_items(obj: Any, where: str) -> Iterable[tuple[str, BaseModel]]:
             yield from _cited_items(v, f"{where}[{i}]")
 
 
+def _optional_list(path: Path, model: type[BaseModel], what: str) -> list:
+    """The validated items of an optional YAML list file (empty when the file is absent)."""
+    if not path.exists():
+        return []
+    raw = _read_yaml(path)
+    if not isinstance(raw, list):
+        raise AdpharmInputError(f"{path}: expected a list of {what}")
+    return [validate_model(model, r, path, f"[{i}]") for i, r in enumerate(raw)]
+
+
 def load(data_dir: str | Path = DATA_DIR) -> KnowledgeBase:
     """Load, validate and cross-check the knowledge base in ``data_dir``."""
     d = Path(data_dir)
@@ -183,20 +193,8 @@ def load(data_dir: str | Path = DATA_DIR) -> KnowledgeBase:
     tdm = {}
     if tdm_path.exists():
         tdm = {k: validate_model(TDMRange, v, tdm_path, k) for k, v in _mapping(_read_yaml(tdm_path), tdm_path).items()}
-    co_path = d / "continuous.yaml"
-    continuous: list[ContinuousRecord] = []
-    if co_path.exists():
-        co_raw = _read_yaml(co_path)
-        if not isinstance(co_raw, list):
-            raise AdpharmInputError(f"{co_path}: expected a list of continuous-outcome records")
-        continuous = [validate_model(ContinuousRecord, r, co_path, f"[{i}]") for i, r in enumerate(co_raw)]
-    sf_path = d / "safety.yaml"
-    safety: list[SafetyFact] = []
-    if sf_path.exists():
-        sf_raw = _read_yaml(sf_path)
-        if not isinstance(sf_raw, list):
-            raise AdpharmInputError(f"{sf_path}: expected a list of safety facts")
-        safety = [validate_model(SafetyFact, r, sf_path, f"[{i}]") for i, r in enumerate(sf_raw)]
+    continuous = _optional_list(d / "continuous.yaml", ContinuousRecord, "continuous-outcome records")
+    safety = _optional_list(d / "safety.yaml", SafetyFact, "safety facts")
     kb = KnowledgeBase(references, drugs, classes, pathways, convergence, protocols, trials, d, pk_models, occupancy,
                        tdm, continuous, safety)
     _cross_check(kb)
