@@ -81,7 +81,7 @@ KNOWN_VIOLATIONS = {
     "maoi_poisoning", "mayo_citalopram_tdm", "nardil_halflife", "nardil_nz_datasheet", "nelson1987",
     "nortriptyline_malta_smpc", "paroxetine_swiss_label", "phenelzine_lexi", "phenelzine_medscape",
     "sairanen2005", "sertraline_pharmamedix", "stassen_zurich_imipramine",
-    "tca_side_effects_gpn", "tca_usual_doses_portico", "tofranil_label", "tranylcypromine_ahfs",
+    "tca_side_effects_gpn", "tca_usual_doses_portico", "tranylcypromine_ahfs",
     "tranylcypromine_fpnotebook", "tranylcypromine_glowm", "tranylcypromine_wikimili", "ufhealth_phenoconversion",
     "venlafaxine_pharmamedix", "venlafaxine_psychdb", "venlafaxine_psychdb_dosing", "westanmo2005",
 }
