@@ -75,7 +75,7 @@ KNOWN_VIOLATIONS = {
     "bowdle1998", "brosen1993", "citalopram_swiss_label", "clomipramine_handbook", "clomipramine_rxreasoner",
     "dahl1993", "davis_drug_guide", "desipramine_nonlinear", "desipramine_popk2010",
     "duloxetine_lilly", "escitalopram_mims", "escitalopram_pharmamedix",
-    "fluoxetine_halflife_summary", "fluoxetine_pl_smpc", "gene2rx_phenoconversion", "gooden2008",
+    "fluoxetine_pl_smpc", "gene2rx_phenoconversion", "gooden2008",
     "haen_greiner_drrr", "imipramine_tdm_itps2023", "iovieno2012", "kegeles2013",
     "ketamine_cardiovascular_repeated2019", "madrs_rater_concordance",
     "maoi_poisoning", "mayo_citalopram_tdm", "nardil_halflife", "nardil_nz_datasheet", "nelson1987",

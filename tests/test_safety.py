@@ -68,7 +68,7 @@ def test_the_guide_states_the_washout_beside_the_modelled_mao_a_recovery(tmp_pat
     assert r.returncode == 0, r.stderr
     safety = out.read_text().split("## Safety", 1)[1].split("## Experimental", 1)[0]
     maoi = safety.split("### Monoamine oxidase inhibitor", 1)[1]
-    assert "modelled MAO-A recovery" in maoi and "2 weeks before fluoxetine" in maoi
+    assert "modelled MAO-A recovery" in maoi and "2 weeks (14 days) before fluoxetine" in maoi
     assert "30 days after tranylcypromine" in maoi and "13.5 deaths per million" in maoi
 
 
