@@ -74,7 +74,7 @@ KNOWN_VIOLATIONS = {
     "acnp_muscarinic", "amitriptyline_smpc", "antidepressant_doses_mcmaster",
     "bowdle1998", "brosen1993", "citalopram_swiss_label", "clomipramine_handbook", "clomipramine_rxreasoner",
     "dahl1993", "davis_drug_guide", "desipramine_nonlinear", "desipramine_popk2010",
-    "duloxetine_lilly", "escitalopram_mims", "escitalopram_pharmamedix",
+    "escitalopram_mims", "escitalopram_pharmamedix",
     "fluoxetine_pl_smpc", "gene2rx_phenoconversion", "gooden2008",
     "haen_greiner_drrr", "imipramine_tdm_itps2023", "iovieno2012", "kegeles2013",
     "ketamine_cardiovascular_repeated2019", "madrs_rater_concordance",
