@@ -289,3 +289,22 @@ def test_tdm_api_takes_each_analyte_in_nmol_per_l_and_proposes_a_dose():
                         ({"since_start_h": 48, "sample_h": 3}, 400)]:
         r = client().post("/api/pk/tdm", json={**body, **bad})
         assert r.status_code == status and "error" in r.json(), (bad, r.status_code)
+
+
+def test_a_result_names_the_users_file_and_never_the_servers_folder():
+    """Issue 40: POST /api/assays/western reported the temporary upload path as its source; every string of a
+    result now names the user's file instead."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    img = np.full((60, 120), 230, dtype=np.uint8)
+    for x0 in (10, 50, 90):
+        img[25:35, x0:x0 + 20] = 60            # three dark bands on a light membrane
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    r = client().post("/api/assays/western", files={"file": ("my blot.png", buf.getvalue())}, data={"lanes": "3"})
+    assert r.status_code == 200, r.text
+    text = json.dumps(r.json())
+    assert "adpharm-upload" not in text and "upload-0" not in text
+    assert r.json()["result"]["source"] == "my blot.png"

@@ -179,11 +179,12 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
 
     def _on_uploads(ups: list, fn):
         """Store the uploads, run ``fn(paths)``; error messages name the user's files, not ours."""
+        names = [u[0] for u in ups]
         with uploads.stored(ups, limit) as paths:
             try:
-                return fn(paths)
+                return uploads.relabel_result(fn(paths), paths, names)
             except AdpharmInputError as exc:
-                raise AdpharmInputError(uploads.relabel(str(exc), paths, [u[0] for u in ups])) from None
+                raise AdpharmInputError(uploads.relabel(str(exc), paths, names)) from None
 
     # ------------------------------------------------------------------ pages
     def page(request: Request, name: str, **ctx):

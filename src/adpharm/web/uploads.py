@@ -88,3 +88,20 @@ def relabel(message: str, paths: list[Path], names: list[str]) -> str:
     for p, n in zip(paths, names):
         message = message.replace(str(p), safe_label(n)).replace(p.name, safe_label(n))
     return message
+
+
+def relabel_result(obj, paths: list[Path], names: list[str]):
+    """A result (nested dicts, lists, strings) with every temporary upload path or file name replaced by the
+    user's file name: the server's folders never reach a response, and the source is the user's file.
+
+    >>> relabel_result({"source": "/tmp/adpharm-upload-x/upload-0.png"}, [Path("/tmp/adpharm-upload-x/upload-0.png")],
+    ...                ["blot.png"])
+    {'source': 'blot.png'}
+    """
+    if isinstance(obj, str):
+        return relabel(obj, paths, names)
+    if isinstance(obj, dict):
+        return {k: relabel_result(v, paths, names) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [relabel_result(v, paths, names) for v in obj]
+    return obj
