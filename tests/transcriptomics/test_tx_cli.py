@@ -127,3 +127,18 @@ def test_reversal_counts_without_samples_and_unknown_group(tmp_path):
     r = run_cli("transcriptomics", "reversal", "--disease", str(de), "--drug", str(de), "--samples", str(tmp_path / "s.csv"),
                 "--disease-contrast", "group,stress,x", "--drug-contrast", "group,d,stress")
     assert r.returncode == 2 and "disease contrast group 'stress' has no samples" in r.stderr
+
+
+def test_enrich_with_identifiers_that_match_nothing_says_so(tmp_path):
+    """Issue 40: a GMT whose gene identifiers match none of the signature's universe printed an empty table; it is
+    now one line naming the mismatch, exit 2, nothing written."""
+    (tmp_path / "sets.gmt").write_text("SET_A\tdesc\tENSG000001\tENSG000002\tENSG000003\n"
+                                       "SET_B\tdesc\tENSG000004\tENSG000005\tENSG000006\n")
+    (tmp_path / "sig.txt").write_text("Bdnf\nFos\nArc\nEgr1\n")
+    (tmp_path / "universe.txt").write_text("Bdnf\nFos\nArc\nEgr1\nNpas4\nHomer1\n")
+    out = tmp_path / "enrich.csv"
+    r = run_cli("transcriptomics", "enrich", str(tmp_path / "sig.txt"), "--gmt", str(tmp_path / "sets.gmt"),
+                "--universe", str(tmp_path / "universe.txt"), "--out", str(out))
+    assert r.returncode == 2, r.stdout
+    assert "none of the 2 sets" in r.stderr and "same gene identifiers" in r.stderr and r.stderr.count("\n") == 1
+    assert not out.exists()

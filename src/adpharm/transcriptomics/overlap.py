@@ -149,6 +149,12 @@ def enrichment(signatures: dict[str, list[str]], sets: dict[str, list[str]], uni
         raise AdpharmInputError("universe: no genes")
     if min_size < 1:
         raise AdpharmInputError(f"--min-size: {min_size} must be at least 1")
+    usable = [k for k, genes in sets.items() if len(set(genes) & U) >= min_size]
+    if not usable:
+        example = next(iter(U))
+        raise AdpharmInputError(f"gene sets: none of the {len(sets)} sets has {min_size} or more genes among the "
+                                f"{len(U)} genes of the universe (e.g. {example!r}); check that both use the same gene "
+                                "identifiers (symbols, Entrez or Ensembl IDs)")
     rows = []
     for sig_name, sig in signatures.items():
         s = set(sig) & U
