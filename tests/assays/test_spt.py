@@ -23,6 +23,17 @@ def test_behaviopy_ratios():
     assert (round(sb["left"], 2), round(sb["right"], 2)) == (0.70, 0.66)
 
 
+def test_behaviopy_cages_are_named_cages_and_their_tiny_test_is_flagged():
+    """Issue 40: the behaviopy table holds one preference per cage (PROVENANCE section 4: 2 Fluoxetine vs 3
+    Control cages); the unit of analysis says so, and a test on 2 vs 3 cages is flagged as having little power."""
+    r = spt.analyse(pd.read_csv(data("behaviopy_sucrosepreference")))
+    assert r.unit == "cage" and r.to_dict()["unit_of_analysis"] == "cage"
+    small = [f for f in r.flags if f["kind"] == "small n"]
+    assert small and "cages per group" in small[0]["reason"] and "descriptive" in small[0]["reason"]
+    out = run_cli("assay", "spt", str(data("behaviopy_sucrosepreference")))
+    assert out.returncode == 0 and "unit of analysis: cage" in out.stdout and "of 5 cages" in out.stdout
+
+
 def _generate(rng):
     """Per-animal, per-day bottle weights: controls prefer sucrose at 0.80, stressed animals at 0.62,
     a +0.04 left-side bias, daily intake 3-8 g, one leaking bottle and one misread weight."""

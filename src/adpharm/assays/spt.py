@@ -48,6 +48,10 @@ def _col(df: pd.DataFrame, role: str) -> str | None:
     return find_column(df, _ALIASES[role])
 
 
+#: Below this many units (animals or cages) in a group, a test is flagged as having little power.
+SMALL_N = 5
+
+
 @dataclass
 class SPTResult(NotebookDisplay):
     source: str
@@ -58,9 +62,11 @@ class SPTResult(NotebookDisplay):
     statistics: dict[str, Any] | None
     threshold: float
     flags: list[dict[str, Any]] = field(default_factory=list)
+    #: what one row of ``subjects`` is: an ``"animal"``, or a ``"cage"`` of group-housed animals
+    unit: str = "animal"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "kind": self.kind, "threshold": self.threshold,
+        return {"source": self.source, "kind": self.kind, "threshold": self.threshold, "unit_of_analysis": self.unit,
                 "sessions": self.sessions.to_dict(orient="records"), "subjects": self.subjects.to_dict(orient="records"),
                 "side_bias": self.side_bias, "statistics": self.statistics, "flags": self.flags,
                 "provenance": {"adpharm": __version__}}
@@ -143,8 +149,13 @@ def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake
     if not side:
         side_bias["note"] = "no bottle-side column: side bias cannot be checked; alternate the bottle sides"
     st = None
-    if compare and subjects["group"].nunique() >= 2 and subjects.groupby("group").size().min() >= 2:
+    unit = "cage" if "cage" in str(subject).lower() else "animal"
+    sizes = subjects.groupby("group").size()
+    if compare and subjects["group"].nunique() >= 2 and sizes.min() >= 2:
         st = gstats.compare_groups(subjects, "preference", "group", control=control)
+        if sizes.min() < SMALL_N:
+            flags.append({"kind": "small n", "reason": f"{' vs '.join(str(int(v)) for v in sizes)} {unit}s per group: "
+                                                       "the test has little power; read the values as descriptive"})
     elif compare and subjects["group"].nunique() >= 2:
         flags.append({"kind": "too few subjects", "reason": "a group has fewer than two subjects: no test run"})
-    return SPTResult(source, kind, out, subjects, side_bias, st, threshold, flags)
+    return SPTResult(source, kind, out, subjects, side_bias, st, threshold, flags, unit)

@@ -180,7 +180,9 @@ def spt_cmd(files: Optional[List[Path]] = FILES, manifest: Optional[Path] = MANI
         if sb:
             typer.echo("preference by sucrose side: " + ", ".join(f"{k} {v:.3f}" for k, v in sb.items()))
         n = int(r.subjects["anhedonic"].sum())
-        typer.echo(f"anhedonic (preference < {r.threshold:g}): {n} of {len(r.subjects)}")
+        housed = " (group-housed animals: one preference per cage)" if r.unit == "cage" else ""
+        typer.echo(f"unit of analysis: {r.unit}{housed}")
+        typer.echo(f"anhedonic (preference < {r.threshold:g}): {n} of {len(r.subjects)} {r.unit}s")
         for fl in r.flags:
             typer.echo(f"flag: {fl['kind']}: {fl.get('subject', '')} {fl.get('day', '')} {fl.get('reason', '')}".rstrip())
     _tabular("spt", _entries(files or [], manifest),
