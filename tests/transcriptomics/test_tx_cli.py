@@ -142,3 +142,25 @@ def test_enrich_with_identifiers_that_match_nothing_says_so(tmp_path):
     assert r.returncode == 2, r.stdout
     assert "none of the 2 sets" in r.stderr and "same gene identifiers" in r.stderr and r.stderr.count("\n") == 1
     assert not out.exists()
+
+
+def test_rrho_warns_of_a_shared_group_and_of_a_filtered_table(tmp_path):
+    """Issue 40: the rat tables Control.v.Stress and Fl.v.Stress share the Stress group; with their contrasts given
+    RRHO says so (expected noise correlation -0.50 with equal groups); without them it says it did not check. A
+    table cut to p <= 0.05 is named as filtered."""
+    a = data("flxmetade_DESeq_Control.v.Stress_GSE205325_converted")
+    b = data("flxmetade_DESeq_Fl.v.Stress_GSE205325_converted")
+    r = run_cli("transcriptomics", "rrho", str(a), str(b), "--a-contrast", "treatment,S,C", "--b-contrast",
+                "treatment,F,S", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    w = json.loads(r.stdout)["warnings"]
+    assert any("share group 'S'" in x and "-0.50" in x for x in w), w
+    r = run_cli("transcriptomics", "rrho", str(a), str(b))
+    assert r.returncode == 0 and "shared reference group not checked" in r.stderr
+    import pandas as pd
+    t = pd.read_csv(a)
+    pcol = next(c for c in t.columns if c.lower() in ("pvalue", "p.value", "pval"))
+    t[t[pcol] <= 0.05].to_csv(tmp_path / "cut.csv", index=False)
+    r = run_cli("transcriptomics", "rrho", str(tmp_path / "cut.csv"), str(b), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert any("looks filtered" in x for x in json.loads(r.stdout)["warnings"])

@@ -10,7 +10,7 @@ import typer
 from .. import RESEARCH_NOTICE
 from ..errors import AdpharmInputError
 from ..io import atomic_write, csv_text
-from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot, table_text
+from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot, table_text, warn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Transcriptomic signatures: differential expression (de), reversal of a disease signature "
@@ -187,21 +187,27 @@ def rrho_cmd(a: Path = typer.Argument(..., help="First DE table (ranked by -log1
              step: Optional[int] = typer.Option(None, "--step", help="Grid step in genes (default: n/100)."),
              permutations: int = typer.Option(0, "--permutations", help="Permutations for family-wise p of each quadrant."),
              seed: int = typer.Option(0, "--seed", help="Seed for the permutations."),
+             a_contrast: Optional[str] = typer.Option(None, "--a-contrast", help="FACTOR,NUMERATOR,REFERENCE of the first table (to check for a shared group)."),
+             b_contrast: Optional[str] = typer.Option(None, "--b-contrast", help="FACTOR,NUMERATOR,REFERENCE of the second table."),
              plot: Optional[Path] = PLOT, fmt: str = FMT) -> None:
     """Rank-rank hypergeometric overlap (RRHO2) in all four directions, BY-adjusted."""
-    from ..transcriptomics.rrho import rrho
+    from ..transcriptomics.readers import read_de
+    from ..transcriptomics.rrho import input_warnings, rrho
     check_choice("--format", fmt, ("text", "json"))
     check_plot_path(plot)
     if permutations < 0:
         fail(f"--permutations: {permutations} must not be negative")
-    res = rrho(_ranking(a), _ranking(b), step=step, names=(a.name[:48], b.name[:48]), permutations=permutations, seed=seed)
+    ta, tb = read_de(a, a_contrast), read_de(b, b_contrast)
+    res = rrho(ta.ranking(), tb.ranking(), step=step, names=(a.name[:48], b.name[:48]), permutations=permutations, seed=seed)
+    notes = input_warnings(ta, tb)
+    warn(notes)
     if plot is not None:
         save_plot(res.plot(), plot)
 
     def text():
         typer.echo(f"RRHO2 over {res.universe} genes ranked in both; up in A: {res.split_a}, up in B: {res.split_b}")
         typer.echo(_table(res.quadrants.drop(columns=["genes"])))
-    _emit(res.to_dict(), fmt, text)
+    _emit({**res.to_dict(), "warnings": notes}, fmt, text)
 
 
 def _gene_lists(path: Path, alpha: float) -> tuple[dict[str, list[str]], list[str] | None]:

@@ -180,3 +180,39 @@ def rrho(a: pd.Series, b: pd.Series, step: int | None = None, names: tuple[str, 
                 "p_fwer": {q: (exceed[q] + 1) / (permutations + 1) for q in QUADRANTS}}
         quad["p_permutation"] = [perm["p_fwer"][q] for q in quad["quadrant"]]
     return RRHOResult(raw, adj, grid, grid, split_a, split_b, quad, names, n, perm)
+
+
+#: A table whose largest p-value is below this looks filtered to significant genes.
+PREFILTER_P = 0.1
+
+
+def input_warnings(a, b) -> list[str]:
+    """What to know before reading an RRHO map of two DE tables (:class:`~.readers.DETable`): a table that looks
+    pre-filtered to significant genes (RRHO ranks every tested gene), and whether the two contrasts share a group,
+    which correlates their noise and makes overlap without biology (or says that it was not checked).
+
+    >>> import pandas as pd
+    >>> from adpharm.transcriptomics.readers import DETable
+    >>> t = pd.DataFrame({"log2FoldChange": [1.0, -1.0], "pvalue": [0.01, 0.02]}, index=["g1", "g2"])
+    >>> input_warnings(DETable(t, "a.csv"), DETable(t, "b.csv"))[0][:30]
+    'a.csv: the largest p-value is '
+    """
+    from .contrasts import artefact_correlation, shared_groups
+    out = []
+    for t in (a, b):
+        p = t.table["pvalue"].dropna()
+        if len(p) and float(p.max()) < PREFILTER_P:
+            out.append(f"{t.source}: the largest p-value is {float(p.max()):.3g}: the table looks filtered to "
+                       "significant genes; RRHO needs every tested gene, ranked")
+    if a.contrast and b.contrast:
+        shared = shared_groups(a.contrast, b.contrast)
+        if shared:
+            r = artefact_correlation(a.contrast, b.contrast, {g: 1 for g in set(a.contrast[1:]) | set(b.contrast[1:])})
+            groups = ", ".join(f"{g!r}" for g in shared)
+            out.append(f"the two contrasts share group {groups}: its sampling noise alone correlates them "
+                       f"(expected r = {r:+.2f} with equal groups), so part of any overlap is not biology; "
+                       "transcriptomics reversal corrects for it")
+    else:
+        out.append("shared reference group not checked: the tables do not say which groups they compare "
+                   "(pass --a-contrast and --b-contrast, FACTOR,NUMERATOR,REFERENCE)")
+    return out
