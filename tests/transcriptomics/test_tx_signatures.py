@@ -84,6 +84,8 @@ def test_rat_reversal_naive_versus_honest(rat):
     # the honest verdict does not claim the reversal that the naive count suggests
     assert p["p_value"] >= 0.05
     assert res.verdict.startswith("no reversal established")
+    # issue 40: 3 vs 3 animals allow 20 relabellings, so p cannot fall below 0.05; the words say so
+    assert p["smallest_attainable_p"] == pytest.approx(0.05) and "smallest attainable permutation p is 0.05" in res.verdict
     d = res.to_dict()
     assert d["honest"]["method"] and d["naive"]["opposite_sign_fraction"] > 0.95
     # without counts, the tables' lfcSE still give an honest estimate, and the artefact is named

@@ -106,13 +106,22 @@ def _estimate(z: np.ndarray, post: np.ndarray, w: float, n_boot: int, rng) -> di
     return {"r": r, "ci_low": float(lo), "ci_high": float(hi)}
 
 
-def verdict(r: float, lo: float, hi: float, p_permutation: float | None = None) -> str:
+def verdict(r: float, lo: float, hi: float, p_permutation: float | None = None,
+            smallest_p: float | None = None) -> str:
     """Words for an interval estimate of the reversed fraction r (1 = back at control level).
 
-    When a permutation null was run, reversal is claimed only if it also rejects that null at 5 %.
+    When a permutation null was run, reversal is claimed only if it also rejects that null at 5 %; when the design
+    allows too few relabellings for that (3 vs 3 animals: 20, so p >= 0.05), the words say so.
+
+    >>> verdict(0.6, 0.3, 0.9, p_permutation=0.05, smallest_p=0.05)[:60]
+    'no reversal established: with these group sizes the smallest'
     """
     if not np.isfinite(r):
         return "not estimable"
+    if p_permutation is not None and smallest_p is not None and smallest_p >= 0.05:
+        return (f"no reversal established: with these group sizes the smallest attainable permutation p is "
+                f"{smallest_p:.2g}, so the null that keeps the shared reference cannot be rejected at 5 % "
+                f"(p = {p_permutation:.2g}); the interval estimate is r = {r:.2f} ({lo:.2f} to {hi:.2f})")
     if p_permutation is not None and not p_permutation < 0.05:
         return (f"no reversal established: the estimate does not exceed the null that keeps the shared "
                 f"reference (permutation p = {p_permutation:.2g})")
@@ -150,7 +159,8 @@ class ReversalResult(NotebookDisplay):
 
     @property
     def verdict(self) -> str:
-        return verdict(self.honest["r"], self.honest["ci_low"], self.honest["ci_high"], self.permutation.get("p_value"))
+        return verdict(self.honest["r"], self.honest["ci_low"], self.honest["ci_high"], self.permutation.get("p_value"),
+                       self.permutation.get("smallest_attainable_p"))
 
     def to_dict(self) -> dict:
         return {"naive": self.naive, "honest": dict(self.honest, method=self.method, verdict=self.verdict),
