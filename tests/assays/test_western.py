@@ -153,7 +153,13 @@ def test_manifest_pools_two_blots_and_reports_a_missing_file(tmp_path):
     assert "missing.tif: no such file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     d = json.loads(r.stdout)
     assert len(d["table"]) == 16 and {row["animal"] for row in d["table"]} >= {"m00", "m17"}
-    assert d["statistics"]["welch_t"]["pval"] < 1e-4
+    # issue 40: normalised to each blot's vehicle lanes, the vehicle group is not a test group; ketamine's log2 fold
+    # change is tested against 0 (n = 8 lanes over two blots), never an ANOVA or Welch test with the control
+    st = d["statistics"]
+    assert "welch_t" not in st and "not a test group" in st["method"]
+    ket = next(t for t in st["tests"] if t["group"] == "ketamine")
+    assert ket["n"] == 8 and ket["fold_change"] == pytest.approx(1.5, rel=0.05) and ket["p_holm"] < 1e-4
+    assert ket["ci_low"] < ket["fold_change"] < ket["ci_high"] and st["control"]["n"] == 8
     assert np.mean([row["fold_change"] for row in d["table"] if row["group"] == "ketamine"]) == pytest.approx(1.5, rel=0.05)
     assert {p.name for p in out.iterdir()} >= {"results.csv", "statistics.json", "results.json", "groups.svg",
                                                "blot_blot0.svg", "blot_blot1.svg"}
@@ -178,3 +184,25 @@ def test_corrupt_image_is_refused_and_the_rest_of_the_batch_runs(tmp_path):
     r = run_cli("assay", "western", str(bad), str(data(GEL)), "--crop", "30,300,205,480", "--lanes", "5", "--format", "json")
     assert r.returncode == 2 and f"{bad}: not a readable image" in r.stderr
     assert list(json.loads(r.stdout)["results"]) == [str(data(GEL))]
+
+
+def test_control_fixed_at_one_is_not_a_test_group_and_tiny_groups_are_flagged():
+    """Issue 40: with one control lane per blot, fold changes put the control at exactly 1.000 +- 0; that group is
+    not put into an ANOVA or Dunnett's test. Each treatment's log2 fold change is tested against 0 (closed form
+    below), Holm-adjusted; n = 2 is flagged as having little power."""
+    import pandas as pd
+    from scipy import stats as st
+
+    from adpharm.assays import batch
+    t = pd.DataFrame({"group": ["vehicle"] * 3 + ["ketamine"] * 3 + ["imipramine"] * 2,
+                      "fold_change": [1.0, 1.0, 1.0, 1.9, 2.2, 1.7, 1.3, 0.9]})
+    r = batch.pooled_fold_changes(t, "fold_change", "vehicle")
+    assert r["control"] == {"group": "vehicle", "n": 3, "mean": 1.0, "sd": 0.0}
+    rows = {x["group"]: x for x in r["tests"]}
+    lk = np.log2([1.9, 2.2, 1.7])
+    assert rows["ketamine"]["p"] == pytest.approx(st.ttest_1samp(lk, 0).pvalue)
+    assert rows["ketamine"]["fold_change"] == pytest.approx(2 ** lk.mean())
+    ps = sorted([rows["ketamine"]["p"], rows["imipramine"]["p"]])
+    assert rows["ketamine"]["p_holm"] == pytest.approx(min(1, 2 * ps[0]))        # the smaller p, times 2
+    assert any("imipramine" in n and "little power" in n for n in r["notes"])
+    assert batch.pooled_fold_changes(t, "fold_change", "saline")["not_done"].startswith("control group 'saline'")

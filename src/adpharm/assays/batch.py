@@ -131,11 +131,23 @@ def pooled_statistics(table: pd.DataFrame, value: str, control: str | None) -> d
         return {"not_done": str(exc)}
 
 
+def pooled_fold_changes(table: pd.DataFrame, value: str, control: str) -> dict[str, Any] | None:
+    """Fold-change tests against each blot's own control (:func:`..stats.fold_change_tests`), or the reason none
+    could be run."""
+    if "group" not in table:
+        return {"not_done": "no 'group' column in the files or the manifest"}
+    try:
+        return gstats.fold_change_tests(table, value, "group", control)
+    except AdpharmInputError as exc:
+        return {"not_done": str(exc)}
+
+
 def run(assay: str, entries: list[Entry], analyse_one: Callable[[Entry], Any],
         tidy: Callable[[Entry, Any], pd.DataFrame], value: str, ylabel: str, control: str | None,
-        pooled: bool) -> BatchResult:
+        pooled: bool, statistics: Callable[[pd.DataFrame], dict[str, Any] | None] | None = None) -> BatchResult:
     """Analyse every entry; pool the tidy tables; group statistics on the pooled table when
-    ``pooled`` (a manifest), otherwise each file keeps its own statistics."""
+    ``pooled`` (a manifest), otherwise each file keeps its own statistics. ``statistics`` replaces the
+    default group tests on the pooled table (e.g. fold changes normalised to each blot's control)."""
     results, tables, errors = {}, [], []
     for e in entries:
         try:
@@ -148,5 +160,5 @@ def run(assay: str, entries: list[Entry], analyse_one: Callable[[Entry], Any],
                 msg = f"{e.path}: {msg}"
             errors.append(msg if e.row is None else f"manifest row {e.row}: {msg}")
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-    st = pooled_statistics(table, value, control) if pooled and len(table) else None
+    st = (statistics or (lambda t: pooled_statistics(t, value, control)))(table) if pooled and len(table) else None
     return BatchResult(assay, table, value, ylabel, st, results, errors)

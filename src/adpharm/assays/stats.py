@@ -146,6 +146,57 @@ def _t(r) -> dict[str, float]:
     return {"t": float(r.statistic), "df": float(r.df), "pval": float(r.pvalue)}
 
 
+def fold_change_tests(df: pd.DataFrame, value: str, group: str, control: str) -> dict[str, Any]:
+    """Each group's fold change against its control, when every blot (or batch) was normalised to its own control.
+
+    Normalising to the control makes the control lanes carry no between-blot variance (one control lane per blot
+    gives exactly 1.000 ± 0), so the control is not a group to put into an ANOVA or Dunnett's test. Instead each
+    other group's log2 fold change is tested against 0 (one-sample t-test, n = its lanes), with its geometric-mean
+    fold change and 95 % CI, and the p-values are Holm-adjusted across groups.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"group": ["c"] * 3 + ["d"] * 3, "fc": [1.0, 1.0, 1.0, 2.1, 1.8, 2.4]})
+    >>> r = fold_change_tests(t, "fc", "group", "c")
+    >>> r["tests"][0]["group"], r["tests"][0]["n"]
+    ('d', 3)
+    """
+    data = df[[group, value]].dropna()
+    data = data[data[value] > 0]
+    if control not in set(data[group]):
+        raise AdpharmInputError(f"control group {control!r} is not in column {group!r}")
+    ctrl = data.loc[data[group] == control, value].to_numpy(float)
+    rows, notes = [], []
+    for lv in [g for g in dict.fromkeys(data[group]) if g != control]:
+        x = np.log2(data.loc[data[group] == lv, value].to_numpy(float))
+        if len(x) < 2:
+            notes.append(f"group {str(lv)!r}: fewer than two lanes, not tested")
+            continue
+        m, se = float(x.mean()), float(x.std(ddof=1) / np.sqrt(len(x)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = stats.ttest_1samp(x, 0.0)
+        tcrit = float(stats.t.ppf(0.975, len(x) - 1))
+        rows.append({"group": str(lv), "n": int(len(x)), "fold_change": float(2 ** m),
+                     "ci_low": float(2 ** (m - tcrit * se)), "ci_high": float(2 ** (m + tcrit * se)),
+                     "t": float(t.statistic) if np.isfinite(t.statistic) else None,
+                     "p": float(t.pvalue) if np.isfinite(t.pvalue) else None})
+        if len(x) < 3:
+            notes.append(f"group {str(lv)!r}: n = {len(x)} lanes, little power; read it as descriptive")
+    ps = [(i, r["p"]) for i, r in enumerate(rows) if r["p"] is not None]
+    order = sorted(ps, key=lambda ip: ip[1])
+    running = 0.0
+    for rank, (i, p) in enumerate(order):       # Holm step-down, monotone
+        running = max(running, min(1.0, (len(order) - rank) * p))
+        rows[i]["p_holm"] = running
+    return {"method": ("each blot normalised to its own control lanes, so the control carries no between-blot "
+                       "variance and is not a test group; each group's log2 fold change tested against 0 "
+                       "(one-sample t-test, n = lanes), Holm-adjusted across groups"),
+            "control": {"group": str(control), "n": int(len(ctrl)), "mean": float(ctrl.mean()) if len(ctrl) else None,
+                        "sd": float(ctrl.std(ddof=1)) if len(ctrl) > 1 else None},
+            "tests": rows, "notes": notes}
+
+
 def duplicated_values(df: pd.DataFrame, id_col: str, cols: list[str]) -> list[dict[str, Any]]:
     """Different animals carrying identical measurements (copied rows): one entry per repeated value set."""
     sub = df[[id_col, *cols]].dropna()

@@ -255,8 +255,9 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
             typer.echo(f"warning: {w}", err=True)
 
     value = "fold_change" if control else "normalised"
+    stats_fn = (lambda t: batch.pooled_fold_changes(t, value, control)) if control else None
     res = batch.run("western", entries, one, tidy, value, "band density" + (" (fold change)" if control else ""),
-                    control, pooled=manifest is not None)
+                    control, pooled=manifest is not None, statistics=stats_fn)
     if plot is not None and res.results:
         save_plot(next(iter(res.results.values())).plot(), plot)
     _finish(res, fmt, out, describe, single=manifest is None)
