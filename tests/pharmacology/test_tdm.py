@@ -318,3 +318,14 @@ def test_a_metabolite_carries_its_own_sourced_variability():
     assert e["p84"] / e["p16"] > 1.4
     c = tdm("citalopram", "20 mg po daily", n=2000, seed=1)
     assert c.variability and c.expected.iloc[0]["p84"] / c.expected.iloc[0]["p16"] > 1.6
+
+
+def test_a_proportional_proposal_uses_every_measured_analyte():
+    """A drug without sourced variability (venlafaxine) measured as parent and metabolite at twice the typical
+    patient's levels: the monitored sum at the current dose is expected at twice the typical sum (linear kinetics),
+    not at the population's level."""
+    typ = tdm("venlafaxine", "75 mg po bid", n=1).expected.set_index("quantity")["typical"]
+    measured = {"venlafaxine": 2 * typ["venlafaxine"], "O-desmethylvenlafaxine": 2 * typ["O-desmethylvenlafaxine"]}
+    p = tdm("venlafaxine", "75 mg po bid", measured=measured, n=10).dose_proposal
+    now = p.candidates.set_index("dose_mg_per_day").loc[150.0, "p50"]
+    assert now == pytest.approx(2 * typ["venlafaxine + O-desmethylvenlafaxine"], rel=1e-6)

@@ -252,6 +252,7 @@ def propose_dose(model: CompartmentModel, *, events_obs, t_obs_h: float, columns
     True
     """
     sigma_pct = residual_cv_pct
+    sigma = _sigma(sigma_pct)
     w, ess = posterior_weights(predicted_obs, observed_ng_per_ml, sigma_pct)
     clearance = individual_clearance_l_per_h(model, cov, etas)
     clo, chi = weighted_quantiles(clearance, w, INTERVAL)
@@ -262,16 +263,17 @@ def propose_dose(model: CompartmentModel, *, events_obs, t_obs_h: float, columns
         start = np.array([etas[k][best] for k in names])
         cov1 = cov.subset(slice(best, best + 1))
         eta_map = _map_eta(model, events_obs, t_obs_h, cov1, columns, np.asarray(observed_ng_per_ml, float),
-                           _sigma(sigma_pct), names, omega, start)
+                           sigma, names, omega, start)
         cl_map = float(individual_clearance_l_per_h(model, cov1, {k: np.array([eta_map[i]])
                                                                     for i, k in enumerate(names)})[0])
         method = (f"Bayesian (MAP) estimate with the population model as prior ({len(w)} virtual patients, "
                   f"effective sample {ess:.0f}); proportional residual error {sigma_pct:g} %")
     else:
-        # the patient's clearance scales inversely with the measured over the predicted level
+        # the patient's clearance scales inversely with the measured over the predicted level (geometric mean
+        # over the measured quantities), and so does every level the patient will have
         scale = float(np.exp(np.mean(np.log(np.asarray(predicted_obs, float)[0] / np.asarray(observed_ng_per_ml, float)))))
         cl_map = float(clearance[0]) * scale
-        half = 1.645 * _sigma(sigma_pct) / math.sqrt(len(columns))
+        half = 1.645 * sigma / math.sqrt(len(columns))
         clo, chi = cl_map * math.exp(-half), cl_map * math.exp(half)
         method = (f"no sourced between-subject variability for {model.drug}: the level is scaled proportionally "
                   f"(linear kinetics), residual error {sigma_pct:g} %")
@@ -294,12 +296,11 @@ def propose_dose(model: CompartmentModel, *, events_obs, t_obs_h: float, columns
     lo_t, hi_t = target
     mid = math.sqrt(lo_t * hi_t)
     if not names:
-        # no individual parameters: the measured level itself scales with the dose
-        obs_total = float(np.sum(observed_ng_per_ml)) if len(columns) == 1 else None
-        base = obs_total if obs_total is not None else float(np.median(predicted_ss))
-        spread = np.exp(np.array([-1.645, 0.0, 1.645]) * _sigma(sigma_pct))
+        # no individual parameters: the monitored level at steady state, rescaled by what was measured
+        base = float(predicted_ss[0]) / scale
+        spread = np.exp(np.array([-1.645, 0.0, 1.645]) * sigma)
         level = np.outer(doses / current * base, spread)
-        p_in = np.array([_p_in_lognormal(m, _sigma(sigma_pct), lo_t, hi_t) for m in level[:, 1]])
+        p_in = np.array([_p_in_lognormal(m, sigma, lo_t, hi_t) for m in level[:, 1]])
     else:
         linear = not model.autoinhibits_cyp2d6
         if linear:
