@@ -79,9 +79,9 @@ def posterior_weights(predicted_ng_per_ml: np.ndarray, observed_ng_per_ml: np.nd
 
     Examples
     --------
-    >>> w, ess = posterior_weights(np.array([[50.0], [100.0], [200.0]]), np.array([100.0]))
-    >>> int(np.argmax(w)), round(ess, 2)
-    (1, 1.0)
+    >>> w, ess = posterior_weights(np.array([[50.0], [100.0], [200.0]]), np.array([100.0]), residual_cv_pct=20.0)
+    >>> int(np.argmax(w)), round(ess, 2)        # the draws at half and twice the level weigh exp(-ln(2)^2 / 2 sigma^2)
+    (1, 1.01)
     """
     pred = np.asarray(predicted_ng_per_ml, float)
     obs = np.asarray(observed_ng_per_ml, float)
