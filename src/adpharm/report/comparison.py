@@ -217,8 +217,8 @@ def _interactions(p: dict) -> list[dict]:
 #: PK parameters shown with the dose and route they were measured at, per drug (never a class median: a Cmax
 #: depends on the dose, a Tmax on the route and formulation, an irreversible MAOI's half-life is not its duration)
 PK_WITH_CONDITIONS = ("cmax_ng_per_ml", "tmax_h", "half_life_h")
-_ROUTE_WORDS = {"po": "oral", "iv": "intravenous", "in": "intranasal", "im": "intramuscular", "sl": "sublingual",
-                "sc": "subcutaneous"}
+#: the abbreviated values of ``schema.Route`` in words (intranasal and sublingual are words already)
+_ROUTE_WORDS = {"po": "oral", "iv": "intravenous", "im": "intramuscular", "sc": "subcutaneous"}
 
 
 def _conditions(d: dict, v: dict) -> str:
