@@ -71,19 +71,11 @@ def locator_problem(r) -> str | None:
 #: references still without a primary locator of an allowed kind (issue 36): this list may only shrink. A
 #: reference fixed is removed from it (the test says so); a new reference must comply.
 KNOWN_VIOLATIONS = {
-    "acnp_muscarinic", "amitriptyline_smpc", "antidepressant_doses_mcmaster",
-    "bowdle1998", "brosen1993", "citalopram_swiss_label", "clomipramine_handbook", "clomipramine_rxreasoner",
-    "dahl1993", "davis_drug_guide", "desipramine_nonlinear", "desipramine_popk2010",
-    "escitalopram_mims", "escitalopram_pharmamedix",
-    "fluoxetine_pl_smpc", "gene2rx_phenoconversion", "gooden2008",
-    "haen_greiner_drrr", "imipramine_tdm_itps2023", "iovieno2012", "kegeles2013",
-    "ketamine_cardiovascular_repeated2019", "madrs_rater_concordance",
-    "maoi_poisoning", "mayo_citalopram_tdm", "nardil_halflife", "nardil_nz_datasheet", "nelson1987",
-    "nortriptyline_malta_smpc", "paroxetine_swiss_label", "phenelzine_lexi", "phenelzine_medscape",
-    "sairanen2005", "sertraline_pharmamedix", "stassen_zurich_imipramine",
-    "tca_side_effects_gpn", "tca_usual_doses_portico", "tranylcypromine_ahfs",
-    "tranylcypromine_fpnotebook", "tranylcypromine_glowm", "tranylcypromine_wikimili", "ufhealth_phenoconversion",
-    "venlafaxine_pharmamedix", "venlafaxine_psychdb", "venlafaxine_psychdb_dosing", "westanmo2005",
+    "acnp_muscarinic", "amitriptyline_smpc", "antidepressant_doses_mcmaster", "brosen1993", "clomipramine_handbook",
+    "clomipramine_rxreasoner", "davis_drug_guide", "desipramine_popk2010", "gene2rx_phenoconversion", "gooden2008",
+    "imipramine_tdm_itps2023", "iovieno2012", "ketamine_cardiovascular_repeated2019", "madrs_rater_concordance",
+    "maoi_poisoning", "mayo_citalopram_tdm", "nardil_nz_datasheet", "nortriptyline_malta_smpc", "sairanen2005",
+    "tca_usual_doses_portico", "ufhealth_phenoconversion", "venlafaxine_pharmamedix", "venlafaxine_psychdb_dosing",
 }
 
 
@@ -106,9 +98,9 @@ def test_unchecked_records_are_few():
 
 
 #: issue 36 asks for under 5 %; the bound may only fall (0.36 once the references read through copies were
-#: re-pointed to their primary documents, unread there, in December 2026; 0.29, then 0.22, then 0.15, once the records whose DOI, PMID or label set id
+#: re-pointed to their primary documents, unread there, in December 2026; 0.29, then 0.22, then 0.15, then 0.13, once the records whose DOI, PMID or label set id
 #: the verified calibration tables carry were marked checked)
-UNCHECKED_SHARE_MAX = 0.15
+UNCHECKED_SHARE_MAX = 0.13
 
 
 def test_kinds_are_the_declared_ones():

@@ -70,8 +70,8 @@ def test_desipramine_alone_reaches_its_range_with_the_constant_fitted_on_imipram
 
 
 def test_desipramine_rises_more_than_dose_and_amitriptyline_does_not():
-    """Nelson & Jatlow 1987: desipramine rose more than the dose at two steady states; amitriptyline
-    and nortriptyline stayed proportional (desipramine_nonlinear)."""
+    """Nelson & Jatlow 1987: desipramine rose more than the dose at two steady states (42 inpatients);
+    amitriptyline and nortriptyline are modelled as linear."""
     dmi = mean_ss("desipramine", 200)["desipramine"] / mean_ss("desipramine", 100)["desipramine"]
     assert dmi > 2.2
     lo, hi = mean_ss("amitriptyline", 75), mean_ss("amitriptyline", 150)

@@ -46,7 +46,7 @@ PERCENTILES = (5, 16, 50, 84, 95)
 STEADY_STATE_H = 56 * 24.0
 DEFAULT_N = 1000
 DEFAULT_SEED = 2026
-_INTERPRET_REFS = ["hiemke2018", "haen_greiner_drrr"]
+_INTERPRET_REFS = ["hiemke2018"]
 
 
 @dataclass
