@@ -50,9 +50,10 @@ PHENOTYPES = tuple(PHENOTYPE_ACTIVITY_SCORE)
 #: A co-medicated CYP2D6 inhibitor multiplies the activity score (phenoconversion): strong (bupropion,
 #: fluoxetine, paroxetine, quinidine) by 0, moderate (duloxetine, terbinafine, mirabegron) by 0.5, as
 #: in the CYP2D6 phenoconversion calculator used with the CPIC guidelines (UF Health precision
-#: medicine program; gene2rx summary of the FDA inhibitor classes).
+#: medicine program); strong inhibitors leave nearly null activity, the FDA classes and the evidence
+#: behind them are reviewed by Cicali 2020.
 CYP2D6_INHIBITOR_FACTOR = {"none": 1.0, "moderate": 0.5, "strong": 0.0}
-CYP2D6_INHIBITOR_REFS = ["ufhealth_phenoconversion", "gene2rx_phenoconversion"]
+CYP2D6_INHIBITOR_REFS = ["ufhealth_phenoconversion", "cicali2020"]
 _DISPOSITION = ("cl_l_per_h", "v1_l", "q_l_per_h", "v2_l", "q2_l_per_h", "v3_l")
 
 
