@@ -101,9 +101,9 @@ def test_unchecked_records_are_few():
 
 
 #: issue 36 asks for under 5 %; the bound may only fall (0.36 once the references read through copies were
-#: re-pointed to their primary documents, unread there, in December 2026; 0.29, then 0.22, then 0.15, then 0.125, then 0.12, once the records whose DOI, PMID or label set id
+#: re-pointed to their primary documents, unread there, in December 2026; 0.29, then 0.22, then 0.15, then 0.125, then 0.12, then 0.055, once the records whose DOI, PMID or label set id
 #: the verified calibration tables carry were marked checked)
-UNCHECKED_SHARE_MAX = 0.12
+UNCHECKED_SHARE_MAX = 0.055
 
 
 def test_kinds_are_the_declared_ones():

@@ -152,11 +152,11 @@ def test_age_effects_are_the_sourced_ones():
         assert old / young == pytest.approx(rise, rel=0.02) and mid == young
 
 
-def test_citalopram_dose_caps_warn_with_the_fda_communication():
-    """FDA Drug Safety Communication of 28 March 2012: citalopram no longer above 40 mg/day (QT prolongation),
+def test_citalopram_dose_caps_warn_with_the_label():
+    """Celexa label (NDA 020822, after the FDA Drug Safety Communication of March 2012): citalopram no longer above 40 mg/day (QT prolongation),
     and at most 20 mg/day for patients older than 60; simulated anyway, with the warning."""
     def warned(mg, age):
-        return [w for w in tdm("citalopram", f"{mg} mg po daily", n=10, age_y=age).warnings if "fda_citalopram_dsc2012" in w]
+        return [w for w in tdm("citalopram", f"{mg} mg po daily", n=10, age_y=age).warnings if "celexa_label" in w]
     assert not warned(40, 45) and not warned(20, 75) and not warned(40, 60)
     assert "20 mg/day for citalopram over age 60" in warned(40, 61)[0]
     assert "40 mg/day" in warned(60, 45)[0]
