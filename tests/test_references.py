@@ -78,7 +78,6 @@ KNOWN_VIOLATIONS = {
     "amitriptyline_smpc", "antidepressant_doses_mcmaster", "brosen1993", "clomipramine_handbook",
     "clomipramine_rxreasoner", "davis_drug_guide", "gooden2008", "imipramine_tdm_itps2023", "iovieno2012",
     "ketamine_cardiovascular_repeated2019", "madrs_rater_concordance", "venlafaxine_pharmamedix",
-    "venlafaxine_psychdb_dosing",
 }
 
 
