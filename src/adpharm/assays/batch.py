@@ -1,7 +1,8 @@
 """Batch analysis from a manifest: one row per file (``file, animal, group, treatment, ...``),
 giving one tidy results table, one statistics table and the figures.
 
-Each file is analysed on its own (a bad file is reported with its reason and the others go on);
+Each file is analysed on its own (a bad file is reported with its reason and the others go on); a row
+with a non-empty ``exclude`` column is not analysed and is listed with that reason;
 the manifest's labels fill the columns a file lacks (the file's own columns win), and the group
 statistics are computed once on the pooled per-animal (or per-lane) table.
 """
@@ -91,11 +92,14 @@ class BatchResult:
     statistics: dict[str, Any] | None
     results: dict[str, Any]
     errors: list[str] = field(default_factory=list)
+    #: what was left out and why: manifest rows marked in an ``exclude`` column (unit ``file``) and the
+    #: animals, cages or lanes each file's analysis excluded
+    exclusions: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"assay": self.assay, "value": self.value, "table": self.table.to_dict(orient="records"),
                 "statistics": self.statistics, "results": {k: r.to_dict() for k, r in self.results.items()},
-                "errors": self.errors, "provenance": {"adpharm": __version__}}
+                "errors": self.errors, "exclusions": self.exclusions, "provenance": {"adpharm": __version__}}
 
     def summary(self) -> pd.DataFrame:
         return gstats.describe(self.table.dropna(subset=[self.value]), self.value, "group") \
@@ -148,17 +152,29 @@ def run(assay: str, entries: list[Entry], analyse_one: Callable[[Entry], Any],
     """Analyse every entry; pool the tidy tables; group statistics on the pooled table when
     ``pooled`` (a manifest), otherwise each file keeps its own statistics. ``statistics`` replaces the
     default group tests on the pooled table (e.g. fold changes normalised to each blot's control)."""
-    results, tables, errors = {}, [], []
+    results, tables, errors, excluded = {}, [], [], []
     for e in entries:
+        reason = str(e.labels.get("exclude", "")).strip()
+        if reason:     # a manifest row marked for exclusion: not analysed, listed with its reason
+            excluded.append({"id": str(e.labels.get("animal", e.path.name)), "unit": "file", "file": str(e.path),
+                             "reason": reason})
+            continue
         try:
             r = analyse_one(e)
             tables.append(tidy(e, r).assign(file=str(e.path)))
             results[str(e.path)] = r
+            excluded += [{**x, "file": str(e.path)} for x in getattr(r, "exclusions", [])]
         except AdpharmInputError as exc:
             msg = str(exc)
             if str(e.path) not in msg:   # in a batch of 40 files, every error names its file
                 msg = f"{e.path}: {msg}"
             errors.append(msg if e.row is None else f"manifest row {e.row}: {msg}")
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    if "exclude" in table:   # per-lane labels (Western) marked for exclusion: out of the pooled table and tests
+        marked = table["exclude"].fillna("").astype(str).str.strip() != ""
+        excluded += [{"id": str(row.get("lane", i)), "unit": "lane" if "lane" in table else "row",
+                      "file": str(row.get("file", "")), "reason": str(row["exclude"]).strip()}
+                     for i, row in table[marked].iterrows()]
+        table = table[~marked].drop(columns="exclude").reset_index(drop=True)
     st = (statistics or (lambda t: pooled_statistics(t, value, control)))(table) if pooled and len(table) else None
-    return BatchResult(assay, table, value, ylabel, st, results, errors)
+    return BatchResult(assay, table, value, ylabel, st, results, errors, excluded)

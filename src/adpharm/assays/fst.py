@@ -12,13 +12,14 @@ doi:10.3791/3638
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError, reject
-from . import stats as gstats
+from . import exclusions, stats as gstats
+from .exclusions import Exclusion
 from .figures import bar_and_dots
 from .tables import find_column
 from ..display import NotebookDisplay
@@ -49,12 +50,16 @@ class FSTResult(NotebookDisplay):
     profile: pd.DataFrame | None
     statistics: dict[str, Any]
     flags: list[dict[str, Any]] = field(default_factory=list)
+    #: the animals left out, each ``{"id", "unit", "reason"}`` (:mod:`.exclusions`)
+    exclusions: list[dict[str, str]] = field(default_factory=list)
+    #: what one score is: an animal
+    unit: str = "animal"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "kind": self.kind, "score": self.score_name,
+        return {"source": self.source, "kind": self.kind, "score": self.score_name, "unit_of_analysis": self.unit,
                 "animals": self.scores.to_dict(orient="records"),
                 "profile": None if self.profile is None else self.profile.reset_index().to_dict(orient="records"),
-                "statistics": self.statistics, "flags": self.flags,
+                "statistics": self.statistics, "flags": self.flags, "exclusions": self.exclusions,
                 "provenance": {"adpharm": __version__}}
 
     def summary(self) -> pd.DataFrame:
@@ -84,10 +89,15 @@ class FSTResult(NotebookDisplay):
 
 
 def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[int, int] = (3, 6),
-            source: str = "data", compare: bool = True) -> FSTResult:
+            source: str = "data", compare: bool = True,
+            exclude: Sequence[Exclusion] = (), strict_exclusions: bool = True) -> FSTResult:
     """Score a forced-swim table and compare groups (see module docstring for the formats).
 
-    ``compare=False`` scores the animals only (a file that is one part of a batch).
+    ``compare=False`` scores the animals only (a file that is one part of a batch). ``exclude`` (see
+    :func:`.exclusions.parse`) leaves animals out of every score and statistic and logs them with their
+    reasons; data-quality flags are raised on the whole table and say whether their animals were excluded.
+    An excluded identifier that is not an animal of the table is an error unless ``strict_exclusions`` is
+    False (one file of several).
 
     Examples
     --------
@@ -97,15 +107,44 @@ def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[i
     >>> r = analyse(df, control="vehicle")
     >>> r.summary()["n"].to_dict()
     {'vehicle': 4, 'drug': 4}
+    >>> from adpharm.assays.exclusions import parse
+    >>> analyse(df, control="vehicle", exclude=parse("8", "pump failure")).summary()["n"].to_dict()
+    {'vehicle': 4, 'drug': 3}
     """
     animal, group = _find(df, "animal"), _find(df, "group")
     if animal is None or group is None:
         raise AdpharmInputError(f"{source}: missing column {'animal' if animal is None else 'group'!r} "
                                 f"(or one of {', '.join(COLUMNS['animal' if animal is None else 'group'])})")
+    kept, log = exclusions.apply(df, animal, exclude, "animal", source, strict=strict_exclusions)
+    scored = _score(kept, animal, group, score_minutes, source)
+    flags = _score(df, animal, group, score_minutes, source).flags if log else scored.flags
+    flags = exclusions.annotate_flags(flags, log) if exclude else flags
+    scores = scored.scores.rename(columns={animal: "animal", group: "group", "_v": "score"})
+    scores["animal"] = scores["animal"].astype(str)
+    if not compare:
+        return FSTResult(source, scored.kind, scores, scored.score_name, scored.profile, {}, flags, log)
+    st = gstats.compare_groups(scores, "score", "group", control=control)
+    if scored.minute_anova is not None:
+        st["minute_by_group_anova"] = scored.minute_anova
+    return FSTResult(source, scored.kind, scores, scored.score_name, scored.profile, st, flags, log)
+
+
+@dataclass
+class _Scored:
+    kind: str
+    scores: pd.DataFrame
+    score_name: str
+    profile: pd.DataFrame | None
+    flags: list[dict[str, Any]]
+    minute_anova: dict[str, Any] | None
+
+
+def _score(df: pd.DataFrame, animal: str, group: str, score_minutes: tuple[int, int], source: str) -> _Scored:
+    """Per-animal scores, the minute profile, flags and the minute x group ANOVA of one table."""
     imm, pct = _find(df, "immobility"), _find(df, "percent")
     minute = _find(df, "minute")
     flags: list[dict[str, Any]] = []
-    profile = None
+    profile = minute_anova = None
     if imm is not None and minute is not None and pd.to_numeric(df[minute], errors="coerce").notna().all():
         kind = "per-minute"
         d = df.assign(_m=pd.to_numeric(df[minute]), _v=pd.to_numeric(df[imm], errors="coerce"))
@@ -152,14 +191,7 @@ def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[i
                   for x in gstats.duplicated_values(d[d["_v"] > 0], animal, ["_v"])]  # 0 % is a floor, not a copy
     else:
         raise AdpharmInputError(f"{source}: no immobility column (one of {', '.join(COLUMNS['immobility'] + COLUMNS['percent'])})")
-    scores = scores.rename(columns={animal: "animal", group: "group", "_v": "score"})
-    scores["animal"] = scores["animal"].astype(str)
-    if not compare:
-        return FSTResult(source, kind, scores, score_name, profile, {}, flags)
-    st = gstats.compare_groups(scores, "score", "group", control=control)
-    if kind == "per-minute":
-        st["minute_by_group_anova"] = minute_anova
-    return FSTResult(source, kind, scores, score_name, profile, st, flags)
+    return _Scored(kind, scores, score_name, profile, flags, minute_anova)
 
 
 def _check_values(d: pd.DataFrame, col: str, name: str, source: str, lo: float, hi: float) -> None:

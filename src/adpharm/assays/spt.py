@@ -13,14 +13,15 @@ anhedonia in mice. Nat Protoc 13:1686-1698. doi:10.1038/s41596-018-0011-z
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError, reject
-from . import stats as gstats
+from . import exclusions, stats as gstats
+from .exclusions import Exclusion
 from .figures import bar_and_dots
 from .tables import find_column
 from ..lazy import lazy_module
@@ -64,11 +65,14 @@ class SPTResult(NotebookDisplay):
     flags: list[dict[str, Any]] = field(default_factory=list)
     #: what one row of ``subjects`` is: an ``"animal"``, or a ``"cage"`` of group-housed animals
     unit: str = "animal"
+    #: the subjects left out, each ``{"id", "unit", "reason"}`` (:mod:`.exclusions`)
+    exclusions: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "kind": self.kind, "threshold": self.threshold, "unit_of_analysis": self.unit,
                 "sessions": self.sessions.to_dict(orient="records"), "subjects": self.subjects.to_dict(orient="records"),
                 "side_bias": self.side_bias, "statistics": self.statistics, "flags": self.flags,
+                "exclusions": self.exclusions,
                 "provenance": {"adpharm": __version__}}
 
     def summary(self) -> pd.DataFrame:
@@ -80,10 +84,14 @@ class SPTResult(NotebookDisplay):
 
 
 def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake_g: float = MAX_INTAKE_G,
-            control: str | None = None, source: str = "data", compare: bool = True) -> SPTResult:
+            control: str | None = None, source: str = "data", compare: bool = True,
+            exclude: Sequence[Exclusion] = (), strict_exclusions: bool = True) -> SPTResult:
     """Preference per session and per subject (animal, or cage for group-housed animals).
 
-    ``compare=False`` leaves out the group tests (a file that is one part of a batch).
+    ``compare=False`` leaves out the group tests (a file that is one part of a batch). ``exclude``
+    (:func:`.exclusions.parse`) leaves subjects (animals or cages) out of every statistic and logs them with
+    their reasons; an identifier that is not a subject of the table is an error unless ``strict_exclusions``
+    is False.
 
     Examples
     --------
@@ -99,6 +107,8 @@ def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake
     subject, group = _col(df, "subject"), _col(df, "group")
     if subject is None or group is None:
         raise AdpharmInputError(f"{source}: missing column {'animal (or cage)' if subject is None else 'group'!r}")
+    unit = "cage" if "cage" in str(subject).lower() else "animal"
+    df, log = exclusions.apply(df, subject, exclude, unit, source, strict=strict_exclusions)
     day, side = _col(df, "day"), _col(df, "side")
     flags: list[dict[str, Any]] = []
     out = pd.DataFrame({"subject": df[subject].astype(str), "group": df[group].astype(str),
@@ -149,7 +159,6 @@ def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake
     if not side:
         side_bias["note"] = "no bottle-side column: side bias cannot be checked; alternate the bottle sides"
     st = None
-    unit = "cage" if "cage" in str(subject).lower() else "animal"
     sizes = subjects.groupby("group").size()
     if compare and subjects["group"].nunique() >= 2 and sizes.min() >= 2:
         st = gstats.compare_groups(subjects, "preference", "group", control=control)
@@ -158,4 +167,4 @@ def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake
                                                        "the test has little power; read the values as descriptive"})
     elif compare and subjects["group"].nunique() >= 2:
         flags.append({"kind": "too few subjects", "reason": "a group has fewer than two subjects: no test run"})
-    return SPTResult(source, kind, out, subjects, side_bias, st, threshold, flags, unit)
+    return SPTResult(source, kind, out, subjects, side_bias, st, threshold, flags, unit, log)

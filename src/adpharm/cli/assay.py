@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 
 from .. import RESEARCH_NOTICE
-from ..assays import batch, fst, fst_video, ltp, spt, western
+from ..assays import batch, exclusions, fst, fst_video, ltp, spt, western
 from ..assays.ephys import read_recording
 from ..figures import FORMATS as FIGURE_FORMATS
 from ..io import read_table
@@ -83,6 +83,10 @@ def _finish(res: "batch.BatchResult", fmt: str, out: Optional[Path], describe, s
             typer.echo(table_text(r.summary(), ".3f", index=True))
             _echo_statistics(getattr(r, "statistics", None))
             describe(r)
+            for line in exclusions.describe(getattr(r, "exclusions", [])):
+                typer.echo(line)
+        for line in exclusions.describe([x for x in res.exclusions if x["unit"] in ("file", "lane", "row")]):
+            typer.echo(line)
         if res.statistics is not None:
             typer.echo(f"pooled over {len(res.results)} files ({len(res.table)} rows):")
             typer.echo(table_text(res.summary(), ".3f", index=True))
@@ -106,16 +110,35 @@ def _echo_statistics(st) -> None:
         typer.echo(f"one-way ANOVA F = {st['anova']['F']:.3f}, p = {st['anova']['pval']:.3g}")
     elif "not_done" in st:
         typer.echo(f"statistics: not done ({st['not_done']})")
+    rm = st.get("minute_by_group_anova")
+    if rm and "effects" in rm:
+        typer.echo(f"{rm['method']} ({rm['subjects']} animals, minutes {rm['levels'][0]}-{rm['levels'][-1]}):")
+        for e in rm["effects"]:
+            gg = f", GG epsilon {e['gg_epsilon']:.2f}, p(GG) = {e['pval_gg']:.3g}" if "pval_gg" in e else ""
+            typer.echo(f"  {e['effect']}: F({e['df']:g}, {e['df_error']:g}) = {e['F']:.3f}, p = {e['pval']:.3g}{gg}")
+    elif rm and "not_done" in rm:
+        typer.echo(f"minute x group ANOVA: not done ({rm['not_done']})")
     for note in st.get("notes", []):
         typer.echo(f"note: {note}")
 
 
-def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, control, fmt, out, describe):
-    """Analyse tables (and, for fst, videos) file by file; pooled statistics with a manifest."""
+def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, control, fmt, out, describe,
+             excluded: list | None = None, unit: str = "animal"):
+    """Analyse tables (and, for fst, videos) file by file; pooled statistics with a manifest. Every
+    ``--exclude`` identifier must be found in at least one file (when a file failed, it may have held
+    the identifier, so the failure is reported instead)."""
     check_choice("--format", fmt, ("text", "json"))
     pooled = any(e.row is not None for e in entries)
-    _finish(batch.run(assay, entries, lambda e: analyse(e, pooled), tidy, value, ylabel, control, pooled),
-            fmt, out, describe)
+    res = batch.run(assay, entries, lambda e: analyse(e, pooled), tidy, value, ylabel, control, pooled)
+    found = {x["id"] for x in res.exclusions}
+    missing = [x.id for x in excluded or [] if x.id not in found]
+    if missing and res.results and not res.errors:
+        fail(f"--exclude: {missing[0]!r} is not {'an' if unit[0] in 'aeiou' else 'a'} {unit} in any of the files")
+    _finish(res, fmt, out, describe)
+
+
+EXCLUDE = typer.Option(None, "--exclude", help="Comma-separated IDs to leave out of every statistic (needs --reason).")
+REASON = typer.Option(None, "--reason", help="Why the --exclude IDs are left out; listed in every output.")
 
 
 FILES = typer.Argument(None, help="Data files (or give --manifest).")
@@ -132,8 +155,10 @@ def fst_cmd(files: Optional[List[Path]] = typer.Argument(None, help="Scored tabl
             threshold: Optional[float] = typer.Option(None, "--threshold", help="Video: motion threshold (fraction of ROI pixels)."),
             calibrate: Optional[Path] = typer.Option(None, "--calibrate", help="Video: CSV of hand-scored minutes (minute, immobility)."),
             min_bout_s: float = typer.Option(fst_video.MIN_BOUT_S, "--min-bout-s", help="Video: shortest immobile bout (s)."),
+            exclude: Optional[str] = EXCLUDE, reason: Optional[str] = REASON,
             fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Forced swim test from scored tables or video; a bad file is reported and the rest are analysed."""
+    excl = exclusions.parse(exclude, reason)
     box = western.parse_box(roi, "--roi") if roi else None
     cal = fst_video.read_calibration(calibrate) if calibrate else None
 
@@ -143,7 +168,7 @@ def fst_cmd(files: Optional[List[Path]] = typer.Argument(None, help="Scored tabl
             c = fst_video.read_calibration(e.resolve(own)) if own else cal
             return fst_video.analyse(e.path, box, threshold, c, min_bout_s)
         return fst.analyse(batch.with_labels(read_table(e.path), e.labels), control=control, source=str(e.path),
-                           compare=not pooled)
+                           compare=not pooled, exclude=excl, strict_exclusions=len(entries) == 1)
 
     def tidy(e, r):
         if isinstance(r, fst_video.FSTVideoResult):
@@ -160,11 +185,12 @@ def fst_cmd(files: Optional[List[Path]] = typer.Argument(None, help="Scored tabl
             for w in r.warnings:
                 typer.echo(f"warning: {w}", err=True)
             return
-        typer.echo(f"score: {r.score_name}")
+        typer.echo(f"score: {r.score_name} (unit of analysis: {r.unit})")
         for fl in r.flags:
-            typer.echo(f"flag: {fl['kind']}: animals {', '.join(fl['ids'])}")
-    _tabular("fst", _entries(files or [], manifest), analyse, tidy, "score", "immobility score", control, fmt, out,
-             describe)
+            action = f" ({fl['action']})" if "action" in fl else " (kept; leave them out with --exclude ID,... --reason '...')"
+            typer.echo(f"flag: {fl['kind']}: animals {', '.join(fl['ids'])}{action}")
+    entries = _entries(files or [], manifest)
+    _tabular("fst", entries, analyse, tidy, "score", "immobility score", control, fmt, out, describe, excl)
 
 
 @app.command("spt")
@@ -173,8 +199,10 @@ def spt_cmd(files: Optional[List[Path]] = FILES, manifest: Optional[Path] = MANI
             threshold: float = typer.Option(spt.ANHEDONIA_THRESHOLD, "--threshold", help="Anhedonia below this preference."),
             max_intake_g: float = typer.Option(spt.MAX_INTAKE_G, "--max-intake-g", help="Flag sessions above this intake per animal."),
             control: Optional[str] = typer.Option(None, "--control", help="Control group for the tests."),
+            exclude: Optional[str] = EXCLUDE, reason: Optional[str] = REASON,
             fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Sucrose preference: intake, preference, leak flags, side bias, anhedonia; batch as for fst."""
+    excl = exclusions.parse(exclude, reason)
     def describe(r):
         sb = r.side_bias.get("mean_preference_by_side", {})
         if sb:
@@ -185,10 +213,13 @@ def spt_cmd(files: Optional[List[Path]] = FILES, manifest: Optional[Path] = MANI
         typer.echo(f"anhedonic (preference < {r.threshold:g}): {n} of {len(r.subjects)} {r.unit}s")
         for fl in r.flags:
             typer.echo(f"flag: {fl['kind']}: {fl.get('subject', '')} {fl.get('day', '')} {fl.get('reason', '')}".rstrip())
-    _tabular("spt", _entries(files or [], manifest),
+    entries = _entries(files or [], manifest)
+    _tabular("spt", entries,
              lambda e, pooled: spt.analyse(batch.with_labels(read_table(e.path), e.labels), threshold, max_intake_g,
-                                           control, source=str(e.path), compare=not pooled),
-             lambda e, r: batch.with_labels(r.subjects, e.labels), "preference", "sucrose preference", control, fmt, out, describe)
+                                           control, source=str(e.path), compare=not pooled, exclude=excl,
+                                           strict_exclusions=len(entries) == 1),
+             lambda e, r: batch.with_labels(r.subjects, e.labels), "preference", "sucrose preference", control, fmt, out,
+             describe, excl, "subject")
 
 
 @app.command("western")
