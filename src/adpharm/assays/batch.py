@@ -146,6 +146,14 @@ def pooled_fold_changes(table: pd.DataFrame, value: str, control: str) -> dict[s
         return {"not_done": str(exc)}
 
 
+def _guarded(statistics: Callable[[pd.DataFrame], dict[str, Any] | None], table: pd.DataFrame) -> dict[str, Any] | None:
+    """The pooled statistics, or the reason they could not be run."""
+    try:
+        return statistics(table)
+    except AdpharmInputError as exc:
+        return {"not_done": str(exc)}
+
+
 def run(assay: str, entries: list[Entry], analyse_one: Callable[[Entry], Any],
         tidy: Callable[[Entry, Any], pd.DataFrame], value: str, ylabel: str, control: str | None,
         pooled: bool, statistics: Callable[[pd.DataFrame], dict[str, Any] | None] | None = None) -> BatchResult:
@@ -176,5 +184,5 @@ def run(assay: str, entries: list[Entry], analyse_one: Callable[[Entry], Any],
                       "file": str(row.get("file", "")), "reason": str(row["exclude"]).strip()}
                      for i, row in table[marked].iterrows()]
         table = table[~marked].drop(columns="exclude").reset_index(drop=True)
-    st = (statistics or (lambda t: pooled_statistics(t, value, control)))(table) if pooled and len(table) else None
+    st = _guarded(statistics or (lambda t: pooled_statistics(t, value, control)), table) if pooled and len(table) else None
     return BatchResult(assay, table, value, ylabel, st, results, errors, excluded)

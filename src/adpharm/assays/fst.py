@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError, reject
-from . import exclusions, stats as gstats
+from . import design, exclusions, stats as gstats
 from .exclusions import Exclusion
 from .figures import bar_and_dots
 from .tables import find_column
@@ -32,6 +32,9 @@ COLUMNS = {
     "bin": ("interval [minutes]", "bin", "interval"),
     "immobility": ("immobility", "immobility ratio", "immobility_ratio", "immobile_fraction"),
     "percent": ("pctimb", "percent_immobile", "immobility_pct", "pct_immobile"),
+    # design columns: a factor crossed with treatment, and a block entered additively
+    "strain": ("strain", "line", "genotype"),
+    "batch": ("batch", "cohort", "block"),
 }
 
 
@@ -121,12 +124,109 @@ def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[i
     flags = exclusions.annotate_flags(flags, log) if exclude else flags
     scores = scored.scores.rename(columns={animal: "animal", group: "group", "_v": "score"})
     scores["animal"] = scores["animal"].astype(str)
+    scores.insert(3, "immobile_fraction", scores["score"] / (100.0 if scored.kind == "percent immobile" else 1.0))
+    covariates = _covariates(kept, animal, source)
+    if covariates is not None:
+        scores = scores.join(covariates, on="animal")
     if not compare:
         return FSTResult(source, scored.kind, scores, scored.score_name, scored.profile, {}, flags, log)
-    st = gstats.compare_groups(scores, "score", "group", control=control)
-    if scored.minute_anova is not None:
-        st["minute_by_group_anova"] = scored.minute_anova
+    st = statistics(scores, control)
     return FSTResult(source, scored.kind, scores, scored.score_name, scored.profile, st, flags, log)
+
+
+def _covariates(df: pd.DataFrame, animal: str, source: str) -> pd.DataFrame | None:
+    """Strain and batch per animal (None when the table has neither); one value per animal."""
+    cols = [c for c in (_find(df, "strain"), _find(df, "batch")) if c is not None]
+    if not cols:
+        return None
+    d = df[[animal, *cols]].assign(**{animal: df[animal].astype(str)})
+    for c in cols:
+        several = d.groupby(animal)[c].nunique()
+        if (several > 1).any():
+            raise AdpharmInputError(f"{source}: animal {several.index[several > 1][0]!r} has more than one {c!r}")
+    return d.groupby(animal)[cols].first()
+
+
+def statistics(scores: pd.DataFrame, control: str | None = None) -> dict[str, Any]:
+    """The tests of a scored table (one file's, or a batch's pooled per-animal table).
+
+    Group tests and the declared primary test (:func:`.stats.compare_groups`); the minute x group
+    split-plot ANOVA with Greenhouse-Geisser when every animal has ``minute_*`` columns; and, when the
+    table has strain or batch columns, the design analysis (:func:`design_statistics`), which becomes
+    the primary test. A part that cannot be run says why under ``not_done``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"animal": list("abcdef"), "group": ["veh"] * 3 + ["drug"] * 3,
+    ...                   "score": [0.6, 0.7, 0.65, 0.4, 0.5, 0.45]})
+    >>> statistics(s, "veh")["primary"]["test"]
+    "Welch's t test"
+    """
+    st = gstats.compare_groups(scores, "score", "group", control=control)
+    minutes = [c for c in scores.columns if str(c).startswith("minute_")]
+    if len(minutes) >= 2:
+        long = scores.melt(id_vars=["animal", "group"], value_vars=minutes, var_name="minute", value_name="immobility")
+        long["minute"] = pd.to_numeric(long["minute"].str.removeprefix("minute_"))
+        try:       # minute x group over the whole test: split-plot repeated-measures ANOVA
+            st["minute_by_group_anova"] = gstats.mixed_anova(long.assign(group=long["group"].astype(str)),
+                                                             "immobility", "animal", "minute", "group")
+        except AdpharmInputError as exc:
+            st["minute_by_group_anova"] = {"not_done": str(exc)}
+    strain, batch = _find(scores, "strain"), _find(scores, "batch")
+    if (strain or batch) and "immobile_fraction" in scores:
+        try:
+            st["design"] = design_statistics(scores, control or str(scores["group"].iloc[0]), strain, batch)
+            st["primary"] = _primary_from_design(st["design"], scores)
+        except AdpharmInputError as exc:
+            st["design"] = {"not_done": str(exc)}
+    return st
+
+
+def design_statistics(scores: pd.DataFrame, control: str, strain: str | None, batch: str | None) -> dict[str, Any]:
+    """Treatment tested with the design's strain (crossed) and batch (block) columns.
+
+    The primary analysis is the fractional logit of the ``immobile_fraction`` column:
+    Type II deviance F tests of treatment, strain, their interaction and batch
+    (:func:`.design.design_anova`) and the treatment odds ratio adjusted for strain and batch
+    (:func:`.design.adjusted_effect`). The same linear model on the raw score is reported beside it, as
+    a raw-scale two-way ANOVA would give.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(3)
+    >>> s = pd.DataFrame({"group": np.tile(["SHAM", "OVX"], 40), "STRAIN": np.repeat(list("ABCD"), 20),
+    ...                   "BATCH": np.tile(np.repeat(["1", "2"], 10), 4)})
+    >>> s["score"] = np.clip(rng.normal(30, 10, 80) + (s["group"] == "OVX") * 8, 0, 100)
+    >>> s["immobile_fraction"] = s["score"] / 100
+    >>> r = design_statistics(s, "SHAM", "STRAIN", "BATCH")
+    >>> [e["effect"] for e in r["anova"]["effects"]]
+    ['BATCH', 'group', 'STRAIN', 'group:STRAIN']
+    """
+    factors = ["group"] + ([strain] if strain else [])
+    blocks = [batch] if batch else []
+    d = scores
+    return {"unit": "animal", "outcome": "immobile fraction",
+            "anova": design.design_anova(d, "immobile_fraction", factors, blocks, "quasibinomial"),
+            "treatment_effect": design.adjusted_effect(d, "immobile_fraction", "group", control, factors[1:] + blocks,
+                                                       "quasibinomial"),
+            "raw_scale_anova": design.design_anova(d, "score", factors, blocks, "gaussian")}
+
+
+def _primary_from_design(ds: dict[str, Any], scores: pd.DataFrame) -> dict[str, Any]:
+    """The declared primary test: the adjusted treatment odds ratio of each group against control."""
+    adj = " and ".join(ds["treatment_effect"][0]["adjusted_for"]) or "nothing"
+    inter = next((e for e in ds["anova"]["effects"] if e["effect"].startswith("group:")), None)
+    notes = []
+    if inter is not None and inter["pval"] is not None and inter["pval"] < 0.05:
+        notes.append(f"the treatment effect differs between levels of {inter['effect'].split(':')[1]} "
+                     f"(interaction p = {inter['pval']:.3g}): the adjusted odds ratio is an average over them")
+    return {"test": f"fractional logit (quasi-binomial GLM) of the immobile fraction, adjusted for {adj}",
+            "effect": "odds ratio of immobility", "unit": ds["unit"],
+            "n": {str(k): int(v) for k, v in scores.groupby("group", sort=False).size().items()},
+            "comparisons": [{"comparison": f"{e['level']} vs {e['vs']}", "estimate": e["odds_ratio"],
+                             "ci_low": e["or_ci_low"], "ci_high": e["or_ci_high"], "pval": e["pval"]}
+                            for e in ds["treatment_effect"]], "notes": notes}
 
 
 @dataclass
@@ -136,7 +236,6 @@ class _Scored:
     score_name: str
     profile: pd.DataFrame | None
     flags: list[dict[str, Any]]
-    minute_anova: dict[str, Any] | None
 
 
 def _score(df: pd.DataFrame, animal: str, group: str, score_minutes: tuple[int, int], source: str) -> _Scored:
@@ -144,7 +243,7 @@ def _score(df: pd.DataFrame, animal: str, group: str, score_minutes: tuple[int, 
     imm, pct = _find(df, "immobility"), _find(df, "percent")
     minute = _find(df, "minute")
     flags: list[dict[str, Any]] = []
-    profile = minute_anova = None
+    profile = None
     if imm is not None and minute is not None and pd.to_numeric(df[minute], errors="coerce").notna().all():
         kind = "per-minute"
         d = df.assign(_m=pd.to_numeric(df[minute]), _v=pd.to_numeric(df[imm], errors="coerce"))
@@ -160,12 +259,8 @@ def _score(df: pd.DataFrame, animal: str, group: str, score_minutes: tuple[int, 
         wide = d.pivot_table(index=animal, columns="_m", values="_v")
         flags += [{"kind": "identical minute profiles", "ids": x["ids"]} for x in
                   gstats.duplicated_values(wide.reset_index(), animal, list(wide.columns))]
-        try:       # minute x group over the whole test: split-plot repeated-measures ANOVA
-            long = pd.DataFrame({"animal": d[animal], "group": d[group].astype(str), "minute": d["_m"],
-                                 "immobility": d["_v"]})
-            minute_anova = gstats.mixed_anova(long, "immobility", "animal", "minute", "group")
-        except AdpharmInputError as exc:
-            minute_anova = {"not_done": str(exc)}
+        if (d.groupby([animal, "_m"]).size() == 1).all():   # each animal's minutes, for the minute x group ANOVA
+            scores = scores.join(wide.rename(columns=lambda m: f"minute_{m:g}"), on=animal)
     elif imm is not None:
         kind = "binned"
         b = _find(df, "bin")
@@ -191,7 +286,7 @@ def _score(df: pd.DataFrame, animal: str, group: str, score_minutes: tuple[int, 
                   for x in gstats.duplicated_values(d[d["_v"] > 0], animal, ["_v"])]  # 0 % is a floor, not a copy
     else:
         raise AdpharmInputError(f"{source}: no immobility column (one of {', '.join(COLUMNS['immobility'] + COLUMNS['percent'])})")
-    return _Scored(kind, scores, score_name, profile, flags, minute_anova)
+    return _Scored(kind, scores, score_name, profile, flags)
 
 
 def _check_values(d: pd.DataFrame, col: str, name: str, source: str, lo: float, hi: float) -> None:

@@ -161,7 +161,7 @@ def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake
     st = None
     sizes = subjects.groupby("group").size()
     if compare and subjects["group"].nunique() >= 2 and sizes.min() >= 2:
-        st = gstats.compare_groups(subjects, "preference", "group", control=control)
+        st = gstats.compare_groups(subjects, "preference", "group", control=control, unit=unit)
         if sizes.min() < SMALL_N:
             flags.append({"kind": "small n", "reason": f"{' vs '.join(str(int(v)) for v in sizes)} {unit}s per group: "
                                                        "the test has little power; read the values as descriptive"})

@@ -62,7 +62,8 @@ def describe(df: pd.DataFrame, value: str, group: str) -> pd.DataFrame:
     return out
 
 
-def compare_groups(df: pd.DataFrame, value: str, group: str, control: str | None = None) -> dict[str, Any]:
+def compare_groups(df: pd.DataFrame, value: str, group: str, control: str | None = None,
+                   unit: str = "animal") -> dict[str, Any]:
     """Tests of ``value`` between the levels of ``group``, chosen by the number of groups.
 
     Two groups: Student's and Welch's t tests, Mann-Whitney U, Hedges' g (first level minus
@@ -73,10 +74,42 @@ def compare_groups(df: pd.DataFrame, value: str, group: str, control: str | None
     Degenerate data give no number rather than a misleading one: a group without spread is not tested
     for normality, and when no group varies at all the parametric tests, Hedges' g and the rank tests
     are null. ``notes`` says why in each case. No numerical warning is printed.
+
+    ``primary`` declares the test to read first, with its effect size, interval, p and n per group of
+    ``unit`` (animal, cage, lane): Welch's t with Hedges' g for two groups; Dunnett's test against the
+    control (or the one-way ANOVA without one) for more.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"g": ["veh"] * 4 + ["drug"] * 4, "y": [5.0, 6, 7, 6, 3, 4, 2, 3]})
+    >>> r = compare_groups(d, "y", "g", control="veh", unit="cage")
+    >>> r["primary"]["test"], r["primary"]["unit"], r["primary"]["n"]
+    ("Welch's t test", 'cage', {'veh': 4, 'drug': 4})
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _compare_groups(df, value, group, control)
+        out = _compare_groups(df, value, group, control)
+    out["primary"] = _primary(out, df.dropna(subset=[value]).groupby(group, sort=False).size(), unit)
+    return out
+
+
+def _primary(st: dict[str, Any], n: pd.Series, unit: str) -> dict[str, Any]:
+    """The declared primary test of :func:`compare_groups`' output."""
+    p = {"unit": unit, "n": {str(k): int(v) for k, v in n.items()}, "notes": []}
+    if "comparison" in st:
+        g, w = st.get("hedges_g"), st.get("welch_t")
+        return p | {"test": "Welch's t test", "effect": "Hedges' g",
+                    "comparisons": [{"comparison": st["comparison"], "estimate": g and g["g"],
+                                     "ci_low": g and g["ci_lb"], "ci_high": g and g["ci_ub"],
+                                     "pval": w and w["pval"]}]}
+    if st.get("dunnett") is not None:
+        return p | {"test": "Dunnett's test against the control", "effect": "difference in means",
+                    "comparisons": [{"comparison": f"{r['group']} vs {r['vs']}", "estimate": r["diff"],
+                                     "ci_low": None, "ci_high": None, "pval": r["pval"]} for r in st["dunnett"]]}
+    a = st.get("anova")
+    return p | {"test": "one-way ANOVA", "effect": "F",
+                "comparisons": [{"comparison": "all groups", "estimate": a and a["F"], "ci_low": None,
+                                 "ci_high": None, "pval": a and a["pval"]}]}
 
 
 def _compare_groups(df: pd.DataFrame, value: str, group: str, control: str | None) -> dict[str, Any]:
@@ -206,35 +239,6 @@ def duplicated_values(df: pd.DataFrame, id_col: str, cols: list[str]) -> list[di
         if len(ids) > 1:
             out.append({"values": dict(zip(cols, key if isinstance(key, tuple) else (key,))), "ids": ids})
     return out
-
-
-def two_way_anova(df: pd.DataFrame, value: str, a: str, b: str) -> dict[str, Any]:
-    """Two-way ANOVA with interaction, Type II sums of squares (each main effect adjusted for the
-    other; the interaction last), F tests against the full model's residual, partial eta squared.
-
-    The same as R's ``car::Anova(lm(value ~ a * b), type = 2)`` and, for balanced data, ``anova(lm(...))``.
-    """
-    import statsmodels.api as sm
-    import statsmodels.formula.api as smf
-    for c in (value, a, b):
-        if c not in df.columns:
-            raise AdpharmInputError(f"missing column {c!r}")
-    data = df[[value, a, b]].dropna().rename(columns={value: "y", a: "A", b: "B"})
-    for c, name in (("A", a), ("B", b)):
-        if data[c].nunique() < 2:
-            raise AdpharmInputError(f"column {name!r}: need at least two levels")
-    data["A"], data["B"] = data["A"].astype(str), data["B"].astype(str)
-    fit = smf.ols("y ~ C(A) * C(B)", data=data).fit()
-    tab = sm.stats.anova_lm(fit, typ=2)
-    names = {"C(A)": a, "C(B)": b, "C(A):C(B)": f"{a}:{b}"}
-    ss_res = float(tab.loc["Residual", "sum_sq"])
-    rows = []
-    for k, name in names.items():
-        ss = float(tab.loc[k, "sum_sq"])
-        rows.append({"effect": name, "df": float(tab.loc[k, "df"]), "ss": ss, "F": float(tab.loc[k, "F"]),
-                     "pval": float(tab.loc[k, "PR(>F)"]), "partial_eta2": ss / (ss + ss_res)})
-    return {"method": "two-way ANOVA, Type II sums of squares", "effects": rows,
-            "residual_df": float(tab.loc["Residual", "df"]), "n": int(len(data))}
 
 
 def mixed_anova(df: pd.DataFrame, value: str, subject: str, within: str, between: str | None = None) -> dict[str, Any]:

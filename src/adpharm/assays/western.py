@@ -347,7 +347,7 @@ class WesternResult(NotebookDisplay):
         if len(counts) < 2 or (counts < 2).any():
             return {"not_done": "needs at least two groups with two unsaturated lanes each"}
         col = "fold_change" if "fold_change" in df else "normalised"
-        return gstats.compare_groups(df, col, "group", control=self.control)
+        return gstats.compare_groups(df, col, "group", control=self.control, unit="lane")
 
     def to_dict(self) -> dict[str, Any]:
         t = self.target

@@ -103,13 +103,14 @@ def _echo_statistics(st) -> None:
     st = st() if callable(st) else st
     if not st:
         return
-    if st.get("welch_t"):
-        typer.echo(f"{st['comparison']}: Welch t = {st['welch_t']['t']:.3f}, p = {st['welch_t']['pval']:.3g}; "
-                   f"Hedges g = {st['hedges_g']['g']:.2f}")
-    elif st.get("anova"):
-        typer.echo(f"one-way ANOVA F = {st['anova']['F']:.3f}, p = {st['anova']['pval']:.3g}")
-    elif "not_done" in st:
+    if "not_done" in st:
         typer.echo(f"statistics: not done ({st['not_done']})")
+    elif st.get("primary"):
+        _echo_primary(st["primary"])
+    if st.get("welch_t") and st.get("design"):
+        typer.echo(f"unadjusted {st['comparison']}: Welch t = {st['welch_t']['t']:.3f}, p = {st['welch_t']['pval']:.3g}")
+    elif st.get("anova") and st.get("dunnett") is not None:
+        typer.echo(f"one-way ANOVA F = {st['anova']['F']:.3f}, p = {st['anova']['pval']:.3g}")
     rm = st.get("minute_by_group_anova")
     if rm and "effects" in rm:
         typer.echo(f"{rm['method']} ({rm['subjects']} animals, minutes {rm['levels'][0]}-{rm['levels'][-1]}):")
@@ -118,18 +119,42 @@ def _echo_statistics(st) -> None:
             typer.echo(f"  {e['effect']}: F({e['df']:g}, {e['df_error']:g}) = {e['F']:.3f}, p = {e['pval']:.3g}{gg}")
     elif rm and "not_done" in rm:
         typer.echo(f"minute x group ANOVA: not done ({rm['not_done']})")
+    ds = st.get("design")
+    if ds and "not_done" in ds:
+        typer.echo(f"design analysis: not done ({ds['not_done']})")
+    elif ds:
+        for key in ("anova", "raw_scale_anova"):
+            a = ds[key]
+            typer.echo(f"{a['method']}{' (raw score)' if key == 'raw_scale_anova' else ''}, n {a['n']}, "
+                       f"residual df {a['residual_df']:g}:")
+            for e in a["effects"]:
+                typer.echo(f"  {e['effect']}: " + (f"F({e['df']:g}, {a['residual_df']:g}) = {e['F']:.3f}, "
+                                                   f"p = {e['pval']:.3g}" if e["F"] is not None else "not estimable"))
     for note in st.get("notes", []):
         typer.echo(f"note: {note}")
 
 
+def _echo_primary(p: dict) -> None:
+    """The declared primary test: test, unit and n per group, then each comparison's effect with CI and p."""
+    n = ", ".join(f"{g} {k}" for g, k in p["n"].items())
+    typer.echo(f"primary test: {p['test']} (unit: {p['unit']}; n {n})")
+    for c in p["comparisons"]:
+        est = "not estimable" if c["estimate"] is None else f"{p['effect']} {c['estimate']:.3g}"
+        ci = f" (95 % CI {c['ci_low']:.3g} to {c['ci_high']:.3g})" if c.get("ci_low") is not None else ""
+        pv = "" if c["pval"] is None else f", p = {c['pval']:.3g}"
+        typer.echo(f"  {c['comparison']}: {est}{ci}{pv}")
+    for note in p.get("notes", []):
+        typer.echo(f"note: {note}")
+
+
 def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, control, fmt, out, describe,
-             excluded: list | None = None, unit: str = "animal"):
+             excluded: list | None = None, unit: str = "animal", statistics=None):
     """Analyse tables (and, for fst, videos) file by file; pooled statistics with a manifest. Every
     ``--exclude`` identifier must be found in at least one file (when a file failed, it may have held
     the identifier, so the failure is reported instead)."""
     check_choice("--format", fmt, ("text", "json"))
     pooled = any(e.row is not None for e in entries)
-    res = batch.run(assay, entries, lambda e: analyse(e, pooled), tidy, value, ylabel, control, pooled)
+    res = batch.run(assay, entries, lambda e: analyse(e, pooled), tidy, value, ylabel, control, pooled, statistics)
     found = {x["id"] for x in res.exclusions}
     missing = [x.id for x in excluded or [] if x.id not in found]
     if missing and res.results and not res.errors:
@@ -174,7 +199,8 @@ def fst_cmd(files: Optional[List[Path]] = typer.Argument(None, help="Scored tabl
         if isinstance(r, fst_video.FSTVideoResult):
             pm = r.minutes()
             row = {"animal": e.labels.get("animal", e.path.stem), "group": e.labels.get("group", "unlabelled"),
-                   "score": r.score, **{f"minute_{m}": v for m, v in zip(pm.minute, pm.immobility)}}
+                   "score": r.score, "immobile_fraction": r.score,
+                   **{f"minute_{m:g}": v for m, v in zip(pm.minute, pm.immobility)}}
             return batch.with_labels(pd.DataFrame([row]), e.labels)
         return batch.with_labels(r.scores, e.labels)
 
@@ -190,7 +216,8 @@ def fst_cmd(files: Optional[List[Path]] = typer.Argument(None, help="Scored tabl
             action = f" ({fl['action']})" if "action" in fl else " (kept; leave them out with --exclude ID,... --reason '...')"
             typer.echo(f"flag: {fl['kind']}: animals {', '.join(fl['ids'])}{action}")
     entries = _entries(files or [], manifest)
-    _tabular("fst", entries, analyse, tidy, "score", "immobility score", control, fmt, out, describe, excl)
+    _tabular("fst", entries, analyse, tidy, "score", "immobility score", control, fmt, out, describe, excl,
+             statistics=lambda t: fst.statistics(t, control))
 
 
 @app.command("spt")
