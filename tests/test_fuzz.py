@@ -165,6 +165,23 @@ def test_fuzz_assay_ltp(tmp_path_factory, m):
     _check(["assay", "ltp", "--baseline", str(p), "--post", str(post), "--format", "json"], p)
 
 
+@given(m=mutation)
+def test_fuzz_assay_ltp_manifest(tmp_path_factory, m):
+    """The group manifest (issue 40): one real slice's rows, mutated; the recordings beside it."""
+    d = tmp_path_factory.mktemp("fuzz")
+    rows = []
+    for n, role in (("0001", "pp_pre"), ("0004", "baseline"), ("0006", "post")):
+        src = data(f"nphys_LTDap5_2018_01_25_{n}")
+        (d / src.name).write_bytes(src.read_bytes())
+        rows.append(f"{src.name},P21f-AP5W_12,2018_01_25,AP5,{role}")
+    rows.append(f"{data('nphys_LTDap5_2018_01_25_0004').name},S2,A2,AP5,baseline")
+    rows.append(f"{data('nphys_LTDap5_2018_01_25_0006').name},S2,A2,AP5,post")
+    seed = ("file,slice,animal,group,role\n" + "\n".join(rows) + "\n").encode()
+    p = d / "slices.csv"
+    p.write_bytes(_text_mutation(seed, *m))
+    _check(["assay", "ltp", "--manifest", str(p), "--format", "json"], p)
+
+
 def test_mutations_do_what_they_say():
     data = b"a,b\n1,2\n3,4\n"
     assert _text_mutation(data, "bom", 0, 0).startswith(b"\xef\xbb\xbf")

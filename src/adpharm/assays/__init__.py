@@ -2,4 +2,5 @@
 blot densitometry, with shared group statistics. Entry points: each module's ``analyse``."""
 
 #: the package's public modules, down the flow
-__all__ = ["ephys", "ltp", "fst", "fst_video", "spt", "western", "stats", "tables", "batch", "figures"]
+__all__ = ["ephys", "ltp", "ltp_groups", "nested", "fst", "fst_video", "spt", "western", "stats", "design",
+           "exclusions", "tables", "batch", "figures"]

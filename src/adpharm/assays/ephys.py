@@ -26,6 +26,9 @@ class Recording:
     started: datetime | None
     protocol: str
     unit: str
+    #: every channel of the file as "index name (unit)", so that an error can say which to choose
+    channels: tuple[str, ...] = ()
+    channel: int = 0
 
     @property
     def dt_ms(self) -> float:
@@ -66,8 +69,9 @@ def read_abf(path: str | Path, channel: int = 0) -> Recording:
     lengths = {len(s) for s in sweeps}
     if not sweeps or len(lengths) != 1 or lengths.pop() < 10:
         raise AdpharmInputError(f"{p}: no complete sweeps (truncated file?)")
+    names = [f"{i} {n} ({u})" for i, (n, u) in enumerate(zip(abf.adcNames, abf.adcUnits))]
     return Recording(str(p), np.vstack(sweeps), t_ms, starts, abf.abfDateTime, str(abf.protocol),
-                     str(abf.adcUnits[channel]))
+                     str(abf.adcUnits[channel]), tuple(names), channel)
 
 
 def _abf1_episode_interval_s(p: Path) -> float:
@@ -94,14 +98,17 @@ def read_csv(path: str | Path, sweep_interval_s: float = 15.0) -> Recording:
     if np.any(~np.isfinite(t)) or np.any(np.diff(t) <= 0):
         raise AdpharmInputError(f"{path}: column 'time_ms' must increase strictly")
     n = ys.shape[1]
-    return Recording(str(path), ys.to_numpy(float).T, t, np.arange(n) * sweep_interval_s, None, "csv", "mV")
+    return Recording(str(path), ys.to_numpy(float).T, t, np.arange(n) * sweep_interval_s, None, "csv", "mV",
+                     ("0 sweeps (mV)",), 0)
 
 
 def read_recording(path: str | Path, **kw) -> Recording:
-    """ABF or CSV by suffix."""
+    """ABF or CSV by suffix (``channel`` picks an ABF channel; a CSV has one, channel 0)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".abf":
         return read_abf(path, **{k: v for k, v in kw.items() if k == "channel"})
     if suffix in (".csv", ".tsv"):
+        if kw.get("channel", 0) not in (0, None):
+            raise AdpharmInputError(f"{path}: channel {kw['channel']} requested, a CSV recording has one (0)")
         return read_csv(path, **{k: v for k, v in kw.items() if k == "sweep_interval_s"})
     raise AdpharmInputError(f"{path}: unsupported recording format {suffix!r} (use .abf or .csv)")

@@ -16,7 +16,7 @@ effects of N-methyl-D-aspartate receptor blockade. PNAS 89:4363-4367. doi:10.107
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -43,6 +43,23 @@ def parse_window(text: str) -> tuple[float, float]:
     if not 0 <= lo < hi <= 100:
         raise AdpharmInputError(f"--slope-window: {text!r} needs 0 <= LOW < HIGH <= 100")
     return lo / 100, hi / 100
+
+
+#: Units of a field-potential channel. A current (pA, nA) is a voltage-clamp recording: its inward
+#: currents are not fEPSPs and their slopes are not mV/ms.
+VOLTAGE_UNITS = ("mV",)
+
+
+def require_field_potential(rec: Recording) -> Recording:
+    """``rec`` if its channel is a voltage in mV; otherwise an error naming the file, the channel's
+    unit and the file's voltage channels (a voltage-clamp current is refused, not analysed as mV)."""
+    if rec.unit in VOLTAGE_UNITS:
+        return rec
+    kind = "a voltage-clamp current" if rec.unit.lower() in ("pa", "na", "ua", "µa") else f"in {rec.unit!r}"
+    volts = [c for c in rec.channels if c.endswith("(mV)")]
+    hint = (f"; its voltage channels: {', '.join(volts)}" if volts else "; it has no channel in mV")
+    raise AdpharmInputError(f"{rec.path}: channel {rec.channel} is {kind} ({rec.unit}), not a field potential in mV: "
+                            f"field-EPSP slopes are not measured on it{hint}")
 
 
 def find_stimuli(rec: Recording, max_count: int = 10, min_gap_ms: float = 5.0) -> list[float]:
@@ -245,6 +262,8 @@ def analyse(baseline: Sequence[Recording], post: Sequence[Recording], window_min
         raise AdpharmInputError("LTP analysis needs at least one baseline and one post file")
     if window_min <= 0:
         raise AdpharmInputError(f"--window-min: {window_min} must be positive")
+    for r in (*baseline, *post):
+        require_field_potential(r)
     stims = {id(r): find_stimuli(r, max_count=1)[0] for r in (*baseline, *post)}
     last = baseline[-1]
     norm_sweeps = last.sweeps[-baseline_sweeps:] if len(last.sweeps) >= baseline_sweeps else np.vstack(
@@ -289,11 +308,12 @@ def analyse(baseline: Sequence[Recording], post: Sequence[Recording], window_min
 
 def paired_pulse(rec: Recording, fractions=(0.2, 0.6), blank_ms: float = 1.0) -> dict[str, float]:
     """Paired-pulse ratio (pulse 2 / pulse 1) of the mean sweep's fEPSP slope and amplitude."""
+    require_field_potential(rec)
     stims = find_stimuli(rec, max_count=2)
     if len(stims) < 2:
         raise AdpharmInputError(f"{rec.path}: a paired-pulse recording needs two stimuli, found {len(stims)}")
     m = rec.sweeps.mean(axis=0)
-    mean_rec = Recording(rec.path, m[None, :], rec.t_ms, np.zeros(1), None, rec.protocol, rec.unit)
+    mean_rec = replace(rec, sweeps=m[None, :], sweep_start_s=np.zeros(1), started=None)
     vals = []
     for i, s in enumerate(stims):
         search = min(10.0, (stims[1] - stims[0]) - 1.0) if i == 0 else 10.0
@@ -305,6 +325,7 @@ def paired_pulse(rec: Recording, fractions=(0.2, 0.6), blank_ms: float = 1.0) ->
 
 def io_curve(rec: Recording, fractions=(0.2, 0.6), blank_ms: float = 1.0) -> pd.DataFrame:
     """Input-output series: slope and amplitude per sweep (stimulus step), windows from the largest response."""
+    require_field_potential(rec)
     stim = find_stimuli(rec, max_count=1)[0]
     w = find_windows(rec.t_ms, rec.sweeps[-1], stim, fractions, blank_ms, path=rec.path)
     return measure(rec, stim, w)[["sweep", "volley_mv", "amplitude_mv", "slope_mv_per_ms"]]

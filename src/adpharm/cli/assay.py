@@ -8,8 +8,9 @@ import pandas as pd
 import typer
 
 from .. import RESEARCH_NOTICE
-from ..assays import batch, exclusions, fst, fst_video, ltp, spt, western
+from ..assays import batch, exclusions, fst, fst_video, ltp, ltp_groups, spt, western
 from ..assays.ephys import read_recording
+from ..errors import AdpharmInputError
 from ..figures import FORMATS as FIGURE_FORMATS
 from ..io import read_table
 from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot, table_text
@@ -18,30 +19,54 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Lab assays: forced swim (fst), sucrose preference (spt), Western blots (western), slice electrophysiology (ltp).")
 
 
+EXCLUDE = typer.Option(None, "--exclude", help="Comma-separated IDs to leave out of every statistic (needs --reason).")
+REASON = typer.Option(None, "--reason", help="Why the --exclude IDs are left out; listed in every output.")
+EXCLUDE_SLICES = typer.Option(None, "--exclude", help="Comma-separated slice IDs to leave out (with --manifest; needs --reason).")
+
+
 @app.command("ltp")
 @handle_errors
-def ltp_cmd(baseline: List[Path] = typer.Option(..., "--baseline", help="Baseline recording(s), ABF or CSV, in order."),
-            post: List[Path] = typer.Option(..., "--post", help="Post-induction recording(s), in order."),
+def ltp_cmd(baseline: List[Path] = typer.Option([], "--baseline", help="Baseline recording(s), ABF or CSV, in order (one slice)."),
+            post: List[Path] = typer.Option([], "--post", help="Post-induction recording(s), in order (one slice)."),
+            manifest: Optional[Path] = typer.Option(None, "--manifest", help="CSV for a group analysis: file, slice, animal, group, role "
+                                                    "(baseline, post, pp_pre, pp_post, io_pre, io_post)[, channel, exclude]."),
+            control: Optional[str] = typer.Option(None, "--control", help="Reference group (with --manifest; default: the first group)."),
+            channel: Optional[int] = typer.Option(None, "--channel", help="ABF channel (default 0, or the manifest's channel column)."),
             window_min: float = typer.Option(10.0, "--window-min", help="Final window for the change (minutes)."),
+            bin_min: float = typer.Option(1.0, "--bin-min", help="Time-course bin width for group means (minutes, with --manifest)."),
             slope_window: str = typer.Option("20-60", "--slope-window", help="Falling-phase fractions for the slope, e.g. 20-60 or 10-90."),
             baseline_sweeps: int = typer.Option(20, "--baseline-sweeps", help="Normalise to the last N baseline sweeps."),
             pp: List[Path] = typer.Option([], "--pp", help="Paired-pulse recording(s) (ratio pulse 2 / pulse 1)."),
             io_file: Optional[Path] = typer.Option(None, "--io", help="Input-output series recording."),
+            exclude: Optional[str] = EXCLUDE_SLICES, reason: Optional[str] = REASON,
             plot: Optional[Path] = typer.Option(None, "--plot", help="Write the time course (.svg, .png or .pdf)."),
             fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
-    """Normalised fEPSP slope time course and the change over the final window (LTP or LTD)."""
+    """Normalised fEPSP slope time course and the change over the final window (LTP or LTD): one slice
+    from --baseline/--post, or groups of slices nested in animals from --manifest."""
     check_choice("--format", fmt, ("text", "json"))
     check_plot_path(plot)
     if baseline_sweeps < 1:
         fail(f"--baseline-sweeps: {baseline_sweeps} must be at least 1")
+    if channel is not None and channel < 0:
+        fail(f"--channel: {channel} is not a channel number")
     fractions = ltp.parse_window(slope_window)
-    res = ltp.analyse([read_recording(p) for p in baseline], [read_recording(p) for p in post], window_min=window_min,
-                      fractions=fractions, baseline_sweeps=baseline_sweeps)
+    if manifest is not None:
+        if baseline or post or pp or io_file is not None:
+            fail("give --manifest or --baseline/--post/--pp/--io, not both")
+        return _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, baseline_sweeps,
+                           exclusions.parse(exclude, reason), plot, fmt)
+    if not baseline or not post:
+        fail("give --baseline and --post (one slice), or --manifest (groups of slices)")
+    if exclude or control is not None:
+        fail(f"{'--exclude' if exclude else '--control'} needs --manifest (a group analysis)")
+    ch = {"channel": channel or 0}
+    res = ltp.analyse([read_recording(p, **ch) for p in baseline], [read_recording(p, **ch) for p in post],
+                      window_min=window_min, fractions=fractions, baseline_sweeps=baseline_sweeps)
     if pp:
-        res.paired_pulse_ratio = {str(p): ltp.paired_pulse(read_recording(p), fractions) for p in pp}
+        res.paired_pulse_ratio = {str(p): ltp.paired_pulse(read_recording(p, **ch), fractions) for p in pp}
     out = res.to_dict()
     if io_file is not None:
-        out["io_curve"] = ltp.io_curve(read_recording(io_file), fractions).to_dict(orient="records")
+        out["io_curve"] = ltp.io_curve(read_recording(io_file, **ch), fractions).to_dict(orient="records")
     out["notice"] = RESEARCH_NOTICE
     if plot is not None:
         save_plot(res.plot(), plot)
@@ -56,6 +81,39 @@ def ltp_cmd(baseline: List[Path] = typer.Option(..., "--baseline", help="Baselin
         typer.echo(f"paired-pulse ratio {p}: slope {r['slope_ratio']:.2f}, amplitude {r['amplitude_ratio']:.2f}")
     for w in res.warnings:
         typer.echo(f"warning: {w}", err=True)
+
+
+def _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, baseline_sweeps, excluded, plot, fmt):
+    """``assay ltp --manifest``: every slice, the group time courses and the nested comparison."""
+    slices = ltp_groups.read_manifest(manifest)       # its errors name the manifest already
+    try:
+        res = ltp_groups.analyse_groups(slices, control=control, window_min=window_min, fractions=fractions,
+                                        baseline_sweeps=baseline_sweeps, bin_min=bin_min, exclude=excluded,
+                                        channel=channel)
+    except AdpharmInputError as exc:
+        fail(f"{manifest}: {exc}")
+    if plot is not None:
+        save_plot(res.plot(), plot)
+    if fmt == "json":
+        emit_json({**res.to_dict(), "notice": RESEARCH_NOTICE})
+    else:
+        sl = res.slices.rename(columns={"baseline_slope_mv_per_ms": "baseline slope (mV/ms)",
+                                        "last_window_percent": f"last {window_min:g} min (%)",
+                                        "stable_baseline": "stable", "ppr_pre": "PPR pre", "ppr_post": "PPR post"})
+        typer.echo(f"{len(sl)} slices from {sl['animal'].nunique()} animals (unit of analysis: animal; "
+                   f"slope window {fractions[0] * 100:g}-{fractions[1] * 100:g} %):")
+        typer.echo(table_text(sl, ".3f"))
+        typer.echo(f"groups (mean and SEM over slices; time course in {bin_min:g}-min bins in the JSON and the plot):")
+        typer.echo(table_text(res.summary(), ".3f", index=True))
+        _echo_statistics(res.statistics)
+        for line in exclusions.describe(res.exclusions):
+            typer.echo(line)
+        for w in res.warnings:
+            typer.echo(f"warning: {w}", err=True)
+    for e in res.errors:
+        typer.echo(f"adpharm: error: {manifest}: {e}", err=True)
+    if res.errors:
+        raise typer.Exit(2)
 
 
 def _entries(files: List[Path], manifest: Optional[Path]) -> list:
@@ -130,6 +188,13 @@ def _echo_statistics(st) -> None:
             for e in a["effects"]:
                 typer.echo(f"  {e['effect']}: " + (f"F({e['df']:g}, {a['residual_df']:g}) = {e['F']:.3f}, "
                                                    f"p = {e['pval']:.3g}" if e["F"] is not None else "not estimable"))
+    if st.get("icc") is not None:
+        typer.echo(f"between-animal share of variance (ICC) {st['icc']:.2f}")
+    sens = st.get("animal_means")
+    if sens:
+        for c in sens["primary"]["comparisons"]:
+            pv = "" if c["pval"] is None else f", p = {c['pval']:.3g}"
+            typer.echo(f"sensitivity, {sens['test']}: {c['comparison']}{pv}")
     for note in st.get("notes", []):
         typer.echo(f"note: {note}")
 
@@ -160,10 +225,6 @@ def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, contro
     if missing and res.results and not res.errors:
         fail(f"--exclude: {missing[0]!r} is not {'an' if unit[0] in 'aeiou' else 'a'} {unit} in any of the files")
     _finish(res, fmt, out, describe)
-
-
-EXCLUDE = typer.Option(None, "--exclude", help="Comma-separated IDs to leave out of every statistic (needs --reason).")
-REASON = typer.Option(None, "--reason", help="Why the --exclude IDs are left out; listed in every output.")
 
 
 FILES = typer.Argument(None, help="Data files (or give --manifest).")
