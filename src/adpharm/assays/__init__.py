@@ -2,5 +2,5 @@
 blot densitometry, with shared group statistics. Entry points: each module's ``analyse``."""
 
 #: the package's public modules, down the flow
-__all__ = ["ephys", "ltp", "ltp_groups", "nested", "fst", "fst_video", "spt", "western", "stats", "design",
+__all__ = ["ephys", "ltp", "ltp_groups", "nested", "fst", "fst_video", "spt", "western", "rolling_ball", "stats", "design",
            "exclusions", "tables", "batch", "figures"]

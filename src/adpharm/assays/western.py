@@ -11,7 +11,8 @@ does by hand, reproducibly.
    lane centre counts more than its edges, which neighbouring lanes can bleed into (Harman et al.
    2020).
 5. Subtract the background: lane-local (the median of the rows outside the band) or a rolling ball
-   over the whole image (Sternberg 1983).
+   over the whole crop on raw intensities, as ImageJ's Subtract Background computes it
+   (:mod:`adpharm.assays.rolling_ball`; Sternberg 1983).
 6. Find the band window: the rows around the strongest band where any lane's profile is above a
    fraction of the peak, so that a band that smears or shifts in one lane is still integrated in
    full. A window can also be given.
@@ -42,6 +43,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..display import NotebookDisplay
+from . import rolling_ball
 
 CHANNELS = ("gray", "red", "green", "blue")
 BACKGROUNDS = ("lane", "rolling-ball", "none")
@@ -59,6 +61,9 @@ class BlotImage:
     bit_depth: int
     inverted: bool
     channel: str
+    #: the raw value of full scale (255 for 8-bit, 65535 for 16-bit): ``signal * full_scale`` is the
+    #: raw intensity (inverted for dark bands), the scale a rolling ball's radius is defined on
+    full_scale: float = 255.0
 
 
 #: Largest image read, in pixels (a 10,000 x 10,000 scan); above it the reader refuses with a message
@@ -128,7 +133,7 @@ def read_image(path: str | Path, channel: str = "gray", invert: bool | None = No
     extreme = 0.0 if invert else full
     saturated = np.isclose(x, extreme)
     sig = (full - x) / full if invert else x / full
-    return BlotImage(str(p), sig, saturated, depth, invert, channel)
+    return BlotImage(str(p), sig, saturated, depth, invert, channel, full)
 
 
 def parse_box(text: str, option: str = "--crop") -> tuple[int, int, int, int]:
@@ -277,9 +282,8 @@ def quantify(image: BlotImage, crop: tuple[int, int, int, int] | None = None, la
         from skimage.transform import rotate
         sig = rotate(sig, angle, mode="edge", preserve_range=True)
         sat = rotate(sat, angle, mode="constant", order=0, preserve_range=True)
-    if background == "rolling-ball":
-        from skimage.restoration import rolling_ball
-        sig = sig - rolling_ball(sig, radius=rolling_radius_px)
+    if background == "rolling-ball":   # on raw intensities, as ImageJ's Subtract Background
+        sig = sig - rolling_ball.background(sig * image.full_scale, rolling_radius_px) / image.full_scale
     bounds = list(lanes) if isinstance(lanes, (list, tuple)) else find_lanes(sig, lanes)
     for a, b in bounds:
         if not 0 <= a < b <= sig.shape[1]:
