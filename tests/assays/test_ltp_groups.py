@@ -99,6 +99,13 @@ def test_real_group_cli_text_json_and_one_animal_group(real, tmp_path):
     d = strict_json(res.stdout)
     assert {"slices", "groups", "timecourse", "traces", "io_curves", "statistics", "exclusions"} <= set(d)
     assert d["control"] == "control" and "not_done" in d["statistics"]
+    res = run_cli("assay", "ltp", "--manifest", str(m), "--out", str(tmp_path / "o"))
+    assert res.returncode == 0
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["methods.md", "prism.csv", "results.json", "slices.csv",
+                                                                  "timecourse.csv", "timecourse.svg"]
+    text = (tmp_path / "o" / "methods.md").read_text()
+    assert "n = control: 2 animals, 2 slices; AP5: 1 animal, 1 slice" in text and "No group test was run" in text
+    assert pd.read_csv(tmp_path / "o" / "prism.csv").count().tolist() == [2, 1]
 
 
 def test_excluding_a_slice_is_logged(real):
@@ -135,6 +142,7 @@ def test_manifest_errors_are_one_line_naming_manifest_line_and_field(tmp_path, e
     (["--bin-min", "0"], "bin_min: 0.0 must be positive"),
     (["--baseline", "b.abf"], "give --manifest or --baseline/--post/--pp/--io, not both"),
     (["--exclude", "P28f-CS_19"], "every exclusion needs a reason"),
+    (["--out", "/dev/null/x"], "--out /dev/null/x: cannot write"),
 ])
 def test_group_option_errors(real, args, needle):
     m, _ = real
@@ -202,6 +210,9 @@ def test_generated_groups_recover_the_difference_with_animals_as_the_unit(tmp_pa
     assert "primary test: linear mixed model, random intercept per animal (REML) (unit: animal (slices nested); " \
            "n vehicle 3, drug 3)" in res.stdout
     assert "between-animal share of variance (ICC)" in res.stdout
+    run_cli("assay", "ltp", "--manifest", str(tmp_path / "m.csv"), "--control", "vehicle", "--out", str(tmp_path / "o"))
+    text = (tmp_path / "o" / "methods.md").read_text()
+    assert "by a linear mixed model, random intercept per animal (REML)" in text and "drug vs vehicle" in text
 
 
 # ------------------------------------------------ the nested comparison against R (nlme)

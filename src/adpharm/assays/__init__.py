@@ -3,4 +3,4 @@ blot densitometry, with shared group statistics. Entry points: each module's ``a
 
 #: the package's public modules, down the flow
 __all__ = ["ephys", "ltp", "ltp_groups", "nested", "fst", "fst_video", "spt", "western", "rolling_ball", "stats", "design",
-           "exclusions", "tables", "batch", "figures"]
+           "exclusions", "reporting", "tables", "batch", "figures"]

@@ -17,6 +17,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..io import atomic_write, csv_text, json_text, read_table
+from . import reporting
 from . import stats as gstats
 from .figures import bar_and_dots
 
@@ -81,6 +82,10 @@ def with_labels(df: pd.DataFrame, labels: dict[str, Any]) -> pd.DataFrame:
     return df.assign(**{k: v for k, v in labels.items() if k.lower() not in have})
 
 
+#: the assays' names in a methods paragraph
+ASSAY_NAMES = {"fst": "forced swim test", "spt": "sucrose preference test", "western": "Western blot densitometry"}
+
+
 @dataclass
 class BatchResult:
     """The pooled tidy table, the statistics on it, per-file results and the files that failed."""
@@ -109,13 +114,22 @@ class BatchResult:
         return bar_and_dots(self.table.dropna(subset=[self.value]), self.value, "group", self.ylabel, ax=ax)
 
     def write(self, out: Path) -> list[Path]:
-        """results.csv, statistics.json, results.json and the figures (SVG) into ``out``: the groups,
+        """results.csv, statistics.json, results.json, a Prism column table (prism.csv), a draft
+        ARRIVE-style methods paragraph (methods.md) and the figures (SVG) into ``out``: the groups,
         and each file's own (``result.figures()``, e.g. ``blot_<file>.svg``)."""
         from ..figures import figure_bytes
         out.mkdir(parents=True, exist_ok=True)
         written = [atomic_write(out / "results.csv", csv_text(self.table)),
                    atomic_write(out / "statistics.json", json_text(self.statistics)),
                    atomic_write(out / "results.json", json_text(self.to_dict()))]
+        if "group" in self.table and self.table[self.value].notna().any():
+            written.append(atomic_write(out / "prism.csv", csv_text(reporting.prism_columns(self.table, self.value))))
+        st = self.statistics
+        if st is None and len(self.results) == 1:       # one file: its own statistics
+            st = getattr(next(iter(self.results.values())), "statistics", None)
+            st = st() if callable(st) else st
+        written.append(atomic_write(out / "methods.md", reporting.methods_paragraph(
+            ASSAY_NAMES.get(self.assay, self.assay), self.ylabel, st, self.exclusions) + "\n"))
         figures = {f"{name}_{Path(k).stem}.svg": (lambda draw=draw: draw().figure)
                    for k, r in self.results.items() for name, draw in getattr(r, "figures", dict)().items()}
         if "group" in self.table and self.table[self.value].notna().any():

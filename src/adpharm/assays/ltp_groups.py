@@ -38,7 +38,7 @@ from .. import __version__
 from ..display import NotebookDisplay
 from ..errors import AdpharmInputError
 from ..io import read_table
-from . import ltp
+from . import ltp, reporting
 from .ephys import Recording, read_recording
 from .exclusions import Exclusion
 from .nested import nested_comparison
@@ -164,6 +164,23 @@ class GroupLTPResult(NotebookDisplay):
                 "exclusions": self.exclusions, "warnings": self.warnings, "errors": self.errors,
                 "provenance": {"adpharm": __version__, "method": "fixed-window least-squares fEPSP slope per slice; "
                                "groups compared on the final window with slices nested in animals"}}
+
+    def write(self, out: Path) -> list[Path]:
+        """slices.csv, timecourse.csv (group bins), results.json, prism.csv (the final-window change per
+        group, Prism column layout), methods.md (ARRIVE-style draft) and timecourse.svg into ``out``."""
+        from ..figures import figure_bytes
+        from ..io import atomic_write, csv_text, json_text
+        out.mkdir(parents=True, exist_ok=True)
+        n = {g: {"animals": int(d["animal"].nunique()), "slices": len(d)} for g, d in self.slices.groupby("group", sort=False)}
+        text = reporting.methods_paragraph("field-EPSP slice electrophysiology (fEPSP slope normalised to the "
+                                           "baseline)", f"the change over the last {self.window_min:g} min",
+                                           self.statistics, self.exclusions, unit="animal", n=n)
+        return [atomic_write(out / "slices.csv", csv_text(self.slices)),
+                atomic_write(out / "timecourse.csv", csv_text(self.timecourse)),
+                atomic_write(out / "results.json", json_text(self.to_dict())),
+                atomic_write(out / "prism.csv", csv_text(reporting.prism_columns(self.slices, "last_window_percent"))),
+                atomic_write(out / "methods.md", text + "\n"),
+                atomic_write(out / "timecourse.svg", figure_bytes(self.plot().figure, out / "timecourse.svg"))]
 
     def plot(self, ax=None):
         """Group time courses (mean ± SEM of slices per bin) and, beside them, the averaged traces."""

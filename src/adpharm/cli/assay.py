@@ -40,6 +40,8 @@ def ltp_cmd(baseline: List[Path] = typer.Option([], "--baseline", help="Baseline
             io_file: Optional[Path] = typer.Option(None, "--io", help="Input-output series recording."),
             exclude: Optional[str] = EXCLUDE_SLICES, reason: Optional[str] = REASON,
             plot: Optional[Path] = typer.Option(None, "--plot", help="Write the time course (.svg, .png or .pdf)."),
+            out: Optional[Path] = typer.Option(None, "--out", help="With --manifest: folder for slices.csv, timecourse.csv, "
+                                               "results.json, prism.csv, methods.md and timecourse.svg."),
             fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Normalised fEPSP slope time course and the change over the final window (LTP or LTD): one slice
     from --baseline/--post, or groups of slices nested in animals from --manifest."""
@@ -54,11 +56,12 @@ def ltp_cmd(baseline: List[Path] = typer.Option([], "--baseline", help="Baseline
         if baseline or post or pp or io_file is not None:
             fail("give --manifest or --baseline/--post/--pp/--io, not both")
         return _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, baseline_sweeps,
-                           exclusions.parse(exclude, reason), plot, fmt)
+                           exclusions.parse(exclude, reason), plot, fmt, out)
     if not baseline or not post:
         fail("give --baseline and --post (one slice), or --manifest (groups of slices)")
-    if exclude or control is not None:
-        fail(f"{'--exclude' if exclude else '--control'} needs --manifest (a group analysis)")
+    for flag, given in (("--exclude", exclude), ("--control", control), ("--out", out)):
+        if given:
+            fail(f"{flag} needs --manifest (a group analysis)")
     ch = {"channel": channel or 0}
     res = ltp.analyse([read_recording(p, **ch) for p in baseline], [read_recording(p, **ch) for p in post],
                       window_min=window_min, fractions=fractions, baseline_sweeps=baseline_sweeps)
@@ -83,7 +86,7 @@ def ltp_cmd(baseline: List[Path] = typer.Option([], "--baseline", help="Baseline
         typer.echo(f"warning: {w}", err=True)
 
 
-def _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, baseline_sweeps, excluded, plot, fmt):
+def _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, baseline_sweeps, excluded, plot, fmt, out):
     """``assay ltp --manifest``: every slice, the group time courses and the nested comparison."""
     slices = ltp_groups.read_manifest(manifest)       # its errors name the manifest already
     try:
@@ -94,6 +97,11 @@ def _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, base
         fail(f"{manifest}: {exc}")
     if plot is not None:
         save_plot(res.plot(), plot)
+    if out is not None:
+        try:
+            res.write(out)
+        except OSError as exc:
+            fail(f"--out {out}: cannot write ({exc.strerror})")
     if fmt == "json":
         emit_json({**res.to_dict(), "notice": RESEARCH_NOTICE})
     else:
@@ -150,7 +158,7 @@ def _finish(res: "batch.BatchResult", fmt: str, out: Optional[Path], describe, s
             typer.echo(table_text(res.summary(), ".3f", index=True))
             _echo_statistics(res.statistics)
         if out is not None and res.results:
-            typer.echo(f"wrote {out}/results.csv, statistics.json, results.json and figures")
+            typer.echo(f"wrote {out}/results.csv, statistics.json, results.json, prism.csv, methods.md and figures")
     for e in res.errors:
         typer.echo(f"adpharm: error: {e}", err=True)
     if res.errors:
@@ -229,7 +237,7 @@ def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, contro
 
 FILES = typer.Argument(None, help="Data files (or give --manifest).")
 MANIFEST = typer.Option(None, "--manifest", help="CSV: file, animal, group, treatment, ... (one row per file).")
-OUT = typer.Option(None, "--out", help="Folder for results.csv, statistics.json, results.json and figures.")
+OUT = typer.Option(None, "--out", help="Folder for results.csv, statistics.json, results.json, prism.csv (Prism column table), methods.md (ARRIVE-style draft) and figures.")
 
 
 @app.command("fst")
