@@ -47,7 +47,9 @@ class HeavyPool:
             raise RuntimeError("a worker process of the web app stopped; try again") from None
 
     def shutdown(self) -> None:
+        """Cancel queued work, let a running call finish and wait for the workers to exit, so that
+        stopping the server (SIGTERM, SIGINT) leaves no worker, forkserver or resource tracker behind."""
         with self._lock:
             if self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor.shutdown(wait=True, cancel_futures=True)
                 self._executor = None
