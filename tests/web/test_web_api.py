@@ -185,6 +185,39 @@ def test_assay_uploads_real_files():
     assert "change_percent" in json.dumps(r.json()["result"])
 
 
+def test_assays_page_reads_like_the_command_line():
+    """Issue 40: the page dropped row labels (no group names, no LTP windows) and showed the tests and
+    warnings only in a JSON dump. Now the summary keeps its labels and the CLI's lines are on the page."""
+    import re
+    c = client()
+    fst = data("behaviopy_forcedswim_ts")
+    t = c.post("/assays", data={"kind": "fst", "control": "Control"}, files={"file": (fst.name, fst.read_bytes(), "text/csv")},
+               headers=HTML).text
+    table = t[t.index('id="assay-summary"'):t.index("</table>", t.index('id="assay-summary"'))]
+    assert "<th>group</th>" in table and "<td>Control</td>" in table and "<td>Fluoxetine</td>" in table
+    lines = re.search(r'<pre id="assay-lines"[^>]*>(.*?)</pre>', t, re.S).group(1)
+    assert "primary test: Welch&#39;s t test (unit: animal; n Control 14, Fluoxetine 18)" in lines
+    assert "group:minute: F(5, 150) = 2.938" in lines and "p(GG) = 0.0216" in lines
+    assert "flag: identical minute profiles: animals 56, 75, 76, 77, 78, 79, 80" in lines
+    b, p = data("nphys_LTDctrl_2018_08_13_2007"), data("nphys_LTDctrl_2018_08_13_2009")
+    t = c.post("/assays", data={"kind": "ltp"}, files={"file": (b.name, b.read_bytes()), "post": (p.name, p.read_bytes())},
+               headers=HTML).text
+    assert "<th>window</th>" in t and "<td>last 10 min</td>" in t and "change over the last 10 min: -2" in t
+    assert "warning: baseline runs up" in t
+
+
+@pytest.mark.parametrize("form, files, words", [
+    ({"kind": "spt"}, {"file": ("cages.csv", b"a,b\n1,2\n", "text/csv")}, "cages.csv: missing column"),
+    ({"kind": "fst"}, None, "file: choose a file to upload"),
+    ({"kind": "western", "lanes": "99"}, {"file": ("b.png", b"\x89PNG\r\n\x1a\n", "image/png")}, "lanes: &#39;99&#39; must be"),
+    ({"kind": "qpcr"}, {"file": ("x.csv", b"a\n1\n", "text/csv")}, "kind: Input should be"),
+])
+def test_a_form_error_is_shown_above_the_form(form, files, words):
+    r = client().post("/assays", data=form, files=files, headers=HTML)
+    assert r.status_code in (400, 422) and r.headers["content-type"].startswith("text/html")
+    assert 'id="form-error"' in r.text and words in r.text and 'id="assay-form"' in r.text
+
+
 @pytest.mark.parametrize("name, data, words", [
     ("blot.exe", b"MZ\x90\x00", "not an accepted file type"),
     ("blot.png", b"GIF89a....", "the content is not a png file"),

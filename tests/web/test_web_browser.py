@@ -155,12 +155,14 @@ def test_assays_upload_a_real_file(page, server):
     page.wait_for_selector("#assay-summary")
     assert page.locator("#assay-summary tbody tr").count() >= 2
     assert page.locator("#assay-figure svg").count() == 1
-    # a malformed upload gives a message page, not a crash
+    assert "primary test: Welch's t test" in page.locator("#assay-lines").inner_text()
+    # a malformed upload gives its message above the form, which stays on the page (issue 40)
     page.goto(server + "/assays")
     page.select_option("#assay-kind", "western")
     page.set_input_files("#assay-file", str(data("behaviopy_forcedswim_bins")))
     page.click("#assay-run")
-    assert "not an accepted file type" in page.locator("#error").inner_text()
+    assert "not an accepted file type" in page.locator("#form-error").inner_text()
+    assert page.locator("#assay-form").count() == 1
     assert all("status of 400" in e for e in page.errors), page.errors
 
 

@@ -1,5 +1,6 @@
-"""What a lab takes from an analysis into a paper: a GraphPad Prism column table and an ARRIVE-style
-methods paragraph, both written from the same statistics the text and JSON report.
+"""What a lab reads and takes into a paper: the statistics as text lines (the command line prints
+them, the web page shows them), a GraphPad Prism column table and an ARRIVE-style methods paragraph,
+all written from the same statistics the JSON reports.
 
 The Prism table is Prism's "Column" layout (one column per group, one value per row, the group names
 in the header), which Prism's t tests and one-way ANOVA read directly when pasted or imported.
@@ -16,7 +17,7 @@ for reporting animal research. PLoS Biol 18(7):e3000410. doi:10.1371/journal.pbi
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 
-__all__ = ["prism_columns", "methods_paragraph"]
+__all__ = ["statistics_lines", "primary_lines", "prism_columns", "methods_paragraph"]
 
 
 def prism_columns(table: pd.DataFrame, value: str, group: str = "group", order: Sequence[str] | None = None) -> pd.DataFrame:
@@ -134,3 +135,76 @@ def _article(test: str) -> str:
     if "'s " in test.split(" (")[0]:
         return ""
     return "an " if test[:1].lower() in "aeiou" else "a "
+
+
+def statistics_lines(st: dict[str, Any] | Callable[[], dict[str, Any] | None] | None) -> list[str]:
+    """The statistics of an assay as the lines a reader sees (the CLI text and the web page).
+
+    ``st`` is the dict an analysis reports (or a callable returning it): the declared primary test
+    with its comparisons, the unadjusted or omnibus test beside it, the minute x group ANOVA, the
+    design ANOVA tables, the nested-model ICC and sensitivity test, and every note.
+
+    Examples
+    --------
+    >>> st = {"primary": {"test": "Welch's t test", "effect": "Hedges' g", "unit": "cage", "n": {"veh": 3, "ket": 3},
+    ...       "notes": [], "comparisons": [{"comparison": "ket vs veh", "estimate": 1.2, "ci_low": 0.1,
+    ...       "ci_high": 2.3, "pval": 0.04}]}}
+    >>> statistics_lines(st)
+    ["primary test: Welch's t test (unit: cage; n veh 3, ket 3)", "  ket vs veh: Hedges' g 1.2 (95 % CI 0.1 to 2.3), p = 0.04"]
+    """
+    st = st() if callable(st) else st
+    out: list[str] = []
+    if not st:
+        return out
+    if "not_done" in st:
+        out.append(f"statistics: not done ({st['not_done']})")
+    elif st.get("primary"):
+        out += primary_lines(st["primary"])
+    if st.get("welch_t") and st.get("design"):
+        out.append(f"unadjusted {st['comparison']}: Welch t = {st['welch_t']['t']:.3f}, p = {st['welch_t']['pval']:.3g}")
+    elif st.get("anova") and st.get("dunnett") is not None:
+        out.append(f"one-way ANOVA F = {st['anova']['F']:.3f}, p = {st['anova']['pval']:.3g}")
+    rm = st.get("minute_by_group_anova")
+    if rm and "effects" in rm:
+        out.append(f"{rm['method']} ({rm['subjects']} animals, minutes {rm['levels'][0]}-{rm['levels'][-1]}):")
+        for e in rm["effects"]:
+            gg = f", GG epsilon {e['gg_epsilon']:.2f}, p(GG) = {e['pval_gg']:.3g}" if "pval_gg" in e else ""
+            out.append(f"  {e['effect']}: F({e['df']:g}, {e['df_error']:g}) = {e['F']:.3f}, p = {e['pval']:.3g}{gg}")
+    elif rm and "not_done" in rm:
+        out.append(f"minute x group ANOVA: not done ({rm['not_done']})")
+    ds = st.get("design")
+    if ds and "not_done" in ds:
+        out.append(f"design analysis: not done ({ds['not_done']})")
+    elif ds:
+        for key in ("anova", "raw_scale_anova"):
+            a = ds[key]
+            out.append(f"{a['method']}{' (raw score)' if key == 'raw_scale_anova' else ''}, n {a['n']}, "
+                       f"residual df {a['residual_df']:g}:")
+            for e in a["effects"]:
+                out.append(f"  {e['effect']}: " + (f"F({e['df']:g}, {a['residual_df']:g}) = {e['F']:.3f}, "
+                                                   f"p = {e['pval']:.3g}" if e["F"] is not None else "not estimable"))
+    if st.get("icc") is not None:
+        out.append(f"between-animal share of variance (ICC) {st['icc']:.2f}")
+    sens = st.get("animal_means")
+    if sens:
+        for c in sens["primary"]["comparisons"]:
+            pv = "" if c["pval"] is None else f", p = {c['pval']:.3g}"
+            out.append(f"sensitivity, {sens['test']}: {c['comparison']}{pv}")
+    for note in st.get("notes", []):
+        out.append(f"note: {note}")
+    return out
+
+
+def primary_lines(p: dict[str, Any]) -> list[str]:
+    """The declared primary test: test, unit and n per group, then each comparison's effect with CI and p."""
+    out: list[str] = []
+    n = ", ".join(f"{g} {k}" for g, k in p["n"].items())
+    out.append(f"primary test: {p['test']} (unit: {p['unit']}; n {n})")
+    for c in p["comparisons"]:
+        est = "not estimable" if c["estimate"] is None else f"{p['effect']} {c['estimate']:.3g}"
+        ci = f" (95 % CI {c['ci_low']:.3g} to {c['ci_high']:.3g})" if c.get("ci_low") is not None else ""
+        pv = "" if c["pval"] is None else f", p = {c['pval']:.3g}"
+        out.append(f"  {c['comparison']}: {est}{ci}{pv}")
+    for note in p.get("notes", []):
+        out.append(f"note: {note}")
+    return out

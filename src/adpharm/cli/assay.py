@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 
 from .. import RESEARCH_NOTICE
-from ..assays import batch, exclusions, fst, fst_video, ltp, ltp_groups, spt, western
+from ..assays import batch, exclusions, fst, fst_video, ltp, ltp_groups, reporting, spt, western
 from ..assays.ephys import read_recording
 from ..errors import AdpharmInputError
 from ..figures import FORMATS as FIGURE_FORMATS
@@ -166,58 +166,8 @@ def _finish(res: "batch.BatchResult", fmt: str, out: Optional[Path], describe, s
 
 
 def _echo_statistics(st) -> None:
-    st = st() if callable(st) else st
-    if not st:
-        return
-    if "not_done" in st:
-        typer.echo(f"statistics: not done ({st['not_done']})")
-    elif st.get("primary"):
-        _echo_primary(st["primary"])
-    if st.get("welch_t") and st.get("design"):
-        typer.echo(f"unadjusted {st['comparison']}: Welch t = {st['welch_t']['t']:.3f}, p = {st['welch_t']['pval']:.3g}")
-    elif st.get("anova") and st.get("dunnett") is not None:
-        typer.echo(f"one-way ANOVA F = {st['anova']['F']:.3f}, p = {st['anova']['pval']:.3g}")
-    rm = st.get("minute_by_group_anova")
-    if rm and "effects" in rm:
-        typer.echo(f"{rm['method']} ({rm['subjects']} animals, minutes {rm['levels'][0]}-{rm['levels'][-1]}):")
-        for e in rm["effects"]:
-            gg = f", GG epsilon {e['gg_epsilon']:.2f}, p(GG) = {e['pval_gg']:.3g}" if "pval_gg" in e else ""
-            typer.echo(f"  {e['effect']}: F({e['df']:g}, {e['df_error']:g}) = {e['F']:.3f}, p = {e['pval']:.3g}{gg}")
-    elif rm and "not_done" in rm:
-        typer.echo(f"minute x group ANOVA: not done ({rm['not_done']})")
-    ds = st.get("design")
-    if ds and "not_done" in ds:
-        typer.echo(f"design analysis: not done ({ds['not_done']})")
-    elif ds:
-        for key in ("anova", "raw_scale_anova"):
-            a = ds[key]
-            typer.echo(f"{a['method']}{' (raw score)' if key == 'raw_scale_anova' else ''}, n {a['n']}, "
-                       f"residual df {a['residual_df']:g}:")
-            for e in a["effects"]:
-                typer.echo(f"  {e['effect']}: " + (f"F({e['df']:g}, {a['residual_df']:g}) = {e['F']:.3f}, "
-                                                   f"p = {e['pval']:.3g}" if e["F"] is not None else "not estimable"))
-    if st.get("icc") is not None:
-        typer.echo(f"between-animal share of variance (ICC) {st['icc']:.2f}")
-    sens = st.get("animal_means")
-    if sens:
-        for c in sens["primary"]["comparisons"]:
-            pv = "" if c["pval"] is None else f", p = {c['pval']:.3g}"
-            typer.echo(f"sensitivity, {sens['test']}: {c['comparison']}{pv}")
-    for note in st.get("notes", []):
-        typer.echo(f"note: {note}")
-
-
-def _echo_primary(p: dict) -> None:
-    """The declared primary test: test, unit and n per group, then each comparison's effect with CI and p."""
-    n = ", ".join(f"{g} {k}" for g, k in p["n"].items())
-    typer.echo(f"primary test: {p['test']} (unit: {p['unit']}; n {n})")
-    for c in p["comparisons"]:
-        est = "not estimable" if c["estimate"] is None else f"{p['effect']} {c['estimate']:.3g}"
-        ci = f" (95 % CI {c['ci_low']:.3g} to {c['ci_high']:.3g})" if c.get("ci_low") is not None else ""
-        pv = "" if c["pval"] is None else f", p = {c['pval']:.3g}"
-        typer.echo(f"  {c['comparison']}: {est}{ci}{pv}")
-    for note in p.get("notes", []):
-        typer.echo(f"note: {note}")
+    for line in reporting.statistics_lines(st):
+        typer.echo(line)
 
 
 def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, control, fmt, out, describe,

@@ -110,6 +110,10 @@ def _plotly_js() -> Path | None:
     return p if p.is_file() else None
 
 
+#: form pages that show their own errors (path -> template, navigation key)
+FORM_PAGES = {"/assays": ("assays.html", "assays"), "/transcriptomics": ("transcriptomics.html", "transcriptomics")}
+
+
 def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str | os.PathLike | None = None,
                pool_workers: int = 0) -> FastAPI:
     """Build the app. One instance holds its guide cache; background jobs live in the SQLite job store
@@ -145,6 +149,10 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
         message = " ".join(str(message).split())
         if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
             return JSONResponse({"error": message, "status": status}, status_code=status)
+        form = FORM_PAGES.get(request.url.path) if request.method == "POST" else None
+        if form is not None:   # a form's error is shown above the form, which stays on the page
+            return templates.TemplateResponse(request, form[0], {"nav": form[1], "form_error": message},
+                                              status_code=status)
         return templates.TemplateResponse(request, "error.html", {"message": message, "status": status},
                                           status_code=status)
 

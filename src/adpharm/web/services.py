@@ -324,15 +324,38 @@ def assay(kind: str, path: Path, options: dict) -> dict:
         res = western.analyse(img, lanes=lanes)
     else:
         raise AdpharmInputError(f"assay: {kind!r} is not one of fst, spt, western (ltp takes two recordings)")
-    return jsonable({"kind": kind, "result": res.to_dict(), "summary": records(res.summary()),
-                   "figure_svg": svg(res.plot(), kind), "notice": RESEARCH_NOTICE})
+    return jsonable({"kind": kind, "result": res.to_dict(), "summary": labelled_records(res.summary()),
+                   "lines": assay_lines(res), "figure_svg": svg(res.plot(), kind), "notice": RESEARCH_NOTICE})
+
+
+def labelled_records(df: pd.DataFrame) -> list[dict]:
+    """Rows of a summary table with its row labels (group, window) as the first column."""
+    if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
+        df = df.reset_index()
+    return records(df)
+
+
+def assay_lines(res) -> list[str]:
+    """What the command line prints about an assay result: its statistics, flags, warnings and exclusions."""
+    from ..assays import exclusions, reporting
+    lines = reporting.statistics_lines(getattr(res, "statistics", None))
+    lines += [_flag_line(f) for f in getattr(res, "flags", [])]
+    lines += [f"warning: {w}" for w in getattr(res, "warnings", [])]
+    return lines + exclusions.describe(getattr(res, "exclusions", []))
+
+
+def _flag_line(f: dict) -> str:
+    what = [f"animals {', '.join(map(str, f['ids']))}"] if f.get("ids") else []
+    what += [str(f[k]) for k in ("subject", "day", "reason") if f.get(k)]
+    return f"flag: {f.get('kind', '')}: {' '.join(what)}" + (f" ({f['action']})" if f.get("action") else "")
 
 
 def ltp_pair(baseline: Path, post: Path) -> dict:
     from ..assays import ltp
     from ..assays.ephys import read_recording
     res = ltp.analyse([read_recording(baseline)], [read_recording(post)])
-    return jsonable({"kind": "ltp", "result": res.to_dict(), "summary": records(res.summary()),
+    return jsonable({"kind": "ltp", "result": res.to_dict(), "summary": labelled_records(res.summary()),
+                   "lines": [f"change over the last {res.window_min:g} min: {res.change_percent:+.1f} %"] + assay_lines(res),
                    "figure_svg": svg(res.plot(), "ltp"), "notice": RESEARCH_NOTICE})
 
 
