@@ -57,6 +57,11 @@ def test_regions_heat_map_and_table(small):
     rows = json.loads(r.stdout)["regions"]
     assert len(rows) == 4 and all({"r", "ci_low", "ci_high", "r_naive", "verdict"} <= set(x) for x in rows)
     assert heat.read_bytes()[:4] == b"\x89PNG" and len(pd.read_csv(out)) == 4
+    # --subset as in `de` (issue 40): one region kept, so two rows (one per drug)
+    r = run_cli("transcriptomics", "regions", str(small / "counts.csv.gz"), "--samples", str(small / "samples.csv"),
+                "--drugs", "ketamine,imipramine", "--subset", "region=HC", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert {x["region"] for x in json.loads(r.stdout)["regions"]} == {"HC"}
 
 
 def test_rrho_and_reversal_on_the_rat_tables(tmp_path):
@@ -164,3 +169,41 @@ def test_rrho_warns_of_a_shared_group_and_of_a_filtered_table(tmp_path):
     r = run_cli("transcriptomics", "rrho", str(tmp_path / "cut.csv"), str(b), "--format", "json")
     assert r.returncode == 0, r.stderr
     assert any("looks filtered" in x for x in json.loads(r.stdout)["warnings"])
+
+
+@pytest.fixture(scope="module")
+def trap(tmp_path_factory):
+    """GSE202172 (PROVENANCE §T3): bacTRAP IP and input samples of every group, one sheet. A `group`
+    column joins housing, treatment and behaviour: Gh (group housed), Sh (single housed), Flx (Sh + Flx)."""
+    sheet = pd.read_csv(data("flxmetade_GSE202172_sample_metadata_converted"))
+    sheet["group"] = ["Gh" if h.startswith("group") else "Sh" if t == "Vehicle" else "Flx" if b == "normal" else "FlxA"
+                      for h, t, b in zip(sheet.housing, sheet.treatment, sheet.behavior)]
+    f = tmp_path_factory.mktemp("trap") / "sheet.csv"
+    sheet.to_csv(f, index=False)
+    return ["transcriptomics", "reversal", "--disease", str(data("flxmetade_GSE202172_Singlehoused_Vs_Grouphousedhoused")),
+            "--drug", str(data("flxmetade_GSE202172_Singlehoused_Vs_Singlehoused_Flx")), "--disease-contrast", "group,Sh,Gh",
+            "--drug-contrast", "group,Flx,Sh", "--counts", str(data("flxmetade_GSE202172_RAW")), "--samples", str(f),
+            "--permutations", "5"]
+
+
+def test_reversal_from_counts_names_pooled_trap_and_input_and_takes_a_subset(trap):
+    """Issue 40: `reversal --counts` mixed TRAP (IP) and input samples without a word. Now the pooled
+    column is named (once, not again for the description column that aliases it), and --subset keeps one."""
+    r = run_cli(*trap, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert len(d["warnings"]) == 1 and "'sample_type' (Immunoprecipitation (IP), Input)" in d["warnings"][0]
+    r = run_cli(*trap)
+    assert "warning: samples differ in 'sample_type'" in r.stderr and "smallest attainable p" in r.stdout
+    r = run_cli(*trap, "--subset", "sample_type=Immunoprecipitation (IP)", "--format", "json")
+    d = json.loads(r.stdout)
+    assert d["warnings"] == [] and d["provenance"]["subset"] == {"sample_type": "Immunoprecipitation (IP)"}
+    r = run_cli(*trap, "--subset", "sample_type=TRAP")
+    assert r.returncode == 2 and "subset: no sample has sample_type = 'TRAP' (values: Immunoprecipitation (IP), Input)" \
+        in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_reversal_subset_needs_counts():
+    de = data("flxmetade_DESeq_Control.v.Stress_GSE205325_converted")
+    r = run_cli("transcriptomics", "reversal", "--disease", str(de), "--drug", str(de), "--subset", "sex=F")
+    assert r.returncode == 2 and "--subset needs --counts" in r.stderr

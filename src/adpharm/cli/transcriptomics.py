@@ -105,6 +105,7 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
                  permutations: int = typer.Option(200, "--permutations", help="At most this many relabellings (all when fewer)."),
                  seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap and sampled relabellings."),
                  orthologs: Optional[Path] = typer.Option(None, "--orthologs", help="Two-column table mapping --drug's genes to --disease's (other species)."),
+                 subset: List[str] = typer.Option([], "--subset", help="With --counts: keep samples with COLUMN=VALUE (repeatable), e.g. sample_type=Input."),
                  out: Optional[Path] = typer.Option(None, "--out", help="Write the per-gene table (CSV)."),
                  plot: Optional[Path] = PLOT, fmt: str = FMT) -> None:
     """Does the drug reverse the disease signature? The naive score beside an honest one."""
@@ -114,6 +115,8 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
     check_plot_path(plot)
     if counts is not None and samples is None:
         fail("--counts needs --samples")
+    if subset and counts is None:
+        fail("--subset needs --counts and --samples (the tables are already estimated)")
     a = read_de(disease, disease_contrast)
     b = read_de(drug, drug_contrast)
     if orthologs is not None:
@@ -122,7 +125,8 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
     sheet = None
     if samples is not None:
         sheet = read_samples(samples, list(c.columns) if c is not None else None)
-    res = reversal(a, b, alpha=alpha, counts=c, samples=sheet, permutations=permutations, seed=seed)
+    res = reversal(a, b, alpha=alpha, counts=c, samples=sheet, permutations=permutations, seed=seed,
+                   subset=_subset(subset))
     _write_csv(res.genes, out)
     if plot is not None:
         save_plot(res.plot(), plot)
@@ -138,9 +142,12 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
         if res.permutation:
             p = res.permutation
             typer.echo(f"permutation null ({p['relabellings']} relabellings of drug and stressed samples): "
-                       f"r {p['observed_r']:.2f} vs null mean {p['null_r_mean']:.2f}, p = {p['p_value']:.2g}")
+                       f"r {p['observed_r']:.2f} vs null mean {p['null_r_mean']:.2f}, p = {p['p_value']:.2g} "
+                       f"(smallest attainable p {p['smallest_attainable_p']:.2g})")
         typer.echo(f"naive: {res.naive['opposite_sign_fraction']:.0%} of {res.naive['genes']} signature genes move the other way")
         typer.echo(f"honest ({res.method}): {res.verdict}")
+        for w in res.warnings:
+            typer.echo(f"warning: {w}", err=True)
     _emit(res.to_dict(), fmt, text)
 
 
@@ -155,6 +162,7 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
                 drugs: str = typer.Option(..., "--drugs", help="Comma-separated drug groups (stressed, treated), e.g. ketamine,imipramine."),
                 alpha: float = typer.Option(0.05, "--alpha", help="Disease signature: BH-adjusted p < alpha per region."),
                 seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap."),
+                subset: List[str] = typer.Option([], "--subset", help="Keep samples with COLUMN=VALUE (repeatable), e.g. sex=F."),
                 out: Optional[Path] = typer.Option(None, "--out", help="Write the region × drug table (CSV)."),
                 plot: Optional[Path] = typer.Option(None, "--plot", help="Write the heat map (.svg, .png or .pdf)."),
                 fmt: str = FMT) -> None:
@@ -167,7 +175,8 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
     if not drug_list:
         fail("--drugs: give at least one drug group")
     c = read_counts(counts)
-    sheet = read_samples(samples, list(c.columns))
+    sheet = read_samples(samples, list(c.columns)).subset(_subset(subset))
+    c = c[list(sheet.table.index)]
     res = region_reversal(c, sheet, region, group, control, disease, drug_list, alpha=alpha, seed=seed)
     _write_csv(res.table, out)
     if plot is not None:

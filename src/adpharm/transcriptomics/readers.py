@@ -175,6 +175,41 @@ class SampleSheet:
     def levels(self, name: str) -> list[str]:
         return sorted(self.column(name).unique())
 
+    def subset(self, conditions: dict[str, str] | None) -> "SampleSheet":
+        """The samples whose columns equal ``conditions`` (e.g. ``{"sample_type": "Input"}``); an
+        empty selection is an error naming the sheet, the column and the values it has."""
+        keep = pd.Series(True, index=self.table.index)
+        for col, val in (conditions or {}).items():
+            keep &= self.column(col) == str(val).strip()
+            if not keep.any():
+                raise AdpharmInputError(f"{self.source}: subset: no sample has {col} = {val!r} "
+                                        f"(values: {', '.join(self.levels(col))})")
+        return SampleSheet(self.table.loc[keep], self.key, self.source)
+
+    def crossed_with(self, factor: str, groups: list[str]) -> dict[str, list[str]]:
+        """Sheet columns whose levels vary within every one of ``groups`` of ``factor`` (sample type,
+        region, sex): pooling those samples mixes material a contrast should not mix.
+
+        Columns naming each sample (a level per sample) are not counted, and a column that splits the
+        samples exactly as an earlier one does (a description of the sample type) is not repeated.
+        """
+        f = self.column(factor)
+        rows = f.isin(groups)
+        out, seen = {}, []
+        for col in self.table.columns:
+            if col == factor:
+                continue
+            v = self.column(col)[rows]
+            if v.nunique() < 2 or v.nunique() > rows.sum() / 2:
+                continue
+            split = tuple(pd.factorize(v)[0])
+            if split in seen:
+                continue
+            if all(v[f[rows] == g].nunique() > 1 for g in groups):
+                out[col] = sorted(v.unique())
+                seen.append(split)
+        return out
+
 
 def read_samples(path: str | Path, samples: list[str] | None = None) -> SampleSheet:
     """Read a sample sheet; when ``samples`` (the count columns) are given, align it to them.

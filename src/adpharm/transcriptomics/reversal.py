@@ -145,6 +145,7 @@ class ReversalResult(NotebookDisplay):
     all_genes: dict = field(default_factory=dict)
     genes: pd.DataFrame = field(default_factory=pd.DataFrame)
     meta: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> pd.DataFrame:
         rows = [{"estimate": "naive (as given)", "genes": self.naive["genes"], "r": self.naive["r_naive"],
@@ -165,7 +166,8 @@ class ReversalResult(NotebookDisplay):
     def to_dict(self) -> dict:
         return {"naive": self.naive, "honest": dict(self.honest, method=self.method, verdict=self.verdict),
                 "shared_reference": self.shared_reference, "drug_vs_control": self.independent,
-                "permutation_null": self.permutation, "all_genes": self.all_genes, "provenance": self.meta}
+                "permutation_null": self.permutation, "all_genes": self.all_genes, "warnings": self.warnings,
+                "provenance": self.meta}
 
     def plot(self):
         from ..figures import pyplot
@@ -212,7 +214,8 @@ def _check_groups(c: Contrast, n: dict[str, int], samples: SampleSheet, label: s
 
 def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: list[str] | None = None,
              counts: pd.DataFrame | None = None, samples: SampleSheet | None = None,
-             permutations: int = MAX_PERMUTATIONS, n_boot: int = N_BOOT, seed: int = 0) -> ReversalResult:
+             permutations: int = MAX_PERMUTATIONS, n_boot: int = N_BOOT, seed: int = 0,
+             subset: dict[str, str] | None = None) -> ReversalResult:
     """Score how far ``drug`` reverses ``disease``'s signature, naively and honestly.
 
     Parameters
@@ -225,6 +228,10 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
         re-estimated on one scale from the counts, the drug is also compared with the control
         group, and a permutation null is run; without counts the tables' ``lfcSE`` are used.
     permutations : at most this many relabellings (all of them when there are fewer).
+    subset : keep only the samples whose sheet columns equal these values (e.g.
+        ``{"sample_type": "Input"}``), as ``transcriptomics de --subset`` does. Without it, a sheet
+        column that varies within every compared group (TRAP and input, regions, sexes) is named in
+        ``warnings``: the contrasts would pool that material.
 
     Examples
     --------
@@ -254,6 +261,12 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
     naive = _naive(both.loc[sig, "disease"].to_numpy(), both.loc[sig, "drug"].to_numpy(), mode)
     all_genes = {"genes": int(len(both)), "spearman": float(stats.spearmanr(both["disease"], both["drug"]).statistic)}
 
+    if subset:
+        if samples is None:
+            raise AdpharmInputError("subset: needs the sample sheet (--samples)")
+        samples = samples.subset(subset)
+        if counts is not None:
+            counts = counts[list(samples.table.index)]
     shared = shared_groups(dc, gc) if dc and gc else {}
     n = _group_sizes(samples, dc[0] if dc else None)
     if n is not None:
@@ -272,7 +285,7 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
         shared_info["note"] = ("the tables do not say which groups they compare; pass --disease-contrast and "
                                "--drug-contrast so that a shared reference can be detected")
     meta = {"adpharm": __version__, "alpha": alpha, "seed": seed, "bootstrap": n_boot, "mode": mode,
-            "disease": disease.source, "drug": drug.source}
+            "disease": disease.source, "drug": drug.source, "subset": dict(subset or {})}
     table = both.loc[sig].copy()
     if not linked:
         honest = {"r": np.nan, "ci_low": np.nan, "ci_high": np.nan, "genes": 0,
@@ -281,10 +294,14 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
                               table.reset_index(names="gene"), meta)
 
     w = n_eff[dc[1]] / (n_eff[dc[1]] + n_eff[dc[2]])
-    independent, perm = {}, {}
+    independent, perm, notes = {}, {}, []
     if counts is not None:
         if samples is None:
             raise AdpharmInputError("--counts needs --samples")
+        for col, levels in samples.crossed_with(dc[0], [dc[1], dc[2], gc[1]]).items():
+            notes.append(f"samples differ in {col!r} ({', '.join(levels)}) within every compared group, and the "
+                         f"contrasts pool them; if these are different material, give a subset "
+                         f"({col}={levels[0]!r} or another level)")
         logx = log_expression(counts)
         gm = GroupMeans.fit(logx, samples.column(dc[0]))
         dis = gm.contrast(dc)
@@ -315,7 +332,7 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
     table["posterior_disease"], table["orthogonal_drug"] = p_s, z_s
     method = "orthogonal contrast with empirical-Bayes disease effects"
     return ReversalResult(naive, honest, method, shared_info, independent, perm, all_genes,
-                          table.reset_index(names="gene"), meta)
+                          table.reset_index(names="gene"), meta, notes)
 
 
 def permutation_null(logx: pd.DataFrame, groups: pd.Series, dc: Contrast, gc: Contrast, sig: list[str],
