@@ -210,3 +210,77 @@ def test_control_fixed_at_one_is_not_a_test_group_and_tiny_groups_are_flagged():
     assert rows["ketamine"]["p_holm"] == pytest.approx(min(1, 2 * ps[0]))        # the smaller p, times 2
     assert any("imipramine" in n and "little power" in n for n in r["notes"])
     assert batch.pooled_fold_changes(t, "fold_change", "saline")["not_done"].startswith("control group 'saline'")
+
+
+# ------------------------------------------------ geometry checks and given lanes (issue 40, item 3)
+HNRNPA1 = "encode_hnRNPA1_aviva-1_WB_HeLa_Fu"
+E2F1 = "encode_human_E2F1_HA-E2F1_validation_Farnham-1_1"
+
+
+def test_a_whole_slide_without_a_crop_is_called_implausible():
+    """The hnRNP A1 slide without a crop: 54 'lanes' found on the caption text (issue 40)."""
+    r = western.analyse(western.read_image(data(HNRNPA1)))
+    assert len(r.target.lanes) > 26
+    assert any(f"{len(r.target.lanes)} lanes detected, more than a gel has" in w for w in r.warnings)
+
+
+def test_equal_lanes_that_split_the_e2f1_bands_are_warned_about():
+    """PROVENANCE 2a: panel A of the E2F1 slide, three triplets (extract, E2F1 IP, IgG IP). Nine equal lanes
+    across the panel cut the IP bands so that IgG lanes carry them; the warnings say the bands merge across
+    lane bounds and name the lanes whose density is below background."""
+    r = western.analyse(western.read_image(data(E2F1)), crop=(120, 200, 375, 300), lanes=9)
+    merged = [w for w in r.warnings if "merge" in w or "straddles" in w]
+    assert len(merged) >= 3 and any("lanes 2 and 3" in w for w in merged)
+    assert any("negative density" in w for w in r.warnings)
+
+
+@pytest.mark.parametrize("image, crop, lanes", [(GEL, (30, 300, 205, 480), 5), (GEL, (35, 800, 208, 950), 5),
+                                               (HNRNPA1, (552, 1050, 792, 1210), 3)])
+def test_well_cropped_real_blots_raise_no_geometry_warning(image, crop, lanes):
+    r = western.analyse(western.read_image(data(image)), crop=crop, lanes=lanes)
+    assert r.warnings == []
+
+
+def test_given_lane_columns_are_used_as_given():
+    img = western.read_image(data(GEL))
+    equal = western.analyse(img, crop=(30, 300, 205, 480), lanes=5)
+    given = western.analyse(img, crop=(30, 300, 205, 480), lanes=western.parse_lanes("0-35,35-70,70-105,105-140,140-175"))
+    assert np.allclose(equal.target.density, given.target.density)
+    narrow = western.analyse(img, crop=(30, 300, 205, 480), lanes=western.parse_lanes("5-30,40-65,75-100,110-135,145-170"))
+    assert [tuple(b) for b in narrow.target.lanes] == [(5, 30), (40, 65), (75, 100), (110, 135), (145, 170)]
+    for bad in ("0-35,30-70", "35-0", "a-b"):
+        with pytest.raises(western.AdpharmInputError, match="--lanes"):
+            western.parse_lanes(bad)
+
+
+@pytest.mark.parametrize("ceiling, flagged", [(0.85, True), (None, False)])
+def test_flat_topped_bands_below_full_scale_are_flagged(tmp_path, ceiling, flagged):
+    """A film or JPEG saturates below the file's full scale: the band's top is a plateau, not a peak."""
+    y, x = np.mgrid[0:80, 0:120]
+    peak = 1.4 if ceiling is not None else 0.8          # the unclipped band stays well inside the range
+    dens = peak * np.exp(-((y - 40) / 6.0) ** 2) * ((x % 40 > 6) & (x % 40 < 34))
+    if ceiling is not None:
+        dens = np.minimum(dens, ceiling)
+    pixels = np.round(255 * (1 - dens)).astype(np.uint8)     # dark bands on a light field
+    from PIL import Image
+    Image.fromarray(pixels).save(tmp_path / "film.png")
+    r = western.analyse(western.read_image(tmp_path / "film.png"), lanes=3)
+    assert any("flat-topped" in w for w in r.warnings) == flagged, r.warnings
+
+
+def test_manifest_gives_each_file_its_crop_and_lanes(tmp_path):
+    import shutil
+    shutil.copy(data(GEL), tmp_path / "gel.png")
+    shutil.copy(data(GEL), tmp_path / "gel.png2.png")
+    (tmp_path / "m.csv").write_text('file,animal,group,crop,lanes\ngel.png,rep1,veh,"30,300,205,480",5\n'
+                                    'gel.png2.png,rep2,veh,"35,800,208,950",5\n')
+    res = run_cli("assay", "western", "--manifest", str(tmp_path / "m.csv"), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    d = json.loads(res.stdout)
+    import pandas as pd
+    rel = pd.DataFrame(d["table"]).groupby("file")["relative_to_lane1"].apply(list)
+    assert np.allclose(rel[str(tmp_path / "gel.png")], [1.0, 0.547, 0.364, 0.214, 0.127], atol=0.005)
+    assert np.allclose(rel[str(tmp_path / "gel.png2.png")], [1.0, 1.069, 0.667, 0.292, 0.176], atol=0.005)
+    (tmp_path / "bad.csv").write_text('file,animal,group,crop\ngel.png,rep1,veh,"30,300,205"\n')
+    res = run_cli("assay", "western", "--manifest", str(tmp_path / "bad.csv"))
+    assert res.returncode == 2 and "manifest row 1" in res.stderr and "crop: '30,300,205'" in res.stderr

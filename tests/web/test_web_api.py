@@ -206,6 +206,19 @@ def test_assays_page_reads_like_the_command_line():
     assert "warning: baseline runs up" in t
 
 
+def test_western_form_takes_a_crop():
+    """Issue 40: the web form had no crop; the gelquant replicate-1 crop gives the CLI's fractions."""
+    gel = data("gelquant_gel-example")
+    d = client().post("/api/assays/western", data={"lanes": "5", "crop": "30,300,205,480"},
+                      files={"file": (gel.name, gel.read_bytes(), "image/png")}).json()
+    rel = [row["relative_to_lane1"] for row in d["summary"]]
+    assert rel == pytest.approx([1.0, 0.547, 0.364, 0.214, 0.127], abs=0.005)
+    assert d["summary"][0]["lane"] == 1                     # the row label survives
+    r = client().post("/assays", data={"kind": "western", "crop": "30,300"},
+                      files={"file": (gel.name, gel.read_bytes(), "image/png")}, headers=HTML)
+    assert r.status_code == 400 and "crop: &#39;30,300&#39; is not x0,y0,x1,y1" in r.text
+
+
 @pytest.mark.parametrize("form, files, words", [
     ({"kind": "spt"}, {"file": ("cages.csv", b"a,b\n1,2\n", "text/csv")}, "cages.csv: missing column"),
     ({"kind": "fst"}, None, "file: choose a file to upload"),

@@ -147,6 +147,33 @@ def parse_box(text: str, option: str = "--crop") -> tuple[int, int, int, int]:
     return v[0], v[1], v[2], v[3]
 
 
+def parse_lanes(text: str | int, option: str = "--lanes") -> int | list[tuple[int, int]]:
+    """``8`` (equal lanes across the crop) or explicit lane columns ``x0-x1,x0-x1,...`` (crop pixels).
+
+    Examples
+    --------
+    >>> parse_lanes("3"), parse_lanes("0-40, 50-90")
+    (3, [(0, 40), (50, 90)])
+    """
+    t = str(text).strip()
+    if t.isdigit():
+        return int(t)
+    lanes = []
+    for part in t.split(","):
+        a, _, b = part.strip().partition("-")
+        try:
+            x0, x1 = int(float(a)), int(float(b))
+        except ValueError:
+            raise AdpharmInputError(f"{option}: {text!r} is not a lane count or x0-x1,x0-x1,... lane columns") from None
+        if not 0 <= x0 < x1:
+            raise AdpharmInputError(f"{option}: lane {part.strip()!r} needs x1 > x0 >= 0")
+        lanes.append((x0, x1))
+    ordered = sorted(lanes)
+    if any(b[0] < a[1] for a, b in zip(ordered, ordered[1:])):
+        raise AdpharmInputError(f"{option}: lanes {text!r} overlap")
+    return lanes
+
+
 def parse_rows(text: str, option: str = "--band-rows") -> tuple[int, int]:
     """``y0-y1`` (rows of the crop)."""
     try:
@@ -258,6 +285,8 @@ class Strip:
     background: np.ndarray
     density: np.ndarray
     saturated_fraction: np.ndarray
+    #: the cropped, rotated signal before background subtraction (for the geometry checks)
+    crop_signal: np.ndarray | None = None
 
     @property
     def saturated(self) -> np.ndarray:
@@ -282,6 +311,7 @@ def quantify(image: BlotImage, crop: tuple[int, int, int, int] | None = None, la
         from skimage.transform import rotate
         sig = rotate(sig, angle, mode="edge", preserve_range=True)
         sat = rotate(sat, angle, mode="constant", order=0, preserve_range=True)
+    raw = sig
     if background == "rolling-ball":   # on raw intensities, as ImageJ's Subtract Background
         sig = sig - rolling_ball.background(sig * image.full_scale, rolling_radius_px) / image.full_scale
     bounds = list(lanes) if isinstance(lanes, (list, tuple)) else find_lanes(sig, lanes)
@@ -305,7 +335,7 @@ def quantify(image: BlotImage, crop: tuple[int, int, int, int] | None = None, la
     widths = np.array([b - a for a, b in bounds], float)
     density = (prof[:, r0:r1] - base[:, r0:r1]).sum(axis=1) * widths
     satf = np.array([sat[r0:r1, a:b].mean() for a, b in bounds])
-    return Strip(name, image, crop, angle, bounds, window, prof, base, density, satf)
+    return Strip(name, image, crop, angle, bounds, window, prof, base, density, satf, raw)
 
 
 @dataclass
@@ -431,11 +461,97 @@ def analyse(image: BlotImage, crop=None, lanes=None, band_rows=None, background:
                                         f"not the size of {image.path}")
             setattr(res, key, quantify(img, lanes=tgt.lanes, band_rows=rows, name=key, **kw))
     for k, s in (("target", tgt), ("loading", res.loading), ("total", res.total)):
+        if s is not None:
+            res.warnings += [f"{k}: {w}" for w in geometry_warnings(s, detected=not isinstance(lanes, (int, list, tuple)))]
         if s is not None and s.saturated.any():
             res.warnings.append(f"{k}: lanes {', '.join(str(i + 1) for i in np.flatnonzero(s.saturated))} have "
                                 f"saturated pixels in the band; their densities are under-estimates and are left "
                                 f"out of the ratios (re-image with a shorter exposure)")
     return res
+
+
+#: more lanes than any comb makes (26-well gels are the largest common format)
+MAX_PLAUSIBLE_LANES = 26
+#: two bands merge when the signal between their lane centres never falls below this share of the
+#: smaller peak; a band straddles a lane boundary when the gap between bands (a dip below
+#: CROSSING_FRACTION of the smaller peak) lies more than LANE_SHIFT_FRACTION of the pitch from it
+MERGED_FRACTION = 0.9
+CROSSING_FRACTION = 0.5
+LANE_SHIFT_FRACTION = 0.3
+#: a band is flat-topped (saturated without reaching full scale, as on film or JPEG) when its central
+#: columns stay within this share of full scale of their maximum for at least FLAT_TOP_ROWS rows
+FLAT_TOP_TOLERANCE = 0.015
+FLAT_TOP_ROWS = 5
+
+
+def geometry_warnings(strip: Strip, detected: bool = False) -> list[str]:
+    """What a careful analyst would check by eye on a strip: an implausible number of detected lanes,
+    bands that run into the neighbouring lane or sit off the lane centre, densities below zero, and
+    bands whose tops are flat (saturated below full scale: film, JPEG, a scanner's own ceiling).
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:60, 0:100]
+    >>> sig = np.exp(-((y - 30) / 4.0) ** 2) * ((x % 50 > 10) & (x % 50 < 40))
+    >>> img = BlotImage("demo", sig, np.zeros_like(sig, bool), 8, False, "gray")
+    >>> geometry_warnings(quantify(img, lanes=[(5, 45), (55, 95)]))
+    []
+    """
+    out = []
+    n = len(strip.lanes)
+    if detected and n > MAX_PLAUSIBLE_LANES:
+        out.append(f"{n} lanes detected, more than a gel has ({MAX_PLAUSIBLE_LANES} at most): the crop may hold "
+                   "text, a ladder scale or several blots; give --crop around the membrane or the lane columns")
+    neg = [i + 1 for i, d in enumerate(strip.density) if d < 0]
+    if neg:
+        out.append(f"lanes {', '.join(map(str, neg))} have a negative density (the band is below its background): "
+                   "no band there, or the background rows overlap a band")
+    if strip.crop_signal is None:
+        return out
+    r0, r1 = strip.window
+    col = strip.crop_signal[r0:r1].mean(axis=0)
+    col = col - np.percentile(col, 5)
+    peaks = np.array([col[a:b].max() for a, b in strip.lanes])
+    strong = peaks > 0.1 * peaks.max() if peaks.max() > 0 else np.zeros(n, bool)
+    order = np.argsort([a for a, _ in strip.lanes])
+    for i, j in zip(order, order[1:]):
+        (a0, a1), (b0, b1) = strip.lanes[i], strip.lanes[j]
+        ci, cj = (a0 + a1) // 2, (b0 + b1) // 2
+        if not (strong[i] or strong[j]) or cj <= ci:
+            continue
+        seg = col[ci:cj + 1]
+        dip = float(seg.min()) / max(min(peaks[i], peaks[j]), 1e-12)
+        shift = (ci + int(np.argmin(seg)) - (a1 + b0) / 2) / (cj - ci)
+        if strong[i] and strong[j] and dip > MERGED_FRACTION:
+            out.append(f"the bands of lanes {i + 1} and {j + 1} merge (no dip between them: the signal stays at "
+                       f"{dip:.0%} of the smaller peak); check the lane bounds")
+        elif dip < CROSSING_FRACTION and abs(shift) > LANE_SHIFT_FRACTION:
+            out.append(f"between lanes {i + 1} and {j + 1} the gap between bands lies {shift * (cj - ci):+.0f} px from "
+                       "the lane boundary: a band straddles the two lanes and is split between them; give the lane "
+                       "columns")
+    flat = []
+    for i, (a, b) in enumerate(strip.lanes):
+        q = (b - a) // 3
+        centre = strip.crop_signal[r0:r1, a + q:b - q] if b - a >= 3 else strip.crop_signal[r0:r1, a:b]
+        top = centre.max()
+        if not strong[i] or top < 0.5:
+            continue
+        runs = [_longest_run(c >= top - FLAT_TOP_TOLERANCE) for c in centre.T]
+        if np.median(runs) >= FLAT_TOP_ROWS:
+            flat.append(i + 1)
+    if flat:
+        out.append(f"lanes {', '.join(map(str, flat))}: flat-topped bands (at least {FLAT_TOP_ROWS} rows within "
+                   f"{FLAT_TOP_TOLERANCE:.1%} of full scale of their peak): saturated below full scale, so their "
+                   "densities are under-estimates; re-image with a shorter exposure")
+    return out
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    best = run = 0
+    for v in mask:
+        run = run + 1 if v else 0
+        best = max(best, run)
+    return best
 
 
 def strip_source(spec: str, image: BlotImage, option: str = "--loading", max_pixels: int | None = None):

@@ -124,6 +124,21 @@ def _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, base
         raise typer.Exit(2)
 
 
+def _file_geometry(e) -> dict:
+    """The blot geometry a manifest gives one file: ``crop`` (x0,y0,x1,y1), ``lanes`` (a count or lane
+    columns x0-x1,...) and ``band_rows`` (y0-y1), from its row (or, with per-lane rows, its first row)."""
+    labels = dict(e.labels)
+    if e.lane_labels is not None and len(e.lane_labels):
+        labels.update(e.lane_labels.iloc[0].dropna().to_dict())
+    out = {}
+    for key, parse, option in (("crop", western.parse_box, "crop"), ("lanes", western.parse_lanes, "lanes"),
+                               ("band_rows", western.parse_rows, "band_rows")):
+        text = str(labels.get(key, "")).strip()
+        if text and text.lower() != "nan":
+            out[key] = parse(text, option)      # batch.run names the manifest row and the file
+    return out
+
+
 def _entries(files: List[Path], manifest: Optional[Path]) -> list:
     if manifest is not None and files:
         fail("give files or --manifest, not both")
@@ -274,7 +289,8 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
                 manifest: Optional[Path] = typer.Option(None, "--manifest", help="CSV: file[, lane], group, animal, ..."),
                 out: Optional[Path] = OUT,
                 crop: Optional[str] = typer.Option(None, "--crop", help="x0,y0,x1,y1 in pixels: the membrane or strip."),
-                lanes: Optional[int] = typer.Option(None, "--lanes", help="Number of equal lanes across the crop (default: detect)."),
+                lanes: Optional[str] = typer.Option(None, "--lanes", help="Equal lanes across the crop (a number) or lane columns "
+                                                    "x0-x1,x0-x1,... in crop pixels (default: detect)."),
                 channel: str = typer.Option("gray", "--channel", help="gray, red, green or blue (two-colour scans)."),
                 band_rows: Optional[str] = typer.Option(None, "--band-rows", help="y0-y1 band window in crop rows (default: detect)."),
                 background: str = typer.Option("lane", "--background", help="lane, rolling-ball or none."),
@@ -299,6 +315,7 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
         fail(f"--rotate: {rotate!r} is not a number of degrees or 'auto'")
     box = western.parse_box(crop) if crop else None
     rows = western.parse_rows(band_rows) if band_rows else None
+    lane_spec = western.parse_lanes(lanes) if lanes else None
     if total is not None and total.startswith("lane:"):
         fail("--total: lane:N is for --loading; give rows:, channel: or an image")
     entries = _entries(images or [], manifest)
@@ -316,7 +333,9 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
             src = western.strip_source(loading, img, max_pixels=max_pixels)
             ref, load_src = (src[1], None) if src[0] == "lane" else (1, src)
         tot = western.strip_source(total, img, "--total", max_pixels=max_pixels) if total else None
-        return western.analyse(img, crop=box, lanes=lanes, band_rows=rows, background=background, loading=load_src,
+        own = _file_geometry(e)          # a manifest's crop, lanes and band_rows for this file win
+        return western.analyse(img, crop=own.get("crop", box), lanes=own.get("lanes", lane_spec),
+                               band_rows=own.get("band_rows", rows), background=background, loading=load_src,
                                total=tot, groups=lane_groups, control=control, rotate_deg=rot,
                                rolling_radius_px=rolling_radius, reference_lane=ref)
 

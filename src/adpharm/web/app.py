@@ -272,8 +272,9 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
     @app.post("/assays", response_class=HTMLResponse, include_in_schema=False)
     async def assays_run(request: Request, kind: Literal["fst", "spt", "western", "ltp"] = Form(...),
                          control: str = Form("", max_length=40), lanes: str = Form("", max_length=3),
+                         crop: str = Form("", max_length=40),
                          file: Optional[UploadFile] = File(None), post: Optional[UploadFile] = File(None)):
-        res = await _assay(kind, control, lanes, file, post)
+        res = await _assay(kind, control, lanes, file, post, crop)
         return page(request, "assays.html", nav="assays", res=res)
 
     @app.get("/transcriptomics", response_class=HTMLResponse, include_in_schema=False)
@@ -286,14 +287,18 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
         res = await _signatures(disease, drug, disease_contrast, drug_contrast)
         return page(request, "transcriptomics.html", nav="transcriptomics", res=res)
 
-    async def _assay(kind, control, lanes, file, post):
+    async def _assay(kind, control, lanes, file, post, crop=""):
         if lanes and not (lanes.isdigit() and 1 <= int(lanes) <= 48):
             raise AdpharmInputError(f"lanes: {lanes!r} must be a whole number from 1 to 48")
+        if crop.strip():
+            from ..assays.western import parse_box
+            parse_box(crop, "crop")          # a bad box is the form's error before any upload is stored
         if kind == "ltp":
             ups = [await _read(file, "abf", "baseline recording"), await _read(post, "abf", "post-induction recording")]
             return _on_uploads(ups, lambda p: pool.run(services.ltp_pair, *p))
         up = await _read(file, "image" if kind == "western" else "table", "file")
-        return _on_uploads([up], lambda p: pool.run(services.assay, kind, p[0], {"control": control, "lanes": lanes}))
+        return _on_uploads([up], lambda p: pool.run(services.assay, kind, p[0], {"control": control, "lanes": lanes,
+                                                                               "crop": crop}))
 
     async def _signatures(disease, drug, dc, gc):
         ups = [await _read(disease, "table", "disease"), await _read(drug, "table", "drug")]
@@ -407,8 +412,8 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
     @api.post("/assays/{kind}", summary="Analyse an uploaded lab file (fst, spt, western; ltp takes file and post)")
     async def api_assay(kind: Literal["fst", "spt", "western", "ltp"], file: UploadFile = File(...),
                         post: Optional[UploadFile] = File(None), control: str = Form("", max_length=40),
-                        lanes: str = Form("", max_length=3)) -> dict:
-        return await _assay(kind, control, lanes, file, post)
+                        lanes: str = Form("", max_length=3), crop: str = Form("", max_length=40)) -> dict:
+        return await _assay(kind, control, lanes, file, post, crop)
 
     @api.post("/transcriptomics/signatures", summary="RRHO2 and reversal of two uploaded DE tables")
     async def api_signatures(disease: UploadFile = File(...), drug: UploadFile = File(...),

@@ -321,7 +321,8 @@ def assay(kind: str, path: Path, options: dict) -> dict:
         from ..assays import western
         img = western.read_image(path)
         lanes = int(options["lanes"]) if options.get("lanes") else None
-        res = western.analyse(img, lanes=lanes)
+        crop = western.parse_box(options["crop"], "crop") if options.get("crop", "").strip() else None
+        res = western.analyse(img, crop=crop, lanes=lanes)
     else:
         raise AdpharmInputError(f"assay: {kind!r} is not one of fst, spt, western (ltp takes two recordings)")
     return jsonable({"kind": kind, "result": res.to_dict(), "summary": labelled_records(res.summary()),
