@@ -284,3 +284,10 @@ def test_manifest_gives_each_file_its_crop_and_lanes(tmp_path):
     (tmp_path / "bad.csv").write_text('file,animal,group,crop\ngel.png,rep1,veh,"30,300,205"\n')
     res = run_cli("assay", "western", "--manifest", str(tmp_path / "bad.csv"))
     assert res.returncode == 2 and "manifest row 1" in res.stderr and "crop: '30,300,205'" in res.stderr
+
+
+def test_out_folder_has_lane_profile_plots(tmp_path):
+    res = run_cli("assay", "western", str(data(GEL)), "--crop", "30,300,205,480", "--lanes", "5", "--out", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    svg = (tmp_path / f"profiles_{data(GEL).stem}.svg").read_text()
+    assert svg.startswith("<?xml") and svg.count("lane ") >= 5

@@ -419,9 +419,35 @@ class WesternResult(NotebookDisplay):
         ax.set_yticks([])
         return ax
 
+    def plot_profiles(self, ax=None):
+        """Each lane's profile down the gel (as ImageJ's Gels > Plot Lanes draws them) with its
+        background and the band window shaded, so the integrated area can be checked by eye."""
+        from ..figures import pyplot
+        plt = pyplot()
+        t = self.target
+        n = len(t.lanes)
+        if ax is None:
+            fig, axes = plt.subplots(1, n, figsize=(min(1.4 * n, 14), 2.6), sharey=True, squeeze=False)
+            axes = axes[0]
+        else:
+            axes = [ax] * n
+        rows = np.arange(t.profiles.shape[1])
+        r0, r1 = t.window
+        for i, a in enumerate(axes):
+            color = "#c22" if t.saturated[i] else "#26c"
+            a.plot(t.profiles[i], rows, color=color, lw=1)
+            a.plot(t.background[i], rows, color="grey", lw=0.8, ls="--")
+            a.fill_betweenx(rows[r0:r1], t.background[i][r0:r1], t.profiles[i][r0:r1], color=color, alpha=0.25, lw=0)
+            a.set_title(f"lane {i + 1}", fontsize=7)
+            a.tick_params(labelsize=6)
+        axes[0].invert_yaxis()
+        axes[0].set_ylabel("row of the crop")
+        axes[0].figure.supxlabel("signal (fraction of full scale); dashed: background", fontsize=7)
+        return axes[0]
+
     def figures(self) -> dict[str, Any]:
         """Per-file figures for a batch: name -> function returning an Axes."""
-        return {"blot": self.plot}
+        return {"blot": self.plot, "profiles": self.plot_profiles}
 
 
 def analyse(image: BlotImage, crop=None, lanes=None, band_rows=None, background: str = "lane",
