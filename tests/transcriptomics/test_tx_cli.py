@@ -207,3 +207,30 @@ def test_reversal_subset_needs_counts():
     de = data("flxmetade_DESeq_Control.v.Stress_GSE205325_converted")
     r = run_cli("transcriptomics", "reversal", "--disease", str(de), "--drug", str(de), "--subset", "sex=F")
     assert r.returncode == 2 and "--subset needs --counts" in r.stderr
+
+
+def test_regions_signature_from_deseq2_or_the_users_tables(small, tmp_path):
+    """Issue 40: `regions` found no signature where `de` (DESeq2) found one, because it tested count means.
+    --signature deseq2 takes each region's signature from PyDESeq2; --de REGION=FILE from the user's table."""
+    r = run_cli("transcriptomics", "regions", str(small / "counts.csv.gz"), "--samples", str(small / "samples.csv"),
+                "--drugs", "ketamine", "--signature", "deseq2", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["provenance"]["signature"].startswith("PyDESeq2")
+    de = run_cli("transcriptomics", "de", str(small / "counts.csv.gz"), "--samples", str(small / "samples.csv"),
+                 "--contrast", "group,susceptible,control", "--subset", "region=HC", "--out", str(tmp_path / "hc.csv"))
+    assert de.returncode == 0, de.stderr
+    table = pd.read_csv(tmp_path / "hc.csv")
+    n_hc = int((table["padj"] < 0.05).sum())
+    r = run_cli("transcriptomics", "regions", str(small / "counts.csv.gz"), "--samples", str(small / "samples.csv"),
+                "--drugs", "ketamine", "--de", f"HC={tmp_path / 'hc.csv'}", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    rows = {x["region"]: x for x in json.loads(r.stdout)["regions"]}
+    assert rows["HC"]["signature_genes"] == n_hc > 3
+    assert rows["NAc"]["signature_genes"] == 0 and "from the user's DE tables" in rows["NAc"]["verdict"]
+    for args, words in ((["--de", "PFC=x.csv"], "--de: region 'PFC' is not in column 'region'"),
+                        (["--signature", "limma"], "--signature: 'limma' is not one of"),
+                        (["--de", "HC"], "--de: 'HC' must be REGION=FILE")):
+        r = run_cli("transcriptomics", "regions", str(small / "counts.csv.gz"), "--samples", str(small / "samples.csv"),
+                    "--drugs", "ketamine", *args)
+        assert r.returncode == 2 and words in r.stderr, r.stderr

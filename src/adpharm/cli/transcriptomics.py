@@ -163,6 +163,10 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
                 alpha: float = typer.Option(0.05, "--alpha", help="Disease signature: BH-adjusted p < alpha per region."),
                 seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap."),
                 subset: List[str] = typer.Option([], "--subset", help="Keep samples with COLUMN=VALUE (repeatable), e.g. sex=F."),
+                signature: str = typer.Option("means", "--signature", help="Disease signature per region: means (t test on "
+                                              "log2 normalised count means, fast) or deseq2 (PyDESeq2 per region)."),
+                de_tables: List[str] = typer.Option([], "--de", help="REGION=FILE: the user's own disease DE table for a region "
+                                                    "(repeatable); its genes at padj < alpha are the signature."),
                 out: Optional[Path] = typer.Option(None, "--out", help="Write the region × drug table (CSV)."),
                 plot: Optional[Path] = typer.Option(None, "--plot", help="Write the heat map (.svg, .png or .pdf)."),
                 fmt: str = FMT) -> None:
@@ -174,10 +178,32 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
     drug_list = [d.strip() for d in drugs.split(",") if d.strip()]
     if not drug_list:
         fail("--drugs: give at least one drug group")
+    check_choice("--signature", signature, ("means", "deseq2"))
+    if de_tables and signature != "means":
+        fail("give --signature deseq2 or --de tables, not both")
     c = read_counts(counts)
     sheet = read_samples(samples, list(c.columns)).subset(_subset(subset))
     c = c[list(sheet.table.index)]
-    res = region_reversal(c, sheet, region, group, control, disease, drug_list, alpha=alpha, seed=seed)
+    sigs, source = None, "log2 normalised count means, BH"
+    if de_tables:
+        from ..transcriptomics.readers import read_de
+        sigs = {}
+        for item in de_tables:
+            reg, sep, f = item.partition("=")
+            if not sep or not reg.strip() or not f.strip():
+                fail(f"--de: {item!r} must be REGION=FILE")
+            if reg.strip() not in sheet.levels(region):
+                fail(f"--de: region {reg.strip()!r} is not in column {region!r} ({', '.join(sheet.levels(region))})")
+            sigs[reg.strip()] = read_de(Path(f.strip())).signature(alpha)
+        source = "the user's DE tables (padj < alpha)"
+    elif signature == "deseq2":
+        from ..transcriptomics.de import differential_expression
+        de = differential_expression(c, sheet, f"~ {group}", (group, disease, control), by=region, alpha=alpha)
+        t = de.table
+        sigs = {str(r): list(g.loc[g["padj"] < alpha, "gene"]) for r, g in t.groupby(region)}
+        source = f"{de.meta['engine']} per region (padj < alpha)"
+    res = region_reversal(c, sheet, region, group, control, disease, drug_list, alpha=alpha, seed=seed,
+                          signatures=sigs, signature_source=source)
     _write_csv(res.table, out)
     if plot is not None:
         save_plot(res.plot(), plot)

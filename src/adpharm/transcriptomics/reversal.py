@@ -421,11 +421,18 @@ class RegionReversalResult:
 
 def region_reversal(counts: pd.DataFrame, samples: SampleSheet, region: str, factor: str, control: str,
                     disease: str, drugs: list[str], alpha: float = 0.05, n_boot: int = N_BOOT,
-                    seed: int = 0, min_total_count: int = 10) -> RegionReversalResult:
+                    seed: int = 0, min_total_count: int = 10,
+                    signatures: dict[str, list[str]] | None = None,
+                    signature_source: str = "log2 normalised count means, BH") -> RegionReversalResult:
     """Per region: the disease signature (disease vs control, BH < ``alpha``) and, per drug, the
     naive reversal (drug vs disease group, opposite-sign fraction and raw slope) beside the
     honest one (:func:`reversal`'s orthogonal contrast with empirical-Bayes disease effects), with
     a bootstrap-over-genes 95 % interval. Contrasts use the log2 normalised count means.
+
+    ``signatures`` gives each region's disease signature instead (genes at padj < alpha in a DESeq2
+    fit, :func:`~.de.differential_expression` with ``by=region``, or in the user's own DE tables),
+    named by ``signature_source``: the means' t test has less power than DESeq2 at a few animals
+    per group and may find no signature where DESeq2 finds one.
     """
     if not 0 < alpha < 1:
         raise AdpharmInputError(f"--alpha: {alpha} must be between 0 and 1")
@@ -446,8 +453,11 @@ def region_reversal(counts: pd.DataFrame, samples: SampleSheet, region: str, fac
         if missing:
             raise AdpharmInputError(f"{samples.source}: {region} {reg!r} has no samples of group {missing[0]!r}")
         dis = gm.contrast(dc)
-        q = pd.Series(bh_adjust(dis["pvalue"].to_numpy()), index=dis.index)
-        sig = list(q.index[q < alpha])
+        if signatures is not None:
+            sig = [g for g in signatures.get(str(reg), []) if g in dis.index]
+        else:
+            q = pd.Series(bh_adjust(dis["pvalue"].to_numpy()), index=dis.index)
+            sig = list(q.index[q < alpha])
         x = dis.loc[sig, "log2FoldChange"].to_numpy()
         post = _posterior(dis)[0]
         w = gm.n[disease] / (gm.n[disease] + gm.n[control])
@@ -460,9 +470,10 @@ def region_reversal(counts: pd.DataFrame, samples: SampleSheet, region: str, fac
                            r=e["r"], ci_low=e["ci_low"], ci_high=e["ci_high"], verdict=verdict(e["r"], e["ci_low"], e["ci_high"]))
             else:
                 row.update(opposite_sign_fraction=np.nan, r_naive=np.nan, r=np.nan, ci_low=np.nan, ci_high=np.nan,
-                           verdict="no disease signature in this region")
+                           verdict=f"no disease signature in this region ({len(sig)} genes from {signature_source})")
             rows.append(row)
     meta = {"adpharm": __version__, "seed": seed, "bootstrap": n_boot, "alpha": alpha,
             "disease_contrast": list(dc), "method": "orthogonal contrast with empirical-Bayes disease effects",
-            "estimator": "log2 normalised count means, pooled residual variance, BH signature"}
+            "estimator": "log2 normalised count means, pooled residual variance",
+            "signature": signature_source}
     return RegionReversalResult(pd.DataFrame(rows), meta)
