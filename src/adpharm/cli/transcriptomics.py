@@ -303,16 +303,36 @@ def enrich_cmd(signature: Path = typer.Argument(..., help="DE table (up and down
                gmt: Path = typer.Option(..., "--gmt", help="Gene-set collection (GMT)."),
                universe: Optional[Path] = typer.Option(None, "--universe", help="Universe gene list; default: the DE table's tested genes."),
                alpha: float = typer.Option(0.05, "--alpha", help="Signature threshold for a DE table (padj)."),
-               min_size: int = typer.Option(3, "--min-size", help="Skip sets with fewer genes in the universe."),
+               min_size: Optional[int] = typer.Option(None, "--min-size", help="Skip sets with fewer genes in the universe "
+                                                      "(default 3; 15 with --ranked, as fgsea)."),
+               max_size: int = typer.Option(500, "--max-size", help="With --ranked: skip sets with more ranked genes."),
+               ranked: bool = typer.Option(False, "--ranked", help="Ranked enrichment (preranked GSEA on -log10 p x sign of "
+                                           "log2FC of every gene) instead of the overlap test of a thresholded signature."),
+               permutations: int = typer.Option(1000, "--permutations", help="With --ranked: random sets per set size."),
+               seed: int = typer.Option(0, "--seed", help="With --ranked: seed of the null."),
                top: int = typer.Option(20, "--top", help="Rows to print."),
                out: Optional[Path] = typer.Option(None, "--out", help="Write all results (CSV)."),
                plot: Optional[Path] = PLOT, fmt: str = FMT) -> None:
-    """Over-representation of a signature in a GMT collection (hypergeometric, BH per signature)."""
+    """Enrichment of a signature in a GMT collection: over-representation (hypergeometric, BH per
+    signature) or, with --ranked, preranked GSEA over every gene (BH over the collection)."""
     from ..transcriptomics.overlap import enrichment
-    from ..transcriptomics.readers import read_gene_lists, read_gmt
+    from ..transcriptomics.readers import read_de, read_gene_lists, read_gmt
     check_choice("--format", fmt, ("text", "json"))
     check_plot_path(plot)
     sets = read_gmt(gmt)
+    if ranked:
+        from ..transcriptomics.gsea import gsea
+        res = gsea(read_de(signature).ranking(), sets, min_size=15 if min_size is None else min_size,
+                   max_size=max_size, permutations=permutations, seed=seed, collection=gmt.name)
+        _write_csv(res.table.assign(leading_edge=res.table["leading_edge"].str.join(";")), out)
+        if plot is not None:
+            save_plot(res.plot(), plot)
+        d = res.to_dict()
+        if top > 0:
+            d["results"] = d["results"][:top]
+        _emit(d, fmt, lambda: typer.echo(_table(res.summary().head(top))))
+        return
+    min_size = 3 if min_size is None else min_size
     lists, tested = _gene_lists(signature, alpha)
     if universe is not None:
         U = set(next(iter(read_gene_lists(universe).values())))

@@ -6,9 +6,10 @@ Modules, down the flow:
 * :mod:`.contrasts` – contrast specifications, shared-reference detection, a fast log-count contrast
 * :mod:`.de`        – differential expression with PyDESeq2 (the ``transcriptomics`` extra)
 * :mod:`.overlap`   – hypergeometric overlap and gene-set enrichment with an explicit universe
+* :mod:`.gsea`      – ranked gene-set enrichment (preranked GSEA, gene-set permutation null)
 * :mod:`.rrho`      – rank-rank hypergeometric overlap maps in all four directions
 * :mod:`.reversal`  – reversal scores that correct for a shared reference group, by region and drug
 """
 
 #: the package's public modules, down the flow
-__all__ = ["readers", "contrasts", "de", "shrinkage", "overlap", "rrho", "reversal"]
+__all__ = ["readers", "contrasts", "de", "shrinkage", "overlap", "gsea", "rrho", "reversal"]
