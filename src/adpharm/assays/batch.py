@@ -139,14 +139,19 @@ class BatchResult:
         return written
 
 
+def _guarded(statistics: Callable[[pd.DataFrame], dict[str, Any] | None], table: pd.DataFrame) -> dict[str, Any] | None:
+    """The pooled statistics, or the reason they could not be run."""
+    try:
+        return statistics(table)
+    except AdpharmInputError as exc:
+        return {"not_done": str(exc)}
+
+
 def pooled_statistics(table: pd.DataFrame, value: str, control: str | None) -> dict[str, Any] | None:
     """Group tests on the pooled table, or the reason none could be run."""
     if "group" not in table:
         return {"not_done": "no 'group' column in the files or the manifest"}
-    try:
-        return gstats.compare_groups(table.dropna(subset=[value]), value, "group", control=control)
-    except AdpharmInputError as exc:
-        return {"not_done": str(exc)}
+    return _guarded(lambda t: gstats.compare_groups(t.dropna(subset=[value]), value, "group", control=control), table)
 
 
 def pooled_fold_changes(table: pd.DataFrame, value: str, control: str) -> dict[str, Any] | None:
@@ -154,18 +159,7 @@ def pooled_fold_changes(table: pd.DataFrame, value: str, control: str) -> dict[s
     could be run."""
     if "group" not in table:
         return {"not_done": "no 'group' column in the files or the manifest"}
-    try:
-        return gstats.fold_change_tests(table, value, "group", control)
-    except AdpharmInputError as exc:
-        return {"not_done": str(exc)}
-
-
-def _guarded(statistics: Callable[[pd.DataFrame], dict[str, Any] | None], table: pd.DataFrame) -> dict[str, Any] | None:
-    """The pooled statistics, or the reason they could not be run."""
-    try:
-        return statistics(table)
-    except AdpharmInputError as exc:
-        return {"not_done": str(exc)}
+    return _guarded(lambda t: gstats.fold_change_tests(t, value, "group", control), table)
 
 
 def run(assay: str, entries: list[Entry], analyse_one: Callable[[Entry], Any],

@@ -120,9 +120,15 @@ def design_anova(df: pd.DataFrame, value: str, factors: Sequence[str], blocks: S
     if len(fs) == 2:
         terms[":".join(fs)] = f"C({fs[0]}):C({fs[1]})"
 
-    def formula(keep):
-        return "y ~ " + (" + ".join(terms[t] for t in keep) if keep else "1")
-    full = _fit(formula(list(terms)), data, family)
+    fits: dict[frozenset, Any] = {}
+
+    def fit(keep):
+        """The model of the terms ``keep``, fitted once (the full model and shared submodels recur)."""
+        key = frozenset(keep)
+        if key not in fits:
+            fits[key] = _fit("y ~ " + (" + ".join(terms[t] for t in terms if t in key) if key else "1"), data, family)
+        return fits[key]
+    full = fit(list(terms))
     df_res = float(full.df_resid)
     if df_res < 1:
         raise AdpharmInputError(f"{value!r}: no residual degrees of freedom left for this design ({len(data)} rows)")
@@ -132,8 +138,8 @@ def design_anova(df: pd.DataFrame, value: str, factors: Sequence[str], blocks: S
         parts = set(t.split(":"))
         # Type II: the model of every term not containing t, with and without t
         base = [u for u in terms if u != t and not (parts < set(u.split(":")))]
-        with_t = _fit(formula(base + [t]), data, family)
-        without = _fit(formula(base), data, family)
+        with_t = fit(base + [t])
+        without = fit(base)
         ddf = float(without.df_resid - with_t.df_resid)
         dl = _loss(without, family) - _loss(with_t, family)
         F = (dl / ddf) / scale if ddf > 0 and scale > 0 else None

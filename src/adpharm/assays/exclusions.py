@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import AdpharmInputError
 
-__all__ = ["Exclusion", "parse", "apply", "annotate_flags", "describe"]
+__all__ = ["Exclusion", "parse", "apply", "annotate_flags", "by_reason", "describe"]
 
 
 @dataclass(frozen=True)
@@ -102,13 +102,24 @@ def annotate_flags(flags: list[dict[str, Any]], log: Sequence[dict[str, str]]) -
     return out
 
 
+def by_reason(log: Sequence[dict[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """The excluded identifiers grouped by ``(unit, reason)``, in the log's order.
+
+    Examples
+    --------
+    >>> by_reason([{"id": "3", "unit": "animal", "reason": "r"}, {"id": "9", "unit": "animal", "reason": "r"}])
+    {('animal', 'r'): ['3', '9']}
+    """
+    out: dict[tuple[str, str], list[str]] = {}
+    for e in log:
+        out.setdefault((e["unit"], e["reason"]), []).append(str(e["id"]))
+    return out
+
+
 def describe(log: Sequence[dict[str, str]]) -> list[str]:
     """One line per reason: ``excluded 7 animals (56, 75, ...): duplicated profile``."""
-    by_reason: dict[tuple[str, str], list[str]] = {}
-    for e in log:
-        by_reason.setdefault((e["unit"], e["reason"]), []).append(e["id"])
     return [f"excluded {len(ids)} {unit}{'s' if len(ids) != 1 else ''} ({', '.join(ids)}): {reason}"
-            for (unit, reason), ids in by_reason.items()]
+            for (unit, reason), ids in by_reason(log).items()]
 
 
 def _natural(s: str):

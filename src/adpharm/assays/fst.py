@@ -205,12 +205,11 @@ def design_statistics(scores: pd.DataFrame, control: str, strain: str | None, ba
     """
     factors = ["group"] + ([strain] if strain else [])
     blocks = [batch] if batch else []
-    d = scores
     return {"unit": "animal", "outcome": "immobile fraction",
-            "anova": design.design_anova(d, "immobile_fraction", factors, blocks, "quasibinomial"),
-            "treatment_effect": design.adjusted_effect(d, "immobile_fraction", "group", control, factors[1:] + blocks,
-                                                       "quasibinomial"),
-            "raw_scale_anova": design.design_anova(d, "score", factors, blocks, "gaussian")}
+            "anova": design.design_anova(scores, "immobile_fraction", factors, blocks, "quasibinomial"),
+            "treatment_effect": design.adjusted_effect(scores, "immobile_fraction", "group", control,
+                                                       factors[1:] + blocks, "quasibinomial"),
+            "raw_scale_anova": design.design_anova(scores, "score", factors, blocks, "gaussian")}
 
 
 def _primary_from_design(ds: dict[str, Any], scores: pd.DataFrame) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from ..display import NotebookDisplay
 from ..errors import AdpharmInputError
 from ..io import read_table
 from . import ltp, reporting
+from . import stats as gstats
 from .ephys import Recording, read_recording
 from .exclusions import Exclusion
 from .nested import nested_comparison
@@ -349,13 +350,17 @@ def _mean_trace(recs: dict[str, Recording], rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"t_ms": t_ref[keep], "mv": total[keep] / len(rows)})
 
 
+def _mean_sem(df: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+    """``keys``, mean, n and SEM of ``value`` (:func:`.stats.describe`; no SEM from one slice): labels
+    (group, pre/post) in their order of appearance, numbers (bin, step) ascending within them."""
+    def appearance(c: pd.Series) -> pd.Series:
+        return c.map({v: i for i, v in enumerate(dict.fromkeys(c))}) if c.dtype == object else c
+    ordered = df.sort_values(keys, key=appearance, kind="stable")
+    return gstats.describe(ordered, value, keys).reset_index()[[*keys, "mean", "n", "sem"]]
+
+
 def _group_course(sc: pd.DataFrame) -> pd.DataFrame:
-    g = sc.groupby(["group", "bin_min"], sort=False)["percent"]
-    out = g.agg(mean="mean", n="count").reset_index()
-    out["sem"] = (g.std(ddof=1) / np.sqrt(g.count())).to_numpy()
-    out.loc[out["n"] < 2, "sem"] = np.nan
-    return out.sort_values(["group", "bin_min"], key=lambda c: c if c.name == "bin_min" else
-                           c.map({v: i for i, v in enumerate(dict.fromkeys(sc["group"]))})).reset_index(drop=True)
+    return _mean_sem(sc, ["group", "bin_min"], "percent")
 
 
 def _group_traces(tr: pd.DataFrame) -> pd.DataFrame:
@@ -373,8 +378,6 @@ def _group_traces(tr: pd.DataFrame) -> pd.DataFrame:
 
 
 def _group_io(io: pd.DataFrame) -> pd.DataFrame:
-    g = io.groupby(["group", "when", "step"], sort=False)["slope_mv_per_ms"]
-    out = g.agg(slope_mean="mean", n="count").reset_index()
-    out["slope_sem"] = (g.std(ddof=1) / np.sqrt(g.count())).to_numpy()
-    out.loc[out["n"] < 2, "slope_sem"] = np.nan
-    return out[["group", "when", "step", "slope_mean", "slope_sem", "n"]]
+    out = _mean_sem(io, ["group", "when", "step"], "slope_mv_per_ms")
+    return out.rename(columns={"mean": "slope_mean", "sem": "slope_sem"})[
+        ["group", "when", "step", "slope_mean", "slope_sem", "n"]]

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError
+from .exclusions import by_reason
 
 __all__ = ["statistics_lines", "primary_lines", "prism_columns", "methods_paragraph"]
 
@@ -86,14 +87,11 @@ def methods_paragraph(assay: str, measure: str, statistics: dict[str, Any] | Non
         nested = any(isinstance(v, dict) for v in n.values())
         counts = ("; " if nested else ", ").join(f"{k}{':' if nested else ''} {_count(v)}" for k, v in n.items())
         parts.append(f"The experimental unit was the {unit} (n = {counts}).")
-    excl = list(exclusions)
-    if excl:
-        by: dict[tuple[str, str], list[str]] = {}
-        for e in excl:
-            by.setdefault((e["unit"], e["reason"]), []).append(str(e["id"]))
+    groups = by_reason(exclusions)
+    if groups:
         parts.append(" ".join(f"{len(ids)} {u}{'s' if len(ids) != 1 else ''} ({', '.join(ids)}) "
                               f"{'were' if len(ids) != 1 else 'was'} excluded before analysis: {r}."
-                              for (u, r), ids in by.items()))
+                              for (u, r), ids in groups.items()))
     else:
         parts.append(f"No {(unit or 'unit').split(' ')[0]}s were excluded.")
     if not p:

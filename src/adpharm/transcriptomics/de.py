@@ -140,12 +140,9 @@ def differential_expression(counts: pd.DataFrame, samples: SampleSheet, design: 
     factor, num, ref = contrast
     if factor not in factors:
         raise AdpharmInputError(f"--contrast: factor {factor!r} is not in the design {design!r}")
+    samples = samples.subset(subset)
     sheet = samples.table
     keep = pd.Series(True, index=sheet.index)
-    for col, val in (subset or {}).items():
-        keep &= samples.column(col) == val
-        if not keep.any():
-            raise AdpharmInputError(f"{samples.source}: no sample has {col} = {val!r}")
     for f in factors + ([by] if by else []):
         samples.column(f)  # raises naming the sheet and column
     levels = set(samples.column(factor)[keep])
