@@ -65,7 +65,8 @@ def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
 
     Every successful ``--format json`` run that prints to stdout is parsed strictly here, so the whole
     CLI suite checks that no output carries NaN or Infinity (issue 23)."""
-    res = subprocess.run([*ADPHARM, *args], capture_output=True, text=True, timeout=120, **kw)
+    kw.setdefault("timeout", 120)
+    res = subprocess.run([*ADPHARM, *args], capture_output=True, text=True, **kw)
     a = list(args)
     wants_json = "--format=json" in a or any(x == "--format" and y == "json" for x, y in zip(a, a[1:]))
     if wants_json and res.returncode == 0 and res.stdout.strip():

@@ -10,6 +10,7 @@ import typer
 from .. import RESEARCH_NOTICE
 from ..errors import AdpharmInputError
 from ..io import atomic_write, csv_text
+from ..transcriptomics.de import MIN_TOTAL_COUNT
 from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot, table_text, warn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -18,6 +19,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 FMT = typer.Option("text", "--format", help="text or json.")
 PLOT = typer.Option(None, "--plot", help="Write the figure (.svg, .png or .pdf).")
+MIN_COUNT = typer.Option(MIN_TOTAL_COUNT, "--min-count", help="Keep genes with at least this many reads over the fitted samples.")
+CPUS = typer.Option(1, "--cpus", help="Processes for PyDESeq2.")
 
 
 def _write_csv(table: pd.DataFrame, out: Optional[Path]) -> None:
@@ -59,12 +62,12 @@ def de_cmd(counts: Path = typer.Argument(..., help="Count matrix: CSV/TSV (gzip 
            by: Optional[str] = typer.Option(None, "--by", help="Fit each value of this sheet column separately (e.g. region)."),
            subset: List[str] = typer.Option([], "--subset", help="Keep samples with COLUMN=VALUE (repeatable)."),
            alpha: float = typer.Option(0.05, "--alpha", help="FDR for independent filtering and the counts reported."),
-           min_count: int = typer.Option(10, "--min-count", help="Keep genes with at least this many reads over the fitted samples."),
+           min_count: int = MIN_COUNT,
            shrink: bool = typer.Option(False, "--shrink", help="Add apeGLM-style shrunken log2 fold changes."),
            out: Optional[Path] = typer.Option(None, "--out", help="Write the tidy DE table (CSV)."),
            plot: Optional[Path] = PLOT,
            ma: bool = typer.Option(False, "--ma", help="Plot an MA plot instead of a volcano."),
-           cpus: int = typer.Option(1, "--cpus", help="Processes for PyDESeq2."),
+           cpus: int = CPUS,
            fmt: str = FMT) -> None:
     """Differential expression with PyDESeq2 (DESeq2's model), per region with --by."""
     from ..transcriptomics.de import differential_expression
@@ -99,13 +102,15 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
                  drug: Path = typer.Option(..., "--drug", help="DE table of the drug contrast (drug vs stress, or drug vs control)."),
                  disease_contrast: Optional[str] = typer.Option(None, "--disease-contrast", help="FACTOR,NUMERATOR,REFERENCE of --disease, if the table does not say."),
                  drug_contrast: Optional[str] = typer.Option(None, "--drug-contrast", help="FACTOR,NUMERATOR,REFERENCE of --drug, if the table does not say."),
-                 counts: Optional[Path] = typer.Option(None, "--counts", help="The counts behind the tables (enables the permutation null)."),
+                 counts: Optional[Path] = typer.Option(None, "--counts", help="The counts behind the tables: DESeq2's fold changes re-estimated "
+                                                       "from them, the interval over animals and the permutation null."),
                  samples: Optional[Path] = typer.Option(None, "--samples", help="Sample sheet (group sizes; needed with --counts)."),
                  alpha: float = typer.Option(0.05, "--alpha", help="Disease signature: genes at padj < alpha."),
                  permutations: int = typer.Option(200, "--permutations", help="At most this many relabellings (all when fewer)."),
                  seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap and sampled relabellings."),
                  orthologs: Optional[Path] = typer.Option(None, "--orthologs", help="Two-column table mapping --drug's genes to --disease's (other species)."),
                  subset: List[str] = typer.Option([], "--subset", help="With --counts: keep samples with COLUMN=VALUE (repeatable), e.g. sample_type=Input."),
+                 min_count: int = MIN_COUNT,
                  out: Optional[Path] = typer.Option(None, "--out", help="Write the per-gene table (CSV)."),
                  plot: Optional[Path] = PLOT, fmt: str = FMT) -> None:
     """Does the drug reverse the disease signature? The naive score beside an honest one."""
@@ -126,7 +131,7 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
     if samples is not None:
         sheet = read_samples(samples, list(c.columns) if c is not None else None)
     res = reversal(a, b, alpha=alpha, counts=c, samples=sheet, permutations=permutations, seed=seed,
-                   subset=_subset(subset))
+                   subset=_subset(subset), min_total_count=min_count)
     _write_csv(res.genes, out)
     if plot is not None:
         save_plot(res.plot(), plot)
@@ -139,6 +144,13 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
         elif not sr["checked"]:
             typer.echo(f"shared reference not checked: {sr['note']}")
         typer.echo(_table(res.summary()))
+        j = res.jackknife
+        if "se" in j:
+            lo = min(j["leave_one_out_r"], key=j["leave_one_out_r"].get)
+            typer.echo(f"interval over animals: delete-one jackknife over {sum(j['animals'].values())} samples, "
+                       f"SE {j['se']:.2f} on {j['df']} df; leaving out {lo} moves r most (to {j['leave_one_out_r'][lo]:.2f})")
+        elif j.get("note"):
+            typer.echo(f"interval over animals: {j['note']}")
         if res.permutation:
             p = res.permutation
             typer.echo(f"permutation null ({p['relabellings']} relabellings of drug and stressed samples): "
@@ -163,28 +175,30 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
                 alpha: float = typer.Option(0.05, "--alpha", help="Disease signature: BH-adjusted p < alpha per region."),
                 seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap."),
                 subset: List[str] = typer.Option([], "--subset", help="Keep samples with COLUMN=VALUE (repeatable), e.g. sex=F."),
-                signature: str = typer.Option("means", "--signature", help="Disease signature per region: means (t test on "
-                                              "log2 normalised count means, fast) or deseq2 (PyDESeq2 per region)."),
+                signature: str = typer.Option("wald", "--signature", help="Disease signature per region: wald (Wald test of the "
+                                              "NB group means with DESeq2 dispersions, BH) or deseq2 (a full PyDESeq2 run per "
+                                              "region: independent filtering and Cook's outliers too)."),
                 de_tables: List[str] = typer.Option([], "--de", help="REGION=FILE: the user's own disease DE table for a region "
                                                     "(repeatable); its genes at padj < alpha are the signature."),
+                min_count: int = MIN_COUNT, cpus: int = CPUS,
                 out: Optional[Path] = typer.Option(None, "--out", help="Write the region × drug table (CSV)."),
                 plot: Optional[Path] = typer.Option(None, "--plot", help="Write the heat map (.svg, .png or .pdf)."),
                 fmt: str = FMT) -> None:
     """How much of each region's disease signature each drug reverses, naive and honest, with intervals."""
     from ..transcriptomics.readers import read_counts, read_samples
-    from ..transcriptomics.reversal import region_reversal
+    from ..transcriptomics.reversal import SIGNATURE_SOURCE, region_reversal
     check_choice("--format", fmt, ("text", "json"))
     check_plot_path(plot)
     drug_list = [d.strip() for d in drugs.split(",") if d.strip()]
     if not drug_list:
         fail("--drugs: give at least one drug group")
-    check_choice("--signature", signature, ("means", "deseq2"))
-    if de_tables and signature != "means":
+    check_choice("--signature", signature, ("wald", "deseq2"))
+    if de_tables and signature != "wald":
         fail("give --signature deseq2 or --de tables, not both")
     c = read_counts(counts)
     sheet = read_samples(samples, list(c.columns)).subset(_subset(subset))
     c = c[list(sheet.table.index)]
-    sigs, source = None, "log2 normalised count means, BH"
+    sigs, source = None, SIGNATURE_SOURCE
     if de_tables:
         from ..transcriptomics.readers import read_de
         sigs = {}
@@ -198,12 +212,13 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
         source = "the user's DE tables (padj < alpha)"
     elif signature == "deseq2":
         from ..transcriptomics.de import differential_expression
-        de = differential_expression(c, sheet, f"~ {group}", (group, disease, control), by=region, alpha=alpha)
+        de = differential_expression(c, sheet, f"~ {group}", (group, disease, control), by=region, alpha=alpha,
+                                     min_total_count=min_count, n_cpus=max(cpus, 1))
         t = de.table
         sigs = {str(r): list(g.loc[g["padj"] < alpha, "gene"]) for r, g in t.groupby(region)}
         source = f"{de.meta['engine']} per region (padj < alpha)"
     res = region_reversal(c, sheet, region, group, control, disease, drug_list, alpha=alpha, seed=seed,
-                          signatures=sigs, signature_source=source)
+                          signatures=sigs, signature_source=source, min_total_count=min_count)
     _write_csv(res.table, out)
     if plot is not None:
         save_plot(res.plot(), plot)
