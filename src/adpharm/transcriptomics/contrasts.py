@@ -63,12 +63,15 @@ def _nb_log_mean(y: np.ndarray, s: np.ndarray, alpha: np.ndarray, iterations: in
     a = alpha[:, None]
     start = (y / s).mean(axis=1)
     eta = np.log(np.where(start > 0, start, 1.0))[:, None]
+    active = np.flatnonzero(start > 0)          # genes still moving; equal size factors need no step at all
     for _ in range(iterations):
-        m = s * np.exp(eta)
-        step = ((y - m) / (1 + a * m)).sum(axis=1, keepdims=True) / (m / (1 + a * m)).sum(axis=1, keepdims=True)
-        eta = eta + np.clip(step, -5.0, 5.0)
-        if np.max(np.abs(step)) < tol:
+        if not len(active):
             break
+        ya, aa, ea = y[active], a[active], eta[active]
+        m = s * np.exp(ea)
+        step = ((ya - m) / (1 + aa * m)).sum(axis=1, keepdims=True) / (m / (1 + aa * m)).sum(axis=1, keepdims=True)
+        eta[active] = ea + np.clip(step, -5.0, 5.0)
+        active = active[np.abs(step[:, 0]) >= tol]
     m = s * np.exp(eta)
     var = 1 / (m / (1 + a * m)).sum(axis=1)
     empty = start <= 0
