@@ -57,6 +57,8 @@ from .population import Population
 MADRS_MAX = 60.0
 HAMD17_MAX = 52.0
 REMISSION_MADRS = 10.0
+#: response: the score at or below this fraction of baseline (a reduction of at least 50 %)
+RESPONSE_FRACTION = 0.5
 #: corresponding HAM-D17 and MADRS totals (Leucht 2018: HAM-D 10, 20, 30, 40 ~ MADRS 13, 26, 39, 52-53);
 #: both scales are 0 at no symptoms
 HAMD17_ANCHORS = (0.0, 10.0, 20.0, 30.0, 40.0)
@@ -215,12 +217,22 @@ def madrs(patients: Patients, plasticity: np.ndarray, times_h: np.ndarray, param
     return rated
 
 
+def is_response(score, baseline):
+    """The one responder rule: ``score <= RESPONSE_FRACTION * baseline``, elementwise (arrays or Series).
+
+    >>> bool(is_response(14.0, 30.0)), bool(is_response(16.0, 30.0))
+    (True, False)
+    """
+    return score <= RESPONSE_FRACTION * baseline
+
+
 def responders(scores: np.ndarray, baseline: np.ndarray) -> np.ndarray:
-    """Boolean ``(patients, visits)``: at least a 50 % reduction from baseline."""
-    return scores <= 0.5 * baseline[:, None]
+    """Boolean ``(patients, visits)``: :func:`is_response` at every visit."""
+    return is_response(scores, baseline[:, None])
 
 
 def remitters(scores: np.ndarray, threshold: float = REMISSION_MADRS) -> np.ndarray:
+    """Boolean, elementwise: the score at or below the remission threshold."""
     return scores <= threshold
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..errors import AdpharmInputError, check_level
 from ..io import read_table
+from ..mechanism.symptoms import RESPONSE_FRACTION, is_response, remitters
 from .mmrm import MMRMResult, mmrm
 from .protocol import visit_hours
 from ..lazy import lazy_module
@@ -247,7 +248,7 @@ def responder_analysis(d, ref, arms, target, thr, level, notes) -> list[dict]:
     at = d[d["visit"] == target].set_index("subject")["value"]
     subjects["value"] = at
     out = []
-    for kind, rule in (("response", lambda v, b: v <= 0.5 * b), ("remission", lambda v, b: v <= thr)):
+    for kind, rule in (("response", is_response), ("remission", lambda v, b: remitters(v, thr))):
         hit = rule(subjects["value"], subjects["baseline"]).fillna(False)
         seen = subjects["value"].notna()
         for a in arms:
@@ -260,7 +261,8 @@ def responder_analysis(d, ref, arms, target, thr, level, notes) -> list[dict]:
             if (m1 & seen).sum() == 0 or (m0 & seen).sum() == 0:
                 notes.append(f"{kind} at {target}: no patients left in {a if (m1 & seen).sum() == 0 else ref}")
             out.append({"endpoint": kind, "visit": target, "arm": a, "reference": ref,
-                        "definition": ("MADRS <= 50 % of baseline" if kind == "response" else f"score <= {thr:g}"),
+                        "definition": (f"MADRS <= {RESPONSE_FRACTION:.0%} of baseline" if kind == "response"
+                                       else f"score <= {thr:g}"),
                         "missing_as_failure": nri, "observed_cases": oc})
     return out
 
@@ -276,7 +278,7 @@ def survival_analysis(d, ref, arms, order, notes) -> dict | None:
     except ImportError:  # pragma: no cover - the trials extra installs lifelines
         notes.append("time to response: lifelines is not installed (pip install adpharm[trials])")
         return None
-    dd = d.assign(t_h=d["visit"].map(hours), resp=d["value"] <= 0.5 * d["baseline"])
+    dd = d.assign(t_h=d["visit"].map(hours), resp=is_response(d["value"], d["baseline"]))
     dd = dd[dd["t_h"] > 0]
     rows = []
     for s, g in dd.groupby("subject", sort=False):

@@ -45,8 +45,8 @@ from ..mechanism.drive import pk_component
 from ..mechanism.model import CascadeModel, load
 from ..mechanism.population import load_populations
 from ..mechanism.simulate import Setup, model_version, solve
-from ..mechanism.symptoms import (REMISSION_MADRS, Patients, draw_patients, drug_fraction, hamd17_from_madrs,
-                                  nonspecific, population_values, rated_score, rating_sd_points)
+from ..mechanism.symptoms import (REMISSION_MADRS, Patients, draw_patients, drug_fraction, hamd17_from_madrs, is_response,
+                                  nonspecific, population_values, rated_score, rating_sd_points, remitters)
 from ..pharmacology.model import Covariates
 from ..pharmacology.regimen import parse_regimen
 from ..pharmacology.simulate import draw_covariates
@@ -92,8 +92,8 @@ class TrialResult(NotebookDisplay):
                 rows.append({"arm": arm, "visit": v, "n": n,
                              "madrs_mean": float(s["value"].mean()) if n else None,
                              "change_mean": float((s["value"] - s["baseline"]).mean()) if n else None,
-                             "response_rate": float((s["value"] <= 0.5 * s["baseline"]).mean()) if n else None,
-                             "remission_rate": float((s["value"] <= self.remission_threshold).mean()) if n else None})
+                             "response_rate": float(is_response(s["value"], s["baseline"]).mean()) if n else None,
+                             "remission_rate": float(remitters(s["value"], self.remission_threshold).mean()) if n else None})
         return pd.DataFrame(rows)
 
     def provenance(self) -> dict:
@@ -400,7 +400,7 @@ def _solve_groups(ctx: _Context, draws: list[_Draws]) -> list[tuple[np.ndarray, 
                  if arm.escalation.visit is not None else np.zeros(len(baseline0)))
             rated = _rate(ctx.params, pts, drug_fraction(pts.sensitivity, res["plasticity"][:, j]), v_h,
                           v_h + ctx.lead_h, ctx.expectancy_factor[arm.id], z)
-            escalate = rated > 0.5 * baseline0
+            escalate = ~is_response(rated, baseline0)
             for key in res:
                 res[key] = np.where(escalate[:, None], res_esc[key], res[key])
         pos = np.searchsorted(out_times, np.clip(rel, 0, None))
