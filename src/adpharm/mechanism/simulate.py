@@ -16,7 +16,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase, or_bundled
-from ..pharmacology.simulate import draw_covariates
+from ..pharmacology.simulate import PERCENTILES, draw_covariates
 from .drive import DriveStepper, PKComponent, pk_component
 from .integrate import Grid, integrate
 from .model import CascadeModel, load
@@ -179,7 +179,7 @@ class MechanismResult(NotebookDisplay):
     @staticmethod
     def _percentiles(scores: np.ndarray) -> dict[str, list[float]]:
         out = {"mean": scores.mean(axis=0)}
-        for p in (5, 50, 95):
+        for p in PERCENTILES:
             out[f"p{p}"] = np.percentile(scores, p, axis=0)
         return {k: [round(float(x), 4) for x in v] for k, v in out.items()}
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AdpharmInputError
+from ..pharmacology.simulate import PERCENTILES
 from .simulate import MAX_PATIENTS, day_index, early_onset, model_version, onset_day, simulate
 from .symptoms import remitters, responders
 
@@ -136,7 +137,7 @@ class StreamedResult:
 
     @staticmethod
     def _percentiles(arm: ArmStats) -> dict[str, list[float]]:
-        out = {"mean": arm.mean, "sd": arm.sd, **{f"p{q}": arm.percentile(q) for q in (5, 50, 95)}}
+        out = {"mean": arm.mean, "sd": arm.sd, **{f"p{q}": arm.percentile(q) for q in PERCENTILES}}
         return {k: [round(float(x), 4) for x in v] for k, v in out.items()}
 
     def to_dict(self) -> dict:

@@ -32,7 +32,7 @@ import pandas as pd
 from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase, or_bundled
 from ..units import ng_per_ml_to_nm
-from .simulate import PKResult, model_for
+from .simulate import PERCENTILES, PKResult, model_for
 from ..display import NotebookDisplay
 
 #: The targets ``pk occupancy`` reports (design contract), in order.
@@ -94,7 +94,7 @@ class OccupancyResult(NotebookDisplay):
                 row.update(peak=float(peak[0]), mean=float(mean[0]))
             else:
                 for name, v in (("peak", peak), ("mean", mean)):
-                    for p in (5, 50, 95):
+                    for p in PERCENTILES:
                         row[f"{name}_p{p}"] = float(np.percentile(v, p))
             rows.append(row)
         return pd.DataFrame(rows)
@@ -106,8 +106,8 @@ class OccupancyResult(NotebookDisplay):
             if self.pk.n == 1:
                 occ[t] = {"peak": row["peak"], "mean": row["mean"]}
             else:
-                occ[t] = {"peak": {f"p{p}": row[f"peak_p{p}"] for p in (5, 50, 95)},
-                          "mean": {f"p{p}": row[f"mean_p{p}"] for p in (5, 50, 95)}}
+                occ[t] = {"peak": {f"p{p}": row[f"peak_p{p}"] for p in PERCENTILES},
+                          "mean": {f"p{p}": row[f"mean_p{p}"] for p in PERCENTILES}}
         d = self.pk.to_dict()
         d["occupancy"] = occ
         d["provenance"]["occupancy"] = {"model": "S^h/(1+S^h), S = sum of unbound brain concentration / K",

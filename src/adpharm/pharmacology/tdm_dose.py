@@ -35,7 +35,7 @@ from scipy.optimize import minimize
 from ..display import NotebookDisplay
 from ..io import jsonable
 from .model import CompartmentModel, Covariates
-from .simulate import iiv_covariance, solve_chunk
+from .simulate import PERCENTILES, iiv_covariance, solve_chunk
 
 #: The residual error of a measured level (proportional, log-normal), in per cent: the proportional residual error
 #: of S-citalopram in a population model of steady-state levels in 81 patients (Akil 2016, Table 3), applied to
@@ -311,7 +311,7 @@ def propose_dose(model: CompartmentModel, *, events_obs, t_obs_h: float, columns
             scaled = np.vstack([_simulate_at(model, events_ss, t_ss_h, monitored, cov, etas, pick, d / current)
                                 for d in doses])
         wts = w if linear else np.full(scaled.shape[1], 1.0 / scaled.shape[1])
-        level = np.array([weighted_quantiles(row, wts, (5, 50, 95)) for row in scaled])
+        level = np.array([weighted_quantiles(row, wts, PERCENTILES) for row in scaled])
         p_in = np.array([float(np.sum(wts[(row >= lo_t) & (row <= hi_t)])) for row in scaled])
     k = int(np.argmin(np.abs(np.log(level[:, 1]) - math.log(mid))))
     if k == len(doses) - 1 and level[k, 1] < lo_t:

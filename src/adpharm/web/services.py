@@ -17,6 +17,7 @@ import pandas as pd
 from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError
 from ..io import jsonable
+from ..pharmacology.simulate import PERCENTILES
 
 #: Bounds on what one web request may ask for (the CLI allows more; a browser should stay quick).
 LIMITS = {"n": 200, "days": 120, "reps": 2000, "n_per_arm": 500}
@@ -136,7 +137,7 @@ def _band(x: np.ndarray) -> dict:
     """Median and 5-95 % band over subjects (axis 0), or the single subject's values."""
     if x.shape[0] == 1:
         return {"median": x[0].tolist()}
-    lo, med, hi = np.percentile(x, [5, 50, 95], axis=0)
+    lo, med, hi = np.percentile(x, PERCENTILES, axis=0)
     return {"p5": lo.tolist(), "median": med.tolist(), "p95": hi.tolist()}
 
 
