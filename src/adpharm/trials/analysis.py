@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AdpharmInputError, check_level
+from ..evidence.effect_sizes import escalc
 from ..io import read_table
 from ..mechanism.symptoms import RESPONSE_FRACTION, is_response, remitters
 from .mmrm import MMRMResult, mmrm
@@ -121,20 +122,18 @@ def _visit_hours_map(d: pd.DataFrame, order: list[str]) -> dict[str, float] | No
 def binary_comparison(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -> dict:
     """Odds ratio (Woolf), risk difference (Wald) and NNT of arm 1 against arm 0, with Fisher's exact p.
 
-    A 0.5 correction is added to every cell for the odds ratio when a cell is zero. The NNT interval
-    inverts the risk-difference interval (Altman 1998); when that interval includes 0 the NNT
-    interval runs through infinity and is reported as such.
+    The log odds ratio and its variance are :func:`~adpharm.evidence.effect_sizes.escalc`'s
+    (``"OR"``: 0.5 added to every cell when a cell is zero, as metafor). The NNT interval inverts the
+    risk-difference interval (Altman 1998); when that interval includes 0 the NNT interval runs
+    through infinity and is reported as such.
     """
     z = stats.norm.ppf(0.5 + level / 2)
     p1, p0 = (x1 / n1 if n1 else float("nan")), (x0 / n0 if n0 else float("nan"))
-    a, b, c, d = x1, n1 - x1, x0, n0 - x0
-    if min(a, b, c, d) == 0:
-        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
     if min(n1, n0) == 0:
         return {"rate": p1, "rate_reference": p0, "n": n1, "n_reference": n0, "odds_ratio": None,
                 "risk_difference": None, "nnt": None, "note": "an arm has no patients"}
-    lor = math.log(a * d / (b * c))
-    se_lor = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    es = escalc("OR", pd.DataFrame({"ai": [x1], "n1i": [n1], "ci": [x0], "n2i": [n0]}))
+    lor, se_lor = float(es.yi[0]), math.sqrt(float(es.vi[0]))
     rd = p1 - p0
     se_rd = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     rd_lo, rd_hi = rd - z * se_rd, rd + z * se_rd
