@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from adpharm.assays import fst
-from adpharm.assays.stats import compare_groups, hedges_g
+from adpharm.assays.stats import compare_groups, group_smd
 from adpharm.errors import AdpharmInputError
 from conftest import data, run_cli
 
@@ -81,7 +81,7 @@ def test_three_groups_dunnett_and_tukey_match_scipy():
 def test_hedges_g_closed_form():
     """Hedges (1981): g = J * (m1 - m2) / s_pooled, J = 1 - 3 / (4 (n1 + n2) - 9) approximately."""
     x, y = np.array([5.0, 6, 7, 8]), np.array([3.0, 4, 5, 6])
-    g = hedges_g(x, y)["g"]
+    g = group_smd(x, y)["g"]
     assert g == pytest.approx(2 / np.sqrt(5 / 3) * (1 - 3 / (4 * 8 - 9)), rel=2e-3)
 
 
