@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..pharmacology.model import REFERENCE_WEIGHT_KG
 from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase
 from .integrate import grid_for
@@ -100,7 +101,7 @@ def combination_of(result: MechanismResult) -> CombinationResult:
 
 
 def combination(regimens: list[tuple[str, str]], days: float, *, n: int = 500, seed: int | None = 0,
-                weight_kg: float = 70.0, model: CascadeModel | None = None,
+                weight_kg: float = REFERENCE_WEIGHT_KG, model: CascadeModel | None = None,
                 kb: KnowledgeBase | None = None) -> CombinationResult:
     """Effect of each drug alone and of the combination, with the Bliss and HSA expectations, per day."""
     if isinstance(regimens, tuple) or len(regimens) < 2:

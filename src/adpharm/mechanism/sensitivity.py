@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..pharmacology.model import REFERENCE_WEIGHT_KG
 from ..errors import AdpharmInputError
 from ..io import jsonable
 from ..knowledge.loader import KnowledgeBase, or_bundled
@@ -198,7 +199,7 @@ def morris_design(k: int, trajectories: int, levels: int, rng: np.random.Generat
 
 def sensitivity(regimen: tuple[str, str], days: float, *, method: str = "morris", parameters: list[str] | None = None,
                 trajectories: int = 20, levels: int = 4, span: float = 2.0, seed: int | None = 0,
-                onset_threshold: float = ONSET_THRESHOLD_MADRS, weight_kg: float = 70.0,
+                onset_threshold: float = ONSET_THRESHOLD_MADRS, weight_kg: float = REFERENCE_WEIGHT_KG,
                 model: CascadeModel | None = None, kb: KnowledgeBase | None = None) -> SensitivityResult:
     """Sensitivity of onset time, duration and peak separation to the model's parameters.
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..pharmacology.model import REFERENCE_WEIGHT_KG
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase, or_bundled
@@ -350,7 +351,7 @@ def check_arguments(regimens, days, n, remission_threshold=REMISSION_MADRS,
 
 
 def prepare(regimens: list[tuple[str, str]], days: float, n: int, seed: int | None, model: CascadeModel,
-            kb: KnowledgeBase, *, weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
+            kb: KnowledgeBase, *, weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
             times_h: np.ndarray | None = None, typical: bool = False,
             population: str | Population | None = None) -> Setup:
     """Draw a population and build its PK. ``typical``: every patient is the typical patient
@@ -384,7 +385,7 @@ def solve(model: CascadeModel, setup: Setup, components: list[PKComponent] | Non
 
 
 def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, n: int = 1, seed: int | None = None,
-             weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
+             weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
              remission_threshold: float = REMISSION_MADRS, onset_threshold: float = ONSET_THRESHOLD_MADRS,
              times_h: np.ndarray | None = None, grid: Grid | None = None, model: CascadeModel | None = None,
              kb: KnowledgeBase | None = None, typical: bool = False, population: str | Population | None = None,

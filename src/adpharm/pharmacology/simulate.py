@@ -26,7 +26,7 @@ from ..knowledge.loader import KnowledgeBase, or_bundled
 from . import nca
 from .inactivation import (MAX_SUBSTEP_H, InactivationWeights, activity_profile, inactivation_weights, onset_h,
                            recovery_note)
-from .model import PHENOTYPE_ACTIVITY_SCORE, CompartmentModel, Covariates
+from .model import PHENOTYPE_ACTIVITY_SCORE, REFERENCE_WEIGHT_KG, CompartmentModel, Covariates
 from .regimen import Regimen, check_weight, parse_regimen
 from .solver import propagate
 from ..display import NotebookDisplay
@@ -192,7 +192,7 @@ def default_step_h(hours: float) -> float:
     return 1 / 12 if hours <= 48 else (0.25 if hours <= 24 * 7 else 1.0)
 
 
-def draw_covariates(n: int, rng: np.random.Generator, weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM",
+def draw_covariates(n: int, rng: np.random.Generator, weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM",
                     cyp2d6_inhibitor: str = "none") -> Covariates:
     """Covariates of ``n`` subjects; ``phenotype="mixed"`` draws CYP2D6 phenotypes from
     :data:`PHENOTYPE_FREQUENCIES`; ``cyp2d6_inhibitor`` (none, moderate, strong) is co-medication."""
@@ -330,7 +330,7 @@ def _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, se
 
 
 def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, step_h: float | None = None,
-             weight_kg=70.0, age_y=40.0, sex="male", phenotype="NM", n: int = 1, seed: int | None = None,
+             weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM", n: int = 1, seed: int | None = None,
              chunk_size: int = 20_000, keep_profiles: bool | None = None, kb: KnowledgeBase | None = None,
              cyp2d6_inhibitor: str = "none") -> PKResult:
     """Simulate plasma concentrations of ``drug`` and its metabolites under ``regimen``.
