@@ -19,8 +19,11 @@ The honest estimate removes both artefacts by construction:
 If drug-treated animals sit a fraction r of the way back from stressed to control level, then
 E[z | x] = (1 − r − w)·E[Δ | x], so r = 1 − w − β with β the least-squares slope of z on E[Δ | x]
 over the signature genes. r = 1: drug at control level; r = 0: drug at stressed level. A
-bootstrap over genes gives the interval. With counts and a sheet, a permutation null that
-exchanges drug and stressed labels (keeping the controls, hence the shared reference) is added.
+bootstrap over genes gives one interval. With counts and a sheet, the same statistic is
+re-estimated with DESeq2's fold changes and standard errors (:func:`counts_model`), an interval
+over animals is added (:func:`animal_jackknife`), and so is a permutation null that exchanges
+drug and stressed labels (keeping the controls, hence the shared reference). The verdict
+(:func:`verdict`) reads the two intervals together.
 
 References
 ----------
