@@ -291,3 +291,41 @@ def test_out_folder_has_lane_profile_plots(tmp_path):
     assert res.returncode == 0, res.stderr
     svg = (tmp_path / f"profiles_{data(GEL).stem}.svg").read_text()
     assert svg.startswith("<?xml") and svg.count("lane ") >= 5
+
+
+def test_loading_control_from_a_differently_framed_image_is_registered(tmp_path):
+    """Issue 40: a loading control imaged separately (a reprobe, another scanner) is framed differently.
+    The LI-COR scan's red (actin) channel written as its own PNG, padded 40 px left and 25 px top and cut
+    at the right and bottom, is found at offset (40, 25) by phase correlation, and every lane's ratio to
+    actin equals the one read from the same scan's red channel."""
+    from PIL import Image
+    path = data(LICOR)
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    canvas = np.zeros((rgb.shape[0] + 25, rgb.shape[1] + 40, 3), np.uint8)
+    canvas[25:, 40:] = rgb
+    moved = tmp_path / "actin_reprobe.png"
+    Image.fromarray(canvas[:-40, :-10]).save(moved)
+    red = western.read_image(path, "red")
+    lanes = western.quantify(red, crop=(262, 300, 640, 390)).lanes
+    green = western.read_image(path, "green")
+    kw = dict(crop=(262, 250, 640, 390), lanes=lanes, band_rows=(25, 50))
+    same = western.analyse(green, loading=(red, (80, 110)), **kw)
+    other = western.analyse(green, loading=(western.read_image(moved, "red"), (80, 110)), **kw)
+    reg = other.registration["loading"]
+    assert (reg.dx_px, reg.dy_px) == (40, 25) and reg.r > western.MIN_REGISTRATION_R
+    assert not same.registration                      # another channel of the same scan: same pixel grid
+    np.testing.assert_allclose(other.table()["ratio_to_loading"], same.table()["ratio_to_loading"], rtol=1e-12)
+    assert other.to_dict()["strips"]["loading"]["crop"] == [302, 275, 680, 415]
+    # the offset can be given; one that puts the crop outside the image is a one-line error (exit 2)
+    given = western.analyse(green, loading=(western.read_image(moved, "red"), (80, 110)), offset_px=(40, 25), **kw)
+    assert not given.registration["loading"].estimated
+    np.testing.assert_allclose(given.table()["ratio_to_loading"], same.table()["ratio_to_loading"], rtol=1e-12)
+    r = run_cli("assay", "western", str(path), "--channel", "green", "--crop", "262,250,640,390", "--band-rows", "25-50",
+                "--loading", str(moved), "--offset", "400,0")
+    assert r.returncode == 2 and "outside it" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = run_cli("assay", "western", str(path), "--channel", "green", "--loading", str(moved), "--offset", "4O,2")
+    assert r.returncode == 2 and "--offset: '4O,2' must be two whole numbers" in r.stderr
+    r = run_cli("assay", "western", str(path), "--channel", "green", "--crop", "262,250,640,390", "--band-rows", "25-50",
+                "--lanes", "8", "--loading", str(moved))
+    assert r.returncode == 0, r.stderr
+    assert "registered to the target (phase correlation): target (x, y) is its (x +40, y +25)" in r.stdout

@@ -349,6 +349,8 @@ class WesternResult(NotebookDisplay):
     control: str | None = None
     reference_lane: int = 1
     warnings: list[str] = field(default_factory=list)
+    #: strip name -> where the target lies in that strip's image (images from other files only)
+    registration: dict[str, Registration] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         t = self.target
@@ -392,7 +394,8 @@ class WesternResult(NotebookDisplay):
                 "strips": {k: {"image": s.image.path, "channel": s.image.channel, "bit_depth": s.image.bit_depth,
                                "inverted": s.image.inverted, "crop": list(s.crop), "rotation_deg": s.angle_deg,
                                "band_rows": [int(s.window[0]), int(s.window[1])],
-                               "saturated_lanes": [i + 1 for i in np.flatnonzero(s.saturated)]}
+                               "saturated_lanes": [i + 1 for i in np.flatnonzero(s.saturated)],
+                               **({"registered": self.registration[k].to_dict()} if k in self.registration else {})}
                            for k, s in strips.items()},
                 "statistics": self.statistics(), "warnings": self.warnings,
                 "provenance": {"adpharm": __version__,
@@ -450,16 +453,76 @@ class WesternResult(NotebookDisplay):
         return {"blot": self.plot, "profiles": self.plot_profiles}
 
 
+#: below this correlation of the overlapping signals a registration is reported as doubtful
+MIN_REGISTRATION_R = 0.3
+
+
+@dataclass
+class Registration:
+    """Where the target's pixels lie in another image: target (x, y) is other (x + dx, y + dy)."""
+
+    dx_px: int
+    dy_px: int
+    r: float                  # correlation of the two signals where they overlap, at that offset
+    estimated: bool           # False when the offset was given
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dx_px": self.dx_px, "dy_px": self.dy_px, "overlap_r": round(self.r, 4),
+                "method": "phase correlation" if self.estimated else "given"}
+
+
+def register(target: BlotImage, other: BlotImage, offset_px: tuple[int, int] | None = None) -> Registration:
+    """The translation that maps ``target`` onto ``other`` (an image of the same membrane framed
+    differently: a reprobe, another exposure or scanner), by phase correlation of the two signals
+    padded to a common size, and the correlation of the signals where they overlap at that offset.
+
+    References
+    ----------
+    Kuglin CD, Hines DC (1975). The phase correlation image alignment method. Proceedings of the
+    IEEE International Conference on Cybernetics and Society, 163-165.
+
+    Guizar-Sicairos M, Thurman ST, Fienup JR (2008). Efficient subpixel image registration
+    algorithms. Optics Letters 33(2):156-158. doi:10.1364/OL.33.000156
+    """
+    a, b = target.signal, other.signal
+    if offset_px is None:
+        from skimage.registration import phase_cross_correlation
+        h, w = max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1])
+
+        def pad(x: np.ndarray) -> np.ndarray:
+            out = np.full((h, w), float(np.median(x)))
+            out[:x.shape[0], :x.shape[1]] = x
+            return out
+        shift = phase_cross_correlation(pad(b), pad(a), normalization="phase")[0]
+        dy, dx = (int(round(float(v))) for v in shift)
+        # the shift is found modulo the padded size; take the representative with the larger overlap
+        dy = dy - h if dy > h // 2 else dy
+        dx = dx - w if dx > w // 2 else dx
+    else:
+        dx, dy = offset_px
+    ya, xa = max(0, -dy), max(0, -dx)
+    yb, xb = min(a.shape[0], b.shape[0] - dy), min(a.shape[1], b.shape[1] - dx)
+    r = 0.0
+    if yb - ya > 1 and xb - xa > 1:
+        pa, pb = a[ya:yb, xa:xb].ravel(), b[ya + dy:yb + dy, xa + dx:xb + dx].ravel()
+        if pa.std() > 0 and pb.std() > 0:
+            r = float(np.corrcoef(pa, pb)[0, 1])
+    return Registration(int(dx), int(dy), r, offset_px is None)
+
+
 def analyse(image: BlotImage, crop=None, lanes=None, band_rows=None, background: str = "lane",
             loading: tuple[BlotImage, tuple[int, int] | None] | None = None,
             total: tuple[BlotImage, tuple[int, int] | None] | None = None,
             groups: Sequence[str] | None = None, control: str | None = None, rotate_deg: float | None = 0.0,
-            rolling_radius_px: float = 50.0, reference_lane: int = 1) -> WesternResult:
+            rolling_radius_px: float = 50.0, reference_lane: int = 1,
+            offset_px: tuple[int, int] | None = None) -> WesternResult:
     """Quantify the target band and, on the same lanes, a loading control and/or total protein.
 
     ``loading`` and ``total`` are ``(image, band_rows)``: another channel of the same scan, the same
-    image with a different band window (a strip cut from the membrane), or another image taken
-    with the same crop.
+    image with a different band window (a strip cut from the membrane), or another image file. An
+    image from another file is registered to the target (:func:`register`; ``offset_px`` = (dx, dy)
+    gives the offset instead), and the target's crop and lanes are read at the registered place, so
+    a reprobe imaged with a different frame is normalised lane by lane.
 
     Examples
     --------
@@ -482,10 +545,24 @@ def analyse(image: BlotImage, crop=None, lanes=None, band_rows=None, background:
     for key, spec in (("loading", loading), ("total", total)):
         if spec is not None:
             img, rows = spec
-            if img.signal.shape != image.signal.shape:
-                raise AdpharmInputError(f"{img.path}: {img.signal.shape[1]}x{img.signal.shape[0]} px, "
-                                        f"not the size of {image.path}")
-            setattr(res, key, quantify(img, lanes=tgt.lanes, band_rows=rows, name=key, **kw))
+            other_kw = kw
+            if img.path != image.path or offset_px is not None:
+                reg = register(image, img, offset_px)
+                res.registration[key] = reg
+                x0, y0, x1, y1 = tgt.crop
+                moved = (x0 + reg.dx_px, y0 + reg.dy_px, x1 + reg.dx_px, y1 + reg.dy_px)
+                h, w = img.signal.shape
+                if moved[0] < 0 or moved[1] < 0 or moved[2] > w or moved[3] > h:
+                    raise AdpharmInputError(
+                        f"{img.path}: the target's crop {','.join(map(str, tgt.crop))} lies at "
+                        f"{','.join(map(str, moved))} in this {w}x{h} image (offset {reg.dx_px}, {reg.dy_px} px), "
+                        f"outside it; image the whole region or give the offset")
+                other_kw = dict(kw, crop=moved)
+                if reg.r < MIN_REGISTRATION_R:
+                    res.warnings.append(f"{key}: {img.path} registered to the target with a weak match (r = "
+                                        f"{reg.r:.2f} at offset {reg.dx_px}, {reg.dy_px} px); check the lanes in the "
+                                        f"overlay or give the offset")
+            setattr(res, key, quantify(img, lanes=tgt.lanes, band_rows=rows, name=key, **other_kw))
     for k, s in (("target", tgt), ("loading", res.loading), ("total", res.total)):
         if s is not None:
             res.warnings += [f"{k}: {w}" for w in geometry_warnings(s, detected=not isinstance(lanes, (int, list, tuple)))]

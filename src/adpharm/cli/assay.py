@@ -298,6 +298,8 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
                 rotate: str = typer.Option("0", "--rotate", help="Rotation correction in degrees, or 'auto'."),
                 loading: Optional[str] = typer.Option(None, "--loading", help="Loading control: lane:N, rows:Y0-Y1, channel:NAME[:Y0-Y1] or an image."),
                 total: Optional[str] = typer.Option(None, "--total", help="Total protein for phospho/total: rows:Y0-Y1, channel:NAME[:Y0-Y1] or an image."),
+                offset: Optional[str] = typer.Option(None, "--offset", help="DX,DY: where the target's pixels lie in a --loading or "
+                                                     "--total image from another file (default: found by phase correlation)."),
                 groups: Optional[str] = typer.Option(None, "--groups", help="Comma-separated group of each lane."),
                 control: Optional[str] = typer.Option(None, "--control", help="Control group for fold change and tests."),
                 plot: Optional[Path] = typer.Option(None, "--plot", help="Blot overlay (.svg, .png or .pdf; one image)."),
@@ -318,6 +320,13 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
     lane_spec = western.parse_lanes(lanes) if lanes else None
     if total is not None and total.startswith("lane:"):
         fail("--total: lane:N is for --loading; give rows:, channel: or an image")
+    offset_px = None
+    if offset is not None:
+        try:
+            dx, dy = (int(v) for v in offset.split(","))
+        except ValueError:
+            fail(f"--offset: {offset!r} must be two whole numbers of pixels, DX,DY")
+        offset_px = (dx, dy)
     entries = _entries(images or [], manifest)
     if plot is not None and (len(entries) != 1 or plot.suffix.lower().lstrip(".") not in FIGURE_FORMATS):
         fail(f"--plot {plot}: one image, and a file ending in .svg, .png or .pdf (use --out for batches)")
@@ -337,7 +346,7 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
         return western.analyse(img, crop=own.get("crop", box), lanes=own.get("lanes", lane_spec),
                                band_rows=own.get("band_rows", rows), background=background, loading=load_src,
                                total=tot, groups=lane_groups, control=control, rotate_deg=rot,
-                               rolling_radius_px=rolling_radius, reference_lane=ref)
+                               rolling_radius_px=rolling_radius, reference_lane=ref, offset_px=offset_px)
 
     def tidy(e, r):
         t = r.table()
@@ -347,6 +356,10 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
         return batch.with_labels(t, e.labels)
 
     def describe(r):
+        for key, reg in r.registration.items():
+            typer.echo(f"{key}: {getattr(r, key).image.path} registered to the target "
+                       f"({'phase correlation' if reg.estimated else 'given offset'}): target (x, y) is its "
+                       f"(x {reg.dx_px:+d}, y {reg.dy_px:+d}), overlap r = {reg.r:.2f}")
         for w in r.warnings:
             typer.echo(f"warning: {w}", err=True)
 
