@@ -10,7 +10,7 @@ estimators. J Educ Stat 6(2):107-128. doi:10.3102/10769986006002107
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import get_args, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from ..lazy import lazy_module
 stats = lazy_module("scipy.stats")
 
 Measure = Literal["OR", "RR", "RD", "SMD", "MD"]
-MEASURES = ("OR", "RR", "RD", "SMD", "MD")
+MEASURES = get_args(Measure)
 #: metafor's generic outcome: precomputed ``yi`` with ``vi`` or ``sei``, on whatever scale they are given
 GENERIC = "GEN"
 RATIO_MEASURES = ("OR", "RR")

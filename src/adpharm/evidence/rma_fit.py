@@ -25,7 +25,7 @@ Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import get_args, Literal
 
 import numpy as np
 
@@ -36,7 +36,7 @@ optimize = lazy_module("scipy.optimize")
 stats = lazy_module("scipy.stats")
 
 Method = Literal["FE", "DL", "HE", "SJ", "ML", "REML", "PM"]
-METHODS = ("FE", "DL", "HE", "SJ", "ML", "REML", "PM")
+METHODS = get_args(Method)
 TESTS = ("z", "knha")
 
 

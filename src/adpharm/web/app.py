@@ -22,8 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError, UnknownNameError
-from ..evidence.effect_sizes import MEASURES
-from ..evidence.meta import METHODS
+from ..evidence.effect_sizes import MEASURES, Measure
+from ..evidence.meta import METHODS, Method
 from ..pharmacology.tdm_measured import Unit
 from ..report.comparison import compare
 from . import services, uploads
@@ -88,8 +88,8 @@ class PowerIn(TrialIn):
 
 class MetaIn(BaseModel):
     data: list[dict[str, str | float | int | None]] = Field(min_length=1, max_length=500)
-    measure: Literal["OR", "RR", "RD", "SMD", "MD"]
-    method: Literal["REML", "DL", "PM", "ML", "HE", "SJ", "FE"] = "REML"
+    measure: Measure
+    method: Method = "REML"
     knha: bool = False
 
 
@@ -251,8 +251,8 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
     async def evidence_run(request: Request, source: Literal["bundled", "upload"] = Form("bundled"),
                            a: str = Form("TCA", max_length=40), b: str = Form("Placebo", max_length=40),
                            outcome: Literal["responders", "remitters"] = Form("responders"),
-                           measure: Literal["OR", "RR", "RD", "SMD", "MD"] = Form("RR"),
-                           method: Literal["REML", "DL", "PM", "ML", "HE", "SJ", "FE"] = Form("REML"),
+                           measure: Measure = Form("RR"),
+                           method: Method = Form("REML"),
                            knha: bool = Form(False), file: Optional[UploadFile] = File(None)):
         if source == "bundled":
             res = services.bundled_meta(a, b, outcome, method)
@@ -393,7 +393,7 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
     @api.get("/meta/bundled", summary="Meta-analysis of two treatments in the bundled Linde 2015 network")
     def api_meta_bundled(a: str = Query(..., max_length=40), b: str = Query(..., max_length=40),
                          outcome: Literal["responders", "remitters"] = "responders",
-                         method: Literal["REML", "DL", "PM", "ML", "HE", "SJ", "FE"] = "REML") -> dict:
+                         method: Method = "REML") -> dict:
         return services.bundled_meta(a, b, outcome, method)
 
     @api.get("/meta/network", summary="Network meta-analysis of the bundled Linde 2015 network")
@@ -406,7 +406,7 @@ def create_app(max_upload_bytes: int = uploads.MAX_UPLOAD_BYTES, data_dir: str |
                      via: str = Query("placebo", max_length=40),
                      outcome: Literal["responders", "remitters"] = "responders",
                      measure: Literal["OR", "RR", "RD"] = "OR",
-                     method: Literal["REML", "DL", "PM", "ML", "HE", "SJ", "FE"] = "REML") -> dict:
+                     method: Method = "REML") -> dict:
         return services.indirect(a, b, via, outcome, measure, method)
 
     @api.post("/assays/{kind}", summary="Analyse an uploaded lab file (fst, spt, western; ltp takes file and post)")
