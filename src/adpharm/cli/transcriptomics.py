@@ -146,9 +146,10 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
         typer.echo(_table(res.summary()))
         j = res.jackknife
         if "se" in j:
-            lo = min(j["leave_one_out_r"], key=j["leave_one_out_r"].get)
+            loo = j["leave_one_out_r"]
+            most = max(loo, key=lambda k: abs(loo[k] - j["r"]))
             typer.echo(f"interval over animals: delete-one jackknife over {sum(j['animals'].values())} samples, "
-                       f"SE {j['se']:.2f} on {j['df']} df; leaving out {lo} moves r most (to {j['leave_one_out_r'][lo]:.2f})")
+                       f"SE {j['se']:.2f} on {j['df']} df; leaving out {most} moves r most (to {loo[most]:.2f})")
         elif j.get("note"):
             typer.echo(f"interval over animals: {j['note']}")
         if res.permutation:
