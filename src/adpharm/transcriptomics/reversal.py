@@ -130,9 +130,10 @@ def verdict(r: float, lo: float, hi: float, p_permutation: float | None = None,
     animals (:func:`animal_jackknife`), which only the counts give. A conclusion about animals
     needs both: the verdict reads the interval that spans them, so it holds whichever sampling
     (of genes or of animals) dominates. From tables alone it says that the animals' part is
-    missing (no reversal is established for them), and gives the genes' words after it. When a permutation null was run, reversal is
-    claimed only if it also rejects that null at 5 %; when the design allows too few relabellings
-    for that (3 vs 3 animals: 20, so p >= 0.05), the words say so.
+    missing (no reversal is established for them), and gives the genes' words after it. When a
+    permutation null was run, reversal is claimed only if it also rejects that null at 5 %; when
+    the design allows too few relabellings for that (3 vs 3 animals: 20, so p >= 0.05), the words
+    say so.
 
     >>> verdict(0.6, 0.3, 0.9, animals=(-0.2, 1.1))
     'no reversal detected: the interval includes no change from the stressed state'
@@ -356,7 +357,6 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
                        "note": "shares the control group with the disease contrast: genes picked for a large "
                                "stress effect carry control noise that inflates apparent persistence"}
         table["drug_vs_control"] = ind
-        jack = animal_jackknife(fit, compared, dc, gc, sig)
         if shared and permutations:
             perm = permutation_null(fit, compared, dc, gc, sig, w, permutations, seed)
         meta["dispersions"] = disp.meta
@@ -371,6 +371,8 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
     ok = np.isfinite(p_s) & np.isfinite(z_s)
     est = _estimate(z_s[ok], p_s[ok], w, n_boot, rng)
     honest = dict(est, genes=int(ok.sum()), w=w, data=source, prior_null_weight=prior["null_weight"])
+    if counts is not None:
+        jack = animal_jackknife(fit, compared, dc, gc, sig, r_full=est["r"])
     table["posterior_disease"], table["orthogonal_drug"] = p_s, z_s
     method = "orthogonal contrast with empirical-Bayes disease effects"
     return ReversalResult(naive, honest, method, shared_info, independent, perm, all_genes,
@@ -408,7 +410,7 @@ def _honest_r(m: NBGroupMeans, dc: Contrast, drug: str, sig: list[str]) -> float
 
 
 def animal_jackknife(fit: Callable[[pd.Series], NBGroupMeans], groups: pd.Series, dc: Contrast, gc: Contrast,
-                     sig: list[str], level: float = 0.95) -> dict:
+                     sig: list[str], level: float = 0.95, r_full: float | None = None) -> dict:
     """Animal-level uncertainty of the honest r: the stratified delete-one jackknife over animals.
 
     Each animal of the stressed, control and drug groups is left out in turn and r is re-estimated
@@ -416,7 +418,8 @@ def animal_jackknife(fit: Callable[[pd.Series], NBGroupMeans], groups: pd.Series
     dispersions held). With r₍ₕᵢ₎ the estimate without animal i of group h, the variance is
     v = Σₕ (nₕ − 1)/nₕ Σᵢ (r₍ₕᵢ₎ − r̄₍ₕ₎)², and the interval r ± t(df)·√v with df = Σₕ (nₕ − 1).
     Unlike the bootstrap over genes, it carries what the animals share across genes (an animal
-    whose whole profile is shifted moves every gene at once).
+    whose whole profile is shifted moves every gene at once). ``r_full`` is the estimate on all
+    animals when the caller has it already (otherwise it is fitted here).
 
     References
     ----------
@@ -429,7 +432,6 @@ def animal_jackknife(fit: Callable[[pd.Series], NBGroupMeans], groups: pd.Series
     groups = groups.astype(str)
     strata = list(dict.fromkeys([dc[1], dc[2], gc[1]]))
     sizes = {h: int((groups == h).sum()) for h in strata}
-    r_full = _honest_r(fit(groups), dc, gc[1], sig)
     if min(sizes.values()) < 2:
         return {"animals": sizes, "note": "a compared group has one animal; no animal-level interval"}
     var, leave_out = 0.0, {}
@@ -438,6 +440,8 @@ def animal_jackknife(fit: Callable[[pd.Series], NBGroupMeans], groups: pd.Series
         rs = np.array([_honest_r(fit(groups.drop(a)), dc, gc[1], sig) for a in members])
         leave_out.update(zip(members, rs.tolist()))
         var += (len(rs) - 1) / len(rs) * float(np.sum((rs - rs.mean()) ** 2))
+    if r_full is None:
+        r_full = _honest_r(fit(groups), dc, gc[1], sig)
     df = sum(n - 1 for n in sizes.values())
     se = float(np.sqrt(var))
     half = float(stats.t.ppf(0.5 + level / 2, df)) * se
@@ -582,12 +586,13 @@ def region_reversal(counts: pd.DataFrame, samples: SampleSheet, region: str, fac
             if len(sig) >= 3:
                 nv = _naive(x, gm.contrast((factor, d, disease)).loc[sig, "log2FoldChange"].to_numpy(), "vs_disease")
                 e = _estimate(_from_means(gm, dc, d, w).loc[sig].to_numpy(), post.loc[sig].to_numpy(), w, n_boot, rng)
-                j = animal_jackknife(fit, groups[groups.isin([disease, control, d])], dc, (factor, d, disease), sig)
-                animals = (j["ci_low"], j["ci_high"]) if "ci_low" in j else (np.nan, np.nan)
+                j = animal_jackknife(fit, groups[groups.isin([disease, control, d])], dc, (factor, d, disease), sig,
+                                     r_full=e["r"])
+                animals = (j.get("ci_low", np.nan), j.get("ci_high", np.nan))   # verdict: NaN = no animal interval
                 row.update(opposite_sign_fraction=nv["opposite_sign_fraction"], r_naive=nv["r_naive"],
                            r=e["r"], ci_low=e["ci_low"], ci_high=e["ci_high"],
                            animals_ci_low=animals[0], animals_ci_high=animals[1],
-                           verdict=verdict(e["r"], e["ci_low"], e["ci_high"], animals=animals if "ci_low" in j else None))
+                           verdict=verdict(e["r"], e["ci_low"], e["ci_high"], animals=animals))
             else:
                 row.update(opposite_sign_fraction=np.nan, r_naive=np.nan, r=np.nan, ci_low=np.nan, ci_high=np.nan,
                            animals_ci_low=np.nan, animals_ci_high=np.nan,
