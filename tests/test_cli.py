@@ -149,3 +149,20 @@ def test_every_output_kind_has_the_same_mode_under_the_same_umask(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert set(modes.values()) == {0o666 & ~umask}, modes
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("trial", "power", "ssri-mdd-8wk", "--n-per-arm", "10", "--target-power", "0.8"),
+     "adpharm: error: give --n-per-arm or --target-power, not both"),
+    (("mechanism", "simulate", "--drug", "ketamine", "--regimen", "0.5 mg/kg iv over 40 min", "--days", "2",
+      "--remission-threshold", "99", "--seed", "1"),
+     "adpharm: error: --remission-threshold: 99.0 must be between 0 and 60 MADRS points"),
+    (("drugs", "--class", "ketamine"), "adpharm: error: --class: 'ketamine' is a drug, not a class"),
+    (("pk", "simulate", "--drug", "ketamine", "--regimen", "0.5 mg/kg iv over 40 min", "--hours", "-1"),
+     "adpharm: error: --hours: -1 must be positive"),
+])
+def test_engine_errors_name_the_flag_the_user_typed(args, expected):
+    """Issue 38, item 2: the engines name the parameter (``target_power``, ``remission_threshold``,
+    ``drug_class``, ``hours``); the command line shows the flag, even where the two are spelt differently."""
+    r = run_cli(*args)
+    assert r.returncode == 2 and r.stderr.strip() == expected, r.stderr

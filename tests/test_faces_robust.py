@@ -113,7 +113,7 @@ def test_meta_run_fits_precomputed_effects_without_a_measure(tmp_path):
     arms = tmp_path / "arms.csv"
     arms.write_text("study,ai,bi,ci,di\na,1,2,3,4\nb,2,3,4,5\n")
     r = run_cli("meta", "run", str(arms))
-    assert r.returncode == 2 and "give --measure" in r.stderr and str(arms) in r.stderr
+    assert r.returncode == 2 and "--measure: one of OR" in r.stderr and str(arms) in r.stderr
 
 
 def _strict(text):

@@ -14,7 +14,7 @@ ENTRY = [n for n in ap.__all__ if n not in ("__version__", "RESEARCH_NOTICE")]
 
 
 def test_top_level_lists_the_entry_points_and_imports_nothing_heavy():
-    assert {"simulate_pk", "tdm", "simulate_mechanism", "simulate_trial", "analyze_trial", "power", "virtual_registry",
+    assert {"simulate_pk", "tdm", "simulate_mechanism", "simulate_trial", "analyse_trial", "power", "virtual_registry",
             "escalc", "rma", "network", "indirect", "registry_network", "analyse_fst", "analyse_spt",
             "analyse_western", "analyse_ltp", "reversal", "compare", "render", "datasets"} <= set(ENTRY)
     out = subprocess.run([sys.executable, "-c", "import sys, adpharm; print('scipy' in sys.modules, "
@@ -48,3 +48,33 @@ def test_every_engine_package_lists_its_public_names(package):
     assert mod.__all__ and mod.__doc__
     for name in mod.__all__:
         assert hasattr(mod, name) or importlib.import_module(f"adpharm.{package}.{name}"), name
+
+
+def _results_classes():
+    import inspect
+    import pkgutil
+
+    import adpharm
+    out = []
+    for m in pkgutil.walk_packages(adpharm.__path__, "adpharm."):
+        if m.name.startswith(("adpharm.cli", "adpharm.web")) or m.name.endswith("__main__"):
+            continue
+        mod = importlib.import_module(m.name)
+        out += [c for name, c in vars(mod).items() if inspect.isclass(c) and c.__module__ == mod.__name__
+                and name.endswith(("Result", "Pool")) and name != "Result"]
+    return out
+
+
+def test_every_results_class_follows_the_one_result_protocol():
+    """Issue 38, item 6: every results class derives from NotebookDisplay and offers summary(), to_dict(),
+    to_frame() and plot() (``adpharm.display.Result``)."""
+    from adpharm.display import NotebookDisplay, Result
+    classes = _results_classes()
+    assert len(classes) >= 30
+    off = [f"{c.__module__}.{c.__name__}" for c in classes
+           if not issubclass(c, NotebookDisplay) or not all(callable(getattr(c, a, None)) for a in
+                                                            ("summary", "to_dict", "to_frame", "plot"))]
+    assert not off, off
+    from adpharm.trials.missing import rubin
+    r = rubin([1.0, 2.0, 3.0], [0.5, 0.5, 0.5], df_complete=1e9)
+    assert isinstance(r, Result) and r.summary().loc[0, "estimate"] == 2.0 and r.plot() is not None

@@ -149,3 +149,110 @@ def test_every_module_has_a_floor_and_imports_only_on_or_below_it():
               for m, targets in graph.items() if m != "adpharm" for t in targets
               if t != "adpharm" and _floor(t) > _floor(m)]
     assert not upward, "imports that run up the flow:\n" + "\n".join(sorted(upward))
+
+
+# ---------------------------------------------------------------- engines speak parameters (issue 38, item 2)
+import re  # noqa: E402
+
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def _engine_strings():
+    """Every string an engine module can show a user: its string constants and f-string pieces, less
+    docstrings and the command lines a guide prints as examples (``adpharm trial simulate ... --seed 1``)."""
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith(("cli/", "web/")):
+            continue
+        tree = ast.parse(path.read_text())
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.body
+                and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        commands = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)
+                    for v in n.values[1:] if isinstance(n.values[0], ast.Constant)
+                    and str(n.values[0].value).startswith("adpharm ")}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs | commands \
+                    and not node.value.startswith("adpharm "):
+                yield rel, node.lineno, node.value
+
+
+def test_no_engine_text_names_a_command_line_flag():
+    """Issue 38: a Python or web user is never told about a flag they did not type; engines name the
+    parameter (``AdpharmInputError(..., field=...)``) and the command line shows its flag."""
+    hits = [f"{rel}:{line}: {text[:80]!r}" for rel, line, text in _engine_strings() if FLAG.search(text)]
+    assert not hits, "engine texts that name a command-line flag:\n" + "\n".join(hits)
+
+
+def test_the_grep_sees_a_flag_in_an_engine_string():
+    assert FLAG.search("give --n-per-arm or --target-power") and not FLAG.search("a -- b, x--y")
+
+
+def test_an_engine_error_shows_the_field_to_python_and_the_flag_on_the_command_line():
+    from adpharm.cli.common import command_flags, flag_message
+    from adpharm.cli.transcriptomics import reversal_cmd
+    from adpharm.errors import AdpharmInputError
+    from adpharm.transcriptomics.reversal import reversal
+    with __import__("pytest").raises(AdpharmInputError) as info:
+        reversal(None, None, alpha=1.5)
+    assert str(info.value) == "alpha: 1.5 must be between 0 and 1" and info.value.field == "alpha"
+    flags = command_flags(reversal_cmd.__wrapped__)
+    assert flag_message(info.value, flags) == "--alpha: 1.5 must be between 0 and 1"
+    assert flags["min_total_count"] == "--min-count" or "min_total_count" not in flags
+
+
+# ---------------------------------------------------------------- one home per rule (issue 38, item 3)
+TIME_WORDS = {"s", "sec", "min", "minute", "m", "h", "hr", "hour", "hours", "d", "day", "days", "wk", "w", "week",
+              "weeks"}
+
+
+def test_time_units_are_tabled_only_in_units():
+    """Issue 38: a table from time-unit names to hours (or to one another) lives in ``units`` only."""
+    tables = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel == "units.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Dict) and len(node.keys) >= 2:
+                keys = [k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+                if len(keys) >= 2 and sum(k in TIME_WORDS for k in keys) >= 2:
+                    tables.append(f"{rel}:{node.lineno}: {keys}")
+    assert not tables, "time-unit tables outside units.py:\n" + "\n".join(tables)
+
+
+def test_the_faces_pool_bundled_binary_trials_through_the_engine():
+    """Issue 38: the command line and the guide pool the bundled binary trials with
+    ``evidence.bundled.pool_binary`` (as the continuous outcomes with ``pool_continuous``), not by hand."""
+    for rel in ("cli/meta.py", "report/efficacy.py"):
+        text = (ROOT / rel).read_text()
+        assert "pool_binary(" in text, rel
+        assert "pool_odds_ratio(" not in text and "primary_window(arms" not in text, rel
+
+
+def test_no_results_class_is_built_from_positional_arguments():
+    """Issue 38, item 5: results (``...Result``, ``...Pool``, ``...Table`` dataclasses) are built from named
+    fields, so that adding or reordering a field cannot silently shift the others."""
+    trees = {p: ast.parse(p.read_text()) for p in sorted(ROOT.rglob("*.py"))}
+    results = {n.name for t in trees.values() for n in ast.walk(t) if isinstance(n, ast.ClassDef)
+               and n.name.endswith(("Result", "Pool", "Table"))
+               and any("dataclass" in ast.unparse(d) for d in n.decorator_list)}
+    assert {"MechanismResult", "PKResult", "TrialResult", "BinaryPool"} <= results
+    positional = [f"{p.relative_to(ROOT)}:{n.lineno}: {n.func.id if isinstance(n.func, ast.Name) else n.func.attr}"
+                  for p, t in trees.items() for n in ast.walk(t) if isinstance(n, ast.Call) and n.args
+                  and (n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", None)) in results]
+    assert not positional, "results built from positional arguments:\n" + "\n".join(positional)
+
+
+def test_the_mechanism_takes_who_the_patients_are_as_one_covariates_object():
+    """Issue 38, item 5: ``mechanism.simulate`` and ``prepare`` take a ``PatientCovariates``, not loose keywords."""
+    import inspect
+
+    from adpharm.mechanism.simulate import prepare, simulate
+    from adpharm.pharmacology.simulate import PatientCovariates
+    for fn in (simulate, prepare):
+        params = inspect.signature(fn).parameters
+        assert "covariates" in params and not {"weight_kg", "age_y", "sex", "phenotype"} & set(params), fn.__name__
+    light, heavy = (simulate(("ketamine", "0.5 mg/kg iv over 40 min"), 2, covariates=PatientCovariates(weight_kg=w))
+                    for w in (50.0, 100.0))
+    assert light.to_dict() != heavy.to_dict()

@@ -10,7 +10,7 @@ The main tasks, one function each (imported on first use, so ``import adpharm`` 
 ``tdm``                 expected level at steady state against the therapeutic range
 ``simulate_mechanism``  signalling cascade and MADRS course of a regimen, drug against placebo
 ``simulate_trial``      one virtual trial of a protocol
-``analyze_trial``       MMRM, responders and survival of trial data
+``analyse_trial``       MMRM, responders and survival of trial data
 ``power``               power of a protocol's primary endpoint by simulation (Dask)
 ``virtual_registry``    every placebo-controlled GRISELDA trial of a modelled drug, simulated
 ``escalc``, ``rma``     effect sizes and random-effects meta-analysis, as metafor names them
@@ -46,7 +46,7 @@ _ENTRY_POINTS = {
     "tdm": ("adpharm.pharmacology.tdm", "tdm"),
     "simulate_mechanism": ("adpharm.mechanism.simulate", "simulate"),
     "simulate_trial": ("adpharm.trials.simulate", "simulate_trial"),
-    "analyze_trial": ("adpharm.trials.analysis", "analyze"),
+    "analyse_trial": ("adpharm.trials.analysis", "analyse"),
     "power": ("adpharm.trials.power", "power"),
     "virtual_registry": ("adpharm.trials.registry", "virtual_registry"),
     "escalc": ("adpharm.evidence.effect_sizes", "escalc"),

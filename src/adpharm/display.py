@@ -1,5 +1,10 @@
-"""How results show themselves in a notebook: every results object renders as its summary table, with the
-research-use notice, and gives that table as ``to_frame()`` (unless it has a tabular form of its own).
+"""The protocol every results object follows, and how results show themselves in a notebook.
+
+Every results class (``...Result``, ``...Pool``) derives from :class:`NotebookDisplay` and offers
+``summary()`` (a DataFrame), ``to_dict()`` (plain JSON-ready data with its provenance),
+``to_frame()`` (its table), ``plot()`` (a matplotlib Axes) and ``_repr_html_()`` (its summary table
+with the research-use notice); :class:`Result` states it, and ``tests/test_public_api.py`` checks
+every class.
 
 Examples
 --------
@@ -13,8 +18,26 @@ True
 from __future__ import annotations
 
 import html
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["NotebookDisplay"]
+__all__ = ["NotebookDisplay", "Result"]
+
+
+@runtime_checkable
+class Result(Protocol):
+    """What every results object offers (a structural type: ``isinstance(r, Result)``)."""
+
+    def summary(self) -> Any:
+        """The result as a table (a pandas DataFrame)."""
+
+    def to_dict(self) -> dict:
+        """The result as JSON-ready data, with its provenance."""
+
+    def to_frame(self) -> Any:
+        """The result's table (its summary unless it has a tabular form of its own)."""
+
+    def plot(self, *args: Any, **kwargs: Any) -> Any:
+        """The result's figure (a matplotlib Axes)."""
 
 
 class NotebookDisplay:

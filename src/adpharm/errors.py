@@ -1,4 +1,9 @@
-"""Errors that the command line turns into a one-line message and exit code 2."""
+"""Errors that the command line turns into a one-line message and exit code 2.
+
+An engine names the *parameter* at fault (``field="alpha"``), never a command-line flag: a Python
+caller reads ``alpha: 1.5 must be between 0 and 1``, the command line maps the field to its flag
+(``--alpha: ...``) and the web app returns it as the JSON field of the error.
+"""
 import re
 
 #: Longest unbroken run of characters an error message repeats (a label pasted from a slide, a whole
@@ -13,13 +18,37 @@ def shorten(text: str, max_run: int = MAX_RUN) -> str:
     return re.sub(r"\S{%d,}" % (max_run + 1), lambda m: f"{m.group(0)[:60]}... ({len(m.group(0))} characters)", one)
 
 
+def _rebuild(cls, detail, field):
+    return cls(detail, field=field)
+
+
 class AdpharmInputError(ValueError):
     """Bad user input or a bad data file: the message names the file, field or value at fault.
 
-    The message is kept to one line and long values in it are cut (:func:`shorten`)."""
+    Parameters
+    ----------
+    message : str
+        What is wrong, on one line; long values in it are cut (:func:`shorten`).
+    field : str, optional
+        The parameter at fault, by its Python name (``"min_total_count"``). ``str(exc)`` is then
+        ``"field: message"``; the command line shows the parameter's flag instead, the web app its
+        JSON field.
 
-    def __init__(self, message: object = "", *args):
-        super().__init__(shorten(message), *args)
+    Examples
+    --------
+    >>> exc = AdpharmInputError("1.5 must be between 0 and 1", field="alpha")
+    >>> str(exc), exc.field, exc.detail
+    ('alpha: 1.5 must be between 0 and 1', 'alpha', '1.5 must be between 0 and 1')
+    """
+
+    def __init__(self, message: object = "", *args, field: str | None = None):
+        self.field = field
+        self.detail = shorten(message)
+        super().__init__(f"{field}: {self.detail}" if field else self.detail, *args)
+
+    def __reduce__(self):
+        # rebuilt with its field when it crosses a process boundary (the web app's worker pool)
+        return _rebuild, (type(self), self.detail, self.field)
 
 
 class UnknownNameError(AdpharmInputError):
@@ -36,15 +65,25 @@ class UnknownNameError(AdpharmInputError):
         return type(self), (self.name, self.suggestions)
 
 
-def check_option(option: str, value, choices) -> None:
-    """Raise AdpharmInputError unless ``value`` is one of ``choices`` (checked when given, not deep inside)."""
+def check_option(field: str, value, choices) -> None:
+    """Raise AdpharmInputError for ``field`` unless ``value`` is one of ``choices`` (checked when given,
+    not deep inside). The one validation helper of a choice, for engines and faces alike.
+
+    Examples
+    --------
+    >>> check_option("method", "REML", ("REML", "DL"))
+    >>> check_option("method", "ML", ("REML", "DL"))
+    Traceback (most recent call last):
+    ...
+    adpharm.errors.AdpharmInputError: method: 'ML' is not one of REML, DL
+    """
     if value not in choices:
-        raise AdpharmInputError(f"{option}: {value!r} is not one of {', '.join(map(str, choices))}")
+        raise AdpharmInputError(f"{value!r} is not one of {', '.join(map(str, choices))}", field=field)
 
 
 def check_level(level: float) -> None:
     if not 0 < level < 1:
-        raise AdpharmInputError(f"level: {level} must be between 0 and 1")
+        raise AdpharmInputError(f"{level} must be between 0 and 1", field="level")
 
 
 def reject(mask, message) -> None:

@@ -38,6 +38,27 @@ def pyplot():
     return plt
 
 
+def interval_plot(labels, estimates, lows, highs, *, xlabel: str, title: str = "", null: float | None = 0.0,
+                  ax=None):
+    """Point estimates with their intervals, one row per label (the top row first), and a line at
+    ``null`` (none when ``None``); missing values are left out of the row."""
+    plt = pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 0.35 * len(labels) + 1.4), constrained_layout=True)
+    ys = list(range(len(labels)))[::-1]
+    for y, e, lo, hi in zip(ys, estimates, lows, highs):
+        if e is None:
+            continue
+        ax.plot([e], [y], "o", color="k", ms=4)
+        if lo is not None and hi is not None:
+            ax.plot([lo, hi], [y, y], color="k", lw=1.2)
+    if null is not None:
+        ax.axvline(null, color="grey", ls="--", lw=0.8)
+    ax.set_yticks(ys, [short_label(x) for x in labels])
+    ax.set(xlabel=xlabel, title=title)
+    return ax
+
+
 def close(fig) -> None:
     """Release a figure's memory."""
     pyplot().close(fig)

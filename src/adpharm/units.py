@@ -14,6 +14,13 @@ HOURS_PER = {
     "wk": 168.0, "w": 168.0, "week": 168.0,
 }
 
+#: Hours in a day and in a week (the dosing calendar's units).
+HOURS_PER_DAY = HOURS_PER["day"]
+HOURS_PER_WEEK = HOURS_PER["week"]
+
+#: The plural word of the time units the knowledge base writes (``"wk"`` -> ``"weeks"``).
+UNIT_WORDS = {"min": "minutes", "h": "hours", "d": "days", "wk": "weeks"}
+
 #: Milligrams per mass unit.
 MG_PER = {"g": 1000.0, "mg": 1.0, "ug": 1e-3, "µg": 1e-3, "μg": 1e-3, "mcg": 1e-3}
 

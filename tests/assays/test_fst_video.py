@@ -94,4 +94,4 @@ def test_truncated_video_and_bad_roi_exit_2(video, tmp_path):
     assert r.returncode == 2 and f"{bad}: not a readable video" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1          # FFmpeg's own diagnostics are silenced
     r = run_cli("assay", "fst", str(video[0]), "--roi", "0,0,900,900")
-    assert r.returncode == 2 and "--roi 0,0,900,900: outside" in r.stderr
+    assert r.returncode == 2 and "--roi: 0,0,900,900 is outside" in r.stderr

@@ -75,7 +75,7 @@ def test_generated_bottle_weights_recover_preference_and_flag_bad_sessions():
 
 def test_bad_spt_inputs(tmp_path):
     df, _ = _generate(np.random.default_rng(1))
-    with pytest.raises(AdpharmInputError, match="--threshold"):
+    with pytest.raises(AdpharmInputError, match="threshold:"):
         spt.analyse(df, threshold=1.5)
     bad = tmp_path / "bad.csv"
     df.drop(columns=["water_end_g"]).assign(x=1).to_csv(bad, index=False)

@@ -43,9 +43,9 @@ def test_few_studies_warn_in_the_result():
 
 def test_unknown_measure_and_method_are_rejected_before_any_work():
     df = pd.DataFrame({"yi": [0.1, 0.2], "vi": [0.01, 0.02]})
-    with pytest.raises(AdpharmInputError, match=r"--measure: 'HR' is not one of"):
+    with pytest.raises(AdpharmInputError, match=r"measure: 'HR' is not one of"):
         escalc("HR", df)
-    with pytest.raises(AdpharmInputError, match=r"--method: 'EB' is not one of"):
+    with pytest.raises(AdpharmInputError, match=r"method: 'EB' is not one of"):
         rma(escalc("OR", df), method="EB")
 
 

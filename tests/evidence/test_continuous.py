@@ -266,3 +266,29 @@ def test_pool_odds_ratio_is_one_trials_wald_interval_or_the_random_effects_pool(
     direct = rma(escalc("OR", t), method="DL").to_dict()["exp"]
     assert both.exp == direct and len(both.es) == 2
 
+
+
+def test_pool_binary_is_the_one_way_to_pool_the_bundled_binary_trials():
+    """Issue 38: ``pool_binary`` (the binary counterpart of ``pool_continuous``) reads the arms, the window
+    and the two-by-two table once: Lapidus 2014 alone gives its closed-form OR (8 x 17 / (10 x 1)); the
+    24 h pool is rma on escalc('OR'); the default window is the one most trials report; none is None."""
+    import math
+
+    from adpharm.evidence import escalc, rma
+    one = bundled.pool_binary("ketamine", "placebo", "24h", studies=["lapidus2014"])
+    assert one.k == 1 and one.pooled.result is None
+    assert one.pooled.exp["estimate"] == pytest.approx(8 * 17 / (10 * 1), rel=1e-12)
+    both = bundled.pool_binary("ketamine", "placebo", "24h", method="DL")
+    assert both.pooled.exp == rma(escalc("OR", both.table), method="DL").to_dict()["exp"]
+    assert both.to_dict()["exp"] == both.pooled.exp and list(both.summary().columns)[:5] == ["study", "ai", "n1i",
+                                                                                             "ci", "n2i"]
+    rr = bundled.pool_binary("ketamine", "placebo", "24h", measure="RR", study="label")
+    assert rr.pooled.measure == "RR" and math.isfinite(rr.pooled.beta)
+    default = bundled.pool_binary("ketamine", "placebo")
+    assert default.window == bundled.primary_window(bundled.trial_arms(), "ketamine", "placebo")
+    none = bundled.pool_binary("ketamine", "placebo", "acute-end")
+    assert none.pooled is None and none.k == 0 and none.to_dict()["exp"] is None
+    with pytest.raises(ValueError, match="at least two"):
+        one.plot()
+    with pytest.raises(AdpharmInputError, match="measure: 'SMD'"):
+        bundled.pool_binary("ketamine", "placebo", measure="SMD")

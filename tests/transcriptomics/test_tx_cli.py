@@ -192,7 +192,7 @@ def test_reversal_from_counts_names_pooled_trap_and_input_and_takes_a_subset(tra
     Each run fits DESeq2's dispersions over the kept samples (32 or 16 libraries), hence the longer timeout."""
     r = run_cli(*trap, timeout=400)
     assert r.returncode == 0, r.stderr
-    warned = [x for x in r.stderr.splitlines() if x.startswith("warning:")]
+    warned = [x for x in r.stderr.splitlines() if x.startswith("adpharm: warning:")]
     assert len(warned) == 1 and "samples differ in 'sample_type' (Immunoprecipitation (IP), Input)" in warned[0]
     assert "smallest attainable p" in r.stdout and "interval over animals: delete-one jackknife over 24 samples" in r.stdout
     r = run_cli(*trap, "--subset", "sample_type=Immunoprecipitation (IP)", "--format", "json", timeout=400)

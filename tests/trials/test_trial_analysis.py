@@ -8,7 +8,7 @@ import pytest
 
 from conftest import REPO, run_cli
 from adpharm.errors import AdpharmInputError
-from adpharm.trials.analysis import analyze, binary_comparison, crossover_analysis, read_trial_csv
+from adpharm.trials.analysis import analyse, binary_comparison, crossover_analysis, read_trial_csv
 
 pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `make test-fast` skips them
 
@@ -52,7 +52,7 @@ def test_time_to_response_and_logrank_match_r_survival():
             rows.append((s, arm, "baseline", 30, 30))
             for day in (1, 3, 7):
                 rows.append((s, arm, f"day{day}", 30, 12 if (f is not None and day >= f) else 25))
-    res = analyze(_long(rows), reference="b")
+    res = analyse(_long(rows), reference="b")
     lr = res.survival["logrank"][0]
     assert lr["chi2"] == pytest.approx(1.93779904306, rel=1e-8)
     assert lr["p"] == pytest.approx(0.163907709961, rel=1e-8)
@@ -74,7 +74,7 @@ def test_ancova_locf_carries_the_last_observation_forward():
         for k, v in zip(("week2", "week4", "week6")[:stop], vals[:stop]):
             rows.append((f"s{i}", arm, k, b, v))
         locf.append({"arm": arm, "baseline": b, "change": vals[stop - 1] - b})
-    res = analyze(_long(rows), reference="placebo")
+    res = analyse(_long(rows), reference="placebo")
     ref = smf.ols("change ~ C(arm, Treatment('placebo')) + baseline", data=pd.DataFrame(locf)).fit()
     a = res.ancova_locf[0]
     assert a["visit"] == "week6"
@@ -96,7 +96,7 @@ def test_crossover_analysis_removes_the_period_effect():
     d = pd.DataFrame(rows)
     est = crossover_analysis(d, "placebo", ["baseline", "day1"])
     assert len(est) == 1 and est[0]["estimate"] == pytest.approx(-6.0)
-    res = analyze(d)
+    res = analyse(d)
     assert res.design == "crossover" and res.reference == "placebo"
 
 

@@ -354,3 +354,30 @@ def test_a_result_names_the_users_file_and_never_the_servers_folder():
     text = json.dumps(r.json())
     assert "adpharm-upload" not in text and "upload-0" not in text
     assert r.json()["result"]["source"] == "my blot.png"
+
+
+def test_the_app_is_one_thin_router_per_area():
+    """Issue 38, item 7: every route lives in its area's router (drugs, compare, simulate, trials, jobs,
+    evidence, assays, transcriptomics, site); the app module holds only the safety nets."""
+    import inspect
+    import re
+
+    import adpharm.web.app as web_app
+    from adpharm.web.routers import AREAS
+    by_area = {a.__name__.rsplit(".", 1)[1]: {(r.path, m) for r in a.router(None).routes for m in r.methods}
+               for a in AREAS}
+    assert set(by_area) == {"site", "drugs", "compare", "simulate", "trials", "jobs", "evidence", "assays",
+                            "transcriptomics"} and all(by_area.values())
+    by_path = set().union(*by_area.values())
+    assert len(by_path) >= 35
+    assert not re.search(r"@\w+\.(get|post|put|delete)\(", inspect.getsource(web_app))
+    served = client().get("/api/openapi.json").json()["paths"]
+    assert {p for p, _ in by_path if p.startswith("/api/") and p != "/api/openapi.json"} == set(served)
+    assert ("/api/assays/{kind}", "POST") in by_path and ("/assays", "POST") in by_path
+
+
+def test_an_engine_error_names_its_field_in_the_json():
+    """Issue 38, item 2: the web returns the engine's parameter as ``field`` (the CLI shows its flag)."""
+    r = client().post("/api/assays/western", files={"file": ("blot.png", b"\x89PNG\r\n\x1a\n", "image/png")},
+                      data={"lanes": "99"})
+    assert r.status_code == 400 and r.json()["field"] == "lanes" and "from 1 to 48" in r.json()["error"]

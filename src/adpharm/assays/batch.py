@@ -15,6 +15,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from .. import __version__
+from ..display import NotebookDisplay
 from ..errors import AdpharmInputError
 from ..io import atomic_write, csv_text, json_text, read_table
 from . import reporting
@@ -87,7 +88,7 @@ ASSAY_NAMES = {"fst": "forced swim test", "spt": "sucrose preference test", "wes
 
 
 @dataclass
-class BatchResult:
+class BatchResult(NotebookDisplay):
     """The pooled tidy table, the statistics on it, per-file results and the files that failed."""
 
     assay: str
@@ -193,4 +194,5 @@ def run(assay: str, entries: list[Entry], analyse_one: Callable[[Entry], Any],
                      for i, row in table[marked].iterrows()]
         table = table[~marked].drop(columns="exclude").reset_index(drop=True)
     st = _guarded(statistics or (lambda t: pooled_statistics(t, value, control)), table) if pooled and len(table) else None
-    return BatchResult(assay, table, value, ylabel, st, results, errors, excluded)
+    return BatchResult(assay=assay, table=table, value=value, ylabel=ylabel, statistics=st, results=results,
+                       errors=errors, exclusions=excluded)

@@ -44,7 +44,7 @@ def parse(ids: str | Iterable[Any] | None, reason: str | None) -> list[Exclusion
     """
     if ids is None or (isinstance(ids, str) and not ids.strip()):
         if reason:
-            raise AdpharmInputError("reason: given without any identifier to exclude")
+            raise AdpharmInputError("given without any identifier to exclude", field="reason")
         return []
     items = [s.strip() for s in ids.split(",")] if isinstance(ids, str) else [str(s).strip() for s in ids]
     if any(not s for s in items):
@@ -53,7 +53,8 @@ def parse(ids: str | Iterable[Any] | None, reason: str | None) -> list[Exclusion
     if dup:
         raise AdpharmInputError(f"exclude: identifier {dup[0]!r} is given twice")
     if not reason or not str(reason).strip():
-        raise AdpharmInputError("reason: every exclusion needs a reason (ARRIVE item 3), e.g. 'duplicated profile'")
+        raise AdpharmInputError("every exclusion needs a reason (ARRIVE item 3), e.g. 'duplicated profile'",
+                                field="reason")
     return [Exclusion(s, str(reason).strip()) for s in items]
 
 

@@ -129,9 +129,11 @@ def analyse(df: pd.DataFrame, control: str | None = None, score_minutes: tuple[i
     if covariates is not None:
         scores = scores.join(covariates, on="animal")
     if not compare:
-        return FSTResult(source, scored.kind, scores, scored.score_name, scored.profile, {}, flags, log)
+        return FSTResult(source=source, kind=scored.kind, scores=scores, score_name=scored.score_name,
+                         profile=scored.profile, statistics={}, flags=flags, exclusions=log)
     st = statistics(scores, control)
-    return FSTResult(source, scored.kind, scores, scored.score_name, scored.profile, st, flags, log)
+    return FSTResult(source=source, kind=scored.kind, scores=scores, score_name=scored.score_name,
+                     profile=scored.profile, statistics=st, flags=flags, exclusions=log)
 
 
 def _covariates(df: pd.DataFrame, animal: str, source: str) -> pd.DataFrame | None:

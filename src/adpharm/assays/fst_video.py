@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..display import NotebookDisplay
 from ..errors import AdpharmInputError
 
 # FFmpeg inside OpenCV prints its own diagnostics to stderr; errors here are one line of ours
@@ -93,7 +94,8 @@ def motion_index(path: str | Path, roi: tuple[int, int, int, int] | None = None,
             x0, y0, x1, y1 = roi
             if x1 > g.shape[1] or y1 > g.shape[0]:
                 cap.release()
-                raise AdpharmInputError(f"--roi {x0},{y0},{x1},{y1}: outside the {g.shape[1]}x{g.shape[0]} video {p}")
+                raise AdpharmInputError(f"{x0},{y0},{x1},{y1} is outside the {g.shape[1]}x{g.shape[0]} video {p}",
+                                        field="roi")
             g = g[y0:y1, x0:x1]
         if downsample > 1:
             g = cv2.resize(g, (g.shape[1] // downsample, g.shape[0] // downsample), interpolation=cv2.INTER_AREA)
@@ -166,7 +168,7 @@ def calibrate(motion: np.ndarray, fps: float, scored: dict[int, float], min_bout
 
 
 @dataclass
-class FSTVideoResult:
+class FSTVideoResult(NotebookDisplay):
     """Motion trace, immobile frames, per-minute immobility and the minutes 3-6 score."""
 
     source: str
@@ -223,7 +225,7 @@ def analyse(path: str | Path, roi=None, threshold: float | None = None, calibrat
             smooth_s: float = SMOOTH_S) -> FSTVideoResult:
     """Score one forced-swim video (see the module docstring)."""
     if min_bout_s < 0 or smooth_s < 0:
-        raise AdpharmInputError("--min-bout-s and smoothing must be non-negative")
+        raise AdpharmInputError(f"min_bout_s {min_bout_s} and smooth_s {smooth_s} must be non-negative")
     motion, fps = motion_index(path, roi, pixel_threshold)
     warnings = []
     if calibration:
@@ -232,9 +234,10 @@ def analyse(path: str | Path, roi=None, threshold: float | None = None, calibrat
         th, method = float(threshold), "given"
     else:
         th, method = otsu_threshold(motion, fps, smooth_s), "Otsu (uncalibrated)"
-        warnings.append("threshold not calibrated: score a few minutes by hand and pass them with --calibrate")
+        warnings.append("threshold not calibrated: score a few minutes by hand and give them as the calibration")
     imm = immobile_frames(motion, fps, th, min_bout_s, smooth_s)
-    res = FSTVideoResult(str(path), fps, motion, imm, th, method, min_bout_s, calibration, warnings)
+    res = FSTVideoResult(source=str(path), fps=fps, motion=motion, immobile=imm, threshold=th, threshold_method=method,
+                         min_bout_s=min_bout_s, calibration=calibration, warnings=warnings)
     if len(motion) < 6 * 60 * fps - 1:
         res.warnings.append(f"video is {len(motion) / fps / 60:.1f} min, not 6: no minutes 3-6 score")
     return res

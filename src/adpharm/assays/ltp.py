@@ -39,9 +39,9 @@ def parse_window(text: str) -> tuple[float, float]:
     try:
         lo, hi = (float(x) for x in str(text).replace("%", "").split("-"))
     except ValueError:
-        raise AdpharmInputError(f"--slope-window: {text!r} is not of the form LOW-HIGH, e.g. 20-60") from None
+        raise AdpharmInputError(f"{text!r} is not of the form LOW-HIGH, e.g. 20-60", field="slope_window") from None
     if not 0 <= lo < hi <= 100:
-        raise AdpharmInputError(f"--slope-window: {text!r} needs 0 <= LOW < HIGH <= 100")
+        raise AdpharmInputError(f"{text!r} needs 0 <= LOW < HIGH <= 100", field="slope_window")
     return lo / 100, hi / 100
 
 
@@ -261,7 +261,7 @@ def analyse(baseline: Sequence[Recording], post: Sequence[Recording], window_min
     if not baseline or not post:
         raise AdpharmInputError("LTP analysis needs at least one baseline and one post file")
     if window_min <= 0:
-        raise AdpharmInputError(f"--window-min: {window_min} must be positive")
+        raise AdpharmInputError(f"{window_min} must be positive", field="window_min")
     for r in (*baseline, *post):
         require_field_potential(r)
     stims = {id(r): find_stimuli(r, max_count=1)[0] for r in (*baseline, *post)}

@@ -249,13 +249,14 @@ def analyse_groups(slices: Sequence[SliceFiles], control: str | None = None, win
     >>> r.summary()                                                             # doctest: +SKIP
     """
     if bin_min <= 0:
-        raise AdpharmInputError(f"bin_min: {bin_min} must be positive")
+        raise AdpharmInputError(f"{bin_min} must be positive", field="bin_min")
     if window_min <= 0:
-        raise AdpharmInputError(f"window_min: {window_min} must be positive")
+        raise AdpharmInputError(f"{window_min} must be positive", field="window_min")
     names = [s.slice for s in slices]
     unknown = [e.id for e in exclude if e.id not in names]
     if unknown:
-        raise AdpharmInputError(f"exclude: {unknown[0]!r} is not a slice in the manifest (slices: {', '.join(names)})")
+        raise AdpharmInputError(f"{unknown[0]!r} is not a slice in the manifest (slices: {', '.join(names)})",
+                                field="exclude")
     by_id = {e.id: e.reason for e in exclude}
     log = []
     rows, courses, traces, ios, errors, warnings = [], [], [], [], [], []
@@ -296,7 +297,9 @@ def analyse_groups(slices: Sequence[SliceFiles], control: str | None = None, win
         if d["animal"].nunique() < 3:
             warnings.append(f"group {g!r}: {d['animal'].nunique()} animal(s), {len(d)} slice(s); "
                             "the time course's SEM is over slices and says little at this n")
-    return GroupLTPResult(table, tc, sc, tr, io, st, window_min, bin_min, control, log, warnings, errors)
+    return GroupLTPResult(slices=table, timecourse=tc, slice_timecourse=sc, traces=tr, io=io, statistics=st,
+                          window_min=window_min, bin_min=bin_min, control=control, exclusions=log, warnings=warnings,
+                          errors=errors)
 
 
 def _one_slice(s: SliceFiles, window_min, fractions, baseline_sweeps, bin_min, channel):

@@ -103,7 +103,7 @@ def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake
     5
     """
     if not 0 < threshold < 1:
-        raise AdpharmInputError(f"--threshold: {threshold} must be between 0 and 1")
+        raise AdpharmInputError(f"{threshold} must be between 0 and 1", field="threshold")
     subject, group = _col(df, "subject"), _col(df, "group")
     if subject is None or group is None:
         raise AdpharmInputError(f"{source}: missing column {'animal (or cage)' if subject is None else 'group'!r}")
@@ -167,4 +167,5 @@ def analyse(df: pd.DataFrame, threshold: float = ANHEDONIA_THRESHOLD, max_intake
                                                        "the test has little power; read the values as descriptive"})
     elif compare and subjects["group"].nunique() >= 2:
         flags.append({"kind": "too few subjects", "reason": "a group has fewer than two subjects: no test run"})
-    return SPTResult(source, kind, out, subjects, side_bias, st, threshold, flags, unit, log)
+    return SPTResult(source=source, kind=kind, sessions=out, subjects=subjects, side_bias=side_bias, statistics=st,
+                     threshold=threshold, flags=flags, unit=unit, exclusions=log)

@@ -83,7 +83,7 @@ def read_image(path: str | Path, channel: str = "gray", invert: bool | None = No
     from PIL import Image, UnidentifiedImageError
     p = Path(path)
     if channel not in CHANNELS:
-        raise AdpharmInputError(f"--channel: {channel!r} is not one of {', '.join(CHANNELS)}")
+        raise AdpharmInputError(f"{channel!r} is not one of {', '.join(CHANNELS)}", field="channel")
     if not p.is_file():
         raise AdpharmInputError(f"{p}: no such file")
     limit = MAX_PIXELS if max_pixels is None else int(max_pixels)
@@ -92,7 +92,7 @@ def read_image(path: str | Path, channel: str = "gray", invert: bool | None = No
 
     def too_big(pixels: int) -> AdpharmInputError:
         return AdpharmInputError(f"{p}: image of {pixels:,} pixels is above the limit of {limit:,} "
-                                 "(raise it with --max-pixels if the scan is genuine)")
+                                 "(raise max_pixels if the scan is genuine)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -127,7 +127,7 @@ def read_image(path: str | Path, channel: str = "gray", invert: bool | None = No
         else:
             x = rgb[..., CHANNELS.index(channel) - 1]
     elif channel != "gray":
-        raise AdpharmInputError(f"{p}: --channel {channel} asked of a single-channel image")
+        raise AdpharmInputError(f"{channel} asked of a single-channel image {p}", field="channel")
     if invert is None:
         invert = bool(np.median(x) > full / 2)
     extreme = 0.0 if invert else full
@@ -136,18 +136,18 @@ def read_image(path: str | Path, channel: str = "gray", invert: bool | None = No
     return BlotImage(str(p), sig, saturated, depth, invert, channel, full)
 
 
-def parse_box(text: str, option: str = "--crop") -> tuple[int, int, int, int]:
+def parse_box(text: str, field: str = "crop") -> tuple[int, int, int, int]:
     """``x0,y0,x1,y1`` in pixels."""
     try:
         v = [int(float(s)) for s in text.split(",")]
     except ValueError:
         v = []
     if len(v) != 4 or v[2] <= v[0] or v[3] <= v[1] or min(v) < 0:
-        raise AdpharmInputError(f"{option}: {text!r} is not x0,y0,x1,y1 with x1 > x0 and y1 > y0")
+        raise AdpharmInputError(f"{text!r} is not x0,y0,x1,y1 with x1 > x0 and y1 > y0", field=field)
     return v[0], v[1], v[2], v[3]
 
 
-def parse_lanes(text: str | int, option: str = "--lanes") -> int | list[tuple[int, int]]:
+def parse_lanes(text: str | int, field: str = "lanes") -> int | list[tuple[int, int]]:
     """``8`` (equal lanes across the crop) or explicit lane columns ``x0-x1,x0-x1,...`` (crop pixels).
 
     Examples
@@ -164,24 +164,42 @@ def parse_lanes(text: str | int, option: str = "--lanes") -> int | list[tuple[in
         try:
             x0, x1 = int(float(a)), int(float(b))
         except ValueError:
-            raise AdpharmInputError(f"{option}: {text!r} is not a lane count or x0-x1,x0-x1,... lane columns") from None
+            raise AdpharmInputError(f"{text!r} is not a lane count or x0-x1,x0-x1,... lane columns",
+                                    field=field) from None
         if not 0 <= x0 < x1:
-            raise AdpharmInputError(f"{option}: lane {part.strip()!r} needs x1 > x0 >= 0")
+            raise AdpharmInputError(f"lane {part.strip()!r} needs x1 > x0 >= 0", field=field)
         lanes.append((x0, x1))
     ordered = sorted(lanes)
     if any(b[0] < a[1] for a, b in zip(ordered, ordered[1:])):
-        raise AdpharmInputError(f"{option}: lanes {text!r} overlap")
+        raise AdpharmInputError(f"lanes {text!r} overlap", field=field)
     return lanes
 
 
-def parse_rows(text: str, option: str = "--band-rows") -> tuple[int, int]:
+#: The largest lane count a form may ask for: two of the largest common gels (26 wells,
+#: :data:`MAX_PLAUSIBLE_LANES`) side by side in one scan, rounded down to 48.
+MAX_LANE_COUNT = 48
+
+
+def check_lane_count(text: str, field: str = "lanes") -> None:
+    """Refuse a lane count that is not a whole number from 1 to :data:`MAX_LANE_COUNT` (empty: detect lanes).
+
+    Examples
+    --------
+    >>> check_lane_count("12"), check_lane_count("")
+    (None, None)
+    """
+    if text and not (text.isdigit() and 1 <= int(text) <= MAX_LANE_COUNT):
+        raise AdpharmInputError(f"{text!r} must be a whole number from 1 to {MAX_LANE_COUNT}", field=field)
+
+
+def parse_rows(text: str, field: str = "band_rows") -> tuple[int, int]:
     """``y0-y1`` (rows of the crop)."""
     try:
         a, b = (int(float(s)) for s in text.split("-"))
     except ValueError:
-        raise AdpharmInputError(f"{option}: {text!r} is not y0-y1") from None
+        raise AdpharmInputError(f"{text!r} is not y0-y1", field=field) from None
     if b <= a or a < 0:
-        raise AdpharmInputError(f"{option}: {text!r} needs y1 > y0 >= 0")
+        raise AdpharmInputError(f"{text!r} needs y1 > y0 >= 0", field=field)
     return a, b
 
 
@@ -204,7 +222,7 @@ def find_lanes(sig: np.ndarray, n: int | None = None, min_pitch_px: int = 12) ->
     w = sig.shape[1]
     if n is not None:
         if n < 1 or n > w // 3:
-            raise AdpharmInputError(f"--lanes: {n} lanes do not fit in a crop {w} px wide")
+            raise AdpharmInputError(f"{n} lanes do not fit in a crop {w} px wide", field="lanes")
         return [(int(w * k / n), int(w * (k + 1) / n)) for k in range(n)]
     from scipy.ndimage import gaussian_filter1d
     from scipy.signal import find_peaks
@@ -216,7 +234,7 @@ def find_lanes(sig: np.ndarray, n: int | None = None, min_pitch_px: int = 12) ->
     span = col.max() - col.min()
     peaks, _ = find_peaks(col, distance=min_pitch_px, prominence=0.05 * span if span > 0 else None)
     if len(peaks) == 0:
-        raise AdpharmInputError("no lanes found in the crop; give --lanes N")
+        raise AdpharmInputError("no lanes found in the crop; give their number", field="lanes")
     pitch = np.diff(peaks).min() if len(peaks) > 1 else min(w, 40)
     half = max(2, int(0.4 * pitch))
     return [(max(0, int(c) - half), min(w, int(c) + half)) for c in peaks]
@@ -298,11 +316,11 @@ def quantify(image: BlotImage, crop: tuple[int, int, int, int] | None = None, la
              rotate_deg: float | None = 0.0, tolerance: float = BAND_TOLERANCE, name: str = "target") -> Strip:
     """Integrated density of the band in each lane of one strip (see the module docstring)."""
     if background not in BACKGROUNDS:
-        raise AdpharmInputError(f"--background: {background!r} is not one of {', '.join(BACKGROUNDS)}")
+        raise AdpharmInputError(f"{background!r} is not one of {', '.join(BACKGROUNDS)}", field="background")
     h, w = image.signal.shape
     crop = crop or (0, 0, w, h)
     if crop[2] > w or crop[3] > h:
-        raise AdpharmInputError(f"--crop {','.join(map(str, crop))}: outside the {w}x{h} image {image.path}")
+        raise AdpharmInputError(f"{','.join(map(str, crop))} is outside the {w}x{h} image {image.path}", field="crop")
     x0, y0, x1, y1 = crop
     sig = image.signal[y0:y1, x0:x1]
     sat = image.saturated[y0:y1, x0:x1].astype(float)
@@ -322,7 +340,8 @@ def quantify(image: BlotImage, crop: tuple[int, int, int, int] | None = None, la
     base = np.zeros_like(prof)
     if band_rows is not None:
         if band_rows[1] > sig.shape[0]:
-            raise AdpharmInputError(f"--band-rows {band_rows[0]}-{band_rows[1]}: beyond the crop height {sig.shape[0]}")
+            raise AdpharmInputError(f"{band_rows[0]}-{band_rows[1]} is beyond the crop height {sig.shape[0]}",
+                                    field="band_rows")
         window = band_rows
     if background == "lane":
         base = _lane_baselines(prof, band_rows)
@@ -537,10 +556,10 @@ def analyse(image: BlotImage, crop=None, lanes=None, band_rows=None, background:
     if not 1 <= reference_lane <= len(tgt.lanes):
         raise AdpharmInputError(f"reference lane {reference_lane} is not one of the {len(tgt.lanes)} lanes")
     if groups is not None and len(groups) != len(tgt.lanes):
-        raise AdpharmInputError(f"--groups: {len(groups)} labels for {len(tgt.lanes)} lanes")
+        raise AdpharmInputError(f"{len(groups)} labels for {len(tgt.lanes)} lanes", field="groups")
     if control is not None and (groups is None or control not in groups):
-        raise AdpharmInputError(f"--control: {control!r} is not one of the lane groups")
-    res = WesternResult(tgt, groups=list(groups) if groups is not None else None, control=control,
+        raise AdpharmInputError(f"{control!r} is not one of the lane groups", field="control")
+    res = WesternResult(target=tgt, groups=list(groups) if groups is not None else None, control=control,
                         reference_lane=reference_lane)
     for key, spec in (("loading", loading), ("total", total)):
         if spec is not None:
@@ -604,7 +623,7 @@ def geometry_warnings(strip: Strip, detected: bool = False) -> list[str]:
     n = len(strip.lanes)
     if detected and n > MAX_PLAUSIBLE_LANES:
         out.append(f"{n} lanes detected, more than a gel has ({MAX_PLAUSIBLE_LANES} at most): the crop may hold "
-                   "text, a ladder scale or several blots; give --crop around the membrane or the lane columns")
+                   "text, a ladder scale or several blots; crop the membrane or give the lane columns")
     neg = [i + 1 for i, d in enumerate(strip.density) if d < 0]
     if neg:
         out.append(f"lanes {', '.join(map(str, neg))} have a negative density (the band is below its background): "
@@ -657,7 +676,7 @@ def _longest_run(mask: np.ndarray) -> int:
     return best
 
 
-def strip_source(spec: str, image: BlotImage, option: str = "--loading", max_pixels: int | None = None):
+def strip_source(spec: str, image: BlotImage, field: str = "loading", max_pixels: int | None = None):
     """Parse a loading-control or total-protein source for the target ``image``.
 
     ``lane:N`` (normalise to lane N), ``rows:Y0-Y1`` (another band window of the same image),
@@ -670,10 +689,10 @@ def strip_source(spec: str, image: BlotImage, option: str = "--loading", max_pix
         try:
             return "lane", int(rest)
         except ValueError:
-            raise AdpharmInputError(f"{option}: {spec!r}: lane:N needs a lane number") from None
+            raise AdpharmInputError(f"{spec!r}: lane:N needs a lane number", field=field) from None
     if kind == "rows":
-        return image, parse_rows(rest, option)
+        return image, parse_rows(rest, field)
     if kind == "channel":
         name, _, rows = rest.partition(":")
-        return read_image(image.path, name, max_pixels=max_pixels), (parse_rows(rows, option) if rows else None)
+        return read_image(image.path, name, max_pixels=max_pixels), (parse_rows(rows, field) if rows else None)
     return read_image(spec, image.channel, max_pixels=max_pixels), None

@@ -10,10 +10,10 @@ import typer
 from .. import RESEARCH_NOTICE
 from ..assays import batch, exclusions, fst, fst_video, ltp, ltp_groups, reporting, spt, western
 from ..assays.ephys import read_recording
-from ..errors import AdpharmInputError
+from ..errors import AdpharmInputError, check_option
 from ..figures import FORMATS as FIGURE_FORMATS
 from ..io import read_table
-from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot, table_text
+from .common import check_plot_path, emit_json, error_line, fail, handle_errors, save_plot, table_text, warn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Lab assays: forced swim (fst), sucrose preference (spt), Western blots (western), slice electrophysiology (ltp).")
@@ -45,7 +45,7 @@ def ltp_cmd(baseline: List[Path] = typer.Option([], "--baseline", help="Baseline
             fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Normalised fEPSP slope time course and the change over the final window (LTP or LTD): one slice
     from --baseline/--post, or groups of slices nested in animals from --manifest."""
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     check_plot_path(plot)
     if baseline_sweeps < 1:
         fail(f"--baseline-sweeps: {baseline_sweeps} must be at least 1")
@@ -82,8 +82,7 @@ def ltp_cmd(baseline: List[Path] = typer.Option([], "--baseline", help="Baseline
     typer.echo(table_text(res.summary(), ".1f", index=True))
     for p, r in (res.paired_pulse_ratio or {}).items():
         typer.echo(f"paired-pulse ratio {p}: slope {r['slope_ratio']:.2f}, amplitude {r['amplitude_ratio']:.2f}")
-    for w in res.warnings:
-        typer.echo(f"warning: {w}", err=True)
+    warn(res.warnings)
 
 
 def _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, baseline_sweeps, excluded, plot, fmt, out):
@@ -116,10 +115,9 @@ def _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, base
         _echo_statistics(res.statistics)
         for line in exclusions.describe(res.exclusions):
             typer.echo(line)
-        for w in res.warnings:
-            typer.echo(f"warning: {w}", err=True)
+        warn(res.warnings)
     for e in res.errors:
-        typer.echo(f"adpharm: error: {manifest}: {e}", err=True)
+        error_line(f"{manifest}: {e}")
     if res.errors:
         raise typer.Exit(2)
 
@@ -175,7 +173,7 @@ def _finish(res: "batch.BatchResult", fmt: str, out: Optional[Path], describe, s
         if out is not None and res.results:
             typer.echo(f"wrote {out}/results.csv, statistics.json, results.json, prism.csv, methods.md and figures")
     for e in res.errors:
-        typer.echo(f"adpharm: error: {e}", err=True)
+        error_line(e)
     if res.errors:
         raise typer.Exit(2)
 
@@ -190,7 +188,7 @@ def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, contro
     """Analyse tables (and, for fst, videos) file by file; pooled statistics with a manifest. Every
     ``--exclude`` identifier must be found in at least one file (when a file failed, it may have held
     the identifier, so the failure is reported instead)."""
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     pooled = any(e.row is not None for e in entries)
     res = batch.run(assay, entries, lambda e: analyse(e, pooled), tidy, value, ylabel, control, pooled, statistics)
     found = {x["id"] for x in res.exclusions}
@@ -218,7 +216,7 @@ def fst_cmd(files: Optional[List[Path]] = typer.Argument(None, help="Scored tabl
             fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Forced swim test from scored tables or video; a bad file is reported and the rest are analysed."""
     excl = exclusions.parse(exclude, reason)
-    box = western.parse_box(roi, "--roi") if roi else None
+    box = western.parse_box(roi, "roi") if roi else None
     cal = fst_video.read_calibration(calibrate) if calibrate else None
 
     def analyse(e, pooled):
@@ -242,8 +240,7 @@ def fst_cmd(files: Optional[List[Path]] = typer.Argument(None, help="Scored tabl
         if isinstance(r, fst_video.FSTVideoResult):
             typer.echo(f"immobility minutes 3-6: {r.score:.3f}" if r.score is not None else "no minutes 3-6 score")
             typer.echo(f"threshold {r.threshold:.3g} ({r.threshold_method}); bouts >= {r.min_bout_s:g} s")
-            for w in r.warnings:
-                typer.echo(f"warning: {w}", err=True)
+            warn(r.warnings)
             return
         typer.echo(f"score: {r.score_name} (unit of analysis: {r.unit})")
         for fl in r.flags:
@@ -307,10 +304,10 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
                 max_pixels: int = typer.Option(western.MAX_PIXELS, "--max-pixels",
                                                help="Largest image read, in pixels (guards against decompression bombs).")) -> None:
     """Band densitometry: lanes, bands, background, saturation, loading control, phospho/total, fold change."""
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     if max_pixels < 64:
         fail(f"--max-pixels: {max_pixels} is too small for any blot image")
-    check_choice("--background", background, western.BACKGROUNDS)
+    check_option("background", background, western.BACKGROUNDS)
     try:
         rot = None if rotate == "auto" else float(rotate)
     except ValueError:
@@ -341,7 +338,7 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
         if loading is not None:
             src = western.strip_source(loading, img, max_pixels=max_pixels)
             ref, load_src = (src[1], None) if src[0] == "lane" else (1, src)
-        tot = western.strip_source(total, img, "--total", max_pixels=max_pixels) if total else None
+        tot = western.strip_source(total, img, "total", max_pixels=max_pixels) if total else None
         own = _file_geometry(e)          # a manifest's crop, lanes and band_rows for this file win
         return western.analyse(img, crop=own.get("crop", box), lanes=own.get("lanes", lane_spec),
                                band_rows=own.get("band_rows", rows), background=background, loading=load_src,
@@ -360,8 +357,7 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
             typer.echo(f"{key}: {getattr(r, key).image.path} registered to the target "
                        f"({'phase correlation' if reg.estimated else 'given offset'}): target (x, y) is its "
                        f"(x {reg.dx_px:+d}, y {reg.dy_px:+d}), overlap r = {reg.r:.2f}")
-        for w in r.warnings:
-            typer.echo(f"warning: {w}", err=True)
+        warn(r.warnings)
 
     value = "fold_change" if control else "normalised"
     stats_fn = (lambda t: batch.pooled_fold_changes(t, value, control)) if control else None

@@ -9,7 +9,8 @@ import typer
 from ..io import atomic_write
 from ..report.comparison import compare as build
 from ..report.render import FORMATS, render, render_pdf
-from .common import check_choice, fail, handle_errors
+from ..errors import check_option
+from .common import fail, handle_errors
 
 SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".pdf": "pdf"}
 
@@ -24,7 +25,7 @@ def compare(a: str = typer.Argument(..., help="Drug or class, e.g. ketamine, esk
     """The comparison guide of two drugs or classes."""
     if fmt is None:
         fmt = SUFFIX_FORMAT.get(out.suffix.lower(), "html") if out else "html"
-    check_choice("--format", fmt, FORMATS)
+    check_option("fmt", fmt, FORMATS)
     if fmt == "pdf" and out is None:
         fail("--format pdf needs --out FILE")
     comparison = build(a, b, include_unverified=include_unverified, background=True)

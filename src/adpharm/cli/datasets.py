@@ -6,7 +6,8 @@ from typing import List, Optional
 import typer
 
 from .. import datasets as ds
-from .common import check_choice, emit_json, handle_errors
+from ..errors import check_option
+from .common import emit_json, handle_errors
 
 app = typer.Typer(no_args_is_help=True, help="The real data files adpharm's tests and tutorials use: list, fetch, path.")
 
@@ -26,10 +27,10 @@ def list_(folder: Optional[str] = typer.Option(None, "--folder", help="Only one 
                                                                       "transcriptomics, western)."),
           fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
     """Every dataset with its licence, hash, origin and whether a verified copy is here."""
-    check_choice("--format", fmt, ("table", "json"))
+    check_option("fmt", fmt, ("table", "json"))
     folders = sorted({d.folder for d in ds.registry().values()})
     if folder is not None:
-        check_choice("--folder", folder, tuple(folders))
+        check_option("folder", folder, tuple(folders))
     rows = [_row(ds.get(n)) for n in ds.names(folder)]
     if fmt == "json":
         emit_json({"datasets": rows, "search_paths": [{"label": lab, "path": str(p)} for lab, p in ds.search_paths()]})
@@ -45,7 +46,7 @@ def fetch(names: Optional[List[str]] = typer.Argument(None, help="Dataset names 
           all_: bool = typer.Option(False, "--all", help="Every dataset that has a download address."),
           fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Make datasets available here: a verified local copy, or a download from the origin into the cache."""
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     wanted = list(names or [])
     if all_:
         wanted += [n for n, d in ds.registry().items() if d.url and n not in wanted]

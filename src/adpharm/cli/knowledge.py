@@ -6,14 +6,15 @@ from typing import Optional
 import typer
 
 from ..knowledge import query
-from .common import check_choice, emit_json, handle_errors
+from ..errors import check_option
+from .common import emit_json, handle_errors
 
 
 @handle_errors
 def drugs(drug_class: Optional[str] = typer.Option(None, "--class", help="Filter by class (tca, ssri, snri, maoi, nmda)."),
           fmt: str = typer.Option("table", "--format", help="table, json or csv.")) -> None:
     """List drugs with class and primary mechanism."""
-    check_choice("--format", fmt, ("table", "json", "csv"))
+    check_option("fmt", fmt, ("table", "json", "csv"))
     df = query.list_drugs(drug_class)
     if fmt == "json":
         emit_json(df.to_dict(orient="records"))
@@ -29,7 +30,7 @@ def drugs(drug_class: Optional[str] = typer.Option(None, "--class", help="Filter
 def drug(name: str = typer.Argument(..., help="Drug name or synonym."),
          fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Full cited profile of one drug."""
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     prof = query.profile(name)
     refs = query.references()
     used = sorted(query.collect_refs(prof))

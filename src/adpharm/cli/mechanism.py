@@ -10,7 +10,9 @@ from ..figures import figure_bytes
 from ..io import atomic_write
 from ..mechanism.population import CONTROL_KINDS, load_populations
 from ..pharmacology.model import PHENOTYPES
-from .common import check_choice, check_plot_path, emit, emit_json, fail, handle_errors, table_text, warn, write_text
+from ..pharmacology.simulate import PatientCovariates
+from ..errors import check_option
+from .common import check_plot_path, emit, emit_json, fail, handle_errors, table_text, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Mechanism: occupancy -> signalling cascades -> plasticity -> MADRS, with a placebo arm.")
@@ -25,8 +27,8 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
              seed: Optional[int] = typer.Option(None, "--seed", help="Seed (same seed, same numbers)."),
              weight: float = typer.Option(70.0, "--weight", help="Body weight (kg)."),
              phenotype: str = typer.Option("NM", "--phenotype", help="CYP2D6: PM, IM, NM, UM or mixed."),
-             remission: float = typer.Option(10.0, "--remission-threshold", help="Remission: MADRS at or below this."),
-             onset: float = typer.Option(2.0, "--onset-threshold", help="Onset: mean separation from placebo of at least this many MADRS points."),
+             remission_threshold: float = typer.Option(10.0, "--remission-threshold", help="Remission: MADRS at or below this."),
+             onset_threshold: float = typer.Option(2.0, "--onset-threshold", help="Onset: mean separation from placebo of at least this many MADRS points."),
              population: Optional[str] = typer.Option(None, "--population", help="Who the patients are (baseline, placebo response): mdd-outpatient (default), primary-care, trd, trd-adjunct, suicidal-inpatient, chronic-depression."),
              control: str = typer.Option("inert", "--control", help="The placebo arm: inert (saline, pill, spray) or active (e.g. midazolam)."),
              export_sbml: Optional[Path] = typer.Option(None, "--export-sbml", help="Write the full model with this regimen (first patient) as SBML."),
@@ -41,22 +43,23 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
     from ..report.simulation import is_monoaminergic
     from ..mechanism.simulate import simulate as run
     from ..mechanism.stream import DEFAULT_CHUNK, STREAM_ABOVE, simulate_streamed
-    check_choice("--format", fmt, ("text", "json", "csv"))
-    check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
-    check_choice("--control", control, CONTROL_KINDS)
+    check_option("fmt", fmt, ("text", "json", "csv"))
+    check_option("phenotype", phenotype, (*PHENOTYPES, "mixed"))
+    check_option("control", control, CONTROL_KINDS)
     pop = load_populations().get(population)
     if len(drug) != len(regimen):
         fail(f"--drug given {len(drug)} times but --regimen {len(regimen)} times: give one regimen per drug")
     check_plot_path(plot)
     if export_sbml is not None and export_sbml.suffix.lower() not in (".xml", ".sbml"):
         fail(f"--export-sbml {export_sbml}: SBML files must end in .xml or .sbml")
+    covariates = PatientCovariates(weight_kg=weight, phenotype=phenotype)
     if chunk is not None or n > STREAM_ABOVE:
         if fmt == "csv" or export_sbml is not None:
             fail(f"{'--format csv' if fmt == 'csv' else '--export-sbml'}: per-patient output is not kept in a streamed "
                  f"run (--chunk, or more than {STREAM_ABOVE:,} patients); use text or json")
         res = simulate_streamed(list(zip(drug, regimen)), days, n=n, seed=seed, chunk=chunk or DEFAULT_CHUNK,
-                                weight_kg=weight, phenotype=phenotype, remission_threshold=remission,
-                                onset_threshold=onset, population=pop, control=control)
+                                covariates=covariates, remission_threshold=remission_threshold,
+                                onset_threshold=onset_threshold, population=pop, control=control)
         warn(res.warnings)
         d = res.to_dict()
         text = (f"{res.label}: {d['regimen']} ({res.n:,} patients in {res.chunks} chunks of at most {res.chunk:,}, "
@@ -66,8 +69,8 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
         if plot is not None:
             atomic_write(plot, figure_bytes(res.plot().figure, plot))
         return
-    res = run(list(zip(drug, regimen)), days, n=n, seed=seed, weight_kg=weight, phenotype=phenotype,
-              remission_threshold=remission, onset_threshold=onset, population=pop, control=control)
+    res = run(list(zip(drug, regimen)), days, n=n, seed=seed, covariates=covariates,
+              remission_threshold=remission_threshold, onset_threshold=onset_threshold, population=pop, control=control)
     warn(res.warnings)
     for f in res.flags:
         typer.echo(f"adpharm: flag: {' + '.join(f['drugs'])}: {f['effect']} ({f['severity']}; {', '.join(f['refs'])}; "
@@ -99,7 +102,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
 def parameters(fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Every parameter of the cascade model with its value, basis and sources."""
     from ..mechanism.model import load
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     m = load()
     rows = m.parameter_table()
     if fmt == "json":
@@ -120,17 +123,17 @@ def sensitivity(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
                 span: float = typer.Option(2.0, "--span", help="Each parameter varies from value/span to value*span."),
                 parameter: Optional[List[str]] = typer.Option(None, "--parameter", help="Vary only these (repeatable)."),
                 seed: int = typer.Option(0, "--seed", help="Seed of the Morris design."),
-                onset: float = typer.Option(2.0, "--onset-threshold", help="Separation from placebo (MADRS points) that marks onset."),
+                onset_threshold: float = typer.Option(2.0, "--onset-threshold", help="Separation from placebo (MADRS points) that marks onset."),
                 fmt: str = typer.Option("text", "--format", help="text, json or csv."),
                 out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
                 plot: Optional[Path] = typer.Option(None, "--plot", help="Write the figure (.svg, .png, .pdf).")) -> None:
     """Which parameters control onset time, duration and size of the effect (Morris or local)."""
     from ..mechanism.sensitivity import METHODS, sensitivity as run
-    check_choice("--format", fmt, ("text", "json", "csv"))
-    check_choice("--method", method, METHODS)
+    check_option("fmt", fmt, ("text", "json", "csv"))
+    check_option("method", method, METHODS)
     check_plot_path(plot)
     res = run((drug, regimen), days, method=method, parameters=parameter or None, trajectories=trajectories,
-              levels=levels, span=span, seed=seed, onset_threshold=onset)
+              levels=levels, span=span, seed=seed, onset_threshold=onset_threshold)
     if fmt == "csv":
         write_text(res.summary().to_csv(index=False, float_format="%.6g"), out)
     else:
@@ -158,8 +161,8 @@ def preclinical(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
                 plot: Optional[Path] = typer.Option(None, "--plot", help="Write the figure (.svg, .png, .pdf).")) -> None:
     """Virtual forced swim and sucrose preference in a rodent after acute versus chronic dosing."""
     from ..mechanism.preclinical import SPECIES_WEIGHT_KG, preclinical as run
-    check_choice("--format", fmt, ("text", "json", "csv"))
-    check_choice("--species", species, tuple(SPECIES_WEIGHT_KG))
+    check_option("fmt", fmt, ("text", "json", "csv"))
+    check_option("species", species, tuple(SPECIES_WEIGHT_KG))
     check_plot_path(plot)
     res = run(drug, dose, species=species, chronic_days=chronic_days, test_delay_h=test_delay,
               control_immobility=control_immobility, spt_control=spt_control, spt_stressed=spt_stressed)

@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 
 from .. import RESEARCH_NOTICE, __version__
-from ..errors import AdpharmInputError
+from ..errors import AdpharmInputError, check_option
 from ..evidence import bundled, cumul, registry, escalc, indirect, leave1out, network, regtest, rma, subgroups
 from ..evidence.effect_sizes import MEASURES, arm_counts
 from ..evidence.continuous import continuous_arms, pool_continuous
@@ -18,7 +18,7 @@ from ..evidence.meta import METHODS, small_k_warnings
 from ..io import read_table
 from ..knowledge import query
 from ..knowledge.schema import FAMILIES, WINDOW_LABELS, WINDOWS
-from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot, table_text
+from .common import check_plot_path, emit_json, fail, handle_errors, print_notes, save_plot, table_text, warn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Meta-analysis: pairwise (run), bundled trials by time window (pool), network (network) "
@@ -67,10 +67,10 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
         funnel: Optional[Path] = typer.Option(None, "--funnel", help="Write a funnel plot (.svg, .png or .pdf)."),
         fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Pairwise meta-analysis like metafor's escalc + rma."""
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     if measure is not None:
-        check_choice("--measure", measure, MEASURES)
-    check_choice("--method", method, METHODS)
+        check_option("measure", measure, MEASURES)
+    check_option("method", method, METHODS)
     check_plot_path(forest, "--forest")
     check_plot_path(funnel, "--funnel")
     df = read_table(data)
@@ -134,8 +134,7 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
     if egger:
         typer.echo("\nEgger's test: " + ("needs at least 3 studies" if eg is None else
                                           f"z = {eg.stat:.3f}, p = {eg.pval:.4g}; limit estimate {eg.limit_estimate:.4f}"))
-    for w in res.warnings + small_k:
-        typer.echo(f"warning: {w}", err=True)
+    warn(res.warnings + small_k)
 
 
 @app.command("network")
@@ -156,19 +155,19 @@ def network_cmd(data: Optional[Path] = typer.Argument(None, help="Arm-level (stu
     """Network meta-analysis (contrast-based, multi-arm aware, common or random effects).
 
     With --bundled cipriani2018 every estimate against placebo carries its certainty (CINeMA domains)."""
-    check_choice("--format", fmt, ("text", "json"))
-    check_choice("--model", model, ("common", "random"))
-    check_choice("--method", method, ("REML", "DL"))
+    check_option("fmt", fmt, ("text", "json"))
+    check_option("model", model, ("common", "random"))
+    check_option("method", method, ("REML", "DL"))
     check_plot_path(graph, "--graph")
     notes: list[str] = []
     if (data is None) == (bundled_name is None):
         fail("give DATA.csv or --bundled cipriani2018|linde2015 (one of them)")
     if bundled_name is not None:
-        check_choice("--bundled", bundled_name, BUNDLED_NETWORKS)
+        check_option("bundled_name", bundled_name, BUNDLED_NETWORKS)
     if published_only and bundled_name != registry.KEY:
         fail("--published-only applies to --bundled cipriani2018 (the registry marks unpublished trials)")
     if bundled_name == registry.KEY:
-        check_choice("--outcome", outcome, registry.OUTCOMES)
+        check_option("outcome", outcome, registry.OUTCOMES)
         if reference not in (None, "placebo") or model != "random":
             fail("--bundled cipriani2018 fits the random-effects model against placebo (--reference placebo, --model random)")
         reg = registry.registry_network(outcome, published_only=published_only, method=method, level=level)
@@ -180,7 +179,7 @@ def network_cmd(data: Optional[Path] = typer.Argument(None, help="Arm-level (stu
         header_extra = f"; {outcome}{', published trials only' if published_only else ''}"
     else:
         if bundled_name is not None:
-            check_choice("--outcome", outcome, tuple(LINDE_OUTCOMES))
+            check_option("outcome", outcome, tuple(LINDE_OUTCOMES))
             df, notes = bundled.linde2015(LINDE_OUTCOMES[outcome])
             src = f"bundled {bundled_name}"
         else:
@@ -205,11 +204,9 @@ def network_cmd(data: Optional[Path] = typer.Argument(None, help="Arm-level (stu
     if bundled_name == registry.KEY:
         typer.echo("certainty: CINeMA domains by written rules (adpharm.evidence.certainty); --format json gives each "
                    "domain's judgement and reason")
-        for n in out["data_notes"]:
-            typer.echo(f"note: {n}")
+        print_notes(out["data_notes"])
         typer.echo(f"data: {out['provenance']['citation']}; {out['provenance']['data_record']} (CC BY 4.0)")
-    for w in res.warnings:
-        typer.echo(f"warning: {w}", err=True)
+    warn(res.warnings)
 
 
 @app.command("indirect")
@@ -234,14 +231,14 @@ def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or cla
     With the bundled trials each leg pools one time window, by default its licensed use's primary endpoint
     (esketamine day 28 with an oral antidepressant; ketamine 24 h; other drugs the end of the acute phase). When
     the legs differ in time window or population class the comparison is not estimable and says why."""
-    check_choice("--format", fmt, ("text", "json"))
-    check_choice("--measure", measure, ("OR", "RR", "RD"))
-    check_choice("--method", method, METHODS)
-    check_choice("--outcome", outcome, bundled.OUTCOMES)
+    check_option("fmt", fmt, ("text", "json"))
+    check_option("measure", measure, ("OR", "RR", "RD"))
+    check_option("method", method, METHODS)
+    check_option("outcome", outcome, bundled.OUTCOMES)
     if window is not None:
-        check_choice("--window", window, WINDOWS)
+        check_option("window", window, WINDOWS)
     if population is not None:
-        check_choice("--population", population, POPULATION_CLASSES)
+        check_option("population", population, POPULATION_CLASSES)
     if data is None:
         res = bundled_indirect(a, b, via, outcome=outcome, measure=measure, method=method, level=level,
                                include_unverified=include_unverified, window_a=window, window_b=window,
@@ -286,8 +283,7 @@ def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or cla
         typer.echo("Transitivity: the two legs differ, so this estimate is fragile:")
         for f in res.transitivity:
             typer.echo(f"  - {f['attribute']}: {f.get('a', '')} | {f.get('b', '')} ({f['why']})")
-    for w in res.warnings:
-        typer.echo(f"warning: {w}", err=True)
+    warn(res.warnings)
 
 
 POOL_OUTCOMES = ("MD", "SMD", "responders", "remitters")
@@ -316,11 +312,11 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
     Continuous outcomes: each trial's MD and SMD with the method that produced it (reported LSMD,
     crossover paired difference, difference of arm means; crossovers without a correlation as
     parallel groups, Elbourne 2002); trials that cannot give one are named with the reason."""
-    check_choice("--format", fmt, ("text", "json"))
-    check_choice("--outcome", outcome, POOL_OUTCOMES)
-    check_choice("--method", method, METHODS)
+    check_option("fmt", fmt, ("text", "json"))
+    check_option("outcome", outcome, POOL_OUTCOMES)
+    check_option("method", method, METHODS)
     if window is not None:
-        check_choice("--window", window, WINDOWS)
+        check_option("window", window, WINDOWS)
     check_plot_path(forest, "--forest")
     keep = [t.strip() for t in trials.split(",") if t.strip()] if trials else None
     a = a if a in FAMILIES else query.resolve(a)[1]
@@ -357,35 +353,29 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
             typer.echo(f"certainty: {certainty_text(out['certainty'])}")
         else:
             typer.echo(f"pooled {outcome}: not estimable from the bundled trials")
-        for n in res.notes:
-            typer.echo(f"note: {n}")
+        print_notes(res.notes)
         return
-    arms = bundled.trial_arms(outcome, include_unverified=include_unverified)
-    if keep is not None:
-        arms = arms[arms["study"].isin(keep)]
-    w = window or bundled.primary_window(arms, a, vs)
-    t = bundled.comparison(arms, a, vs, window=w) if w else pd.DataFrame()
-    if t.empty:
+    pool = bundled.pool_binary(a, vs, window, outcome, "OR", method, level, include_unverified, keep)
+    t, w, pooled = pool.table, pool.window, pool.pooled
+    if pooled is None:
         fail(f"no bundled trial reports {outcome} for {a} vs {vs}{' at ' + w if w else ''}")
-    pooled = bundled.pool_odds_ratio(t, method, level)
     es, res = pooled.es, pooled.result
     bias = bias_from_notes(t["bias"])
-    out = {"a": a, "c": vs, "window": w, "window_label": WINDOW_LABELS[w], "outcome": outcome, "measure": "OR",
-           "k": len(es), "trials": t.drop(columns=["label"]).to_dict("records"),
-           "fit": None if res is None else res.to_dict(),
+    d = pool.to_dict()
+    out = {**{k: d[k] for k in ("a", "c", "window", "window_label", "outcome", "measure", "k", "trials", "fit")},
            "certainty": pooled_certainty(pooled.beta, pooled.se, pooled.tau2, len(es), ratio=True, bias=bias,
                                          level=level).to_dict(),
            "provenance": {**_provenance(), "source": "bundled trials.yaml (clinical_trials.md, Linde 2015)"},
-           "exp": pooled.exp}
+           "exp": d["exp"]}
     if forest:
         if res is None:
             fail("--forest: a forest plot needs at least two pooled trials (have 1)")
-        save_plot(res.plot(), forest, "--forest")
+        save_plot(pool.plot(), forest, "--forest")
     if fmt == "json":
         emit_json(out)
         return
     typer.echo(f"{a} vs {vs}, {WINDOW_LABELS[w]}: {outcome}, odds ratio, k = {len(es)}")
-    typer.echo(table_text(t[["study", "ai", "n1i", "ci", "n2i", "timepoint"]]))
+    typer.echo(table_text(pool.summary()))
     e = out["exp"]
     typer.echo(f"pooled OR: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]")
     typer.echo(f"certainty: {certainty_text(out['certainty'])}")

@@ -15,7 +15,8 @@ from ..pharmacology.tdm import DEFAULT_N as TDM_DEFAULT_N, DEFAULT_SEED as TDM_D
 from ..pharmacology.tdm_dose import DEFAULT_RESIDUAL_CV_PCT
 from ..pharmacology.tdm_measured import UNITS
 from ..pharmacology.simulate import iter_profiles, regimen_warnings, simulate as run_simulation
-from .common import check_choice, check_plot_path, emit, fail, handle_errors, table_text, warn, write_text
+from ..errors import check_option
+from .common import check_plot_path, emit, fail, handle_errors, table_text, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Pharmacokinetics: simulate a regimen (simulate), the receptor occupancy it gives (occupancy), "
@@ -39,9 +40,9 @@ _PLOT = typer.Option(None, "--plot", help="Write a plot (.svg, .png or .pdf).")
 
 
 def _check(fmt: str, plot: Optional[Path], phenotype: str, sex: str, nonmem: bool = False) -> None:
-    check_choice("--format", fmt, ("text", "json", "csv", "nonmem") if nonmem else ("text", "json", "csv"))
-    check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
-    check_choice("--sex", sex, ("female", "male"))
+    check_option("fmt", fmt, ("text", "json", "csv", "nonmem") if nonmem else ("text", "json", "csv"))
+    check_option("phenotype", phenotype, (*PHENOTYPES, "mixed"))
+    check_option("sex", sex, ("female", "male"))
     check_plot_path(plot)
 
 
@@ -176,11 +177,11 @@ def tdm(drug: str = _DRUG,
     """Expected concentration of a regimen, the therapeutic reference range, where measured levels fall (each
     analyte, their sum and ratio), and a dose proposal (research use only)."""
     from ..pharmacology.tdm import tdm as run_tdm
-    check_choice("--format", fmt, ("text", "json"))
-    check_choice("--unit", unit, UNITS)
-    check_choice("--phenotype", phenotype, (*PHENOTYPES, "mixed"))
-    check_choice("--cyp2d6-inhibitor", inhibitor, tuple(CYP2D6_INHIBITOR_FACTOR))
-    check_choice("--sex", sex, ("female", "male"))
+    check_option("fmt", fmt, ("text", "json"))
+    check_option("unit", unit, UNITS)
+    check_option("phenotype", phenotype, (*PHENOTYPES, "mixed"))
+    check_option("inhibitor", inhibitor, tuple(CYP2D6_INHIBITOR_FACTOR))
+    check_option("sex", sex, ("female", "male"))
     check_plot_path(plot)
     res = run_tdm(drug, regimen, measured=measured, unit=unit, sample_h=sample_h, since_start_h=since_start_h,
                   phenotype=phenotype, cyp2d6_inhibitor=inhibitor, age_y=age, sex=sex, weight_kg=weight, n=n,

@@ -8,10 +8,10 @@ import pandas as pd
 import typer
 
 from .. import RESEARCH_NOTICE
-from ..errors import AdpharmInputError
+from ..errors import AdpharmInputError, check_option
 from ..io import atomic_write, csv_text
 from ..transcriptomics.de import MIN_TOTAL_COUNT
-from .common import check_choice, check_plot_path, emit_json, fail, handle_errors, save_plot, table_text, warn
+from .common import check_plot_path, emit_json, fail, handle_errors, save_plot, table_text, warn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Transcriptomic signatures: differential expression (de), reversal of a disease signature "
@@ -62,7 +62,7 @@ def de_cmd(counts: Path = typer.Argument(..., help="Count matrix: CSV/TSV (gzip 
            by: Optional[str] = typer.Option(None, "--by", help="Fit each value of this sheet column separately (e.g. region)."),
            subset: List[str] = typer.Option([], "--subset", help="Keep samples with COLUMN=VALUE (repeatable)."),
            alpha: float = typer.Option(0.05, "--alpha", help="FDR for independent filtering and the counts reported."),
-           min_count: int = MIN_COUNT,
+           min_total_count: int = MIN_COUNT,
            shrink: bool = typer.Option(False, "--shrink", help="Add apeGLM-style shrunken log2 fold changes."),
            out: Optional[Path] = typer.Option(None, "--out", help="Write the tidy DE table (CSV)."),
            plot: Optional[Path] = PLOT,
@@ -72,12 +72,12 @@ def de_cmd(counts: Path = typer.Argument(..., help="Count matrix: CSV/TSV (gzip 
     """Differential expression with PyDESeq2 (DESeq2's model), per region with --by."""
     from ..transcriptomics.de import differential_expression
     from ..transcriptomics.readers import parse_contrast, read_counts, read_samples
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     check_plot_path(plot)
     spec = parse_contrast(contrast)
     c = read_counts(counts)
     sheet = read_samples(samples, list(c.columns))
-    res = differential_expression(c, sheet, design, spec, by=by, alpha=alpha, min_total_count=min_count,
+    res = differential_expression(c, sheet, design, spec, by=by, alpha=alpha, min_total_count=min_total_count,
                                   shrink=shrink, n_cpus=max(cpus, 1), subset=_subset(subset))
     _write_csv(res.table, out)
     if plot is not None:
@@ -110,13 +110,13 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
                  seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap and sampled relabellings."),
                  orthologs: Optional[Path] = typer.Option(None, "--orthologs", help="Two-column table mapping --drug's genes to --disease's (other species)."),
                  subset: List[str] = typer.Option([], "--subset", help="With --counts: keep samples with COLUMN=VALUE (repeatable), e.g. sample_type=Input."),
-                 min_count: int = MIN_COUNT,
+                 min_total_count: int = MIN_COUNT,
                  out: Optional[Path] = typer.Option(None, "--out", help="Write the per-gene table (CSV)."),
                  plot: Optional[Path] = PLOT, fmt: str = FMT) -> None:
     """Does the drug reverse the disease signature? The naive score beside an honest one."""
     from ..transcriptomics.readers import map_orthologs, read_counts, read_de, read_samples
     from ..transcriptomics.reversal import reversal
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     check_plot_path(plot)
     if counts is not None and samples is None:
         fail("--counts needs --samples")
@@ -131,7 +131,7 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
     if samples is not None:
         sheet = read_samples(samples, list(c.columns) if c is not None else None)
     res = reversal(a, b, alpha=alpha, counts=c, samples=sheet, permutations=permutations, seed=seed,
-                   subset=_subset(subset), min_total_count=min_count)
+                   subset=_subset(subset), min_total_count=min_total_count)
     _write_csv(res.genes, out)
     if plot is not None:
         save_plot(res.plot(), plot)
@@ -159,8 +159,7 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
                        f"(smallest attainable p {p['smallest_attainable_p']:.2g})")
         typer.echo(f"naive: {res.naive['opposite_sign_fraction']:.0%} of {res.naive['genes']} signature genes move the other way")
         typer.echo(f"honest ({res.method}): {res.verdict}")
-        for w in res.warnings:
-            typer.echo(f"warning: {w}", err=True)
+        warn(res.warnings)
     _emit(res.to_dict(), fmt, text)
 
 
@@ -181,19 +180,19 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
                                               "region: independent filtering and Cook's outliers too)."),
                 de_tables: List[str] = typer.Option([], "--de", help="REGION=FILE: the user's own disease DE table for a region "
                                                     "(repeatable); its genes at padj < alpha are the signature."),
-                min_count: int = MIN_COUNT, cpus: int = CPUS,
+                min_total_count: int = MIN_COUNT, cpus: int = CPUS,
                 out: Optional[Path] = typer.Option(None, "--out", help="Write the region × drug table (CSV)."),
                 plot: Optional[Path] = typer.Option(None, "--plot", help="Write the heat map (.svg, .png or .pdf)."),
                 fmt: str = FMT) -> None:
     """How much of each region's disease signature each drug reverses, naive and honest, with intervals."""
     from ..transcriptomics.readers import read_counts, read_samples
     from ..transcriptomics.reversal import SIGNATURE_SOURCE, region_reversal
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     check_plot_path(plot)
     drug_list = [d.strip() for d in drugs.split(",") if d.strip()]
     if not drug_list:
         fail("--drugs: give at least one drug group")
-    check_choice("--signature", signature, ("wald", "deseq2"))
+    check_option("signature", signature, ("wald", "deseq2"))
     if de_tables and signature != "wald":
         fail("give --signature deseq2 or --de tables, not both")
     c = read_counts(counts)
@@ -214,12 +213,12 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
     elif signature == "deseq2":
         from ..transcriptomics.de import differential_expression
         de = differential_expression(c, sheet, f"~ {group}", (group, disease, control), by=region, alpha=alpha,
-                                     min_total_count=min_count, n_cpus=max(cpus, 1))
+                                     min_total_count=min_total_count, n_cpus=max(cpus, 1))
         t = de.table
         sigs = {str(r): list(g.loc[g["padj"] < alpha, "gene"]) for r, g in t.groupby(region)}
         source = f"{de.meta['engine']} per region (padj < alpha)"
     res = region_reversal(c, sheet, region, group, control, disease, drug_list, alpha=alpha, seed=seed,
-                          signatures=sigs, signature_source=source, min_total_count=min_count)
+                          signatures=sigs, signature_source=source, min_total_count=min_total_count)
     _write_csv(res.table, out)
     if plot is not None:
         save_plot(res.plot(), plot)
@@ -244,7 +243,7 @@ def rrho_cmd(a: Path = typer.Argument(..., help="First DE table (ranked by -log1
     """Rank-rank hypergeometric overlap (RRHO2) in all four directions, BY-adjusted."""
     from ..transcriptomics.readers import read_de
     from ..transcriptomics.rrho import input_warnings, rrho
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     check_plot_path(plot)
     if permutations < 0:
         fail(f"--permutations: {permutations} must not be negative")
@@ -286,7 +285,7 @@ def overlap_cmd(files: List[Path] = typer.Argument(..., help="DE tables (their u
     """Hypergeometric overlap of gene lists within a stated universe."""
     from ..transcriptomics.overlap import overlap
     from ..transcriptomics.readers import read_gene_lists
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     check_plot_path(plot)
     lists, universes = {}, []
     for f in files:
@@ -333,7 +332,7 @@ def enrich_cmd(signature: Path = typer.Argument(..., help="DE table (up and down
     signature) or, with --ranked, preranked GSEA over every gene (BH over the collection)."""
     from ..transcriptomics.overlap import enrichment
     from ..transcriptomics.readers import read_de, read_gene_lists, read_gmt
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     check_plot_path(plot)
     sets = read_gmt(gmt)
     if ranked:

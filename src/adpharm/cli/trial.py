@@ -9,7 +9,8 @@ import typer
 
 from ..figures import figure_bytes
 from ..io import atomic_write, csv_text
-from .common import check_choice, check_plot_path, emit, emit_json, fail, handle_errors, table_text, warn, write_text
+from ..errors import check_option
+from .common import check_plot_path, emit, emit_json, fail, handle_errors, table_text, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Virtual clinical trials: simulate a protocol, analyse trial data (MMRM), power by simulation.")
@@ -19,7 +20,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 def protocols(fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """List the bundled trial protocols."""
     from ..trials.protocol import bundled, load_protocol
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     rows = []
     for name in bundled():
         p = load_protocol(name)
@@ -38,7 +39,7 @@ def protocol(name: str = typer.Argument(..., help="A bundled protocol name or a 
              fmt: str = typer.Option("yaml", "--format", help="yaml (the file) or json (validated).")) -> None:
     """Show one protocol: the YAML file as written, or its validated form as JSON."""
     from ..trials.protocol import bundled, load_protocol
-    check_choice("--format", fmt, ("yaml", "json"))
+    check_option("fmt", fmt, ("yaml", "json"))
     p = load_protocol(name)
     if fmt == "json":
         emit_json(p.model_dump(mode="json"))
@@ -52,7 +53,7 @@ def protocol(name: str = typer.Argument(..., help="A bundled protocol name or a 
 def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpharm protocols) or a protocol file."),
              n_per_arm: Optional[int] = typer.Option(None, "--n-per-arm", help="Patients per arm (ratio 1) or per sequence."),
              seed: Optional[int] = typer.Option(None, "--seed", help="Seed (same seed, same trial)."),
-             remission: Optional[float] = typer.Option(None, "--remission-threshold",
+             remission_threshold: Optional[float] = typer.Option(None, "--remission-threshold",
                                              help="Remission: MADRS at or below this (default: the protocol's "
                                                   "remission endpoint, else 10)."),
              fmt: str = typer.Option("text", "--format", help="text, json (rates by arm and visit), csv (long data) or "
@@ -61,13 +62,13 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
              plot: Optional[Path] = typer.Option(None, "--plot", help="Write the MADRS-by-visit figure (.svg, .png, .pdf).")) -> None:
     """Simulate one trial of a protocol with virtual patients from the mechanism model."""
     from ..trials.simulate import simulate_trial
-    check_choice("--format", fmt, ("text", "json", "csv", "nonmem"))
+    check_option("fmt", fmt, ("text", "json", "csv", "nonmem"))
     check_plot_path(plot)
     if fmt == "nonmem":
         from ..trials.export import check_exportable
         from ..trials.protocol import load_protocol
         check_exportable(load_protocol(protocol))
-    res = simulate_trial(protocol, n_per_arm, seed, remission_threshold=remission)
+    res = simulate_trial(protocol, n_per_arm, seed, remission_threshold=remission_threshold)
     warn(res.warnings)
     d = res.to_dict()
     for e in d["empty_visits"]:
@@ -101,7 +102,7 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
             protocol: Optional[str] = typer.Option(None, "--protocol", help="The protocol the data follow (a bundled "
                                                    "name or a file): its estimand and primary result come first, and "
                                                    "its remission threshold is the default."),
-            remission: Optional[float] = typer.Option(None, "--remission-threshold",
+            remission_threshold: Optional[float] = typer.Option(None, "--remission-threshold",
                                                       help="Remission: score at or below this (default: the protocol's, "
                                                            "else 10)."),
             df_method: str = typer.Option("satterthwaite", "--df", help="satterthwaite or residual."),
@@ -121,19 +122,19 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
             out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
             plot: Optional[Path] = typer.Option(None, "--plot", help="Write the MMRM contrast figure (.svg, .png, .pdf).")) -> None:
     """MMRM (unstructured, REML), responders/remitters, Kaplan-Meier time to response, ANCOVA/LOCF."""
-    from ..trials.analysis import analyze as run, read_trial_csv
-    check_choice("--format", fmt, ("text", "json"))
-    check_choice("--df", df_method, ("satterthwaite", "residual"))
+    from ..trials.analysis import analyse as run, read_trial_csv
+    check_option("fmt", fmt, ("text", "json"))
+    check_option("df_method", df_method, ("satterthwaite", "residual"))
     check_plot_path(plot)
     d = read_trial_csv(data)
     proto = None
     if protocol is not None:
         from ..trials.protocol import load_protocol
         proto = load_protocol(protocol)
-    if remission is None:
-        remission = proto.remission_threshold(10.0) if proto is not None else 10.0
-    res = run(d, reference=reference, visit=visit, remission_threshold=remission, df_method=df_method, level=level,
-              baseline_by_visit=baseline_by_visit, strata=strata)
+    if remission_threshold is None:
+        remission_threshold = proto.remission_threshold(10.0) if proto is not None else 10.0
+    res = run(d, reference=reference, visit=visit, remission_threshold=remission_threshold, df_method=df_method,
+              level=level, baseline_by_visit=baseline_by_visit, strata=strata)
     sens = []
     if sensitivity:             # before anything is printed: a data set it cannot use is a one-line error
         from ..trials.missing import sensitivity as run_sensitivity
@@ -208,7 +209,7 @@ def power(protocol: str = typer.Argument(..., help="A bundled protocol or a prot
           plot: Optional[Path] = typer.Option(None, "--plot", help="Write the power figure (.svg, .png, .pdf).")) -> None:
     """Power of the protocol's primary endpoint by simulation, on Dask."""
     from ..trials.power import power as run
-    check_choice("--format", fmt, ("text", "json"))
+    check_option("fmt", fmt, ("text", "json"))
     check_plot_path(plot)
     if scheduler is not None and workers is not None:
         fail("--scheduler and --workers: give one (the scheduler's cluster has its own workers)")
@@ -240,8 +241,8 @@ def registry(split: str = typer.Option("holdout", "--split", help="calibration, 
     import sys
 
     from ..trials.registry import SPLITS, virtual_registry
-    check_choice("--format", fmt, ("text", "json", "csv", "html"))
-    check_choice("--split", split, SPLITS)
+    check_option("fmt", fmt, ("text", "json", "csv", "html"))
+    check_option("split", split, SPLITS)
     if scheduler is not None and workers not in (None, 0):
         fail("--scheduler and --workers: give one (the scheduler's cluster has its own workers)")
     res = virtual_registry(split, list(drug) if drug else None, seed, workers=None if scheduler else workers,

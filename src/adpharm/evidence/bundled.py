@@ -18,10 +18,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..display import NotebookDisplay
 from ..errors import check_option
 from ..knowledge import query
 from ..knowledge.loader import DATA_DIR
-from ..knowledge.schema import FAMILIES, WINDOWS
+from ..knowledge.schema import FAMILIES, WINDOW_LABELS, WINDOWS
 from .effect_sizes import EffectSizes, escalc, wald_interval
 from .meta import MetaResult, rma
 
@@ -59,7 +60,12 @@ def trial_arms(outcome: Outcome = "responders", include_unverified: bool = False
     verified, design, population, timepoint, window, outcome, bias, refs``. Linde 2015 arms are class-level.
     Trials whose counts are unverified (status M) are left out unless ``include_unverified``.
     """
-    check_option("--outcome", outcome, OUTCOMES)
+    check_option("outcome", outcome, OUTCOMES)
+    return _arm_table(outcome, bool(include_unverified)).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _arm_table(outcome: str, include_unverified: bool) -> pd.DataFrame:
     rows = []
     refs = query.references()
     for t in query.trials():
@@ -117,7 +123,7 @@ def comparison(arms: pd.DataFrame, a: str, c: str, window: str | None = None) ->
     if arms.empty:
         return pd.DataFrame()
     if window is not None:
-        check_option("--window", window, WINDOWS)
+        check_option("window", window, WINDOWS)
         arms = arms[arms["window"] == window]
         if arms.empty:
             return pd.DataFrame()
@@ -183,7 +189,7 @@ def linde2015(outcome: Outcome = "responders") -> tuple[pd.DataFrame, list[str]]
     Arms without a count for ``outcome`` are dropped, then studies left with fewer than two arms;
     the notes say which.
     """
-    check_option("--outcome", outcome, OUTCOMES)
+    check_option("outcome", outcome, OUTCOMES)
     raw = pd.read_csv(DATA_DIR / "linde2015.csv")
     col = _LINDE_COLUMN[outcome]
     rows, notes = [], []
@@ -260,3 +266,69 @@ def pool_odds_ratio(table: pd.DataFrame, method: str = "REML", level: float = 0.
                     study: str = "study") -> PooledRatio:
     """:func:`pool_ratio` of odds ratios."""
     return pool_ratio(table, "OR", method, level, study)
+
+
+@dataclass
+class BinaryPool(NotebookDisplay):
+    """The bundled trials of ``a`` versus ``c`` that report ``outcome`` in one time window, pooled as odds
+    or risk ratios (:func:`pool_binary`); ``pooled`` is None when no trial compares them there."""
+
+    a: str
+    c: str
+    outcome: str
+    window: str | None
+    table: pd.DataFrame
+    pooled: PooledRatio | None
+
+    @property
+    def k(self) -> int:
+        """The number of trials pooled."""
+        return len(self.table)
+
+    def summary(self) -> pd.DataFrame:
+        """The two-by-two table of the trials (events and patients per side)."""
+        cols = ["study", "ai", "n1i", "ci", "n2i", "timepoint"]
+        return self.table[cols] if self.k else pd.DataFrame(columns=cols)
+
+    def to_dict(self) -> dict:
+        """The pair, the window, the trials and the pooled ratio (``exp``) with its fit."""
+        p = self.pooled
+        return {"a": self.a, "c": self.c, "window": self.window,
+                "window_label": WINDOW_LABELS.get(self.window) if self.window else None, "outcome": self.outcome,
+                "measure": None if p is None else p.measure, "k": self.k,
+                "trials": self.table.drop(columns=["label"]).to_dict("records") if self.k else [],
+                "fit": None if p is None or p.result is None else p.result.to_dict(),
+                "exp": None if p is None else p.exp}
+
+    def plot(self):
+        """Forest plot of the trials and the pooled ratio (two or more trials)."""
+        if self.pooled is None or self.pooled.result is None:
+            raise ValueError(f"a forest plot needs at least two pooled trials (have {self.k})")
+        return self.pooled.result.plot()
+
+
+def pool_binary(a: str, c: str, window: str | None = None, outcome: Outcome = "responders", measure: str = "OR",
+                method: str = "REML", level: float = 0.95, include_unverified: bool = False,
+                studies: list[str] | None = None, study: str = "study") -> BinaryPool:
+    """Pool the bundled trials of ``a`` versus ``c`` that report ``outcome`` in one time window.
+
+    The binary counterpart of :func:`~adpharm.evidence.continuous.pool_continuous`: the trials'
+    arms (:func:`trial_arms`, only ``studies`` when given), the window (``window``, else the one in
+    which most trials compare the pair, :func:`primary_window`), their two-by-two table
+    (:func:`comparison`) and its odds or risk ratio (:func:`pool_ratio`; trials named by the table's
+    ``study`` column). With no trial in the window, ``pooled`` is None.
+
+    Examples
+    --------
+    >>> res = pool_binary("ketamine", "placebo", "24h")
+    >>> res.k > 1 and res.pooled.exp["estimate"] > 1
+    True
+    """
+    check_option("measure", measure, ("OR", "RR"))
+    arms = trial_arms(outcome, include_unverified=include_unverified)
+    if studies is not None and not arms.empty:
+        arms = arms[arms["study"].isin(studies)]
+    w = window or primary_window(arms, a, c)
+    t = comparison(arms, a, c, window=w) if w else pd.DataFrame()
+    pooled = pool_ratio(t, measure, method, level, study) if len(t) else None
+    return BinaryPool(a=a, c=c, outcome=outcome, window=w, table=t, pooled=pooled)

@@ -119,7 +119,7 @@ def _why_not(ga: pd.DataFrame, gc: pd.DataFrame, contrasts: list[dict], include_
     if (arms["sd"].isna() & arms["se"].isna()).any():
         return "arm means without SD or SE"
     if not include_unverified and (arms["arm_status"] == "M").any():
-        return "arm values unverified (M); --include-unverified uses them"
+        return "arm values unverified (M); include_unverified uses them"
     return "several between-arm estimates against one control and no arm data to combine them"
 
 
@@ -163,7 +163,7 @@ def _record_effect(rec: dict, ga: pd.DataFrame, gc: pd.DataFrame, include_unveri
     arms = pd.concat([ga, gc])
     if (a is None or c is None) and not include_unverified and (arms["arm_status"] == "M").any() \
             and arms["sd"].notna().all():
-        row["smd_note"] = "the arms' SDs are unverified (M); --include-unverified uses them"
+        row["smd_note"] = "the arms' SDs are unverified (M); include_unverified uses them"
     elif a is None or c is None or (crossover and len(usable) == 1 and usable[0]["analysis"] == "paired"):
         row["smd_note"] = "no between-patient SD for the arms"
     elif rec["measure"] != "change":
@@ -211,27 +211,28 @@ def continuous_table(a: str, c: str, window: str, include_unverified: bool = Fal
     """Per-trial MD and SMD of ``a`` (drug, class or family) versus ``c`` (a control or another side)
     at ``window``, from the bundled records (see :mod:`adpharm.evidence.continuous`); ``studies``
     keeps the named trials only."""
-    check_option("--window", window, WINDOWS)
+    check_option("window", window, WINDOWS)
     arms = continuous_arms()
     if studies is not None:
         known = set(arms["study"])
         for s in studies:
             if s not in known:
-                raise AdpharmInputError(f"--trials: {s!r} is not a bundled trial with continuous outcomes "
-                                        f"(known: {', '.join(sorted(known))})")
+                raise AdpharmInputError(f"{s!r} is not a bundled trial with continuous outcomes "
+                                        f"(known: {', '.join(sorted(known))})", field="trials")
         arms = arms[arms["study"].isin(studies)]
     arms = arms[arms["window"] == window]
     rows: list[dict[str, Any]] = []
     excluded: list[dict[str, str]] = []
     if arms.empty:
-        return ContinuousTable(a, c, window, pd.DataFrame(rows), excluded, include_unverified)
+        return ContinuousTable(a=a, c=c, window=window, rows=pd.DataFrame(rows), excluded=excluded,
+                               include_unverified=include_unverified)
     in_a, in_c = bundled.sides(arms, a, c, group="record")
     for rec_i, g in arms[in_a | in_c].groupby("record", sort=True):
         rec = _records()[rec_i]
         label = f"{query.trial_name(rec)} ({rec['timepoint']})"
         if rec["status"] == "M" and not include_unverified:
             excluded.append({"study": rec["trial"], "timepoint": rec["timepoint"],
-                             "reason": "unverified values (status M); --include-unverified uses them"})
+                             "reason": "unverified values (status M); include_unverified uses them"})
             continue
         row, why = _record_effect(rec, g[in_a[g.index]], g[in_c[g.index]], include_unverified)
         if row is None:
@@ -241,7 +242,8 @@ def continuous_table(a: str, c: str, window: str, include_unverified: bool = Fal
                      "scale": rec["scale"], "measure": rec["measure"], "design": rec["design"],
                      "population": rec["population"], "bias": rec.get("bias"), "note": rec.get("note"),
                      "status": rec["status"], "refs": list(rec["refs"])})
-    return ContinuousTable(a, c, window, pd.DataFrame(rows), excluded, include_unverified)
+    return ContinuousTable(a=a, c=c, window=window, rows=pd.DataFrame(rows), excluded=excluded,
+                           include_unverified=include_unverified)
 
 
 @dataclass
@@ -305,8 +307,8 @@ def pool_continuous(a: str, c: str, window: str, measure: ContinuousMeasure = "M
     Trials left out of this measure are added to ``notes`` with the reason. With no trial the
     estimate is None; with one it is that trial's estimate and Wald interval.
     """
-    check_option("--measure", measure, CONTINUOUS_MEASURES)
-    check_option("--method", method, METHODS)
+    check_option("measure", measure, CONTINUOUS_MEASURES)
+    check_option("method", method, METHODS)
     t = continuous_table(a, c, window, include_unverified, studies)
     notes = [f"{e['study']} ({e['timepoint']}): {e['reason']}" for e in t.excluded]
     rows = t.rows
@@ -326,13 +328,16 @@ def pool_continuous(a: str, c: str, window: str, measure: ContinuousMeasure = "M
         y, se = rows["smd"], rows["smd_se"]
     k = len(rows)
     if k == 0:
-        return ContinuousPool(t, measure, method, level, None, None, None, None, 0, [], scale, notes)
+        return ContinuousPool(table=t, measure=measure, method=method, level=level, result=None, estimate=None,
+                              ci_lb=None, ci_ub=None, k=0, studies=[], scale=scale, notes=notes)
     studies = list(rows["study"])
     if k == 1:
         est = float(y.iloc[0])
         lo, hi = wald_interval(est, float(se.iloc[0]), level)
-        return ContinuousPool(t, measure, method, level, None, est, lo, hi, 1, studies, scale, notes)
+        return ContinuousPool(table=t, measure=measure, method=method, level=level, result=None, estimate=est, ci_lb=lo,
+                              ci_ub=hi, k=1, studies=studies, scale=scale, notes=notes)
     es = EffectSizes(y.to_numpy(float), se.to_numpy(float) ** 2, measure, list(rows["label"]))
     res = rma(es, method=method, level=level)
-    return ContinuousPool(t, measure, method, level, res, float(res.beta), float(res.ci_lb), float(res.ci_ub), k,
-                          studies, scale, notes)
+    return ContinuousPool(table=t, measure=measure, method=method, level=level, result=res, estimate=float(res.beta),
+                          ci_lb=float(res.ci_lb), ci_ub=float(res.ci_ub), k=k, studies=studies, scale=scale,
+                          notes=notes)

@@ -163,13 +163,13 @@ def escalc(measure: Measure | None, data: pd.DataFrame, add: float = 0.5, to: Li
     """
     if measure is None:
         if "yi" not in data.columns:
-            raise AdpharmInputError(f"{source}: give --measure ({', '.join(MEASURES)}) to compute effect sizes "
-                                    "from arm data, or columns yi with vi or sei")
+            raise AdpharmInputError(f"one of {', '.join(MEASURES)} is needed to compute effect sizes from the arm "
+                                    f"data of {source}, or columns yi with vi or sei", field="measure")
         measure = GENERIC
     elif measure not in MEASURES:
-        raise AdpharmInputError(f"--measure: {measure!r} is not one of {', '.join(MEASURES)}")
+        raise AdpharmInputError(f"{measure!r} is not one of {', '.join(MEASURES)}", field="measure")
     if to not in ("only0", "all", "none"):
-        raise AdpharmInputError(f"to: {to!r} is not one of only0, all, none")
+        raise AdpharmInputError(f"{to!r} is not one of only0, all, none", field="to")
     if len(data) == 0:
         raise AdpharmInputError(f"{source}: no rows")
     study = [str(s) for s in data["study"]] if "study" in data.columns else [str(i + 1) for i in range(len(data))]

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..errors import AdpharmInputError
 from ..knowledge.schema import WINDOW_LABELS
-from ..units import HOURS_PER
+from ..units import HOURS_PER_DAY, HOURS_PER_WEEK, hours
 from .effect_sizes import RATIO_MEASURES, escalc
 from .meta import MetaResult, rma
 from ..lazy import lazy_module
@@ -31,7 +31,6 @@ from ..display import NotebookDisplay
 stats = lazy_module("scipy.stats")
 
 _SCALES = ("MADRS", "HDRS", "HAM-D", "CGI", "SSI", "IDS")
-_UNIT_H = HOURS_PER
 
 
 def timepoint_hours(text: str) -> float | None:
@@ -41,17 +40,19 @@ def timepoint_hours(text: str) -> float | None:
     if m:
         lo = float(m.group(2))
         hi = float(m.group(3)) if m.group(3) else lo
-        return (lo + hi) / 2 * _UNIT_H[m.group(1)]
+        return hours((lo + hi) / 2, m.group(1))
     m = re.search(r"(\d+(?:\.\d+)?)(?:\s*-\s*(\d+(?:\.\d+)?))?\s*(min|h|hour|day|week|wk)s?\b", t)
     if m:
         lo = float(m.group(1))
         hi = float(m.group(2)) if m.group(2) else lo
-        return (lo + hi) / 2 * _UNIT_H[m.group(3)]
+        return hours((lo + hi) / 2, m.group(3))
     return None
 
 
 def _fmt_hours(h: float) -> str:
-    return f"{h:.0f} h" if h < 48 else (f"{h / 24:.0f} days" if h < 24 * 21 else f"{h / 168:.0f} weeks")
+    if h < 2 * HOURS_PER_DAY:
+        return f"{h:.0f} h"
+    return f"{h / HOURS_PER_DAY:.0f} days" if h < 3 * HOURS_PER_WEEK else f"{h / HOURS_PER_WEEK:.0f} weeks"
 
 
 @dataclass
@@ -304,7 +305,7 @@ def indirect(table_a: pd.DataFrame, table_b: pd.DataFrame, a: str, b: str, via: 
     True
     """
     if measure not in ("OR", "RR", "RD"):
-        raise AdpharmInputError(f"--measure: {measure!r} is not one of OR, RR, RD")
+        raise AdpharmInputError(f"{measure!r} is not one of OR, RR, RD", field="measure")
     for t, name in ((table_a, a), (table_b, b)):
         if len(t) == 0:
             raise AdpharmInputError(f"{source}: no trial compares {name} with {via}")
@@ -336,7 +337,7 @@ def bundled_indirect(a: str, b: str, via: str = "placebo", outcome: str = "respo
     """
     from . import bundled
     if population is not None and population not in POPULATION_CLASSES:
-        raise AdpharmInputError(f"population: {population!r} is not one of {', '.join(POPULATION_CLASSES)}")
+        raise AdpharmInputError(f"{population!r} is not one of {', '.join(POPULATION_CLASSES)}", field="population")
     arms = bundled.trial_arms(outcome, include_unverified=include_unverified)
     if population is not None:
         arms = arms[arms["population"].map(population_class) == population]

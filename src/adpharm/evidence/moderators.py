@@ -22,10 +22,11 @@ from .effect_sizes import EffectSizes
 from .meta import MetaResult, rma
 from .regression import MetaRegression, design_matrix, meta_regression  # noqa: F401
 from .rma_fit import check_options
+from ..display import NotebookDisplay
 
 
 @dataclass
-class SubgroupResult:
+class SubgroupResult(NotebookDisplay):
     """Separate meta-analyses per subgroup and the test for subgroup differences (Q between)."""
 
     groups: dict[str, MetaResult]

@@ -436,8 +436,8 @@ def network(data: pd.DataFrame, reference: str | None = None, model: Literal["co
     >>> sorted(net.estimates())
     ['A', 'B']
     """
-    check_option("--model", model, MODELS)
-    check_option("--method", method, TAU2_METHODS)
+    check_option("model", model, MODELS)
+    check_option("method", method, TAU2_METHODS)
     check_level(level)
     if len(data) == 0:
         raise AdpharmInputError(f"{source}: no rows")
@@ -454,7 +454,8 @@ def network(data: pd.DataFrame, reference: str | None = None, model: Literal["co
     if reference is None:
         reference = next((t for t in sorted(labels) if t.lower() == "placebo"), sorted(labels)[0])
     elif reference not in labels:
-        raise AdpharmInputError(f"--reference: {reference!r} is not a treatment in {source} ({', '.join(sorted(labels))})")
+        raise AdpharmInputError(f"{reference!r} is not a treatment in {source} ({', '.join(sorted(labels))})",
+                                field="reference")
     studies = (_arm_studies if arm_level else _contrast_studies)(data, source, reference)
     if len(studies) < 2:
         raise AdpharmInputError(f"{source}: a network meta-analysis needs at least 2 studies, got {len(studies)}")

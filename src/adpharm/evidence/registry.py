@@ -146,12 +146,12 @@ def network_data(outcome: Outcome = "response", published_only: bool = False,
     if published_only:
         n_unpub = a.loc[~a["published"], "study"].nunique()
         a = a[a["published"]]
-        notes.append(f"{n_unpub} unpublished trials left out (--published-only)")
+        notes.append(f"{n_unpub} unpublished trials left out (published_only)")
     if drugs is not None:
         unknown = sorted(set(drugs) - set(a["drug"]))
         if unknown:
-            raise AdpharmInputError(f"drugs: {', '.join(map(repr, unknown))} not in the {KEY} registry "
-                                    f"({', '.join(sorted(set(a['drug'])))})")
+            raise AdpharmInputError(f"{', '.join(map(repr, unknown))} not in the {KEY} registry "
+                                    f"({', '.join(sorted(set(a['drug'])))})", field="drugs")
         a = a[a["drug"].isin(set(drugs) | {"placebo"})]
     selected = a["study"].nunique()
     missing = a[col].isna() | a["n_randomised"].isna()

@@ -159,6 +159,6 @@ def fit_pvalue(stat: float, fit: RmaFit) -> float:
 
 
 def check_options(method: str, test: str, level: float) -> None:
-    check_option("--method", method, METHODS)
+    check_option("method", method, METHODS)
     check_option("test", test, TESTS)
     check_level(level)

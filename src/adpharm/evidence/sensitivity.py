@@ -22,6 +22,7 @@ from ..errors import AdpharmInputError
 from .meta import MetaResult, rma
 from .moderators import meta_regression
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 stats = lazy_module("scipy.stats")
 
@@ -34,7 +35,7 @@ def _row(label: str, r: MetaResult) -> dict[str, Any]:
 
 
 @dataclass
-class SequenceResult:
+class SequenceResult(NotebookDisplay):
     """A table of refitted models (leave-one-out or cumulative), one row per step."""
 
     kind: str
@@ -72,7 +73,8 @@ def leave1out(res: MetaResult) -> SequenceResult:
         raise AdpharmInputError("leave-one-out needs at least 3 studies")
     rows = [_row(es.study[i], rma(es.subset(np.arange(len(es)) != i), method=res.method, test=res.test,
                                   level=res.level)) for i in range(len(es))]
-    return SequenceResult("leave1out", pd.DataFrame(rows).set_index("study"), es.measure, res.method)
+    return SequenceResult(kind="leave1out", table=pd.DataFrame(rows).set_index("study"), measure=es.measure,
+                          method=res.method)
 
 
 def cumul(res: MetaResult, order: Sequence[float] | None = None) -> SequenceResult:
@@ -93,7 +95,8 @@ def cumul(res: MetaResult, order: Sequence[float] | None = None) -> SequenceResu
                          "Q": 0.0, "Qp": 1.0, "tau2": 0.0, "I2": 0.0, "H2": 1.0, "k": 1})
         else:
             rows.append(_row(sub.study[-1], rma(sub, method=res.method, test=res.test, level=res.level)))
-    return SequenceResult("cumul", pd.DataFrame(rows).set_index("study"), es.measure, res.method)
+    return SequenceResult(kind="cumul", table=pd.DataFrame(rows).set_index("study"), measure=es.measure,
+                          method=res.method)
 
 
 @dataclass
@@ -145,7 +148,7 @@ def regtest(res: MetaResult, model: Literal["rma", "lm"] = "rma") -> RegTest:
                        limit_estimate=float(c.loc["intrcpt", "estimate"]), limit_ci_lb=float(c.loc["intrcpt", "ci_lb"]),
                        limit_ci_ub=float(c.loc["intrcpt", "ci_ub"]), slope=float(c.loc["sei", "estimate"]), k=k)
     if model != "lm":
-        raise AdpharmInputError(f"model: {model!r} is not one of rma, lm")
+        raise AdpharmInputError(f"{model!r} is not one of rma, lm", field="model")
     X = np.column_stack([np.ones(k), sei])
     w = 1 / es.vi
     WX = X * w[:, None]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..errors import AdpharmInputError, UnknownNameError
 from . import loader, store
+from ..units import HOURS_PER_WEEK, hours
 from .schema import TARGETS, CitedValue
 
 PK_LABELS = {
@@ -81,7 +82,7 @@ def list_drugs(drug_class: str | None = None, con: sqlite3.Connection | None = N
     if drug_class:
         kind, cid = resolve(drug_class, con)
         if kind != "class":
-            raise AdpharmInputError(f"--class: {drug_class!r} is a drug, not a class")
+            raise AdpharmInputError(f"{drug_class!r} is a drug, not a class", field="drug_class")
         sql += " WHERE d.class_id = ?"
         args = (cid,)
     return pd.read_sql_query(sql + " ORDER BY d.class_id, d.id", con, params=args)
@@ -267,9 +268,8 @@ def class_profile(class_id: str, con: sqlite3.Connection | None = None) -> dict[
             prof["pk"][p] = agg
     onsets = [(m["id"], m["onset"]) for m in members if m.get("onset")]
     if onsets:
-        to_wk = {"h": 1 / 168, "d": 1 / 7, "wk": 1.0}
         unit = "h" if all(o["unit"] == "h" for _, o in onsets) else "wk"
-        f = (lambda x, u: x) if unit == "h" else (lambda x, u: x * to_wk[u])
+        f = (lambda x, u: x) if unit == "h" else (lambda x, u: hours(x, u) / HOURS_PER_WEEK)
         lows = [f(o["low"] if o.get("low") is not None else o["value"], o["unit"]) for _, o in onsets]
         highs = [f(o["high"] if o.get("high") is not None else (o.get("value") or o["low"]), o["unit"]) for _, o in onsets]
         prof["onset"] = {"low": min(lows), "high": max(highs), "unit": unit,

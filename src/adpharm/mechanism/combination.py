@@ -25,16 +25,18 @@ import numpy as np
 import pandas as pd
 
 from ..pharmacology.model import REFERENCE_WEIGHT_KG
+from ..pharmacology.simulate import PatientCovariates
 from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase
 from .integrate import grid_for
 from .model import CascadeModel
 from .simulate import MechanismResult, model_version, simulate, solve
 from .symptoms import drug_fraction
+from ..display import NotebookDisplay
 
 
 @dataclass
-class CombinationResult:
+class CombinationResult(NotebookDisplay):
     """Per-day mean drug effect (fraction of the placebo-arm MADRS removed) alone and together."""
 
     drugs: list[str]
@@ -76,7 +78,7 @@ class CombinationResult:
 def combination_of(result: MechanismResult) -> CombinationResult:
     """Each drug of a simulated combination alone, for the same patients, against the combination."""
     if len(result.regimens) < 2:
-        raise AdpharmInputError("combination: give at least two --drug/--regimen pairs")
+        raise AdpharmInputError("give at least two drugs with their regimens", field="regimens")
     setup, model = result.setup, result.model
     sens = setup.patients.sensitivity
     together = drug_fraction(sens[:, None], result.plasticity)
@@ -97,7 +99,8 @@ def combination_of(result: MechanismResult) -> CombinationResult:
     table["effect_hsa"] = hsa.mean(axis=0)
     table["excess_over_bliss"] = (together - bliss).mean(axis=0)
     table["excess_over_hsa"] = (together - hsa).mean(axis=0)
-    return CombinationResult(drugs, result.regimens, table, result.flags, result.seed, result.n, model)
+    return CombinationResult(drugs=drugs, regimens=result.regimens, table=table, flags=result.flags, seed=result.seed,
+                             n=result.n, model=model)
 
 
 def combination(regimens: list[tuple[str, str]], days: float, *, n: int = 500, seed: int | None = 0,
@@ -105,5 +108,6 @@ def combination(regimens: list[tuple[str, str]], days: float, *, n: int = 500, s
                 kb: KnowledgeBase | None = None) -> CombinationResult:
     """Effect of each drug alone and of the combination, with the Bliss and HSA expectations, per day."""
     if isinstance(regimens, tuple) or len(regimens) < 2:
-        raise AdpharmInputError("combination: give at least two --drug/--regimen pairs")
-    return combination_of(simulate(list(regimens), days, n=n, seed=seed, weight_kg=weight_kg, model=model, kb=kb))
+        raise AdpharmInputError("give at least two drugs with their regimens", field="regimens")
+    return combination_of(simulate(list(regimens), days, n=n, seed=seed,
+                                   covariates=PatientCovariates(weight_kg=weight_kg), model=model, kb=kb))

@@ -87,7 +87,7 @@ class Populations:
         """Fraction of the expectancy an arm keeps: 1 for drug arms (``control`` None) and active
         placebos, ``1 - unblinding`` for an inert placebo beside a drug of an unblinding class."""
         if control is not None and control not in CONTROL_KINDS:
-            raise AdpharmInputError(f"control: {control!r} must be one of {', '.join(CONTROL_KINDS)}")
+            raise AdpharmInputError(f"{control!r} must be one of {', '.join(CONTROL_KINDS)}", field="control")
         if control == "inert" and any(c in self.unblinding_classes for c in drug_classes):
             return 1.0 - self.unblinding_frac.value
         return 1.0

@@ -39,9 +39,10 @@ import pandas as pd
 
 from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase, or_bundled
-from ..pharmacology.simulate import model_for
+from ..pharmacology.simulate import PatientCovariates, model_for
 from .model import CascadeModel, load
 from .simulate import model_version, prepare, solve
+from ..display import NotebookDisplay
 
 SPECIES_WEIGHT_KG = {"mouse": 0.025, "rat": 0.3}
 #: minutes 2-6 immobility ratio of the control mice (behaviopy forcedswim_bins.csv, n = 14)
@@ -50,7 +51,7 @@ SCHEDULES = ("acute", "chronic")
 
 
 @dataclass
-class PreclinicalResult:
+class PreclinicalResult(NotebookDisplay):
     """Forced-swim immobility and sucrose-preference restoration, acute versus chronic dosing."""
 
     drug: str
@@ -129,7 +130,7 @@ def preclinical(drug: str, dose_mg_per_kg: float, *, species: str = "mouse", chr
     kb = or_bundled(kb)
     model = model or load()
     if species not in SPECIES_WEIGHT_KG:
-        raise AdpharmInputError(f"species: {species!r} is not one of {', '.join(SPECIES_WEIGHT_KG)}")
+        raise AdpharmInputError(f"{species!r} is not one of {', '.join(SPECIES_WEIGHT_KG)}", field="species")
     if not (isinstance(dose_mg_per_kg, (int, float)) and math.isfinite(dose_mg_per_kg) and 0 < dose_mg_per_kg <= 1000):
         raise AdpharmInputError(f"dose: {dose_mg_per_kg!r} mg/kg must be above 0 and at most 1000")
     if not (isinstance(chronic_days, int) and 1 <= chronic_days <= 120):
@@ -153,7 +154,8 @@ def preclinical(drug: str, dose_mg_per_kg: float, *, species: str = "mouse", chr
         step = 0.25 if test_h <= 72 else 2.0
         times = np.unique(np.round(np.append(np.arange(0.0, test_h, step), test_h), 9))
         setup = prepare([(drug, regimen)], test_h / 24.0, 1, 0, model, kb,
-                        weight_kg=SPECIES_WEIGHT_KG[species], times_h=times, typical=True)
+                        covariates=PatientCovariates(weight_kg=SPECIES_WEIGHT_KG[species]), times_h=times,
+                        typical=True)
         out = solve(model, setup, record_mean=())
         plast = out["plasticity"][0]
         improvement = plast / (1.0 + plast)
@@ -167,5 +169,7 @@ def preclinical(drug: str, dose_mg_per_kg: float, *, species: str = "mouse", chr
         if spt_control is not None:
             row["sucrose_preference"] = spt_stressed + (spt_control - spt_stressed) * imp
         rows.append(row)
-    return PreclinicalResult(drug, float(dose_mg_per_kg), species, route, chronic_days, float(test_delay_h),
-                             float(control_immobility), spt_control, spt_stressed, rows, courses, model)
+    return PreclinicalResult(drug=drug, dose_mg_per_kg=float(dose_mg_per_kg), species=species, route=route,
+                             chronic_days=chronic_days, test_delay_h=float(test_delay_h),
+                             control_immobility=float(control_immobility), spt_control=spt_control,
+                             spt_stressed=spt_stressed, rows=rows, courses=courses, model=model)

@@ -34,12 +34,14 @@ import numpy as np
 import pandas as pd
 
 from ..pharmacology.model import REFERENCE_WEIGHT_KG
+from ..pharmacology.simulate import PatientCovariates
 from ..errors import AdpharmInputError
 from ..io import jsonable
 from ..knowledge.loader import KnowledgeBase, or_bundled
 from .model import CascadeModel, load
 from .simulate import ONSET_THRESHOLD_MADRS, check_arguments, model_version, prepare, solve
 from .symptoms import madrs
+from ..display import NotebookDisplay
 
 METRICS = ("onset_h", "duration_h", "peak_separation_madrs")
 #: symptom-model parameters that act on the typical patient's separation from placebo
@@ -86,7 +88,7 @@ def metrics(times_h: np.ndarray, separation: np.ndarray, threshold: float) -> di
 
 
 @dataclass
-class SensitivityResult:
+class SensitivityResult(NotebookDisplay):
     """Sensitivity of onset, duration and peak effect to every varied parameter."""
 
     method: str
@@ -220,20 +222,20 @@ def sensitivity(regimen: tuple[str, str], days: float, *, method: str = "morris"
     kb = or_bundled(kb)
     model = model or load()
     if method not in METHODS:
-        raise AdpharmInputError(f"method: {method!r} is not one of {', '.join(METHODS)}")
+        raise AdpharmInputError(f"{method!r} is not one of {', '.join(METHODS)}", field="method")
     regs = check_arguments(regimen, days, 1, onset_threshold=onset_threshold)
     if len(regs) != 1:
-        raise AdpharmInputError("sensitivity: give one --drug with its --regimen")
+        raise AdpharmInputError("give one drug with its regimen", field="regimen")
     names = parameters or [*model.parameters_upstream_of("plasticity"), *SYMPTOM_PARAMETERS]
     for name in names:
         if name not in model.parameters:
             raise AdpharmInputError(f"parameter {name!r}: not in the model (see adpharm mechanism parameters)")
     if not (isinstance(trajectories, int) and 2 <= trajectories <= 1000):
-        raise AdpharmInputError(f"trajectories: {trajectories!r} must be a whole number from 2 to 1000")
+        raise AdpharmInputError(f"{trajectories!r} must be a whole number from 2 to 1000", field="trajectories")
     if not (isinstance(levels, int) and levels >= 2 and levels % 2 == 0):
-        raise AdpharmInputError(f"levels: {levels!r} must be an even whole number of at least 2")
+        raise AdpharmInputError(f"{levels!r} must be an even whole number of at least 2", field="levels")
     if not (math.isfinite(span) and 1.0 < span <= 100.0):
-        raise AdpharmInputError(f"span: {span!r} must be above 1 and at most 100")
+        raise AdpharmInputError(f"{span!r} must be above 1 and at most 100", field="span")
     names = list(dict.fromkeys(names))
     k = len(names)
     nominal = np.array([model.parameters[nm].value for nm in names])
@@ -249,10 +251,11 @@ def sensitivity(regimen: tuple[str, str], days: float, *, method: str = "morris"
         values = {nm: np.concatenate([[nominal[j]], v]) for j, (nm, v) in enumerate(_values(model, names, unit, span).items())}
     n_points = len(next(iter(values.values())))   # row 0 is the nominal point in both methods
     if n_points > MAX_POINTS:
-        raise AdpharmInputError(f"trajectories: {trajectories} paths x {k + 1} points is more than {MAX_POINTS:,} runs")
+        raise AdpharmInputError(f"{trajectories} paths x {k + 1} points is more than {MAX_POINTS:,} runs",
+                                field="trajectories")
     times = sensitivity_times(days)
-    setup = prepare(regs, days, n_points, seed, model, kb, weight_kg=weight_kg, params=values, times_h=times,
-                    typical=True)
+    setup = prepare(regs, days, n_points, seed, model, kb, covariates=PatientCovariates(weight_kg=weight_kg),
+                    params=values, times_h=times, typical=True)
     out = solve(model, setup, record_mean=())
     zero = np.zeros_like(out["plasticity"])
     sep = madrs(setup.patients, zero, times, setup.params) - madrs(setup.patients, out["plasticity"], times, setup.params)
@@ -292,5 +295,6 @@ def sensitivity(regimen: tuple[str, str], days: float, *, method: str = "morris"
                     "onset_threshold": onset_threshold, "censored_runs": censored,
                     "censoring": "runs with no onset or no offset within the simulation are given the horizon"}
     d, r = regs[0]
-    return SensitivityResult(method, d, str(r), float(days), names, dict(zip(names, nominal.tolist())),
-                             pd.DataFrame(rows), base, settings, model)
+    return SensitivityResult(method=method, label=d, regimen=str(r), days=float(days), parameters=names,
+                             nominal=dict(zip(names, nominal.tolist())), table=pd.DataFrame(rows),
+                             baseline_metrics=base, settings=settings, model=model)

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..pharmacology.model import REFERENCE_WEIGHT_KG
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase, or_bundled
-from ..pharmacology.simulate import PERCENTILES, draw_covariates
+from ..pharmacology.simulate import PERCENTILES, PatientCovariates
 from .drive import DriveStepper, PKComponent, pk_component
 from .integrate import Grid, integrate
 from .model import CascadeModel, load
@@ -339,22 +338,23 @@ def check_arguments(regimens, days, n, remission_threshold=REMISSION_MADRS,
     if isinstance(regimens, tuple):
         regimens = [regimens]
     if not regimens:
-        raise AdpharmInputError("mechanism: give at least one --drug with its --regimen")
+        raise AdpharmInputError("give at least one drug with its regimen", field="regimens")
     if not isinstance(days, (int, float)) or not math.isfinite(days) or days <= 0 or days > MAX_DAYS:
-        raise AdpharmInputError(f"days: {days!r} must be more than 0 and at most {MAX_DAYS}")
+        raise AdpharmInputError(f"{days!r} must be more than 0 and at most {MAX_DAYS}", field="days")
     if not isinstance(n, (int, np.integer)) or n < 1 or n > MAX_PATIENTS:
-        raise AdpharmInputError(f"n: {n!r} must be a whole number from 1 to {MAX_PATIENTS:,}")
-    for label, v in (("remission threshold", remission_threshold), ("onset threshold", onset_threshold)):
+        raise AdpharmInputError(f"{n!r} must be a whole number from 1 to {MAX_PATIENTS:,}", field="n")
+    for name, v in (("remission_threshold", remission_threshold), ("onset_threshold", onset_threshold)):
         if not math.isfinite(v) or v < 0 or v > 60:
-            raise AdpharmInputError(f"{label}: {v!r} must be between 0 and 60 MADRS points")
+            raise AdpharmInputError(f"{v!r} must be between 0 and 60 MADRS points", field=name)
     return list(regimens)
 
 
 def prepare(regimens: list[tuple[str, str]], days: float, n: int, seed: int | None, model: CascadeModel,
-            kb: KnowledgeBase, *, weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
+            kb: KnowledgeBase, *, covariates: PatientCovariates | None = None, params: dict | None = None,
             times_h: np.ndarray | None = None, typical: bool = False,
             population: str | Population | None = None) -> Setup:
-    """Draw a population and build its PK. ``typical``: every patient is the typical patient
+    """Draw a population and build its PK. ``covariates`` (:class:`PatientCovariates`, default the
+    reference adult) says who the patients are. ``typical``: every patient is the typical patient
     (typical PK, median placebo response and onset, unit sensitivity, mean baseline, no rating error).
     ``population`` (a name or a :class:`Population`, default the default population) sets the
     baseline and placebo parameters; ``params`` override them."""
@@ -362,7 +362,7 @@ def prepare(regimens: list[tuple[str, str]], days: float, n: int, seed: int | No
     p = model.parameter_values({**population_values(pop), **(params or {})})
     times = output_times(days) if times_h is None else np.asarray(times_h, dtype=float)
     rng = np.random.default_rng(seed)
-    cov = draw_covariates(n, rng, weight_kg, age_y, sex, phenotype)
+    cov = (covariates or PatientCovariates()).draw(n, rng)
     components = [pk_component(d, r, float(times[-1]), cov, rng, kb, typical=typical) for d, r in regimens]
     patients = draw_patients(n, times.size, p, rng)
     if n == 1 or typical:
@@ -385,7 +385,7 @@ def solve(model: CascadeModel, setup: Setup, components: list[PKComponent] | Non
 
 
 def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, n: int = 1, seed: int | None = None,
-             weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM", params: dict | None = None,
+             covariates: PatientCovariates | None = None, params: dict | None = None,
              remission_threshold: float = REMISSION_MADRS, onset_threshold: float = ONSET_THRESHOLD_MADRS,
              times_h: np.ndarray | None = None, grid: Grid | None = None, model: CascadeModel | None = None,
              kb: KnowledgeBase | None = None, typical: bool = False, population: str | Population | None = None,
@@ -397,7 +397,8 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
     regimens : ``(drug, regimen)`` or a list of them (drugs given together).
     days : simulated days (the MADRS visits are every output time; rates are reported per whole day).
     n, seed : virtual patients and the seed. ``n = 1`` is one patient with the typical PK.
-    weight_kg, age_y, sex, phenotype : covariates, as in :func:`adpharm.pharmacology.simulate.simulate`.
+    covariates : who the patients are (weight, age, sex, CYP2D6 phenotype and inhibitor), a
+        :class:`~adpharm.pharmacology.simulate.PatientCovariates`; default the reference adult.
     params : overrides of model parameters (scalars, or arrays of length ``n``).
     typical : every patient is the typical patient (for sensitivity analysis over parameter arrays).
     population : who the patients are (``adpharm.mechanism.population``): baseline severity and
@@ -424,8 +425,8 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
     background = [tuple(b) for b in (background or [])]
     pops = load_populations()
     pop = population if isinstance(population, Population) else pops.get(population)
-    setup = prepare(regimens + background, days, n, seed, model, kb, weight_kg=weight_kg, age_y=age_y, sex=sex,
-                    phenotype=phenotype, params=params, times_h=times_h, typical=typical, population=pop)
+    setup = prepare(regimens + background, days, n, seed, model, kb, covariates=covariates, params=params,
+                    times_h=times_h, typical=typical, population=pop)
     arms = arm_expectancy(regimens, setup.components[:len(regimens)], control, kb)
     out = solve(model, setup, grid=grid)
     placebo_plasticity = (solve(model, setup, components=setup.components[len(regimens):], grid=grid,
@@ -434,13 +435,16 @@ def simulate(regimens: list[tuple[str, str]] | tuple[str, str], days: float, *, 
     p, times = setup.params, setup.times_h
     warnings = [w for c in setup.components for w in c.warnings]
     label = " + ".join(d for d, _ in regimens)
-    return MechanismResult(label, [(d, str(r)) for d, r in regimens], times,
-                           {k: out[f"mean:{k}"] for k in REPORTED},
-                           madrs(setup.patients, out["plasticity"], times, p, arms["drug_arm_factor"]),
-                           madrs(setup.patients, placebo_plasticity, times, p, arms["placebo_arm_factor"]),
-                           setup.patients.baseline, remission_threshold, onset_threshold, seed, model, p, warnings,
-                           _flags([d for d, _ in regimens + background], kb), setup.components, setup,
-                           out["plasticity"], pop, arms, background)
+    return MechanismResult(label=label, regimens=[(d, str(r)) for d, r in regimens], times_h=times,
+                           states={k: out[f"mean:{k}"] for k in REPORTED},
+                           madrs=madrs(setup.patients, out["plasticity"], times, p, arms["drug_arm_factor"]),
+                           madrs_placebo=madrs(setup.patients, placebo_plasticity, times, p,
+                                               arms["placebo_arm_factor"]),
+                           baseline=setup.patients.baseline, remission_threshold=remission_threshold,
+                           onset_threshold=onset_threshold, seed=seed, model=model, params=p, warnings=warnings,
+                           flags=_flags([d for d, _ in regimens + background], kb), components=setup.components,
+                           setup=setup, plasticity=out["plasticity"], population=pop, expectancy=arms,
+                           background=background)
 
 
 def arm_expectancy(regimens: list[tuple[str, str]], components: list[PKComponent], control: str,

@@ -25,6 +25,7 @@ from ..errors import AdpharmInputError
 from ..pharmacology.simulate import PERCENTILES
 from .simulate import MAX_PATIENTS, day_index, early_onset, model_version, onset_day, simulate
 from .symptoms import remitters, responders
+from ..display import NotebookDisplay
 
 #: default patients per chunk (the benchmark measures the peak memory it needs)
 DEFAULT_CHUNK = 20_000
@@ -89,7 +90,7 @@ class ArmStats:
 
 
 @dataclass
-class StreamedResult:
+class StreamedResult(NotebookDisplay):
     """Summary statistics of a large population simulated in chunks (no per-patient arrays kept)."""
 
     label: str
@@ -178,7 +179,7 @@ def chunk_sizes(n: int, chunk: int) -> list[int]:
     """``n`` split into nearly equal chunks of at most ``chunk`` patients. A chunk never holds one
     patient (one patient is simulated as the typical patient), so a chunk may hold ``chunk + 1``."""
     if not isinstance(chunk, (int, np.integer)) or chunk < 2:
-        raise AdpharmInputError(f"chunk: {chunk!r} must be a whole number of at least 2 patients")
+        raise AdpharmInputError(f"{chunk!r} must be a whole number of at least 2 patients", field="chunk")
     k = max(1, math.ceil(n / chunk))
     if n // k < 2:
         k = max(1, n // 2)
@@ -193,7 +194,8 @@ def simulate_streamed(regimens, days: float, *, n: int, seed: int | None = None,
     phenotype, thresholds...). Memory is that of one chunk; time grows linearly with ``n``.
     """
     if not isinstance(n, (int, np.integer)) or n < 2 or n > MAX_PATIENTS:
-        raise AdpharmInputError(f"n: {n!r} must be a whole number from 2 to {MAX_PATIENTS:,} for a streamed run")
+        raise AdpharmInputError(f"{n!r} must be a whole number from 2 to {MAX_PATIENTS:,} for a streamed run",
+                                field="n")
     sizes = chunk_sizes(n, chunk)
     streams = np.random.SeedSequence(seed).spawn(len(sizes))
     drug = placebo = None

@@ -83,10 +83,10 @@ class Covariates:
                 raise AdpharmInputError(f"covariate {name}: {getattr(c, name).shape[0]} values for {n} subjects")
         bad = [p for p in np.unique(c.phenotype) if p not in PHENOTYPE_ACTIVITY_SCORE]
         if bad:
-            raise AdpharmInputError(f"phenotype: {bad[0]!r} is not one of {', '.join(PHENOTYPES)}")
+            raise AdpharmInputError(f"{bad[0]!r} is not one of {', '.join(PHENOTYPES)}", field="phenotype")
         bad = [s for s in np.unique(c.sex) if s not in ("female", "male")]
         if bad:
-            raise AdpharmInputError(f"sex: {bad[0]!r} is not female or male")
+            raise AdpharmInputError(f"{bad[0]!r} is not female or male", field="sex")
         if np.any(~np.isfinite(c.age_y)) or np.any((c.age_y < 0) | (c.age_y > 120)):
             raise AdpharmInputError(f"age: {c.age_y[(c.age_y < 0) | (c.age_y > 120) | ~np.isfinite(c.age_y)][0]:g} years is not an age (0-120)")
         return c

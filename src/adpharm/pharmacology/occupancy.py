@@ -196,4 +196,4 @@ def occupancy(pk: PKResult, kb: KnowledgeBase | None = None) -> OccupancyResult:
         else:
             fraction[:, :, j] = occupied_fraction(pk.conc_ng_per_ml @ coefs[target], hill)
     missing = [t for t in OCCUPANCY_TARGETS if t not in targets]
-    return OccupancyResult(pk, targets, fraction, basis, missing)
+    return OccupancyResult(pk=pk, targets=targets, fraction=fraction, basis=basis, missing=missing)

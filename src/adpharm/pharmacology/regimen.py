@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import AdpharmInputError
-from ..units import MG_PER, hours
+from ..units import HOURS_PER_DAY, HOURS_PER_WEEK, MG_PER, hours
 
 ROUTES = ("iv", "po", "intranasal", "sublingual", "im", "sc")
 _ROUTE_WORDS = {
@@ -122,7 +122,8 @@ def _dose_times(ph: Phase, t0: float, end: float) -> list[float]:
     if ph.interval_h is None and ph.week_days is None:
         return [t0] if t0 < end else []
     if ph.week_days is not None:      # the regimen's weekly dosing days, counted from its first dose
-        times = [w * 168.0 + d * 24.0 for w in range(int(t0 // 168), int(end // 168) + 2) for d in ph.week_days]
+        weeks = range(int(t0 // HOURS_PER_WEEK), int(end // HOURS_PER_WEEK) + 2)
+        times = [w * HOURS_PER_WEEK + d * HOURS_PER_DAY for w in weeks for d in ph.week_days]
         return [t for t in times if t0 - 1e-9 <= t < end - 1e-9]
     n = int(math.ceil((end - t0) / ph.interval_h - 1e-9))
     return [t0 + k * ph.interval_h for k in range(max(n, 0))]
@@ -237,8 +238,9 @@ _FREQ_PATTERNS = [
     (r"\b(qd|od|daily|bid|tid|qid|weekly|nightly|qhs)\b", "abbr"),
 ]
 _FREQ_STRIP = re.compile("|".join(p for p, _ in _FREQ_PATTERNS))
-_ABBR = {"qd": 24.0, "od": 24.0, "daily": 24.0, "nightly": 24.0, "qhs": 24.0, "bid": 12.0, "tid": 8.0, "qid": 6.0,
-         "weekly": 168.0}
+_ABBR = {"qd": HOURS_PER_DAY, "od": HOURS_PER_DAY, "daily": HOURS_PER_DAY, "nightly": HOURS_PER_DAY,
+         "qhs": HOURS_PER_DAY, "bid": HOURS_PER_DAY / 2, "tid": HOURS_PER_DAY / 3, "qid": HOURS_PER_DAY / 4,
+         "weekly": HOURS_PER_WEEK}
 
 
 def _per(n: int, unit: str, where: str) -> tuple[float | None, tuple[float, ...] | None]:
@@ -275,7 +277,7 @@ def _frequency(s: str, where: str) -> tuple[float | None, tuple[float, ...] | No
             raise AdpharmInputError(f"{where}: interval {m.group(0).strip()!r} must be positive")
         return h, None
     if kind == "every1":
-        return {"day": 24.0, "week": 168.0, "other day": 48.0}[m.group(1)], None
+        return (2 * HOURS_PER_DAY if m.group(1) == "other day" else hours(1, m.group(1))), None
     if kind == "qh":
         h = float(m.group(1))
         if h <= 0:

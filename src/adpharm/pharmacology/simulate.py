@@ -45,11 +45,11 @@ def model_for(drug: str, kb: KnowledgeBase | None = None) -> CompartmentModel:
     from ..knowledge.query import resolve
     kind, d = resolve(drug)
     if kind != "drug":
-        raise AdpharmInputError(f"drug: {drug!r} is a class; simulate one of its drugs")
+        raise AdpharmInputError(f"{drug!r} is a class; simulate one of its drugs", field="drug")
     spec = kb.pk_models.get(d)
     if spec is None:
         have = ", ".join(sorted(kb.pk_models))
-        raise AdpharmInputError(f"drug: {d!r} has no sourced PK parameter set (drugs with one: {have})")
+        raise AdpharmInputError(f"{d!r} has no sourced PK parameter set (drugs with one: {have})", field="drug")
     return CompartmentModel(d, spec)
 
 
@@ -200,9 +200,45 @@ def draw_covariates(n: int, rng: np.random.Generator, weight_kg=REFERENCE_WEIGHT
         names = list(PHENOTYPE_FREQUENCIES)
         phenotype = rng.choice(np.asarray(names, dtype=object), size=n, p=list(PHENOTYPE_FREQUENCIES.values()))
     elif isinstance(phenotype, str) and phenotype not in PHENOTYPE_ACTIVITY_SCORE:
-        raise AdpharmInputError(f"phenotype: {phenotype!r} is not one of PM, IM, NM, UM, mixed")
+        raise AdpharmInputError(f"{phenotype!r} is not one of PM, IM, NM, UM, mixed", field="phenotype")
     check_weight(weight_kg)
     return Covariates.of(n, weight_kg, age_y, sex, phenotype, cyp2d6_inhibitor)
+
+
+@dataclass(frozen=True)
+class PatientCovariates:
+    """Who the virtual patients are, as a caller gives it: each covariate a scalar shared by all
+    patients or an array with one value per patient (:func:`draw_covariates` draws them).
+
+    Parameters
+    ----------
+    weight_kg : float or array
+        Body weight; scales mg/kg doses and, allometrically, clearances and volumes.
+    age_y : float or array
+        Age in years.
+    sex : {"female", "male"} or array
+    phenotype : {"PM", "IM", "NM", "UM", "mixed"} or array
+        CYP2D6 phenotype; ``"mixed"`` draws it from :data:`PHENOTYPE_FREQUENCIES`.
+    cyp2d6_inhibitor : {"none", "moderate", "strong"}
+        Co-medication that inhibits CYP2D6.
+
+    Examples
+    --------
+    >>> cov = PatientCovariates(weight_kg=60.0, phenotype="PM")
+    >>> c = cov.draw(3, np.random.default_rng(0))
+    >>> c.weight_kg.tolist(), c.phenotype.tolist()
+    ([60.0, 60.0, 60.0], ['PM', 'PM', 'PM'])
+    """
+
+    weight_kg: float | np.ndarray = REFERENCE_WEIGHT_KG
+    age_y: float | np.ndarray = 40.0
+    sex: str | np.ndarray = "male"
+    phenotype: str | np.ndarray = "NM"
+    cyp2d6_inhibitor: str = "none"
+
+    def draw(self, n: int, rng: np.random.Generator) -> Covariates:
+        """The covariates of ``n`` patients (phenotypes drawn with ``rng`` when ``"mixed"``)."""
+        return draw_covariates(n, rng, self.weight_kg, self.age_y, self.sex, self.phenotype, self.cyp2d6_inhibitor)
 
 
 def iiv_covariance(model: CompartmentModel) -> tuple[list[str], np.ndarray]:
@@ -312,10 +348,10 @@ def _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, se
     for r in reg.routes:
         model.check_route(r)
     if not isinstance(n, (int, np.integer)) or n < 1 or n > MAX_SUBJECTS:
-        raise AdpharmInputError(f"n: {n} must be a whole number from 1 to {MAX_SUBJECTS:,}")
+        raise AdpharmInputError(f"{n} must be a whole number from 1 to {MAX_SUBJECTS:,}", field="n")
     hours = default_hours(reg) if hours is None else float(hours)
     if not math.isfinite(hours) or hours <= 0:
-        raise AdpharmInputError(f"hours: {hours:g} must be positive")
+        raise AdpharmInputError(f"{hours:g} must be positive", field="hours")
     step_h = default_step_h(hours) if step_h is None else float(step_h)
     if step_h <= 0 or hours / step_h > 200_000:
         raise AdpharmInputError(f"step: {step_h:g} h is not a usable output step for {hours:g} h")
@@ -383,9 +419,10 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
     table = pd.concat(tables, ignore_index=True)
     cov_df = pd.DataFrame({"subject": np.arange(1, n + 1), "weight_kg": cov.weight_kg, "age_y": cov.age_y,
                            "sex": cov.sex, "cyp2d6_phenotype": cov.phenotype})
-    res = PKResult(model.drug, reg.text, times, model.analyte_names,
-                   np.concatenate(profiles) if profiles is not None else None, table, cov_df, seed, warnings,
-                   _sources(model), flagged=flagged_parameters(model))
+    res = PKResult(drug=model.drug, regimen=reg.text, times_h=times, analytes=model.analyte_names,
+                   conc_ng_per_ml=np.concatenate(profiles) if profiles is not None else None, nca=table,
+                   covariates=cov_df, seed=seed, warnings=warnings, sources=_sources(model),
+                   flagged=flagged_parameters(model))
     if enzymes is not None:
         enzymes.finish(res)
         note = recovery_note(model.drug, kb)

@@ -327,18 +327,18 @@ def _sampling(reg: Regimen, sample_h: float | None, since_start_h: float | None)
                                     f"interval (0-{tau:g} h)")
         return tau, t_last, sample_h, t_last
     if sample_h is not None:
-        raise AdpharmInputError("since_start_h: give the time since the first dose or the time after the last dose "
-                                "(sample_h), not both")
+        raise AdpharmInputError("give the time since the first dose or the time after the last dose "
+                                "(sample_h), not both", field="since_start_h")
     t = float(since_start_h)
     if not math.isfinite(t) or t <= 0:
-        raise AdpharmInputError(f"since_start_h: {since_start_h:g} h is not after the first dose")
+        raise AdpharmInputError(f"{since_start_h:g} h is not after the first dose", field="since_start_h")
     given = [e.time_h for e in reg.events(until_h=t) if e.time_h < t]
     if not given:
-        raise AdpharmInputError(f"since_start_h: {t:g} h is not after the first dose")
+        raise AdpharmInputError(f"{t:g} h is not after the first dose", field="since_start_h")
     t_ref = max(given)
     if t - t_ref > tau:
-        raise AdpharmInputError(f"since_start_h: {t:g} h is {t - t_ref:g} h after the last dose, beyond the "
-                                f"dosing interval of {tau:g} h")
+        raise AdpharmInputError(f"{t:g} h is {t - t_ref:g} h after the last dose, beyond the "
+                                f"dosing interval of {tau:g} h", field="since_start_h")
     return tau, t_ref, t - t_ref, t_last
 
 
@@ -394,9 +394,9 @@ def tdm(drug: str, regimen: str | Regimen, *, measured: float | str | Mapping[st
     names = model.analyte_names
     meas = None if measured is None else parse_measured(measured, names, model.drug, unit)
     if not isinstance(n, (int, np.integer)) or not 1 <= n <= 100_000:
-        raise AdpharmInputError(f"n: {n} must be a whole number from 1 to 100,000")
+        raise AdpharmInputError(f"{n} must be a whole number from 1 to 100,000", field="n")
     if not (math.isfinite(residual_cv_pct) and 1 <= residual_cv_pct <= 100):
-        raise AdpharmInputError(f"residual_cv_pct: {residual_cv_pct:g} must be between 1 and 100 per cent")
+        raise AdpharmInputError(f"{residual_cv_pct:g} must be between 1 and 100 per cent", field="residual_cv_pct")
     tau, t_ref, sample_h, t_ss = _sampling(reg, sample_h, since_start_h)
     seed = DEFAULT_SEED if seed is None else seed
 
@@ -437,10 +437,12 @@ def tdm(drug: str, regimen: str | Regimen, *, measured: float | str | Mapping[st
     note = recovery_note(model.drug, kb)
     if note:
         warns.append(note)
-    res = TDMResult(model.drug, reg.text, sample_h, tau, phenotype, cyp2d6_inhibitor, age_y, n, seed, expected,
-                    consensus, quantity, variability=variability, profile_h=rel, profile_ng_per_ml=profile,
-                    warnings=warns, weight_kg=float(weight_kg), sex=str(sex), covariates_applied=applied,
-                    unit=unit, since_start_h=since_start_h, steady_state_fraction=steady_fraction)
+    res = TDMResult(drug=model.drug, regimen=reg.text, sample_h=sample_h, interval_h=tau, phenotype=phenotype,
+                    cyp2d6_inhibitor=cyp2d6_inhibitor, age_y=age_y, n=n, seed=seed, expected=expected,
+                    consensus=consensus, quantity=quantity, variability=variability, profile_h=rel,
+                    profile_ng_per_ml=profile, warnings=warns, weight_kg=float(weight_kg), sex=str(sex),
+                    covariates_applied=applied, unit=unit, since_start_h=since_start_h,
+                    steady_state_fraction=steady_fraction)
     if meas is None:
         return res
     obs_cols, obs_ng = _place_measured(res, model, meas, at_sample, typical[k], summed, idx, variability)
@@ -483,13 +485,13 @@ def _target(target, consensus: TDMRange | None, propose_dose, drug: str):
     if target is not None:
         lo, hi = (float(x) for x in target)
         if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
-            raise AdpharmInputError(f"target: {lo:g}-{hi:g} ng/mL is not a range (need 0 < low < high)")
+            raise AdpharmInputError(f"{lo:g}-{hi:g} ng/mL is not a range (need 0 < low < high)", field="target")
         return (lo, hi), "the target given"
     if consensus is not None and consensus.has_range:
         return (consensus.low_ng_per_ml, consensus.high_ng_per_ml), consensus.range_source or "bundled range"
     if propose_dose:
         raise AdpharmInputError(f"dose proposal: no therapeutic reference range is bundled for {drug}; give a target "
-                                "range (target=(low, high) ng/mL, --target LOW-HIGH)")
+                                "range (target=(low, high) ng/mL)")
     return None, None
 
 

@@ -70,7 +70,7 @@ def from_ng_per_ml(value, unit: str, mw_g_per_mol: float):
 
 def check_unit(unit: str) -> str:
     if unit not in UNITS:
-        raise AdpharmInputError(f"unit: {unit!r} is neither ng/mL nor nmol/L")
+        raise AdpharmInputError(f"{unit!r} is neither ng/mL nor nmol/L", field="unit")
     return unit
 
 
@@ -109,18 +109,18 @@ def parse_measured(measured: float | str | Mapping[str, float], analytes: list[s
         for part in measured.split(","):
             name, eq, value = part.partition("=")
             if not eq or not name.strip():
-                raise AdpharmInputError(f"measured: {part.strip()!r} is not ANALYTE=LEVEL "
-                                        "(e.g. imipramine=120,desipramine=95)")
+                raise AdpharmInputError(f"{part.strip()!r} is not ANALYTE=LEVEL "
+                                        "(e.g. imipramine=120,desipramine=95)", field="measured")
             pairs.append((name.strip(), value.strip()))
     else:
         pairs = [(str(k), str(v)) for k, v in dict(measured).items()]
     values: dict[str, float] = {}
     for name, value in pairs:
         if name not in analytes:
-            raise AdpharmInputError(f"measured: {name!r} is not an analyte of {drug} (its analytes: "
-                                    f"{', '.join(analytes)})")
+            raise AdpharmInputError(f"{name!r} is not an analyte of {drug} (its analytes: "
+                                    f"{', '.join(analytes)})", field="measured")
         if name in values:
-            raise AdpharmInputError(f"measured: {name!r} is given twice")
+            raise AdpharmInputError(f"{name!r} is given twice", field="measured")
         values[name] = _number(value, name)
     return Measured(values, unit)
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError
+from ..units import UNIT_WORDS
 from ..knowledge import loader, query
 from ..knowledge.query import PK_LABELS
 from ..knowledge.schema import SAFETY_KIND_LABELS, TARGETS
@@ -103,7 +104,7 @@ def _glance(p: dict, pathways: dict) -> list[tuple[str, dict | None]]:
         # a single value, a range, or an open-ended lower bound (the profile carries absent keys as None)
         lo = onset["low"] if onset.get("low") is not None else onset.get("value")
         hi, u = onset.get("high"), onset["unit"]
-        unit = {"h": "hours", "d": "days", "wk": "weeks"}[u]
+        unit = UNIT_WORDS[u]
         if lo == 1 and hi in (None, 1) and onset.get("value") is not None:
             unit = unit[:-1]                      # "1 week", not "1 weeks"
         if hi is None:

@@ -77,12 +77,13 @@ def _bias(t) -> list[dict[str, str]]:
 def _pooled(name: str, class_level: bool, side: str, include_unverified: bool = False) -> list[dict[str, Any]]:
     out = []
     for outcome, label in OUTCOME_LABELS.items():
-        arms = bundled.trial_arms(outcome, include_unverified=include_unverified)
         for control, control_label in CONTROLS.items():
             for window in WINDOWS:
-                t = bundled.comparison(arms, name, control, window=window)
-                if not t.empty:
-                    out.append(_binary_row(t, name, label, outcome, control, control_label, window, class_level, side))
+                pool = bundled.pool_binary(name, control, window, outcome, "RR", METHOD,
+                                           include_unverified=include_unverified, study="label")
+                if pool.pooled is not None:
+                    out.append(_binary_row(pool, name, label, outcome, control, control_label, window, class_level,
+                                           side))
     for control, control_label in CONTROLS.items():
         for window in WINDOWS:
             for measure in CONTINUOUS_MEASURES:
@@ -101,13 +102,14 @@ def _common(t, k: int, control_label: str, window: str, class_level: bool) -> di
             "population": _names(t["population"]) if len(t) else "", "bias": _bias(t) if len(t) else []}
 
 
-def _binary_row(t, name: str, label: str, outcome: str, control: str, control_label: str, window: str,
+def _binary_row(pool, name: str, label: str, outcome: str, control: str, control_label: str, window: str,
                 class_level: bool, side: str) -> dict[str, Any]:
-    """One pooled binary row: risk ratio for display (odds ratios exaggerate relative effects at these response
-    rates), the odds ratio kept in JSON, and the certainty of the displayed estimate."""
+    """One pooled binary row (``pool``: :func:`~adpharm.evidence.bundled.pool_binary` of risk ratios): risk
+    ratio for display (odds ratios exaggerate relative effects at these response rates), the odds ratio kept
+    in JSON, and the certainty of the displayed estimate."""
+    t, rr = pool.table, pool.pooled
     refs = [r for rs in t["refs"] for r in rs] + (["dersimonian1986"] if len(t) > 1 else [])
     verified = bool(t["verified"].all())
-    rr = bundled.pool_ratio(t, "RR", METHOD, study="label")
     orr = bundled.pool_ratio(t, "OR", METHOD, study="label")
     ai, n1, ci, n2 = (int(t[c].sum()) for c in ("ai", "n1i", "ci", "n2i"))
     row: dict[str, Any] = {"outcome": label, "kind": "binary", **_common(t, len(t), control_label, window, class_level),

@@ -117,7 +117,7 @@ class NBGroupMeans:
         groups = groups.astype(str)
         alpha = dispersions.reindex(counts.index).to_numpy(float)
         if not np.isfinite(alpha).all() or (alpha < 0).any():
-            raise AdpharmInputError("counts: every gene needs a finite, non-negative dispersion")
+            raise AdpharmInputError("every gene needs a finite, non-negative dispersion", field="counts")
         means, var, n = {}, {}, {}
         for g, cols in groups.groupby(groups).groups.items():
             cols = list(cols)

@@ -25,6 +25,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from .readers import DETable, SampleSheet
+from ..display import NotebookDisplay
 
 #: DESeq2 vignette's pre-filter: keep genes with at least this many reads over all samples.
 MIN_TOTAL_COUNT = 10
@@ -44,16 +45,16 @@ def design_factors(design: str) -> list[str]:
     """Column names used by a design formula such as ``~ batch + group``."""
     d = design.strip()
     if not d.startswith("~"):
-        raise AdpharmInputError(f"--design: {design!r} must be a formula starting with '~' (e.g. '~ group')")
+        raise AdpharmInputError(f"{design!r} must be a formula starting with '~' (e.g. '~ group')", field="design")
     names = re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", d[1:])
     names = [n for n in names if n not in ("C", "I", "np")]
     if not names:
-        raise AdpharmInputError(f"--design: {design!r} names no column")
+        raise AdpharmInputError(f"{design!r} names no column", field="design")
     return list(dict.fromkeys(names))
 
 
 @dataclass
-class DEResult:
+class DEResult(NotebookDisplay):
     """Differential expression of one contrast, per stratum (e.g. region) when ``by`` was given."""
 
     table: pd.DataFrame          # tidy: one row per gene (and stratum)
@@ -79,7 +80,8 @@ class DEResult:
     def de_table(self, stratum: str | None = None) -> DETable:
         t = self.table if stratum is None else self.table[self.table[self.by] == stratum]
         cols = [c for c in ("baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj") if c in t]
-        return DETable(t.set_index("gene")[cols], f"adpharm de {','.join(self.contrast)}", self.contrast)
+        return DETable(table=t.set_index("gene")[cols], source=f"adpharm de {','.join(self.contrast)}",
+                       contrast=self.contrast)
 
     def to_dict(self) -> dict:
         return {"contrast": dict(zip(("factor", "numerator", "reference"), self.contrast)),
@@ -133,13 +135,13 @@ def differential_expression(counts: pd.DataFrame, samples: SampleSheet, design: 
     subset : keep only samples whose sheet columns equal these values (e.g. ``{"sample_type": "TRAP"}``).
     """
     if not 0 < alpha < 1:
-        raise AdpharmInputError(f"--alpha: {alpha} must be between 0 and 1")
+        raise AdpharmInputError(f"{alpha} must be between 0 and 1", field="alpha")
     if min_total_count < 0:
-        raise AdpharmInputError(f"--min-count: {min_total_count} must not be negative")
+        raise AdpharmInputError(f"{min_total_count} must not be negative", field="min_total_count")
     factors = design_factors(design)
     factor, num, ref = contrast
     if factor not in factors:
-        raise AdpharmInputError(f"--contrast: factor {factor!r} is not in the design {design!r}")
+        raise AdpharmInputError(f"factor {factor!r} is not in the design {design!r}", field="contrast")
     samples = samples.subset(subset)
     sheet = samples.table
     keep = pd.Series(True, index=sheet.index)
@@ -148,7 +150,8 @@ def differential_expression(counts: pd.DataFrame, samples: SampleSheet, design: 
     levels = set(samples.column(factor)[keep])
     for g in (num, ref):
         if g not in levels:
-            raise AdpharmInputError(f"--contrast: {factor} has no level {g!r} (levels: {', '.join(sorted(levels))})")
+            raise AdpharmInputError(f"{factor} has no level {g!r} (levels: {', '.join(sorted(levels))})",
+                                    field="contrast")
     DeseqDataSet, DeseqStats, DefaultInference = _deseq()
     strata = sorted(samples.column(by)[keep].unique()) if by else [None]
     tables, groups = [], {}
@@ -166,7 +169,8 @@ def differential_expression(counts: pd.DataFrame, samples: SampleSheet, design: 
         c = counts.loc[:, k[k].index]
         c = c[c.sum(axis=1) >= max(min_total_count, 1)]
         if len(c) < 10:
-            raise AdpharmInputError(f"counts: {label}fewer than 10 genes pass --min-count {min_total_count}")
+            raise AdpharmInputError(f"{label}fewer than 10 genes pass min_total_count {min_total_count}",
+                                    field="counts")
         inference = DefaultInference(n_cpus=n_cpus)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -178,7 +182,7 @@ def differential_expression(counts: pd.DataFrame, samples: SampleSheet, design: 
             if shrink:
                 coeff = next((col for col in ds.LFC.columns if col.startswith(f"{factor}[") and num in col), None)
                 if coeff is None:  # pragma: no cover - the reference is first by construction
-                    raise AdpharmInputError(f"--shrink: no coefficient for {num} vs {ref}")
+                    raise AdpharmInputError(f"no coefficient for {num} vs {ref}", field="shrink")
                 ds.lfc_shrink(coeff=coeff)
                 res["log2FoldChange_shrunk"] = ds.results_df["log2FoldChange"]
         res.index.name = "gene"
@@ -193,4 +197,4 @@ def differential_expression(counts: pd.DataFrame, samples: SampleSheet, design: 
     meta = {"engine": f"PyDESeq2 {pydeseq2.__version__}", "adpharm": __version__,
             "filter": f"total count >= {max(min_total_count, 1)}", "independent_filtering": True,
             "cooks_outliers": "refit (>= 7 replicates) or flagged, as DESeq2", "subset": subset or {}}
-    return DEResult(table, contrast, design, alpha, by, groups, meta)
+    return DEResult(table=table, contrast=contrast, design=design, alpha=alpha, by=by, groups=groups, meta=meta)

@@ -66,7 +66,8 @@ def size_factors(counts: pd.DataFrame) -> pd.Series:
     c = counts.to_numpy(dtype=float)
     ok = (c > 0).all(axis=1)
     if ok.sum() < 10:
-        raise AdpharmInputError("counts: fewer than 10 genes are non-zero in every sample; size factors cannot be estimated")
+        raise AdpharmInputError("fewer than 10 genes are non-zero in every sample; size factors cannot be estimated",
+                                field="counts")
     logc = np.log(c[ok])
     return pd.Series(np.exp(np.median(logc - logc.mean(axis=1, keepdims=True), axis=0)),
                      index=counts.columns, name="size_factor")
@@ -211,17 +212,18 @@ def fit_dispersions(counts: pd.DataFrame, groups: pd.Series, min_total_count: in
     True
     """
     if min_total_count < 0:
-        raise AdpharmInputError(f"min_total_count: {min_total_count} must not be negative")
+        raise AdpharmInputError(f"{min_total_count} must not be negative", field="min_total_count")
     groups = groups.astype(str)
     m, p = len(groups), groups.nunique()
     if p < 2:
-        raise AdpharmInputError("groups: one level; dispersions need two groups")
+        raise AdpharmInputError("one level; dispersions need two groups", field="groups")
     if m - p < 1:
-        raise AdpharmInputError("groups: every group has one sample; no dispersion to estimate")
+        raise AdpharmInputError("every group has one sample; no dispersion to estimate", field="groups")
     c = counts.loc[:, list(groups.index)]
     c = c[c.sum(axis=1) >= max(min_total_count, 1)]
     if len(c) < 50:
-        raise AdpharmInputError(f"counts: {len(c)} genes pass the count filter ({min_total_count} reads); need 50")
+        raise AdpharmInputError(f"{len(c)} genes pass the count filter ({min_total_count} reads); need 50",
+                                field="counts")
     sf = size_factors(c)
     y = c.to_numpy(float)
     s = sf.to_numpy()[None, :]

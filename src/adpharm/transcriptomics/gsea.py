@@ -121,14 +121,14 @@ def gsea(ranking: pd.Series, sets: dict[str, list[str]], min_size: int = 15, max
     (True, True)
     """
     if permutations < 10:
-        raise AdpharmInputError(f"permutations: {permutations} must be at least 10")
+        raise AdpharmInputError(f"{permutations} must be at least 10", field="permutations")
     if not 1 <= min_size <= max_size:
         raise AdpharmInputError(f"set sizes: need 1 <= min_size ({min_size}) <= max_size ({max_size})")
     r = ranking.dropna()
     r = r[~r.index.duplicated()].sort_values(ascending=False)
     n = len(r)
     if n < 10:
-        raise AdpharmInputError(f"ranking: {n} genes with a statistic; GSEA needs a ranked list")
+        raise AdpharmInputError(f"{n} genes with a statistic; GSEA needs a ranked list", field="ranking")
     stat = np.abs(r.to_numpy(float))
     index = {g: i for i, g in enumerate(r.index)}
     kept = {name: sorted(index[g] for g in set(genes) if g in index) for name, genes in sets.items()}
@@ -164,4 +164,4 @@ def gsea(ranking: pd.Series, sets: dict[str, list[str]], min_size: int = 15, max
     meta = {"adpharm": __version__, "method": "preranked GSEA, weighted KS (p = 1), gene-set permutation null",
             "permutations": permutations, "seed": seed, "ranked_genes": n, "sets_tested": len(t),
             "sets_skipped": len(sets) - len(t), "min_size": min_size, "max_size": max_size, "collection": collection}
-    return GSEAResult(t, meta)
+    return GSEAResult(table=t, meta=meta)

@@ -19,6 +19,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 stats = lazy_module("scipy.stats")
 
@@ -62,7 +63,7 @@ def _hyper(k: int, n_a: int, n_b: int, universe: int) -> dict:
 
 
 @dataclass
-class OverlapResult:
+class OverlapResult(NotebookDisplay):
     """Pairwise overlaps of named gene lists within one universe."""
 
     table: pd.DataFrame
@@ -97,7 +98,7 @@ def overlap(lists: dict[str, list[str]], universe: list[str] | set[str], pairs: 
     """Hypergeometric overlap of every pair of ``lists`` (or the given ``pairs``) within ``universe``."""
     U = set(universe)
     if not U:
-        raise AdpharmInputError("universe: no genes")
+        raise AdpharmInputError("no genes", field="universe")
     kept = {k: sorted(set(v) & U) for k, v in lists.items()}
     dropped = {k: len(set(v) - U) for k, v in lists.items()}
     names = list(lists)
@@ -109,11 +110,11 @@ def overlap(lists: dict[str, list[str]], universe: list[str] | set[str], pairs: 
         shared[f"{a} & {b}"] = common
     t = pd.DataFrame(rows)
     t["p_adj"] = bh_adjust(t["p_enrichment"].to_numpy())
-    return OverlapResult(t, len(U), dropped, shared)
+    return OverlapResult(table=t, universe_size=len(U), dropped=dropped, shared_genes=shared)
 
 
 @dataclass
-class EnrichmentResult:
+class EnrichmentResult(NotebookDisplay):
     """Over-representation of one or more signatures in a gene-set collection."""
 
     table: pd.DataFrame
@@ -146,9 +147,9 @@ def enrichment(signatures: dict[str, list[str]], sets: dict[str, list[str]], uni
     """Test each signature against each gene set (restricted to the universe); BH per signature."""
     U = set(universe)
     if not U:
-        raise AdpharmInputError("universe: no genes")
+        raise AdpharmInputError("no genes", field="universe")
     if min_size < 1:
-        raise AdpharmInputError(f"--min-size: {min_size} must be at least 1")
+        raise AdpharmInputError(f"{min_size} must be at least 1", field="min_size")
     usable = [k for k, genes in sets.items() if len(set(genes) & U) >= min_size]
     if not usable:
         example = next(iter(U))
@@ -175,4 +176,4 @@ def enrichment(signatures: dict[str, list[str]], sets: dict[str, list[str]], uni
         rows += part
     cols = ["signature", "set", "set_size", "signature_size", "overlap", "expected", "odds_ratio", "p_value", "p_adj", "genes"]
     t = pd.DataFrame(rows, columns=cols).sort_values(["signature", "p_value"], ignore_index=True)
-    return EnrichmentResult(t, len(U), min_size, collection)
+    return EnrichmentResult(table=t, universe_size=len(U), min_size=min_size, collection=collection)

@@ -279,13 +279,13 @@ class DETable:
         return (-np.log10(p) * np.sign(t["log2FoldChange"])).rename("metric")
 
 
-def parse_contrast(text: str, option: str = "--contrast") -> tuple[str, str, str]:
+def parse_contrast(text: str, field: str = "contrast") -> tuple[str, str, str]:
     """``factor,numerator,reference`` → a tuple (DESeq2's ``contrast=c(...)`` order)."""
     parts = [s.strip() for s in str(text).split(",")]
     if len(parts) != 3 or not all(parts):
-        raise AdpharmInputError(f"{option}: {text!r} must be FACTOR,NUMERATOR,REFERENCE (e.g. group,stress,control)")
+        raise AdpharmInputError(f"{text!r} must be FACTOR,NUMERATOR,REFERENCE (e.g. group,stress,control)", field=field)
     if parts[1] == parts[2]:
-        raise AdpharmInputError(f"{option}: {text!r} compares {parts[1]!r} with itself")
+        raise AdpharmInputError(f"{text!r} compares {parts[1]!r} with itself", field=field)
     return parts[0], parts[1], parts[2]
 
 
@@ -335,7 +335,7 @@ def read_de(path: str | Path, contrast: str | None = None) -> DETable:
                     str(df["contrast_reference"].iloc[0]))
     if contrast is not None:
         spec = parse_contrast(contrast, f"{p}: contrast")
-    return DETable(out.set_index("gene"), str(p), spec)
+    return DETable(table=out.set_index("gene"), source=str(p), contrast=spec)
 
 
 # --------------------------------------------------------------------------- gene sets
@@ -405,4 +405,4 @@ def map_orthologs(de: DETable, table: str | Path) -> DETable:
     meta = dict(de.meta, orthologs={"table": str(table), "mapped": int(keep.sum()),
                                     "dropped": int((~keep).sum()),
                                     "ambiguous_pairs_dropped": int(len(pairs) - len(one))})
-    return DETable(out, de.source, de.contrast, meta)
+    return DETable(table=out, source=de.source, contrast=de.contrast, meta=meta)

@@ -282,9 +282,9 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
     True
     """
     if not 0 < alpha < 1:
-        raise AdpharmInputError(f"--alpha: {alpha} must be between 0 and 1")
+        raise AdpharmInputError(f"{alpha} must be between 0 and 1", field="alpha")
     if permutations < 0 or n_boot < 100:
-        raise AdpharmInputError("--permutations must be >= 0 and the bootstrap needs >= 100 draws")
+        raise AdpharmInputError(f"permutations {permutations} must be >= 0 and n_boot {n_boot} >= 100")
     rng = np.random.default_rng(seed)
     dc, gc = disease.contrast, drug.contrast
     mode = _mode(dc, gc)
@@ -300,7 +300,7 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
 
     if subset:
         if samples is None:
-            raise AdpharmInputError("subset: needs the sample sheet (--samples)")
+            raise AdpharmInputError("needs the sample sheet", field="subset")
         samples = samples.subset(subset)
         if counts is not None:
             counts = counts[list(samples.table.index)]
@@ -319,22 +319,23 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
                    "group_sizes": sizes_from,
                    "disease_contrast": list(dc) if dc else None, "drug_contrast": list(gc) if gc else None}
     if not (dc and gc):
-        shared_info["note"] = ("the tables do not say which groups they compare; pass --disease-contrast and "
-                               "--drug-contrast so that a shared reference can be detected")
+        shared_info["note"] = ("the tables do not say which groups they compare; give the disease and drug contrasts "
+                               "so that a shared reference can be detected")
     meta = {"adpharm": __version__, "alpha": alpha, "seed": seed, "bootstrap": n_boot, "mode": mode,
             "disease": disease.source, "drug": drug.source, "subset": dict(subset or {})}
     table = both.loc[sig].copy()
     if not linked:
         honest = {"r": np.nan, "ci_low": np.nan, "ci_high": np.nan, "genes": 0,
                   "note": "the drug contrast is not against the disease contrast's groups; no honest estimate"}
-        return ReversalResult(naive, honest, "not estimable", shared_info, {}, {}, all_genes,
-                              table.reset_index(names="gene"), meta)
+        return ReversalResult(naive=naive, honest=honest, method="not estimable", shared_reference=shared_info,
+                              independent={}, permutation={}, all_genes=all_genes,
+                              genes=table.reset_index(names="gene"), meta=meta)
 
     w = n_eff[dc[1]] / (n_eff[dc[1]] + n_eff[dc[2]])
     independent, perm, jack, notes = {}, {}, {}, []
     if counts is not None:
         if samples is None:
-            raise AdpharmInputError("--counts needs --samples")
+            raise AdpharmInputError("needs the sample sheet as well", field="counts")
         for col, levels in samples.crossed_with(dc[0], [dc[1], dc[2], gc[1]]).items():
             notes.append(f"samples differ in {col!r} ({', '.join(levels)}) within every compared group, and the "
                          f"contrasts pool them; if these are different material, give a subset "
@@ -362,7 +363,8 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
         meta["dispersions"] = disp.meta
     else:
         if "lfcSE" not in disease.table:
-            raise AdpharmInputError(f"{disease.source}: no lfcSE column; the honest estimate needs standard errors or --counts")
+            raise AdpharmInputError(f"{disease.source}: no lfcSE column; the honest estimate needs standard errors "
+                                    "or the counts")
         dis = disease.table.loc[both.index]
         z_all = pd.Series(orthogonal(both["drug"].to_numpy(), both["disease"].to_numpy(), w, mode), index=both.index)
         source = f"the tables' fold changes and lfcSE; group sizes {sizes_from}"
@@ -375,8 +377,9 @@ def reversal(disease: DETable, drug: DETable, alpha: float = 0.05, signature: li
         jack = animal_jackknife(fit, compared, dc, gc, sig, r_full=est["r"])
     table["posterior_disease"], table["orthogonal_drug"] = p_s, z_s
     method = "orthogonal contrast with empirical-Bayes disease effects"
-    return ReversalResult(naive, honest, method, shared_info, independent, perm, all_genes,
-                          table.reset_index(names="gene"), meta, notes, jack)
+    return ReversalResult(naive=naive, honest=honest, method=method, shared_reference=shared_info,
+                          independent=independent, permutation=perm, all_genes=all_genes,
+                          genes=table.reset_index(names="gene"), meta=meta, warnings=notes, jackknife=jack)
 
 
 def counts_model(counts: pd.DataFrame, samples: SampleSheet, factor: str,
@@ -497,7 +500,7 @@ def permutation_null(fit: Callable[[pd.Series], NBGroupMeans], groups: pd.Series
 # --------------------------------------------------------------------------- regions × drugs
 
 @dataclass
-class RegionReversalResult:
+class RegionReversalResult(NotebookDisplay):
     """How much of each region's disease signature each drug reverses (naive and honest)."""
 
     table: pd.DataFrame
@@ -553,7 +556,7 @@ def region_reversal(counts: pd.DataFrame, samples: SampleSheet, region: str, fac
     filtering and Cook's outliers, or in the user's own DE tables), named by ``signature_source``.
     """
     if not 0 < alpha < 1:
-        raise AdpharmInputError(f"--alpha: {alpha} must be between 0 and 1")
+        raise AdpharmInputError(f"{alpha} must be between 0 and 1", field="alpha")
     regions = sorted(samples.column(region).unique())
     levels = set(samples.column(factor))
     for g in [control, disease, *drugs]:
@@ -603,4 +606,4 @@ def region_reversal(counts: pd.DataFrame, samples: SampleSheet, region: str, fac
             "estimator": f"negative-binomial group means with DESeq2 dispersions per region ({engine})",
             "intervals": "genes: bootstrap percentile; animals: stratified delete-one jackknife, t",
             "signature": signature_source}
-    return RegionReversalResult(pd.DataFrame(rows), meta)
+    return RegionReversalResult(table=pd.DataFrame(rows), meta=meta)

@@ -30,6 +30,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 stats = lazy_module("scipy.stats")
 
@@ -51,7 +52,7 @@ def _log10_sf(k: np.ndarray, N: int, n: np.ndarray, m: np.ndarray) -> np.ndarray
 
 
 @dataclass
-class RRHOResult:
+class RRHOResult(NotebookDisplay):
     """The RRHO map (−log10 p, BY-adjusted or raw), the grid and the best cell per quadrant."""
 
     map_log10p: np.ndarray          # signed: rows = positions in A, columns = positions in B
@@ -114,7 +115,7 @@ def rrho(a: pd.Series, b: pd.Series, step: int | None = None, names: tuple[str, 
         raise AdpharmInputError(f"rrho: only {n} genes are ranked in both lists (need at least 20)")
     step = step or max(1, n // 100)
     if step < 1 or step > n // 2:
-        raise AdpharmInputError(f"--step: {step} must be between 1 and {n // 2}")
+        raise AdpharmInputError(f"{step} must be between 1 and {n // 2}", field="step")
     a, b = a.loc[genes], b.loc[genes]
     order_a = a.sort_values(ascending=False, kind="mergesort").index
     order_b = b.sort_values(ascending=False, kind="mergesort").index
@@ -179,7 +180,8 @@ def rrho(a: pd.Series, b: pd.Series, step: int | None = None, names: tuple[str, 
         perm = {"permutations": permutations, "seed": seed,
                 "p_fwer": {q: (exceed[q] + 1) / (permutations + 1) for q in QUADRANTS}}
         quad["p_permutation"] = [perm["p_fwer"][q] for q in quad["quadrant"]]
-    return RRHOResult(raw, adj, grid, grid, split_a, split_b, quad, names, n, perm)
+    return RRHOResult(map_log10p=raw, map_log10p_adj=adj, grid_a=grid, grid_b=grid, split_a=split_a, split_b=split_b,
+                      quadrants=quad, names=names, universe=n, permutation=perm)
 
 
 #: A table whose largest p-value is below this looks filtered to significant genes.
@@ -214,5 +216,5 @@ def input_warnings(a, b) -> list[str]:
                        "transcriptomics reversal corrects for it")
     else:
         out.append("shared reference group not checked: the tables do not say which groups they compare "
-                   "(pass --a-contrast and --b-contrast, FACTOR,NUMERATOR,REFERENCE)")
+                   "(give both contrasts, FACTOR,NUMERATOR,REFERENCE)")
     return out

@@ -96,7 +96,7 @@ def reference_arm(arms: list[str], given: str | None = None) -> str:
     """The given arm, else the first arm whose name says placebo/control, else the first arm."""
     if given is not None:
         if given not in arms:
-            raise AdpharmInputError(f"--reference: {given!r} is not an arm in the data ({', '.join(arms)})")
+            raise AdpharmInputError(f"{given!r} is not an arm in the data ({', '.join(arms)})", field="reference")
         return given
     return next((a for a in arms if any(w in a.lower() for w in CONTROL_WORDS)), arms[0])
 
@@ -185,7 +185,7 @@ class TrialAnalysis(NotebookDisplay):
         return self.mmrm.plot(ax)
 
 
-def analyze(data: pd.DataFrame, *, reference: str | None = None, visit: str | None = None,
+def analyse(data: pd.DataFrame, *, reference: str | None = None, visit: str | None = None,
             remission_threshold: float = 10.0, df_method: str = "satterthwaite", level: float = 0.95,
             baseline_by_visit: bool = True, strata: bool = True) -> TrialAnalysis:
     """Analyse long trial data (see the module docstring).
@@ -203,17 +203,17 @@ def analyze(data: pd.DataFrame, *, reference: str | None = None, visit: str | No
     Examples
     --------
     >>> from adpharm.trials.simulate import simulate_trial
-    >>> res = analyze(simulate_trial("ssri-mdd-8wk", 30, seed=1).data)
+    >>> res = analyse(simulate_trial("ssri-mdd-8wk", 30, seed=1).data)
     >>> type(res).__name__
     'TrialAnalysis'
     """
     check_level(level)
     if not 0 <= remission_threshold <= 60:
-        raise AdpharmInputError(f"--remission-threshold: {remission_threshold!r} must be between 0 and 60")
+        raise AdpharmInputError(f"{remission_threshold!r} must be between 0 and 60", field="remission_threshold")
     d = check_trial_data(data)
     order = visit_order(d)
     if visit is not None and visit not in order:
-        raise AdpharmInputError(f"--visit: {visit!r} is not a visit in the data ({', '.join(order)})")
+        raise AdpharmInputError(f"{visit!r} is not a visit in the data ({', '.join(order)})", field="visit")
     arms = list(dict.fromkeys(d["arm"]))
     ref = reference_arm(arms, reference)
     notes: list[str] = []
@@ -226,7 +226,7 @@ def analyze(data: pd.DataFrame, *, reference: str | None = None, visit: str | No
         d = d[d["period"] == periods[0]]
     post = [v for v in order if not np.allclose(d.loc[d["visit"] == v, "value"] - d.loc[d["visit"] == v, "baseline"], 0)]
     if not post:
-        raise AdpharmInputError("data: no post-baseline visit (every value equals its baseline)")
+        raise AdpharmInputError("no post-baseline visit (every value equals its baseline)", field="data")
     target = visit or post[-1]
     n_subj = {a: int(d.loc[d["arm"] == a, "subject"].nunique()) for a in arms}
     try:

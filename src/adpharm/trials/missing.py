@@ -55,7 +55,7 @@ DELTA_STEP, DELTA_MAX = 0.25, 30.0
 
 
 @dataclass(frozen=True)
-class RubinResult:
+class RubinResult(NotebookDisplay):
     """Rubin's rules over ``m`` completed-data estimates."""
 
     estimate: float
@@ -70,6 +70,16 @@ class RubinResult:
 
     def to_dict(self) -> dict:
         return {k: float(v) if k != "m" else int(v) for k, v in self.__dict__.items()}
+
+    def summary(self) -> pd.DataFrame:
+        """One row: the pooled estimate, its interval and the variance components."""
+        return pd.DataFrame([self.to_dict()])
+
+    def plot(self, ax=None):
+        """The pooled estimate with its interval (Barnard-Rubin degrees of freedom)."""
+        from ..figures import interval_plot
+        return interval_plot([f"{self.m} imputations"], [self.estimate], [self.ci_lb], [self.ci_ub],
+                             xlabel="estimate (Rubin's rules)", ax=ax)
 
 
 def rubin(estimates, variances, df_complete: float, level: float = 0.95) -> RubinResult:
@@ -98,7 +108,8 @@ def rubin(estimates, variances, df_complete: float, level: float = 0.95) -> Rubi
     se = float(np.sqrt(t))
     crit = float(stats.t.ppf(0.5 + level / 2, df))
     p = float(2 * stats.t.sf(abs(qbar) / se, df)) if se > 0 else 0.0
-    return RubinResult(qbar, se, df, qbar - crit * se, qbar + crit * se, p, w, b, m)
+    return RubinResult(estimate=qbar, se=se, df=df, ci_lb=qbar - crit * se, ci_ub=qbar + crit * se, p=p, within_var=w,
+                       between_var=b, m=m)
 
 
 @dataclass
@@ -280,7 +291,7 @@ def sensitivity(data: pd.DataFrame, reference: str, active: str, visit: str, vis
     if visit not in visits:
         raise AdpharmInputError(f"visit {visit!r}: not one of the visits {visits}")
     if not (isinstance(imputations, int) and 2 <= imputations <= 1000):
-        raise AdpharmInputError(f"imputations: {imputations!r} must be a whole number from 2 to 1000")
+        raise AdpharmInputError(f"{imputations!r} must be a whole number from 2 to 1000", field="imputations")
     use = visits[:visits.index(visit) + 1]
     wide, fixed = _wide(data, [reference, active], use)
     n_missing = {a: int(np.isnan(wide[a][:, -1]).sum()) for a in (reference, active)}
@@ -319,6 +330,7 @@ def sensitivity(data: pd.DataFrame, reference: str, active: str, visit: str, vis
     if fixed:
         notes.append(f"{fixed} patient(s) had ratings after a missed visit; those later ratings were set aside to make "
                      "the data monotone")
-    return SensitivityResult(visit, active, reference, results, tip,
-                             pd.DataFrame(rows, columns=["delta", "estimate", "se", "p"]), n_missing, fixed,
-                             imputations, seed, alpha, notes)
+    return SensitivityResult(visit=visit, active=active, reference=reference, strategies=results, tipping_delta=tip,
+                             tipping_curve=pd.DataFrame(rows, columns=["delta", "estimate", "se", "p"]),
+                             n_missing=n_missing, n_made_monotone=fixed, m=imputations, seed=seed, alpha=alpha,
+                             notes=notes)

@@ -42,6 +42,7 @@ import pandas as pd
 from ..errors import AdpharmInputError, check_level
 from ..io import jsonable
 from ..lazy import lazy_module
+from ..display import NotebookDisplay
 
 optimize = lazy_module("scipy.optimize")
 stats = lazy_module("scipy.stats")
@@ -68,7 +69,7 @@ class _Design:
 
 
 @dataclass
-class MMRMResult:
+class MMRMResult(NotebookDisplay):
     """Fitted MMRM: coefficients, covariance, contrasts of each arm with the reference at each visit."""
 
     coef: pd.DataFrame                 # name, estimate, se
@@ -443,5 +444,7 @@ def _fit(des: _Design, baseline_by_visit: bool, df_method: str, level: float) ->
             ls.append({"arm": a, "visit": v, "estimate": float(c @ beta), "se": math.sqrt(float(c @ Phi @ c))})
     lsmeans = pd.DataFrame(ls)
     sigma = pd.DataFrame(S, index=des.visits, columns=des.visits)
-    return MMRMResult(coef, contrasts, lsmeans, sigma, -0.5 * f, des.n_subjects, des.n_obs, des.reference,
-                      df_method, level, bool(converged), des.dropped, baseline_by_visit, list(des.covariates))
+    return MMRMResult(coef=coef, contrasts=contrasts, lsmeans=lsmeans, sigma=sigma, loglik_reml=-0.5 * f,
+                      n_subjects=des.n_subjects, n_obs=des.n_obs, reference=des.reference, df_method=df_method,
+                      level=level, converged=bool(converged), not_estimable=des.dropped,
+                      baseline_by_visit=baseline_by_visit, covariates=list(des.covariates))

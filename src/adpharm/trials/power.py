@@ -211,7 +211,7 @@ class Executor:
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None):
         if workers is not None and (not isinstance(workers, int) or workers < 0 or workers > 256):
-            raise AdpharmInputError(f"--workers: {workers!r} must be a whole number from 0 to 256")
+            raise AdpharmInputError(f"{workers!r} must be a whole number from 0 to 256", field="workers")
         self.workers, self.scheduler = workers, scheduler
         self.client = self.cluster = None
         if workers == 0 and scheduler is None:
@@ -221,12 +221,12 @@ class Executor:
             from dask.distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - the trials extra installs dask
             raise AdpharmInputError("power on Dask needs dask[distributed] (pip install adpharm[trials]); "
-                                    "or give --workers 0") from None
+                                    "or give workers=0") from None
         if scheduler is not None:
             try:
                 self.client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
-                raise AdpharmInputError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+                raise AdpharmInputError(f"{scheduler}: cannot connect ({exc})", field="scheduler") from None
             self.name = f"Dask scheduler {scheduler}"
         else:
             n = workers or max(1, min(os.cpu_count() or 1, 8))
@@ -306,21 +306,21 @@ def power(protocol: TrialProtocol | str, reps: int = DEFAULT_REPS, *, n_per_arm:
     """
     proto = protocol if isinstance(protocol, TrialProtocol) else load_protocol(protocol)
     if not isinstance(reps, (int, np.integer)) or not 1 <= reps <= MAX_REPS:
-        raise AdpharmInputError(f"--reps: {reps!r} must be a whole number from 1 to {MAX_REPS:,}")
+        raise AdpharmInputError(f"{reps!r} must be a whole number from 1 to {MAX_REPS:,}", field="reps")
     if null:
         proto = null_protocol(proto)
     if n_per_arm is not None and target_power is not None:
-        raise AdpharmInputError("give --n-per-arm or --target-power, not both")
+        raise AdpharmInputError("give n_per_arm or target_power, not both")
     if target_power is not None and not 0 < target_power < 1:
-        raise AdpharmInputError(f"--target-power: {target_power!r} must be between 0 and 1")
+        raise AdpharmInputError(f"{target_power!r} must be between 0 and 1", field="target_power")
     if target_power is not None and reps < MIN_SEARCH_REPS:
-        raise AdpharmInputError(f"--reps: {reps} replicates per size is too few for --target-power (at least "
+        raise AdpharmInputError(f"{reps} replicates per size is too few for target_power (at least "
                                 f"{MIN_SEARCH_REPS}: Monte Carlo noise, SE {math.sqrt(0.16 / reps):.3f} at power "
-                                f"0.8, would make the search's curve zigzag and its answer arbitrary)")
+                                f"0.8, would make the search's curve zigzag and its answer arbitrary)", field="reps")
     if n_per_arm is not None and not 1 <= n_per_arm <= 20_000:
-        raise AdpharmInputError(f"--n-per-arm: {n_per_arm!r} must be from 1 to 20,000")
+        raise AdpharmInputError(f"{n_per_arm!r} must be from 1 to 20,000", field="n_per_arm")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise AdpharmInputError(f"--seed: {seed!r} must be a non-negative whole number")
+        raise AdpharmInputError(f"{seed!r} must be a non-negative whole number", field="seed")
     seeds = replicate_seeds(int(seed), int(reps))
     endpoint = proto.primary.model_dump()
     misses = warnings_for(proto.id, *{f"drug:{t.drug}" for a in proto.arms for t in a.treatments})
@@ -330,8 +330,9 @@ def power(protocol: TrialProtocol | str, reps: int = DEFAULT_REPS, *, n_per_arm:
             reps_df = _power_at(proto, n, seeds, ex, progress)
             k = int(reps_df["success"].sum())
             lo, hi = _clopper_pearson(k, reps)
-            return PowerResult(proto.id, endpoint, n, reps, int(seed), k / reps, lo, hi, reps_df, ex.name,
-                               warnings=misses, null=null)
+            return PowerResult(protocol=proto.id, endpoint=endpoint, n_per_arm=n, reps=reps, seed=int(seed),
+                               power=k / reps, ci_lb=lo, ci_ub=hi, replicates=reps_df, workers=ex.name, warnings=misses,
+                               null=null)
         tried: dict[int, pd.DataFrame] = {}
 
         def pw(n):
@@ -342,8 +343,8 @@ def power(protocol: TrialProtocol | str, reps: int = DEFAULT_REPS, *, n_per_arm:
         while pw(hi_n) < target_power:
             lo_n = hi_n
             if hi_n >= max_n_per_arm:
-                raise AdpharmInputError(f"--target-power {target_power}: not reached with {max_n_per_arm} patients "
-                                        f"per arm (power {pw(hi_n):.3f})")
+                raise AdpharmInputError(f"{target_power} is not reached with {max_n_per_arm} patients "
+                                        f"per arm (power {pw(hi_n):.3f})", field="target_power")
             hi_n = min(2 * hi_n, max_n_per_arm)
         while hi_n - lo_n > max(1, int(0.02 * hi_n)):
             mid = (lo_n + hi_n) // 2
@@ -359,5 +360,6 @@ def power(protocol: TrialProtocol | str, reps: int = DEFAULT_REPS, *, n_per_arm:
                            "ci_lb": lo, "ci_ub": hi})
         k = int(tried[hi_n]["success"].sum())
         lo, hi = _clopper_pearson(k, reps)
-        return PowerResult(proto.id, endpoint, hi_n, reps, int(seed), k / reps, lo, hi, tried[hi_n], ex.name,
-                           search, target_power, misses, null)
+        return PowerResult(protocol=proto.id, endpoint=endpoint, n_per_arm=hi_n, reps=reps, seed=int(seed),
+                           power=k / reps, ci_lb=lo, ci_ub=hi, replicates=tried[hi_n], workers=ex.name, search=search,
+                           target_power=target_power, warnings=misses, null=null)

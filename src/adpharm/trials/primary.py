@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..errors import AdpharmInputError
 from .protocol import TrialProtocol
+from ..display import NotebookDisplay
 
 __all__ = ["MMRM_METHOD", "MMRM_STRATA_METHOD", "PrimaryResult", "primary_analysis", "primary_result", "primary_test"]
 
@@ -64,7 +65,7 @@ def primary_analysis(proto: TrialProtocol, data: pd.DataFrame) -> dict:
         return {"estimate": None if rd is None else float(rd), "ci_lb": None, "ci_ub": None, "p": r.get("fisher_p"),
                 "method": f"risk difference in {ep.kind} (MADRS <= {'50 % of baseline' if ep.kind == 'response' else thr}),"
                           " missing = failure, Fisher's exact test"}
-    first = d[d["period"] == d["period"].min()]          # a crossover's first period, as analyze() does
+    first = d[d["period"] == d["period"].min()]          # a crossover's first period, as analyse() does
     surv = survival_analysis(first, ref, [ref, active], visit_order(first), [])
     if not surv or not surv["logrank"]:
         return _result(None, "log-rank test of time to response")
@@ -87,7 +88,7 @@ def primary_test(proto: TrialProtocol, data: pd.DataFrame) -> tuple[float | None
 
 
 @dataclass
-class PrimaryResult:
+class PrimaryResult(NotebookDisplay):
     """The primary endpoint's result and the estimand it estimates."""
 
     protocol: str
@@ -105,6 +106,21 @@ class PrimaryResult:
     def to_dict(self) -> dict:
         return {"endpoint": self.endpoint, "visit": self.visit, **self.analysis, "alpha": self.alpha,
                 "significant": self.significant}
+
+    def summary(self) -> pd.DataFrame:
+        """One row: the endpoint, the visit, the estimate, its interval and p."""
+        return pd.DataFrame([self.to_dict()])
+
+    def plot(self, ax=None):
+        """The primary estimate (drug minus control) with its interval."""
+        from ..figures import interval_plot
+        a = self.analysis
+        return interval_plot([f"{self.endpoint}{' at ' + self.visit if self.visit else ''}"], [a["estimate"]],
+                             [a["ci_lb"]], [a["ci_ub"]], xlabel=f"drug - control ({a['method']})",
+                             title=f"{self.protocol}: primary endpoint", ax=ax)
+
+    def __str__(self) -> str:
+        return self.text()
 
     def text(self) -> str:
         a = self.analysis
@@ -129,5 +145,6 @@ def primary_result(proto: TrialProtocol, data: pd.DataFrame) -> PrimaryResult:
     ('change', '24h')
     """
     ep = proto.primary
-    return PrimaryResult(proto.id, ep.kind, ep.visit, primary_analysis(proto, data), ep.alpha,
-                         None if proto.estimand is None else proto.estimand.model_dump(mode="json"))
+    return PrimaryResult(protocol=proto.id, endpoint=ep.kind, visit=ep.visit, analysis=primary_analysis(proto, data),
+                         alpha=ep.alpha,
+                         estimand=None if proto.estimand is None else proto.estimand.model_dump(mode="json"))

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..errors import AdpharmInputError
 from ..knowledge.loader import validate_model
+from ..units import hours
 
 BUNDLED_DIR = Path(__file__).parent / "protocols"
 #: scales the simulation can rate, and the column each becomes in the long output
@@ -38,8 +39,6 @@ UNSIMULATED_SCALES = {
 }
 _VISIT = re.compile(r"^(?:(?P<base>baseline|screening)|(?P<n>\d+(?:\.\d+)?)\s*(?P<u>min|h|hours?|d|days?|w|weeks?)"
                     r"|(?P<u2>day|week)\s*(?P<n2>\d+(?:\.\d+)?))$", re.IGNORECASE)
-_HOURS = {"min": 1 / 60, "h": 1.0, "hour": 1.0, "hours": 1.0, "d": 24.0, "day": 24.0, "days": 24.0,
-          "w": 168.0, "week": 168.0, "weeks": 168.0}
 
 
 def visit_hours(label: str) -> float | None:
@@ -51,8 +50,8 @@ def visit_hours(label: str) -> float | None:
     if m["base"]:
         return 0.0
     if m["n"] is not None:
-        return float(m["n"]) * _HOURS[m["u"].lower()]
-    return float(m["n2"]) * _HOURS[m["u2"].lower()]
+        return hours(float(m["n"]), m["u"])
+    return hours(float(m["n2"]), m["u2"])
 
 
 class _Strict(BaseModel):

@@ -124,7 +124,7 @@ def designs(split: Split = "all", drugs: list[str] | None = None) -> tuple[list[
     """
     from ..knowledge.loader import bundled
     if split not in SPLITS:
-        raise AdpharmInputError(f"split: {split!r} is not one of {', '.join(SPLITS)}")
+        raise AdpharmInputError(f"{split!r} is not one of {', '.join(SPLITS)}", field="split")
     kb = bundled()
     modelled = _modelled_drugs()
     if drugs is not None:

@@ -457,8 +457,10 @@ def _assemble(ctx: _Context, dr: _Draws, effect: np.ndarray, side: dict, remissi
                              "last_visit": [schedule[i][1] if i >= 0 else None for i in last],
                              "completed": observed[:, -1]})
     drugs = {f"drug:{t.drug}" for a in proto.arms for t in a.treatments}
-    return TrialResult(proto, data, subjects, dr.seed, ctx.n_per_arm, dr.screened, ctx.model, remission_threshold,
-                       sorted(ctx.warnings) + warnings_for(proto.id, *drugs), dict(ctx.expectancy_factor))
+    return TrialResult(protocol=proto, data=data, subjects=subjects, seed=dr.seed, n_per_arm=ctx.n_per_arm,
+                       screened=dr.screened, model=ctx.model, remission_threshold=remission_threshold,
+                       warnings=sorted(ctx.warnings) + warnings_for(proto.id, *drugs),
+                       expectancy_factor=dict(ctx.expectancy_factor))
 
 
 def _rate(params, pts: Patients, effect, t_procedure_h, t_contact_h, factor, z):

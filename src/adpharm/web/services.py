@@ -150,11 +150,12 @@ def simulate(drug: str, regimen: str, days: float, n: int, seed: int, weight_kg:
     from ..mechanism.simulate import model_version
     from ..mechanism.simulate import simulate as mech
     from ..pharmacology.occupancy import occupancy
+    from ..pharmacology.simulate import PatientCovariates
     from ..pharmacology.simulate import simulate as pk_sim
     pk_hours = min(days * 24.0, 24.0 * 14)
     pk = pk_sim(drug, regimen, hours=pk_hours, n=n, seed=seed, weight_kg=weight_kg, keep_profiles=True)
     occ = occupancy(pk)
-    m = mech((drug, regimen), days, n=n, seed=seed, weight_kg=weight_kg)
+    m = mech((drug, regimen), days, n=n, seed=seed, covariates=PatientCovariates(weight_kg=weight_kg))
     s = _stride(len(pk.times_h))
     conc = {a: _band(pk.conc_ng_per_ml[:, s, i]) for i, a in enumerate(pk.analytes)}
     occupancy_series = {t: _band(100 * occ.fraction[:, s, j]) for j, t in enumerate(occ.targets)}
@@ -207,7 +208,9 @@ def tdm(drug: str, regimen: str, measured: float | str | None, sample_h: float |
 def mechanism(drug: str, regimen: str, days: float, n: int, seed: int, weight_kg: float) -> dict:
     """`adpharm mechanism simulate` as JSON: state and MADRS trajectories, onset, rates, provenance."""
     from ..mechanism.simulate import simulate as mech
-    return jsonable(mech((drug, regimen), days, n=n, seed=seed, weight_kg=weight_kg).to_dict())
+    from ..pharmacology.simulate import PatientCovariates
+    return jsonable(mech((drug, regimen), days, n=n, seed=seed, covariates=PatientCovariates(weight_kg=weight_kg))
+                    .to_dict())
 
 
 # --------------------------------------------------------------------------- trials
