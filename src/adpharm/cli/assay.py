@@ -129,11 +129,10 @@ def _file_geometry(e) -> dict:
     if e.lane_labels is not None and len(e.lane_labels):
         labels.update(e.lane_labels.iloc[0].dropna().to_dict())
     out = {}
-    for key, parse, option in (("crop", western.parse_box, "crop"), ("lanes", western.parse_lanes, "lanes"),
-                               ("band_rows", western.parse_rows, "band_rows")):
+    for key, parse in (("crop", western.parse_box), ("lanes", western.parse_lanes), ("band_rows", western.parse_rows)):
         text = str(labels.get(key, "")).strip()
         if text and text.lower() != "nan":
-            out[key] = parse(text, option)      # batch.run names the manifest row and the file
+            out[key] = parse(text, key)      # the key is the field; batch.run names the manifest row and the file
     return out
 
 
