@@ -1,5 +1,7 @@
 """Every command, run as users run it: output, exit codes and one-line errors."""
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -166,3 +168,20 @@ def test_engine_errors_name_the_flag_the_user_typed(args, expected):
     ``drug_class``, ``hours``); the command line shows the flag, even where the two are spelt differently."""
     r = run_cli(*args)
     assert r.returncode == 2 and r.stderr.strip() == expected, r.stderr
+
+
+@pytest.mark.parametrize("argv,absent", [
+    (["drug", "ketamine", "--format", "json"], ["adpharm.assays", "adpharm.transcriptomics", "adpharm.cli.meta"]),
+    (["protocols"], ["adpharm.assays", "adpharm.cli.pk", "adpharm.evidence"]),
+])
+def test_a_command_imports_only_its_own_module(argv, absent):
+    """`adpharm drug ketamine` builds the command line with its own command only: the assays, the
+    transcriptomics and the other command modules are never imported, so start-up costs what it needs."""
+    code = ("import sys; from adpharm.cli.main import run; sys.argv = ['adpharm', *%r]\n"
+            "try:\n    run()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "print(sorted(m for m in sys.modules if m.startswith('adpharm')))" % (argv,))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    loaded = r.stdout.strip().splitlines()[-1]
+    for mod in absent:
+        assert f"'{mod}" not in loaded, mod

@@ -71,7 +71,7 @@ def test_manifest_of_videos_pools_groups(tmp_path):
     rows = ["file,animal,group"]
     slow = (0.02, 0.10, 0.20, 0.25, 0.25, 0.30)          # drug: less immobility
     for i, (group, target) in enumerate([("vehicle", fstvideo.TARGET)] * 2 + [("drug", slow)] * 2):
-        fstvideo.write(tmp_path / f"m{i}.avi", fps=25.0, size=(240, 180), seed=20 + i, target=target)
+        fstvideo.write(tmp_path / f"m{i}.avi", fps=10.0, size=(240, 180), seed=20 + i, target=target)   # 10 fps: what a cheap camera gives
         rows.append(f"m{i}.avi,m{i},{group}")
     rows.append("gone.avi,m9,drug")
     (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")

@@ -175,3 +175,17 @@ def test_a_recording_with_an_artefact_but_no_fepsp_is_an_error_not_a_number(tmp_
     res = run_cli("assay", "ltp", "--baseline", str(tmp_path / "b.csv"), "--post", str(tmp_path / "p.csv"))
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert f"{tmp_path / 'b.csv'}: no fEPSP after the stimulus" in res.stderr and "noise SDs" in res.stderr
+
+
+@pytest.mark.parametrize("name", ["pyabf_f1", "nphys_LTDctrl_2018_08_13_2007"])
+def test_sweeps_sliced_from_the_data_block_are_pyabfs_own_sweeps(name):
+    """read_abf slices fixed-length sweeps from pyabf's data block instead of calling setSweep per sweep
+    (which rebuilds the epoch table each time: quadratic in sweeps). Each sweep equals pyabf's setSweep."""
+    import pyabf
+    path = data(name)
+    r = read_abf(path, channel=0)
+    abf = pyabf.ABF(str(path))
+    for i in range(abf.sweepCount):
+        abf.setSweep(i, channel=0)
+        assert np.array_equal(r.sweeps[i], abf.sweepY)
+    assert np.array_equal(r.t_ms, abf.sweepX * 1000)

@@ -39,7 +39,14 @@ def test_power_interval_is_clopper_pearson():
 
 @pytest.mark.slow
 def test_target_power_search_reaches_the_target():
-    r = power("ketamine-trd-iv", 200, target_power=0.8, seed=2, workers=2)
+    """The search (doubling, then bisection to 2 %) ends at a size whose power reaches the target while the sizes
+    just below it do not. The protocol's primary analysis is swapped for ANCOVA (LOCF) so that the 200 replicates
+    per size the search requires cost seconds, not minutes of MMRM fits; the MMRM path has its own power tests."""
+    from adpharm.trials.protocol import load_protocol
+    proto = load_protocol("ketamine-vs-midazolam")
+    endpoints = proto.endpoints.model_copy(update={"primary": proto.primary.model_copy(update={"analysis": "ancova"})})
+    r = power(proto.model_copy(update={"endpoints": endpoints}), 200, target_power=0.8, seed=2, workers=0)
+    assert len(r.search) >= 4 and r.search[0]["power"] < 0.8 <= r.search[-1]["power"]
     assert r.power >= 0.8
     smaller = [s for s in r.search if s["n_per_arm"] < r.n_per_arm]
     assert all(s["power"] < 0.8 for s in smaller if s["n_per_arm"] >= r.n_per_arm - max(1, int(0.02 * r.n_per_arm)))
@@ -96,9 +103,10 @@ def test_a_search_with_too_few_replicates_is_refused_saying_why():
 
 @pytest.mark.slow
 def test_null_gives_the_type_i_error_of_the_primary_analysis():
-    """Every arm given the control: the MMRM's two-sided rejection rate is 0.05 within 2 Monte Carlo SE."""
+    """Every arm given the control (midazolam in both arms): the MMRM's two-sided rejection rate is 0.05 within
+    2 Monte Carlo SE."""
     from adpharm.trials.power import power
-    r = power("ssri-mdd-8wk", 200, n_per_arm=60, seed=0, workers=0, null=True)
+    r = power("ketamine-vs-midazolam", 200, n_per_arm=60, seed=0, workers=0, null=True)
     d = r.to_dict()
     assert d["null"] and abs(d["type_i_error"] - 0.05) <= 2 * d["mc_se"] + 1e-9, d
     assert abs(d["mean_estimate"]) < 0.5

@@ -133,7 +133,7 @@ def test_a_server_restart_keeps_finished_jobs_and_interrupts_running_ones(tmp_pa
         finished = _poll(port, job["id"])
         assert finished["state"] == "done" and finished["result"]["reps"] == 4
         status, long = _request(port, "POST", "/api/jobs/power",
-                                {"protocol": "imipramine-chronic", "n_per_arm": 200, "reps": 2000, "seed": 4})
+                                {"protocol": "imipramine-chronic", "n_per_arm": 20, "reps": 2000, "seed": 4})
         assert status == 202
         time.sleep(1.0)
     finally:

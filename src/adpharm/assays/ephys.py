@@ -52,11 +52,16 @@ def read_abf(path: str | Path, channel: int = 0) -> Recording:
         abf = pyabf.ABF(str(p))
         if channel >= abf.channelCount:
             raise AdpharmInputError(f"{p}: channel {channel} requested, the file has {abf.channelCount}")
-        sweeps = []
-        for i in range(abf.sweepCount):
-            abf.setSweep(i, channel=channel)
-            sweeps.append(np.array(abf.sweepY, dtype=float))
+        abf.setSweep(0, channel=channel)
         t_ms = np.array(abf.sweepX, dtype=float) * 1000
+        points = abf.sweepPointCount
+        if abf.data.shape[1] == abf.sweepCount * points:    # fixed-length sweeps laid end to end: slice them
+            sweeps = list(np.asarray(abf.data[channel], dtype=float).reshape(abf.sweepCount, points))
+        else:   # variable-length sweeps: pyabf finds each one (setSweep rebuilds the epoch table, O(sweeps^2))
+            sweeps = []
+            for i in range(abf.sweepCount):
+                abf.setSweep(i, channel=channel)
+                sweeps.append(np.array(abf.sweepY, dtype=float))
         starts = np.array(abf.sweepTimesSec, dtype=float)
         if abf.abfVersion["major"] == 1:
             interval = _abf1_episode_interval_s(p)

@@ -1,29 +1,50 @@
 """The ``adpharm`` command: one noun, then a verb where needed (see design.md)."""
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
 
 from .. import RESEARCH_NOTICE, __version__
 from ..errors import shorten
-from . import assay, compare, datasets, knowledge, mechanism, meta, pk, serve, transcriptomics, trial
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help=f"adpharm {__version__}: executable comparison of antidepressants. {RESEARCH_NOTICE}")
-app.command("drugs")(knowledge.drugs)
-app.command("drug")(knowledge.drug)
-app.command("compare")(compare.compare)
-app.add_typer(pk.app, name="pk")
-app.add_typer(mechanism.app, name="mechanism")
-app.add_typer(meta.app, name="meta")
-app.add_typer(assay.app, name="assay")
-app.add_typer(transcriptomics.app, name="transcriptomics")
-app.command("protocols")(trial.protocols)
-app.command("protocol")(trial.protocol)
-app.add_typer(trial.app, name="trial")
-app.command("serve")(serve.serve)
-app.add_typer(datasets.app, name="datasets")
+#: every top-level name of the command line: a command (a function of a module of this package) or a group
+#: (a module's ``app``), in the order ``adpharm --help`` lists them
+COMMANDS: dict[str, tuple[str, str]] = {
+    "drugs": ("knowledge", "drugs"), "drug": ("knowledge", "drug"), "compare": ("compare", "compare"),
+    "pk": ("pk", "app"), "mechanism": ("mechanism", "app"), "meta": ("meta", "app"), "assay": ("assay", "app"),
+    "transcriptomics": ("transcriptomics", "app"), "protocols": ("trial", "protocols"),
+    "protocol": ("trial", "protocol"), "trial": ("trial", "app"), "serve": ("serve", "serve"),
+    "datasets": ("datasets", "app"),
+}
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The ``adpharm`` command with every command and group, or with only the one named ``only``.
+
+    A run imports only the module of the command it runs (``adpharm drug ketamine`` does not import the
+    assays, the meta-analysis or the transcriptomics engines), so that start-up costs what the command needs;
+    help and an unknown name build everything, so that they list every command.
+    """
+    app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                      help=f"adpharm {__version__}: executable comparison of antidepressants. {RESEARCH_NOTICE}")
+    for name, (module, attr) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        obj = getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+        if isinstance(obj, typer.Typer):
+            app.add_typer(obj, name=name)
+        else:
+            app.command(name)(obj)
+    app.callback()(_root)
+    return app
+
+
+def __getattr__(name: str):
+    if name == "app":        # the whole command line, for introspection (tests, documentation)
+        return build_app()
+    raise AttributeError(name)
 
 
 def _version(value: bool) -> None:
@@ -32,7 +53,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="Print the version and exit.")) -> None:
     """adpharm's commands."""
@@ -60,7 +80,9 @@ def run() -> None:
         warnings.filterwarnings("ignore", category=RuntimeWarning)
         warnings.filterwarnings("ignore", module=QUIET_MODULES)
     try:
-        code = app(standalone_mode=False)
+        words = [a for a in sys.argv[1:] if not a.startswith("-")][:1]
+        only = words[0] if words and words[0] in COMMANDS and "--help" not in sys.argv[1:2] else None
+        code = build_app(only)(standalone_mode=False)
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
     except Exception as exc:

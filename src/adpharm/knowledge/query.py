@@ -16,12 +16,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from ..errors import AdpharmInputError, UnknownNameError
+from ..lazy import lazy_module
 from . import loader, store
 from ..units import HOURS_PER_WEEK, hours
 from .schema import TARGETS, CitedValue
+
+pd = lazy_module("pandas")
 
 PK_LABELS = {
     "bioavailability_pct": "Oral/absolute bioavailability",

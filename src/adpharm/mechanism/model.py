@@ -95,19 +95,12 @@ class CascadeModel:
         """Every assignment for states ``y`` (``(patients, states)``) and inputs: a name -> array namespace."""
         ns: dict[str, Any] = dict(FUNCTIONS, **params)
         ns.update(inputs)
-        for j, s in enumerate(self.states):
-            ns[s] = y[:, j]
-        for name, code in self._code["assign"]:
-            ns[name] = eval(code, {"__builtins__": {}}, ns)  # noqa: S307
+        ns.update(self._code["evaluate"](y, inputs, params))
         return ns
 
     def production(self, y: np.ndarray, inputs: dict[str, np.ndarray], params: dict[str, Any]) -> np.ndarray:
         """Production terms ``(patients, states)``: the nonlinear part of the right-hand side."""
-        ns = self.evaluate(y, inputs, params)
-        out = np.empty_like(y)
-        for j, s in enumerate(self.states):
-            out[:, j] = eval(self._code["production"][s], {"__builtins__": {}}, ns)  # noqa: S307
-        return out
+        return self._code["production"](y, inputs, params)
 
     def initial(self, n: int) -> np.ndarray:
         return np.tile(np.array([s.initial for s in self.states.values()], dtype=float), (n, 1))
@@ -218,12 +211,39 @@ def parse(data: Any, path: str = "cascade.yaml", references: set[str] | None = N
         states[name] = State(name, float(s["initial"]), _check_expr(s["production"], f"states.{name}.production", known, path),
                              decay, s.get("label", name), s.get("arm", ""))
     model = CascadeModel(str(data["version"]), dict(data["inputs"]), params, assignments, states, path)
-    model._code = {
-        "assign": [(k, compile(v, f"{path}:{k}", "eval")) for k, v in assignments.items()],
-        "production": {k: compile(s.production, f"{path}:{k}", "eval") for k, s in states.items()},
-        "decay": {k: compile(s.decay_per_h, f"{path}:{k}", "eval") for k, s in states.items()},
-    }
+    model._code = {"decay": {k: compile(s.decay_per_h, f"{path}:{k}", "eval") for k, s in states.items()},
+                   **_compile_rhs(model)}
     return model
+
+
+class _Prefix(ast.NodeTransformer):
+    """Renames every model name ``x`` to the local variable ``v_x`` (functions keep their names)."""
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return node if node.id in FUNCTIONS else ast.copy_location(ast.Name(f"v_{node.id}", node.ctx), node)
+
+
+def _compile_rhs(model: CascadeModel) -> dict[str, Any]:
+    """The assignments and production terms compiled once into two Python functions of ``(y, inputs, params)``.
+
+    Each expression's tree is kept as parsed (names become local variables), so the arithmetic and its
+    order are those of the declared text; a local-variable function avoids rebuilding a namespace and
+    calling ``eval`` per expression at every stage of every step.
+    """
+    def expr(text: str) -> str:
+        return ast.unparse(_Prefix().visit(ast.parse(text, mode="eval")))
+    head = [f"    v_{k} = u[{k!r}]" for k in model.inputs]
+    head += [f"    v_{k} = p[{k!r}]" for k in model.parameters]
+    head += [f"    v_{k} = y[:, {j}]" for j, k in enumerate(model.states)]
+    head += [f"    v_{k} = {expr(e)}" for k, e in model.assignments.items()]
+    prod = [f"    out[:, {j}] = {expr(s.production)}" for j, s in enumerate(model.states.values())]
+    names = [*model.states, *model.assignments]
+    src = "\n".join(["def evaluate(y, u, p):", *head,
+                     "    return {" + ", ".join(f"{k!r}: v_{k}" for k in names) + "}",
+                     "def production(y, u, p):", *head, "    out = np.empty_like(y)", *prod, "    return out", ""])
+    ns: dict[str, Any] = {"__builtins__": {}, "np": np, **FUNCTIONS}
+    exec(compile(src, f"<{model.source}: right-hand side>", "exec"), ns)  # noqa: S102 - checked expressions only
+    return {"evaluate": ns["evaluate"], "production": ns["production"]}
 
 
 def load(path: str | Path | None = None) -> CascadeModel:

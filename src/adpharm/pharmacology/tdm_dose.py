@@ -30,12 +30,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
 from ..display import NotebookDisplay
 from ..io import jsonable
+from ..lazy import lazy_module
 from .model import CompartmentModel, Covariates
 from .simulate import PERCENTILES, iiv_covariance, solve_chunk
+
+optimize = lazy_module("scipy.optimize")
 
 #: The residual error of a measured level (proportional, log-normal), in per cent: the proportional residual error
 #: of S-citalopram in a population model of steady-state levels in 81 patients (Akil 2016, Table 3), applied to
@@ -212,7 +214,7 @@ def _map_eta(model, events, t_obs, cov1, columns, obs, sigma, names, omega, star
             return 1e12
         return 0.5 * x @ prec @ x + 0.5 * np.sum(((np.log(obs) - np.log(pred)) / sigma) ** 2)
 
-    res = minimize(objective, start, method="Nelder-Mead",
+    res = optimize.minimize(objective, start, method="Nelder-Mead",
                    options={"xatol": 1e-3, "fatol": 1e-5, "maxfev": 300 * len(names)})
     return res.x if res.fun <= objective(start) else start
 

