@@ -37,13 +37,14 @@ def child(mode: str, n: int, chunk: int, seed: int) -> None:
     from adpharm.mechanism.model import load as load_model
     from adpharm.mechanism.simulate import simulate
     from adpharm.mechanism.stream import simulate_streamed
+    from adpharm.pharmacology.simulate import PatientCovariates
     bundled(), load_model()
     t0 = time.perf_counter()
     if mode == "streamed":
-        r = simulate_streamed([REGIMEN], DAYS, n=n, seed=seed, chunk=chunk, phenotype="mixed")
+        r = simulate_streamed([REGIMEN], DAYS, n=n, seed=seed, chunk=chunk, covariates=PatientCovariates(phenotype="mixed"))
         resp = float(r.drug.responders[-1] / r.n)
     elif mode == "whole":
-        r = simulate([REGIMEN], DAYS, n=n, seed=seed, phenotype="mixed")
+        r = simulate([REGIMEN], DAYS, n=n, seed=seed, covariates=PatientCovariates(phenotype="mixed"))
         resp = float(np.mean(r.madrs[:, -1] <= 0.5 * r.baseline))
     else:
         from adpharm.mechanism.drive import pk_component

@@ -179,7 +179,7 @@ def test_a_defect_is_one_line_without_traceback(monkeypatch, capsys):
 
     def broken(**_):
         raise ZeroDivisionError("division by zero inside an engine")
-    monkeypatch.setattr(main, "app", broken)
+    monkeypatch.setattr(main, "build_app", lambda only=None: broken)
     monkeypatch.delenv("ADPHARM_DEBUG", raising=False)
     with pytest.raises(SystemExit) as exc:
         main.run()

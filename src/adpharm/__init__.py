@@ -6,6 +6,7 @@ The main tasks, one function each (imported on first use, so ``import adpharm`` 
 
 ======================  ==========================================================================
 ``simulate_pk``         concentrations of a drug and its metabolites, population NCA
+``PatientCovariates``   who the virtual patients are (weight, age, sex, CYP2D6), for every simulation
 ``occupancy``           receptor and transporter occupancy from a PK simulation
 ``tdm``                 expected level at steady state against the therapeutic range
 ``simulate_mechanism``  signalling cascade and MADRS course of a regimen, drug against placebo
@@ -42,6 +43,7 @@ RESEARCH_NOTICE = ("Research use only: adpharm summarises published data and sim
 #: public name -> (module, attribute); None imports the module itself
 _ENTRY_POINTS = {
     "simulate_pk": ("adpharm.pharmacology.simulate", "simulate"),
+    "PatientCovariates": ("adpharm.pharmacology.simulate", "PatientCovariates"),
     "occupancy": ("adpharm.pharmacology.occupancy", "occupancy"),
     "tdm": ("adpharm.pharmacology.tdm", "tdm"),
     "simulate_mechanism": ("adpharm.mechanism.simulate", "simulate"),

@@ -6,7 +6,7 @@ import pytest
 from adpharm.knowledge.loader import bundled
 from adpharm.pharmacology.model import Covariates
 from adpharm.pharmacology.occupancy import kp_uu
-from adpharm.pharmacology.simulate import model_for, simulate
+from adpharm.pharmacology.simulate import PatientCovariates, model_for, simulate
 
 
 def nca(drug, regimen, **kw):
@@ -68,7 +68,7 @@ def test_T07_desipramine_auc_after_oral_imipramine():
 
 def test_T18_desipramine_clearance_poor_vs_extensive_metabolisers():
     em = nca("desipramine", "100 mg po", hours=1500, step_h=1)[("desipramine", "auc_ng_h_per_ml")]
-    pm = nca("desipramine", "100 mg po", hours=1500, step_h=1, phenotype="PM")[("desipramine", "auc_ng_h_per_ml")]
+    pm = nca("desipramine", "100 mg po", hours=1500, step_h=1, covariates=PatientCovariates(phenotype="PM"))[("desipramine", "auc_ng_h_per_ml")]
     assert 100_000 / em == pytest.approx(102 + 9, rel=0.03)   # M07 CL/F 111 L/h for normal metabolisers
     assert em / pm == pytest.approx(15 / 102, rel=0.03)        # T18: 15 vs 102 L/h
 
@@ -77,7 +77,7 @@ def test_T31_amitriptyline_clearance_by_activity_score():
     """Calibrated on activity scores 0 and 2; the ultrarapid value (score 3) is predicted."""
     cl = {}
     for ph in ("PM", "NM", "UM"):
-        auc = nca("amitriptyline", "25 mg po", hours=600, step_h=0.5, phenotype=ph)[("amitriptyline", "auc_ng_h_per_ml")]
+        auc = nca("amitriptyline", "25 mg po", hours=600, step_h=0.5, covariates=PatientCovariates(phenotype=ph))[("amitriptyline", "auc_ng_h_per_ml")]
         cl[ph] = 25_000 / auc / 60  # CL/F in L/min
     assert cl["PM"] == pytest.approx(1.45, rel=0.03)
     assert cl["NM"] == pytest.approx(2.25, rel=0.03)

@@ -8,7 +8,7 @@ import pytest
 from adpharm.errors import AdpharmInputError
 from adpharm.pharmacology.nonmem import COLUMNS, read_dataset
 from adpharm.pharmacology.regimen import parse_regimen
-from adpharm.pharmacology.simulate import simulate
+from adpharm.pharmacology.simulate import PatientCovariates, simulate
 from conftest import run_cli
 
 
@@ -22,7 +22,7 @@ def test_pk_dataset_round_trips_doses_and_observations(tmp_path, drug, regimen, 
     assert r.returncode == 0, r.stderr
     d = read_dataset(f)
     assert list(d.columns[:8]) == list(COLUMNS)
-    res = simulate(drug, regimen, hours=96, n=3, seed=4, weight_kg=weight, keep_profiles=True)
+    res = simulate(drug, regimen, hours=96, n=3, seed=4, covariates=PatientCovariates(weight_kg=weight), keep_profiles=True)
     events = parse_regimen(regimen).events(until_h=96 + 1e-9)
     for i in (1, 2, 3):
         doses = d[(d["ID"] == i) & (d["EVID"] == 1)]

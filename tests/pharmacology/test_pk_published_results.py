@@ -5,7 +5,7 @@ Each test names its source; the tolerance is the reported variability (a range, 
 import pytest
 
 from adpharm.pharmacology.occupancy import occupancy
-from adpharm.pharmacology.simulate import simulate
+from adpharm.pharmacology.simulate import PatientCovariates, simulate
 
 
 def nca(drug, regimen, **kw):
@@ -65,7 +65,7 @@ def test_venlafaxine_cyp2d6_poor_metabolisers_invert_the_metabolite_ratio():
     """Poor metabolisers have more venlafaxine and less ODV (label, via N07's qualitative statement;
     the ODV/VEN ratio separates the phenotypes: Lobello 2010)."""
     nm = nca("venlafaxine", "75 mg po bid", hours=24 * 7)
-    pm = nca("venlafaxine", "75 mg po bid", hours=24 * 7, phenotype="PM")
+    pm = nca("venlafaxine", "75 mg po bid", hours=24 * 7, covariates=PatientCovariates(phenotype="PM"))
     ratio = lambda s: s[("O-desmethylvenlafaxine", "cavg_ss_ng_per_ml")] / s[("venlafaxine", "cavg_ss_ng_per_ml")]
     assert ratio(nm) > 1 > ratio(pm)
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from adpharm.errors import AdpharmInputError
-from adpharm.pharmacology.simulate import PHENOTYPE_FREQUENCIES, iter_profiles, simulate
+from adpharm.pharmacology.simulate import PHENOTYPE_FREQUENCIES, PatientCovariates, iter_profiles, simulate
 
 
 def test_same_seed_same_numbers_whatever_the_chunk_size():
@@ -29,7 +29,8 @@ def test_mixed_phenotypes_follow_the_published_frequencies():
     res = simulate("desipramine", "50 mg po", hours=24, n=20_000, seed=3, keep_profiles=False)
     freq = res.covariates["cyp2d6_phenotype"].value_counts(normalize=True)
     assert freq.get("NM", 0) == pytest.approx(1.0)  # default: all normal metabolisers
-    res = simulate("desipramine", "50 mg po", hours=24, n=20_000, seed=3, phenotype="mixed", keep_profiles=False)
+    res = simulate("desipramine", "50 mg po", hours=24, n=20_000, seed=3,
+                   covariates=PatientCovariates(phenotype="mixed"), keep_profiles=False)
     freq = res.covariates["cyp2d6_phenotype"].value_counts(normalize=True)
     for ph, p in PHENOTYPE_FREQUENCIES.items():
         assert freq[ph] == pytest.approx(p, abs=0.01)
@@ -45,8 +46,8 @@ def test_streamed_table_equals_the_kept_profiles():
 
 
 def test_weight_based_doses_scale_with_weight():
-    light = simulate("ketamine", "0.5 mg/kg iv over 40 min", weight_kg=50, hours=4)
-    heavy = simulate("ketamine", "0.5 mg/kg iv over 40 min", weight_kg=100, hours=4)
+    light = simulate("ketamine", "0.5 mg/kg iv over 40 min", covariates=PatientCovariates(weight_kg=50), hours=4)
+    heavy = simulate("ketamine", "0.5 mg/kg iv over 40 min", covariates=PatientCovariates(weight_kg=100), hours=4)
     assert heavy.summary().iloc[0]["value"] > light.summary().iloc[0]["value"]
 
 
@@ -55,6 +56,7 @@ def test_weight_based_doses_scale_with_weight():
     ({"hours": -1}, "hours: -1"), ({"age_y": 300}, "age: 300"),
 ])
 def test_bad_population_options(kw, part):
+    covariates = {k: kw.pop(k) for k in ("weight_kg", "phenotype", "age_y") if k in kw}
     with pytest.raises(AdpharmInputError) as exc:
-        simulate("imipramine", "50 mg po", **kw)
+        simulate("imipramine", "50 mg po", covariates=PatientCovariates(**covariates), **kw)
     assert part in str(exc.value)

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from adpharm.knowledge.loader import bundled
-from adpharm.pharmacology.simulate import model_for, simulate
+from adpharm.pharmacology.simulate import PatientCovariates, model_for, simulate
 
 MW = {"imipramine": 280.4, "desipramine": 266.4}
 
 
 def mean_ss(drug, mg, phenotype="NM", days=70):
     """Typical adult's mean concentration (ng/mL) over the last dosing day of ``mg`` once daily."""
-    res = simulate(drug, f"{mg:g} mg po daily", hours=24.0 * days, step_h=0.5, phenotype=phenotype)
+    res = simulate(drug, f"{mg:g} mg po daily", hours=24.0 * days, step_h=0.5, covariates=PatientCovariates(phenotype=phenotype))
     last = res.times_h > res.times_h[-1] - 24
     return dict(zip(res.analytes, res.conc_ng_per_ml[0][last].mean(axis=0)))
 

@@ -7,6 +7,7 @@ import pytest
 
 from adpharm.errors import AdpharmInputError
 from adpharm.knowledge.loader import bundled
+from adpharm.pharmacology.simulate import PatientCovariates
 from adpharm.pharmacology.tdm import tdm
 from conftest import run_cli
 
@@ -63,8 +64,8 @@ def test_dangerous_dose_is_simulated_with_a_warning():
 
 def test_strong_cyp2d6_inhibitor_and_poor_metabolisers_raise_the_expected_level():
     base = tdm("imipramine", "150 mg po daily", n=200).expected.set_index("quantity")
-    inh = tdm("imipramine", "150 mg po daily", n=200, cyp2d6_inhibitor="strong").expected.set_index("quantity")
-    pm = tdm("imipramine", "150 mg po daily", n=200, phenotype="PM").expected.set_index("quantity")
+    inh = tdm("imipramine", "150 mg po daily", n=200, covariates=PatientCovariates(cyp2d6_inhibitor="strong")).expected.set_index("quantity")
+    pm = tdm("imipramine", "150 mg po daily", n=200, covariates=PatientCovariates(phenotype="PM")).expected.set_index("quantity")
     q = "imipramine + desipramine"
     assert inh.loc[q, "typical"] > 1.5 * base.loc[q, "typical"]
     assert pm.loc[q, "typical"] > 1.5 * base.loc[q, "typical"]
@@ -115,13 +116,13 @@ def test_nortriptyline_follows_cyp2d6_as_matthaei_2021_gives_it():
     def typical(drug, **kw):
         e = tdm(drug, "75 mg po daily", n=50, **kw).expected.set_index("quantity")
         return e.loc["nortriptyline", "typical"]
-    nm, pm, inh = typical("nortriptyline"), typical("nortriptyline", phenotype="PM"), \
-        typical("nortriptyline", cyp2d6_inhibitor="strong")
+    nm, pm, inh = typical("nortriptyline"), typical("nortriptyline", covariates=PatientCovariates(phenotype="PM")), \
+        typical("nortriptyline", covariates=PatientCovariates(cyp2d6_inhibitor="strong"))
     assert pm >= 1.5 * nm and inh >= 1.5 * nm
-    mean = [_mean_level(tdm("nortriptyline", "75 mg po daily", n=20, phenotype=p)) for p in ("NM", "PM")]
+    mean = [_mean_level(tdm("nortriptyline", "75 mg po daily", n=20, covariates=PatientCovariates(phenotype=p))) for p in ("NM", "PM")]
     assert mean[1] / mean[0] == pytest.approx(92.0 / 29.9, rel=0.02)
-    assert typical("amitriptyline", phenotype="PM") >= 1.5 * typical("amitriptyline")
-    res = tdm("nortriptyline", "75 mg po daily", n=50, phenotype="PM")
+    assert typical("amitriptyline", covariates=PatientCovariates(phenotype="PM")) >= 1.5 * typical("amitriptyline")
+    res = tdm("nortriptyline", "75 mg po daily", n=50, covariates=PatientCovariates(phenotype="PM"))
     assert any("matthaei2021" in c for c in res.covariates_applied) and not res.warnings
 
 
@@ -133,10 +134,11 @@ def test_every_covariate_given_acts_or_is_warned_not_modelled(drug):
     base = tdm(drug, f"{mg:g} mg po daily", n=20)
     q = base.quantity
     for kw, label in (({"age_y": 80.0}, "age 80 y"), ({"phenotype": "PM"}, "CYP2D6 PM"), ({"sex": "female"}, "sex female")):
-        res = tdm(drug, f"{mg:g} mg po daily", n=20, weight_kg=60.0, **kw)
+        res = tdm(drug, f"{mg:g} mg po daily", n=20, covariates=PatientCovariates(weight_kg=60.0, **kw))
         assert res.provenance()["population"].startswith("60 kg")
         moved = abs(res.expected.set_index("quantity").loc[q, "typical"]
-                    - tdm(drug, f"{mg:g} mg po daily", n=20, weight_kg=60.0).expected.set_index("quantity").loc[q, "typical"])
+                    - tdm(drug, f"{mg:g} mg po daily", n=20, covariates=PatientCovariates(weight_kg=60.0))
+                    .expected.set_index("quantity").loc[q, "typical"])
         warned = any(w.startswith(label) and f"not modelled for {drug}" in w for w in res.warnings)
         acted = bool(res.covariates_applied)
         assert warned != acted, (kw, res.warnings, res.covariates_applied)
@@ -148,7 +150,7 @@ def test_age_effects_are_the_sourced_ones():
     """Unterecker 2013: dose-corrected levels over 60 +67 % for sertraline, +40 % for citalopram, +21 % for
     amitriptyline + nortriptyline; 40-60 unchanged (Waade 2012: only minor differences between 40 and 65)."""
     for drug, mg, rise in (("sertraline", 100, 1.67), ("citalopram", 20, 1.40)):
-        young, old, mid = (_mean_level(tdm(drug, f"{mg} mg po daily", n=20, age_y=a)) for a in (40, 80, 55))
+        young, old, mid = (_mean_level(tdm(drug, f"{mg} mg po daily", n=20, covariates=PatientCovariates(age_y=a))) for a in (40, 80, 55))
         assert old / young == pytest.approx(rise, rel=0.02) and mid == young
 
 
@@ -156,7 +158,7 @@ def test_citalopram_dose_caps_warn_with_the_label():
     """Celexa label (NDA 020822, after the FDA Drug Safety Communication of March 2012): citalopram no longer above 40 mg/day (QT prolongation),
     and at most 20 mg/day for patients older than 60; simulated anyway, with the warning."""
     def warned(mg, age):
-        return [w for w in tdm("citalopram", f"{mg} mg po daily", n=10, age_y=age).warnings if "celexa_label" in w]
+        return [w for w in tdm("citalopram", f"{mg} mg po daily", n=10, covariates=PatientCovariates(age_y=age)).warnings if "celexa_label" in w]
     assert not warned(40, 45) and not warned(20, 75) and not warned(40, 60)
     assert "20 mg/day for citalopram over age 60" in warned(40, 61)[0]
     assert "40 mg/day" in warned(60, 45)[0]
@@ -329,3 +331,27 @@ def test_a_proportional_proposal_uses_every_measured_analyte():
     p = tdm("venlafaxine", "75 mg po bid", measured=measured, n=10).dose_proposal
     now = p.candidates.set_index("dose_mg_per_day").loc[150.0, "p50"]
     assert now == pytest.approx(2 * typ["venlafaxine + O-desmethylvenlafaxine"], rel=1e-6)
+
+
+def test_tdm_is_about_one_patient():
+    """The covariates object carries arrays for populations; a TDM request refuses one, naming the field."""
+    with pytest.raises(AdpharmInputError, match="one patient") as exc:
+        tdm("imipramine", "150 mg po daily", n=10, covariates=PatientCovariates(age_y=np.array([40.0, 80.0])))
+    assert exc.value.field == "age_y"
+
+
+def test_patient_covariates_are_one_object_across_the_engines():
+    """pk.simulate, tdm and mechanism.simulate take the patient as one PatientCovariates, never as loose
+    keywords, and its defaults are the reference patient's constants (one home)."""
+    import inspect
+    from adpharm.mechanism.simulate import simulate as mechanism_simulate
+    from adpharm.pharmacology import model
+    from adpharm.pharmacology.simulate import simulate as pk_simulate
+    for fn in (pk_simulate, tdm, mechanism_simulate):
+        params = inspect.signature(fn).parameters
+        assert "covariates" in params
+        assert not {"weight_kg", "age_y", "sex", "phenotype", "cyp2d6_inhibitor"} & set(params), fn.__module__
+    c = PatientCovariates()
+    assert (c.weight_kg, c.age_y, c.sex, c.phenotype, c.cyp2d6_inhibitor) == (
+        model.REFERENCE_WEIGHT_KG, model.REFERENCE_AGE_Y, model.REFERENCE_SEX, model.REFERENCE_PHENOTYPE,
+        model.NO_INHIBITOR)

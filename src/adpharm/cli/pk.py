@@ -9,12 +9,13 @@ import typer
 
 from ..figures import figure_bytes
 from ..io import atomic_open, atomic_write
-from ..pharmacology.model import CYP2D6_INHIBITOR_FACTOR, PHENOTYPES
+from ..pharmacology.model import (CYP2D6_INHIBITOR_FACTOR, NO_INHIBITOR, PHENOTYPES, REFERENCE_AGE_Y,
+                                  REFERENCE_PHENOTYPE, REFERENCE_SEX, REFERENCE_WEIGHT_KG)
 from ..pharmacology.occupancy import occupancy as compute_occupancy
 from ..pharmacology.tdm import DEFAULT_N as TDM_DEFAULT_N, DEFAULT_SEED as TDM_DEFAULT_SEED
 from ..pharmacology.tdm_dose import DEFAULT_RESIDUAL_CV_PCT
 from ..pharmacology.tdm_measured import UNITS
-from ..pharmacology.simulate import iter_profiles, regimen_warnings, simulate as run_simulation
+from ..pharmacology.simulate import PatientCovariates, iter_profiles, regimen_warnings, simulate as run_simulation
 from ..errors import check_option
 from .common import check_plot_path, emit, fail, handle_errors, table_text, warn, write_text
 
@@ -24,14 +25,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 _DRUG = typer.Option(..., "--drug", help="A bundled drug (e.g. ketamine, imipramine).")
 _REGIMEN = typer.Option(..., "--regimen", help='As written clinically, e.g. "0.5 mg/kg iv over 40 min" or "75 mg po daily titrate to 150 mg over 2 weeks".')
-_WEIGHT = typer.Option(70.0, "--weight", help="Body weight (kg); scales mg/kg doses and, allometrically, clearances and volumes.")
+_WEIGHT = typer.Option(REFERENCE_WEIGHT_KG, "--weight", help="Body weight (kg); scales mg/kg doses and, allometrically, clearances and volumes.")
 _HOURS = typer.Option(None, "--hours", help="Hours to simulate (default: 48 h after the last dose, or 7 days of an open-ended regimen).")
 _STEP = typer.Option(None, "--step", help="Output step in hours.")
 _N = typer.Option(1, "--n", help="Virtual subjects (1 = the typical subject, no variability).")
 _SEED = typer.Option(None, "--seed", help="Seed for the virtual population (same seed, same numbers).")
-_PHENO = typer.Option("NM", "--phenotype", help="CYP2D6 phenotype: PM, IM, NM, UM, or mixed (drawn from published frequencies).")
-_AGE = typer.Option(40.0, "--age", help="Age (years).")
-_SEX = typer.Option("male", "--sex", help="female or male.")
+_PHENO = typer.Option(REFERENCE_PHENOTYPE, "--phenotype", help="CYP2D6 phenotype: PM, IM, NM, UM, or mixed (drawn from published frequencies).")
+_AGE = typer.Option(REFERENCE_AGE_Y, "--age", help="Age (years).")
+_SEX = typer.Option(REFERENCE_SEX, "--sex", help="female or male.")
 _FMT = typer.Option("text", "--format", help="text, json, csv (the tidy table subject,time_h,analyte,conc_ng_per_ml) "
                                              "or nonmem (simulate: dosing and observation records, ID TIME AMT RATE DV "
                                              "MDV EVID CMT and covariates).")
@@ -65,8 +66,8 @@ def _stream_csv(kwargs: dict, out: Optional[Path]) -> None:
 
 
 def _run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep):
-    return run_simulation(drug, regimen, hours=hours, step_h=step, weight_kg=weight, age_y=age, sex=sex,
-                          phenotype=phenotype, n=n, seed=seed, keep_profiles=keep)
+    return run_simulation(drug, regimen, hours=hours, step_h=step, n=n, seed=seed, keep_profiles=keep,
+                          covariates=PatientCovariates(weight_kg=weight, age_y=age, sex=sex, phenotype=phenotype))
 
 
 @app.command("simulate")
@@ -87,8 +88,8 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
         return
     if fmt == "csv" and plot is None:
         # the streamed table is the whole output: solve each chunk once, never the population as well
-        kwargs = dict(drug=drug, regimen=regimen, n=n, seed=seed, hours=hours, step_h=step, weight_kg=weight,
-                      age_y=age, sex=sex, phenotype=phenotype)
+        kwargs = dict(drug=drug, regimen=regimen, n=n, seed=seed, hours=hours, step_h=step,
+                      covariates=PatientCovariates(weight_kg=weight, age_y=age, sex=sex, phenotype=phenotype))
         warn(regimen_warnings(kwargs))
         _stream_csv(kwargs, out)
         return
@@ -157,9 +158,9 @@ def tdm(drug: str = _DRUG,
         since_start_h: Optional[float] = typer.Option(None, "--since-start-h", help="Instead of --sample-h: hours "
                                                       "since the first dose of the regimen (a level drawn before "
                                                       "steady state)."),
-        phenotype: str = typer.Option("NM", "--phenotype", help="CYP2D6 phenotype: PM, IM, NM (default), UM, or "
+        phenotype: str = typer.Option(REFERENCE_PHENOTYPE, "--phenotype", help="CYP2D6 phenotype: PM, IM, NM (default), UM, or "
                                       "mixed (unknown genotype)."),
-        inhibitor: str = typer.Option("none", "--cyp2d6-inhibitor", help="Co-medication with a CYP2D6 inhibitor: "
+        inhibitor: str = typer.Option(NO_INHIBITOR, "--cyp2d6-inhibitor", help="Co-medication with a CYP2D6 inhibitor: "
                                       "none, moderate (e.g. duloxetine) or strong (e.g. paroxetine, fluoxetine, "
                                       "bupropion)."),
         age: float = _AGE, sex: str = _SEX, weight: float = _WEIGHT,
@@ -184,8 +185,9 @@ def tdm(drug: str = _DRUG,
     check_option("sex", sex, ("female", "male"))
     check_plot_path(plot)
     res = run_tdm(drug, regimen, measured=measured, unit=unit, sample_h=sample_h, since_start_h=since_start_h,
-                  phenotype=phenotype, cyp2d6_inhibitor=inhibitor, age_y=age, sex=sex, weight_kg=weight, n=n,
-                  seed=seed, target=_target_range(target), propose_dose=propose, residual_cv_pct=residual_cv)
+                  covariates=PatientCovariates(weight_kg=weight, age_y=age, sex=sex, phenotype=phenotype,
+                                               cyp2d6_inhibitor=inhibitor),
+                  n=n, seed=seed, target=_target_range(target), propose_dose=propose, residual_cv_pct=residual_cv)
     warn(res.warnings)
     emit(res.to_dict(), res.text(), fmt, out)
     if plot is not None:

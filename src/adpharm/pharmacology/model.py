@@ -41,6 +41,11 @@ from .regimen import DoseEvent
 from .solver import Bolus, Infusion
 
 REFERENCE_WEIGHT_KG = 70.0
+#: the reference patient's other covariates (every default in the PK engine, the CLI and the web reads these)
+REFERENCE_AGE_Y = 40.0
+REFERENCE_SEX = "male"
+REFERENCE_PHENOTYPE = "NM"
+NO_INHIBITOR = "none"
 ALLOMETRIC_CL = 0.75
 ALLOMETRIC_V = 1.0
 #: CYP2D6 phenotype to activity score: PM no function (0), IM one reduced allele (0.5), NM two
@@ -68,8 +73,8 @@ class Covariates:
     cyp2d6_factor: np.ndarray | None = None  # co-medication: multiplies the activity score (None: 1)
 
     @classmethod
-    def of(cls, n: int, weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM",
-           cyp2d6_inhibitor: str = "none") -> "Covariates":
+    def of(cls, n: int, weight_kg=REFERENCE_WEIGHT_KG, age_y=REFERENCE_AGE_Y, sex=REFERENCE_SEX,
+           phenotype=REFERENCE_PHENOTYPE, cyp2d6_inhibitor: str = NO_INHIBITOR) -> "Covariates":
         def arr(v, dtype):
             a = np.asarray(v, dtype=dtype)
             return np.broadcast_to(a, (n,)).copy() if a.ndim == 0 else a

@@ -26,7 +26,8 @@ from ..knowledge.loader import KnowledgeBase, or_bundled
 from . import nca
 from .inactivation import (MAX_SUBSTEP_H, InactivationWeights, activity_profile, inactivation_weights, onset_h,
                            recovery_note)
-from .model import PHENOTYPE_ACTIVITY_SCORE, REFERENCE_WEIGHT_KG, CompartmentModel, Covariates
+from .model import (NO_INHIBITOR, PHENOTYPE_ACTIVITY_SCORE, REFERENCE_AGE_Y, REFERENCE_PHENOTYPE, REFERENCE_SEX,
+                    REFERENCE_WEIGHT_KG, CompartmentModel, Covariates)
 from .regimen import Regimen, check_weight, parse_regimen
 from .solver import propagate
 from ..display import NotebookDisplay
@@ -192,8 +193,8 @@ def default_step_h(hours: float) -> float:
     return 1 / 12 if hours <= 48 else (0.25 if hours <= 24 * 7 else 1.0)
 
 
-def draw_covariates(n: int, rng: np.random.Generator, weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM",
-                    cyp2d6_inhibitor: str = "none") -> Covariates:
+def draw_covariates(n: int, rng: np.random.Generator, weight_kg=REFERENCE_WEIGHT_KG, age_y=REFERENCE_AGE_Y,
+                    sex=REFERENCE_SEX, phenotype=REFERENCE_PHENOTYPE, cyp2d6_inhibitor: str = NO_INHIBITOR) -> Covariates:
     """Covariates of ``n`` subjects; ``phenotype="mixed"`` draws CYP2D6 phenotypes from
     :data:`PHENOTYPE_FREQUENCIES`; ``cyp2d6_inhibitor`` (none, moderate, strong) is co-medication."""
     if isinstance(phenotype, str) and phenotype == "mixed":
@@ -231,10 +232,10 @@ class PatientCovariates:
     """
 
     weight_kg: float | np.ndarray = REFERENCE_WEIGHT_KG
-    age_y: float | np.ndarray = 40.0
-    sex: str | np.ndarray = "male"
-    phenotype: str | np.ndarray = "NM"
-    cyp2d6_inhibitor: str = "none"
+    age_y: float | np.ndarray = REFERENCE_AGE_Y
+    sex: str | np.ndarray = REFERENCE_SEX
+    phenotype: str | np.ndarray = REFERENCE_PHENOTYPE
+    cyp2d6_inhibitor: str = NO_INHIBITOR
 
     def draw(self, n: int, rng: np.random.Generator) -> Covariates:
         """The covariates of ``n`` patients (phenotypes drawn with ``rng`` when ``"mixed"``)."""
@@ -340,7 +341,7 @@ def _sources(model: CompartmentModel) -> dict[str, list[str]]:
     return out
 
 
-def _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, seed, kb, cyp2d6_inhibitor="none"):
+def _setup(drug, regimen, hours, step_h, covariates: PatientCovariates, n, seed, kb):
     """Model, regimen, output times, dose events, covariates and random effects: every check made here."""
     kb = or_bundled(kb)
     model = model_for(drug, kb)
@@ -360,15 +361,14 @@ def _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, se
     if not events:
         raise AdpharmInputError(f"regimen {reg.text!r}: no dose falls within {hours:g} h")
     rng = np.random.default_rng(seed)
-    cov = draw_covariates(n, rng, weight_kg, age_y, sex, phenotype, cyp2d6_inhibitor)
+    cov = covariates.draw(n, rng)
     etas = draw_etas(model, n, rng)
     return model, reg, hours, times, events, cov, etas
 
 
 def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, step_h: float | None = None,
-             weight_kg=REFERENCE_WEIGHT_KG, age_y=40.0, sex="male", phenotype="NM", n: int = 1, seed: int | None = None,
-             chunk_size: int = 20_000, keep_profiles: bool | None = None, kb: KnowledgeBase | None = None,
-             cyp2d6_inhibitor: str = "none") -> PKResult:
+             covariates: PatientCovariates | None = None, n: int = 1, seed: int | None = None,
+             chunk_size: int = 20_000, keep_profiles: bool | None = None, kb: KnowledgeBase | None = None) -> PKResult:
     """Simulate plasma concentrations of ``drug`` and its metabolites under ``regimen``.
 
     Parameters
@@ -376,10 +376,8 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
     drug : a bundled drug with a PK parameter set.
     regimen : a regimen string (see :mod:`.regimen`) or a parsed :class:`Regimen`.
     hours, step_h : simulated time and output step (defaults from the regimen).
-    weight_kg, age_y, sex, phenotype : covariates (scalars or arrays of length ``n``);
-        ``phenotype`` is PM, IM, NM, UM or ``"mixed"`` (drawn from published frequencies).
-    cyp2d6_inhibitor : co-medication with a CYP2D6 inhibitor: ``"none"``, ``"moderate"`` or ``"strong"``
-        (phenoconversion, :data:`~adpharm.pharmacology.model.CYP2D6_INHIBITOR_FACTOR`).
+    covariates : who the subjects are (:class:`PatientCovariates`: weight, age, sex, CYP2D6 phenotype or
+        ``"mixed"``, CYP2D6 inhibitor co-medication); default the reference patient.
     n, seed : number of virtual subjects and the seed; ``n = 1`` is the typical subject.
     keep_profiles : keep every concentration profile (default: when n * times <= 5e7).
 
@@ -395,8 +393,8 @@ def simulate(drug: str, regimen: str | Regimen, *, hours: float | None = None, s
     >>> r.summary().columns[:2].tolist()
     ['analyte', 'measure']
     """
-    model, reg, hours, times, events, cov, etas = _setup(drug, regimen, hours, step_h, weight_kg, age_y, sex,
-                                                         phenotype, n, seed, kb, cyp2d6_inhibitor)
+    model, reg, hours, times, events, cov, etas = _setup(drug, regimen, hours, step_h,
+                                                         covariates or PatientCovariates(), n, seed, kb)
     warnings = dose_warnings(model, reg, hours, cov.weight_kg, cov.age_y)
     keep = (n * times.size * len(model.analytes) <= 5e7) if keep_profiles is None else keep_profiles
     profiles = [] if keep else None
@@ -494,10 +492,9 @@ def _nca_table(model, times, conc, last_dose, interval, offset) -> pd.DataFrame:
 
 def _setup_from(args: dict):
     """:func:`_setup` from the keyword arguments of :func:`simulate` given as a dict."""
-    a = {"hours": None, "step_h": None, "weight_kg": 70.0, "age_y": 40.0, "sex": "male", "phenotype": "NM",
-         "n": 1, "seed": None, "kb": None, "cyp2d6_inhibitor": "none", **args}
-    return a["n"], _setup(a["drug"], a["regimen"], a["hours"], a["step_h"], a["weight_kg"], a["age_y"], a["sex"],
-                          a["phenotype"], a["n"], a["seed"], or_bundled(a["kb"]), a["cyp2d6_inhibitor"])
+    a = {"hours": None, "step_h": None, "covariates": None, "n": 1, "seed": None, "kb": None, **args}
+    return a["n"], _setup(a["drug"], a["regimen"], a["hours"], a["step_h"], a["covariates"] or PatientCovariates(),
+                          a["n"], a["seed"], or_bundled(a["kb"]))
 
 
 def regimen_warnings(args: dict) -> list[str]:
@@ -508,7 +505,7 @@ def regimen_warnings(args: dict) -> list[str]:
 
 def iter_profiles(args: dict, chunk_size: int = 20_000) -> Iterator[pd.DataFrame]:
     """Stream the tidy table of a large population chunk by chunk (the same subjects as :func:`simulate`
-    with the same arguments: drug, regimen, hours, step_h, weight_kg, age_y, sex, phenotype, n, seed)."""
+    with the same arguments: drug, regimen, hours, step_h, covariates, n, seed)."""
     n, (model, reg, _, times, events, cov, etas) = _setup_from(args)
     for start in range(0, n, chunk_size):
         sl = slice(start, min(n, start + chunk_size))

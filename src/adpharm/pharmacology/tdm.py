@@ -33,9 +33,11 @@ from ..io import jsonable
 from ..knowledge.loader import KnowledgeBase
 from ..knowledge.schema import TDMRange
 from .inactivation import recovery_note
-from .model import CYP2D6_INHIBITOR_REFS, PHENOTYPES, REFERENCE_WEIGHT_KG
+from .model import (CYP2D6_INHIBITOR_REFS, NO_INHIBITOR, PHENOTYPES, REFERENCE_AGE_Y, REFERENCE_PHENOTYPE,
+                    REFERENCE_SEX, REFERENCE_WEIGHT_KG)
 from .regimen import Regimen, parse_regimen
-from .simulate import MODEL_VERSION, dose_warnings, draw_covariates, draw_etas, model_for, solve_chunk
+from .simulate import (MODEL_VERSION, PatientCovariates, dose_warnings, draw_covariates, draw_etas, model_for,
+                       solve_chunk)
 from .tdm_dose import DEFAULT_RESIDUAL_CV_PCT, DoseProposal, propose_dose as propose_dose_for
 from .tdm_measured import SUM, Measured, check_unit, from_ng_per_ml, parse_measured, ratio_ranges, to_ng_per_ml
 from ..display import NotebookDisplay
@@ -79,7 +81,7 @@ class TDMResult(NotebookDisplay):
     profile_ng_per_ml: np.ndarray | None = None   # (percentiles + typical, times) of the quantity
     warnings: list[str] = field(default_factory=list)
     weight_kg: float = REFERENCE_WEIGHT_KG
-    sex: str = "male"
+    sex: str = REFERENCE_SEX
     #: the covariate effects that acted on this drug's model, each with its source
     covariates_applied: list[str] = field(default_factory=list)
     #: the unit of the measured levels and of ``expected`` (ng/mL or nmol/L)
@@ -287,7 +289,7 @@ def covariate_notes(model, *, age_y: float, sex: str, phenotype: str, cyp2d6_inh
     model has no sourced effect for, a warning that it is not modelled. Weight always acts (allometric)."""
     applied, not_modelled = [], []
     drug = model.drug
-    if phenotype != "NM" or cyp2d6_inhibitor != "none":
+    if phenotype != REFERENCE_PHENOTYPE or cyp2d6_inhibitor != NO_INHIBITOR:
         if model.cyp2d6_dependent:
             parts = [f"{a.name} {100 * a.cyp2d6_fraction.value:.0f} % of its clearance"
                      for a in model.analytes if a.cyp2d6_fraction is not None and a.cyp2d6_fraction.value > 0]
@@ -298,7 +300,7 @@ def covariate_notes(model, *, age_y: float, sex: str, phenotype: str, cyp2d6_inh
         else:
             not_modelled.append(f"CYP2D6 {phenotype} / inhibitor {cyp2d6_inhibitor}: not modelled for {drug} "
                                 "(no sourced CYP2D6 pathway in its model); the expected range is the normal metaboliser's")
-    for cov, given, default in (("age_y", age_y, 40.0), ("sex", sex, "male")):
+    for cov, given, default in (("age_y", age_y, REFERENCE_AGE_Y), ("sex", sex, REFERENCE_SEX)):
         effects = model.covariate_effects(cov)
         for e in effects:
             if e.applies(age_y, sex):
@@ -342,10 +344,18 @@ def _sampling(reg: Regimen, sample_h: float | None, since_start_h: float | None)
     return tau, t_ref, t - t_ref, t_last
 
 
+def _patient(c: PatientCovariates) -> tuple[float, float, str, str, str]:
+    """The one patient a TDM request is about: each covariate a single value."""
+    for name in ("weight_kg", "age_y", "sex", "phenotype", "cyp2d6_inhibitor"):
+        if np.ndim(getattr(c, name)) != 0:
+            raise AdpharmInputError(f"TDM is about one patient: give one value, not {np.size(getattr(c, name))}",
+                                    field=name)
+    return float(c.weight_kg), float(c.age_y), str(c.sex), str(c.phenotype), str(c.cyp2d6_inhibitor)
+
+
 def tdm(drug: str, regimen: str | Regimen, *, measured: float | str | Mapping[str, float] | None = None,
         unit: str = "ng/mL", sample_h: float | None = None, since_start_h: float | None = None,
-        phenotype: str = "NM", cyp2d6_inhibitor: str = "none", age_y: float = 40.0, sex: str = "male",
-        weight_kg: float = REFERENCE_WEIGHT_KG, n: int = DEFAULT_N, seed: int | None = DEFAULT_SEED,
+        covariates: PatientCovariates | None = None, n: int = DEFAULT_N, seed: int | None = DEFAULT_SEED,
         target: tuple[float, float] | None = None, propose_dose: bool | None = None,
         residual_cv_pct: float = DEFAULT_RESIDUAL_CV_PCT, kb: KnowledgeBase | None = None) -> TDMResult:
     """Expected concentrations of ``drug`` on ``regimen`` at the sampling time, where measured levels fall,
@@ -361,10 +371,10 @@ def tdm(drug: str, regimen: str | Regimen, *, measured: float | str | Mapping[st
     sample_h : hours after the last dose (default: the dosing interval, a trough), at steady state.
     since_start_h : instead of ``sample_h``, hours since the first dose of ``regimen``: a level drawn
         before steady state is placed against the level expected at that time.
-    phenotype : CYP2D6 PM, IM, NM (default: the "normal" patient of the dose-related range), UM, or
-        ``"mixed"`` (unknown genotype: published frequencies).
-    cyp2d6_inhibitor : co-medication: ``"none"``, ``"moderate"`` or ``"strong"``.
-    age_y, sex, weight_kg : covariates of the patient.
+    covariates : the patient (:class:`~.simulate.PatientCovariates`, one value per covariate): weight, age,
+        sex, CYP2D6 phenotype (PM, IM, NM, the default and the "normal" patient of the dose-related range, UM,
+        or ``"mixed"``, an unknown genotype drawn from published frequencies) and CYP2D6 inhibitor co-medication
+        (``"none"``, ``"moderate"`` or ``"strong"``). Default: the reference patient.
     n, seed : size and seed of the virtual population (also the prior of the dose proposal).
     target : the target range (ng/mL) of the dose proposal (default: the bundled therapeutic range).
     propose_dose : propose a dose (default: whenever a level is measured and a target range exists;
@@ -386,6 +396,7 @@ def tdm(drug: str, regimen: str | Regimen, *, measured: float | str | Mapping[st
     """
     from ..knowledge.loader import bundled
     kb = kb or bundled()
+    weight_kg, age_y, sex, phenotype, cyp2d6_inhibitor = _patient(covariates or PatientCovariates())
     model = model_for(drug, kb)
     reg = regimen if isinstance(regimen, Regimen) else parse_regimen(regimen)
     for r in reg.routes:
@@ -414,7 +425,7 @@ def tdm(drug: str, regimen: str | Regimen, *, measured: float | str | Mapping[st
     etas = draw_etas(model, n, rng)
     pop = solve_chunk(model, events, times, cov, etas, slice(0, n))
     typ_cov = draw_covariates(1, np.random.default_rng(seed), weight_kg, age_y, sex,
-                              "NM" if phenotype == "mixed" else phenotype, cyp2d6_inhibitor)
+                              REFERENCE_PHENOTYPE if phenotype == "mixed" else phenotype, cyp2d6_inhibitor)
     typical = solve_chunk(model, events, times, typ_cov, {}, slice(0, 1))[0]
 
     idx = [names.index(a) for a in summed]

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from ..evidence.effect_sizes import Measure
 from ..evidence.meta import Method
-from ..pharmacology.model import REFERENCE_WEIGHT_KG
+from ..pharmacology.model import NO_INHIBITOR, REFERENCE_AGE_Y, REFERENCE_PHENOTYPE, REFERENCE_WEIGHT_KG
 from ..pharmacology.tdm import DEFAULT_N as TDM_DEFAULT_N, DEFAULT_SEED as TDM_DEFAULT_SEED
 from ..pharmacology.tdm_measured import Unit
 from . import services
@@ -41,9 +41,9 @@ class TDMIn(BaseModel):
     unit: Unit = "ng/mL"
     sample_h: Optional[float] = Field(None, ge=0, le=24 * 7)
     since_start_h: Optional[float] = Field(None, gt=0, le=24 * 365)
-    phenotype: Literal["PM", "IM", "NM", "UM", "mixed"] = "NM"
-    cyp2d6_inhibitor: Literal["none", "moderate", "strong"] = "none"
-    age_y: float = Field(40, ge=0, le=120)
+    phenotype: Literal["PM", "IM", "NM", "UM", "mixed"] = REFERENCE_PHENOTYPE
+    cyp2d6_inhibitor: Literal["none", "moderate", "strong"] = NO_INHIBITOR
+    age_y: float = Field(REFERENCE_AGE_Y, ge=0, le=120)
     weight_kg: float = Field(REFERENCE_WEIGHT_KG, ge=20, le=250)
     n: int = Field(TDM_DEFAULT_N, ge=1, le=5000)
     seed: int = Field(TDM_DEFAULT_SEED, ge=0, le=2**32 - 1)

@@ -153,7 +153,8 @@ def simulate(drug: str, regimen: str, days: float, n: int, seed: int, weight_kg:
     from ..pharmacology.simulate import PatientCovariates
     from ..pharmacology.simulate import simulate as pk_sim
     pk_hours = min(days * 24.0, 24.0 * 14)
-    pk = pk_sim(drug, regimen, hours=pk_hours, n=n, seed=seed, weight_kg=weight_kg, keep_profiles=True)
+    pk = pk_sim(drug, regimen, hours=pk_hours, n=n, seed=seed, covariates=PatientCovariates(weight_kg=weight_kg),
+                keep_profiles=True)
     occ = occupancy(pk)
     m = mech((drug, regimen), days, n=n, seed=seed, covariates=PatientCovariates(weight_kg=weight_kg))
     s = _stride(len(pk.times_h))
@@ -178,8 +179,10 @@ def simulate(drug: str, regimen: str, days: float, n: int, seed: int, weight_kg:
 def pk(drug: str, regimen: str, hours: float | None, n: int, seed: int, weight_kg: float) -> dict:
     """`adpharm pk occupancy` as JSON: NCA summary, occupancy summary, warnings and provenance."""
     from ..pharmacology.occupancy import occupancy
+    from ..pharmacology.simulate import PatientCovariates
     from ..pharmacology.simulate import simulate as pk_sim
-    res = pk_sim(drug, regimen, hours=hours, n=n, seed=seed, weight_kg=weight_kg, keep_profiles=True)
+    res = pk_sim(drug, regimen, hours=hours, n=n, seed=seed, covariates=PatientCovariates(weight_kg=weight_kg),
+                 keep_profiles=True)
     return jsonable(occupancy(res).to_dict())
 
 
@@ -194,10 +197,12 @@ def tdm(drug: str, regimen: str, measured: float | str | None, sample_h: float |
         since_start_h: float | None = None) -> dict:
     """`adpharm pk tdm` as JSON: expected steady-state range, consensus range, the measured level's place,
     with the figure as inline SVG."""
+    from ..pharmacology.simulate import PatientCovariates
     from ..pharmacology.tdm import tdm as run_tdm
     res = run_tdm(drug, regimen, measured=measured, unit=unit, sample_h=sample_h, since_start_h=since_start_h,
-                  phenotype=phenotype, cyp2d6_inhibitor=cyp2d6_inhibitor, age_y=age_y, weight_kg=weight_kg, n=n,
-                  seed=seed)
+                  covariates=PatientCovariates(weight_kg=weight_kg, age_y=age_y, phenotype=phenotype,
+                                               cyp2d6_inhibitor=cyp2d6_inhibitor),
+                  n=n, seed=seed)
     out = res.to_dict()
     out["text"] = res.text()
     out["svg"] = svg(res.plot(), f"tdm-{seed}")
