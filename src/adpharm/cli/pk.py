@@ -65,9 +65,9 @@ def _stream_csv(kwargs: dict, out: Optional[Path]) -> None:
         write(fh)
 
 
-def _run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep):
+def _run(drug, regimen, patient: PatientCovariates, hours, step, n, seed, keep):
     return run_simulation(drug, regimen, hours=hours, step_h=step, n=n, seed=seed, keep_profiles=keep,
-                          covariates=PatientCovariates(weight_kg=weight, age_y=age, sex=sex, phenotype=phenotype))
+                          covariates=patient)
 
 
 @app.command("simulate")
@@ -78,9 +78,10 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
              plot: Optional[Path] = _PLOT) -> None:
     """Plasma concentrations of a drug and its metabolites, with the NCA summary (Cmax, Tmax, AUC, half-life)."""
     _check(fmt, plot, phenotype, sex, nonmem=True)
+    patient = PatientCovariates(weight_kg=weight, age_y=age, sex=sex, phenotype=phenotype)
     if fmt == "nonmem":
         from ..pharmacology.nonmem import pk_dataset
-        res = _run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=True)
+        res = _run(drug, regimen, patient, hours, step, n, seed, keep=True)
         warn(res.warnings)
         write_text(pk_dataset(res).to_csv(index=False, float_format="%.6g"), out)
         if plot is not None:
@@ -88,12 +89,11 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
         return
     if fmt == "csv" and plot is None:
         # the streamed table is the whole output: solve each chunk once, never the population as well
-        kwargs = dict(drug=drug, regimen=regimen, n=n, seed=seed, hours=hours, step_h=step,
-                      covariates=PatientCovariates(weight_kg=weight, age_y=age, sex=sex, phenotype=phenotype))
+        kwargs = dict(drug=drug, regimen=regimen, n=n, seed=seed, hours=hours, step_h=step, covariates=patient)
         warn(regimen_warnings(kwargs))
         _stream_csv(kwargs, out)
         return
-    res = _run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=True if plot is not None else None)
+    res = _run(drug, regimen, patient, hours, step, n, seed, keep=True if plot is not None else None)
     warn(res.warnings)
     if fmt == "csv":
         write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
@@ -125,7 +125,8 @@ def occupancy(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGH
     _check(fmt, plot, phenotype, sex)
     if fmt == "csv":
         fail("--format csv: occupancy is written as text or json")
-    res = compute_occupancy(_run(drug, regimen, weight, hours, step, n, seed, phenotype, age, sex, keep=True))
+    patient = PatientCovariates(weight_kg=weight, age_y=age, sex=sex, phenotype=phenotype)
+    res = compute_occupancy(_run(drug, regimen, patient, hours, step, n, seed, keep=True))
     warn(res.pk.warnings)
     miss = f"no binding constant for: {', '.join(res.missing)}\n" if res.missing else ""
     emit(res.to_dict(), _header(res.pk) + table_text(res.summary(), ".3f")

@@ -22,7 +22,7 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 import numpy as np
@@ -396,7 +396,8 @@ def tdm(drug: str, regimen: str | Regimen, *, measured: float | str | Mapping[st
     """
     from ..knowledge.loader import bundled
     kb = kb or bundled()
-    weight_kg, age_y, sex, phenotype, cyp2d6_inhibitor = _patient(covariates or PatientCovariates())
+    patient = covariates or PatientCovariates()
+    weight_kg, age_y, sex, phenotype, cyp2d6_inhibitor = _patient(patient)
     model = model_for(drug, kb)
     reg = regimen if isinstance(regimen, Regimen) else parse_regimen(regimen)
     for r in reg.routes:
@@ -421,11 +422,11 @@ def tdm(drug: str, regimen: str | Regimen, *, measured: float | str | Mapping[st
     events_ss = [e for e in reg.events(until_h=t_ss + tau) if e.time_h <= t_ss + 1e-9]
 
     rng = np.random.default_rng(seed)
-    cov = draw_covariates(n, rng, weight_kg, age_y, sex, phenotype, cyp2d6_inhibitor)
+    cov = patient.draw(n, rng)
     etas = draw_etas(model, n, rng)
     pop = solve_chunk(model, events, times, cov, etas, slice(0, n))
-    typ_cov = draw_covariates(1, np.random.default_rng(seed), weight_kg, age_y, sex,
-                              REFERENCE_PHENOTYPE if phenotype == "mixed" else phenotype, cyp2d6_inhibitor)
+    typical_patient = replace(patient, phenotype=REFERENCE_PHENOTYPE) if phenotype == "mixed" else patient
+    typ_cov = typical_patient.draw(1, np.random.default_rng(seed))
     typical = solve_chunk(model, events, times, typ_cov, {}, slice(0, 1))[0]
 
     idx = [names.index(a) for a in summed]

@@ -258,7 +258,7 @@ class _REML:
         b = np.zeros(self.p)
         cache = []
         logdet = 0.0
-        for block, (idx, X, y) in zip(self.blocks, self.des.patterns):
+        for block, (_, X, y) in zip(self.blocks, self.des.patterns):
             So = S[block]
             c = np.linalg.cholesky(So)
             Vi = np.linalg.inv(So)
@@ -313,7 +313,7 @@ def _start(des: _Design) -> np.ndarray:
     var = np.array([np.var(r[k == j]) if np.any(k == j) else np.var(r) for j in range(V)])
     var = np.maximum(var, 1e-6 * max(np.var(y), 1e-12))
     tri = np.diag(np.log(np.sqrt(var)))       # Sigma = diag(var): log-Cholesky diagonal, no covariances
-    return tri[np.tril_indices(V)]
+    return tri[_tril(V)]
 
 
 def _hessian(fun_grad, theta, h=1e-5):
