@@ -8,7 +8,7 @@ region of a Bagot-shaped study) and the real GSE205325 rat counts (21,533 genes 
 through ``adpharm.datasets``; a generated 20,000 x 32 matrix when the file is absent). Prints the
 time per fit, the ratio adpharm / PyDESeq2 and the median relative difference of the dispersions.
 
-    .venv/bin/python benchmarks/dispersions_vs_pydeseq2.py [--reps 3]
+    .venv/bin/python benchmarks/dispersions_vs_pydeseq2.py [--reps 3] [--workloads small,large]
 """
 from __future__ import annotations
 
@@ -68,15 +68,21 @@ def timed(f, reps: int):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
-    reps = ap.parse_args().reps
-    small_c, small_g = generated(1500, 3, 5, 1)
-    big_c, big_g, big_name = rat()
+    ap.add_argument("--workloads", default="small,large", help="which of small and large to run")
+    a = ap.parse_args()
+    reps, wanted = a.reps, set(a.workloads.split(","))
+    workloads = []
+    if "small" in wanted:
+        small_c, small_g = generated(1500, 3, 5, 1)
+        workloads.append(("small: generated 1,500 genes x 15 samples", small_c, small_g, 10))
+    if "large" in wanted:
+        big_c, big_g, big_name = rat()
+        workloads.append((f"large: {big_name}", big_c, big_g, 6))
     try:
         import pydeseq2
     except ImportError:
         pydeseq2 = None
-    for name, c, g, min_count in (("small: generated 1,500 genes x 15 samples", small_c, small_g, 10),
-                                  (f"large: {big_name}", big_c, big_g, 6)):
+    for name, c, g, min_count in workloads:
         ours, t_ours = timed(lambda: fit_dispersions(c, g, min_count), reps)
         print(f"{name}")
         print(f"  adpharm fit_dispersions: {t_ours:8.2f} s per fit ({ours.meta['genes']} genes)")

@@ -75,7 +75,7 @@ def locator_problem(r) -> str | None:
 #: references still without a primary locator of an allowed kind (issue 36): this list may only shrink. A
 #: reference fixed is removed from it (the test says so); a new reference must comply.
 KNOWN_VIOLATIONS = {
-    "amitriptyline_smpc", "antidepressant_doses_mcmaster", "brosen1993", "clomipramine_handbook",
+    "amitriptyline_smpc", "antidepressant_doses_mcmaster", "clomipramine_handbook",
     "clomipramine_rxreasoner", "davis_drug_guide", "gooden2008", "imipramine_tdm_itps2023", "iovieno2012",
     "ketamine_cardiovascular_repeated2019", "madrs_rater_concordance", "venlafaxine_pharmamedix",
 }
@@ -101,8 +101,9 @@ def test_unchecked_records_are_few():
 
 #: issue 36 asks for under 5 %; the bound may only fall (0.36 once the references read through copies were
 #: re-pointed to their primary documents, unread there, in December 2026; 0.29, then 0.22, then 0.15, then 0.125, then 0.12, then 0.055, once the records whose DOI, PMID or label set id
-#: the verified calibration tables carry were marked checked)
-UNCHECKED_SHARE_MAX = 0.055
+#: the verified calibration tables carry were marked checked; 0.05, issue 36's own bound, once the population-PK
+#: record of desipramine was read at PubMed Central)
+UNCHECKED_SHARE_MAX = 0.05
 
 
 def test_kinds_are_the_declared_ones():

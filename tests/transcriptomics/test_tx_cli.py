@@ -13,9 +13,9 @@ pytestmark = pytest.mark.slow   # population simulations / CLI round trips: `mak
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    """Two regions of the Bagot-shaped generator, 1,500 genes: quick enough for PyDESeq2 in a test."""
+    """Two regions of the Bagot-shaped generator, 800 genes (100 in the signature): quick enough for PyDESeq2 in a test."""
     d = tmp_path_factory.mktemp("tx")
-    c, sheet, truth = bagotgen.generate(n_genes=1500, n_signature=120, seed=7)
+    c, sheet, truth = bagotgen.generate(n_genes=800, n_signature=100, seed=7)
     keep = sheet["region"].isin(["HC", "NAc"]).to_numpy()
     c.loc[:, keep].to_csv(d / "counts.csv.gz")
     sheet[keep].to_csv(d / "samples.csv", index=False)

@@ -60,13 +60,13 @@ def _frame(df: pd.DataFrame, value: str, factors: Sequence[str], blocks: Sequenc
 
 
 def _fit(formula: str, data: pd.DataFrame, family: str):
-    import statsmodels.api as sm
     import statsmodels.formula.api as smf
+    from statsmodels.genmod.families import Binomial   # not statsmodels.api: it imports the plotting and time-series code
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if family == "gaussian":
             return smf.ols(formula, data=data).fit()
-        return smf.glm(formula, data=data, family=sm.families.Binomial()).fit(scale="X2")
+        return smf.glm(formula, data=data, family=Binomial()).fit(scale="X2")
 
 
 def _loss(fit, family: str) -> float:

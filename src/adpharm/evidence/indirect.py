@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AdpharmInputError
-from ..knowledge.schema import WINDOW_LABELS
 from ..units import HOURS_PER_DAY, HOURS_PER_WEEK, hours
 from .effect_sizes import RATIO_MEASURES, escalc
 from .meta import MetaResult, rma
@@ -195,6 +194,7 @@ def estimability(ta: pd.DataFrame, tb: pd.DataFrame, a: str, b: str, via: str,
     """Why a Bucher comparison of the two legs would not be estimable: the legs must share the time window,
     the kind of comparator and one population class (issue 35). An empty list: estimable. Both legs are
     taken against the same control ``via``, so they share its kind (:data:`COMPARATOR_KINDS`)."""
+    from ..knowledge.schema import WINDOW_LABELS     # here: the knowledge schema is not needed to import this module
     reasons = []
     wa, wb = windows.get("a"), windows.get("b")
     if wa is not None and wb is not None and not same_period(wa, wb):
@@ -242,6 +242,7 @@ def _values(t: pd.DataFrame, col: str) -> list[str]:
 def transitivity_report(ta: pd.DataFrame, tb: pd.DataFrame, a: str, b: str) -> list[dict[str, str]]:
     """Flags for what differs between the trials of the two legs (population, time point, design,
     scale, verification status, size of the evidence)."""
+    from ..knowledge.schema import WINDOW_LABELS
     flags = []
     pa, pb = _values(ta, "population"), _values(tb, "population")
     if pa and pb and set(pa) != set(pb):

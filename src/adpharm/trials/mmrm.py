@@ -263,9 +263,10 @@ class _REML:
             c = np.linalg.cholesky(So)
             Vi = np.linalg.inv(So)
             logdet += X.shape[0] * 2 * np.sum(np.log(np.diag(c)))
-            ViX = np.einsum("kl,nlp->nkp", Vi, X)
-            A += np.einsum("nkp,nkq->pq", X, ViX)
-            b += np.einsum("nkp,nk->p", ViX, y)
+            ViX = Vi @ X                                     # (n, k, p): each patient's V^-1 X
+            flat = ViX.reshape(-1, self.p)                   # the patients stacked: sums over them are
+            A += X.reshape(-1, self.p).T @ flat              # one matrix product each (BLAS), not einsum
+            b += flat.T @ y.ravel()
             cache.append((block, X, y, Vi, ViX))
         return S, L, A, b, cache, logdet
 
@@ -289,7 +290,8 @@ class _REML:
             Vr = r @ Vi
             quad += float(np.sum(Vr * r))
             if grad:
-                Gi = X.shape[0] * Vi - Vr.T @ Vr - np.einsum("nkp,pq,nlq->kl", ViX, Ainv, ViX)
+                W = (ViX @ Ainv).transpose(1, 0, 2).reshape(ViX.shape[1], -1)      # (k, n p)
+                Gi = X.shape[0] * Vi - Vr.T @ Vr - W @ ViX.transpose(1, 0, 2).reshape(ViX.shape[1], -1).T
                 G[block] += Gi
         f = logdet + quad + ldA + (self.des.n_obs - self.p) * math.log(2 * math.pi)
         if not grad:
