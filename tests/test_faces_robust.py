@@ -210,19 +210,29 @@ def test_an_oversized_table_is_refused_before_it_is_read(tmp_path, monkeypatch):
         io_mod.read_table(f)
 
 
-@pytest.mark.parametrize("sep, decimal, encoding", [(";", ",", "cp1252"), ("\t", ".", "utf-8-sig"), ("|", ".", "utf-8"),
-                                                    (",", ".", "cp1252")])
-def test_spreadsheet_exports_of_a_real_table_read_the_same(tmp_path, sep, decimal, encoding):
-    """The real forced-swim table exported as European Excel does (semicolons, decimal commas, Windows-1252),
-    as TSV with a byte-order mark, or bar-separated: the same animals and scores as the original."""
+@pytest.fixture(scope="module")
+def fst_table(tmp_path_factory):
+    """The real forced-swim table with a character that differs between the encodings, and what
+    `assay fst` reads from it saved as a plain CSV (read once for every export below)."""
     import json
 
     from conftest import data
     df = pd.read_csv(data("ovx2016_FST"))
-    df.loc[0, "STRAIN"] = "C57BL/6J é"               # a character that differs between the encodings
-    ref = tmp_path / "ref.csv"
+    df.loc[0, "STRAIN"] = "C57BL/6J é"
+    ref = tmp_path_factory.mktemp("fst") / "ref.csv"
     df.to_csv(ref, index=False)
+    table = json.loads(run_cli("assay", "fst", str(ref), "--format", "json").stdout)["table"]
+    return df, [(r["animal"], r["group"], r["score"]) for r in table]
+
+
+@pytest.mark.parametrize("sep, decimal, encoding", [(";", ",", "cp1252"), ("\t", ".", "utf-8-sig"), ("|", ".", "utf-8"),
+                                                    (",", ".", "cp1252")])
+def test_spreadsheet_exports_of_a_real_table_read_the_same(tmp_path, fst_table, sep, decimal, encoding):
+    """The real forced-swim table exported as European Excel does (semicolons, decimal commas, Windows-1252),
+    as TSV with a byte-order mark, or bar-separated: the same animals and scores as the original."""
+    import json
+    df, expected = fst_table
     f = tmp_path / "export.csv"
     df.to_csv(f, index=False, sep=sep, decimal=decimal, encoding=encoding)
-    a, b = (json.loads(run_cli("assay", "fst", str(x), "--format", "json").stdout)["table"] for x in (ref, f))
-    assert [(r["animal"], r["group"], r["score"]) for r in a] == [(r["animal"], r["group"], r["score"]) for r in b]
+    b = json.loads(run_cli("assay", "fst", str(f), "--format", "json").stdout)["table"]
+    assert [(r["animal"], r["group"], r["score"]) for r in b] == expected

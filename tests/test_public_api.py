@@ -78,3 +78,20 @@ def test_every_results_class_follows_the_one_result_protocol():
     from adpharm.trials.missing import rubin
     r = rubin([1.0, 2.0, 3.0], [0.5, 0.5, 0.5], df_complete=1e9)
     assert isinstance(r, Result) and r.summary().loc[0, "estimate"] == 2.0 and r.plot() is not None
+
+
+def test_every_results_class_prints_its_summary_warnings_and_the_notice():
+    """Issue 38, item 6: ``str(result)`` is the text a user reads (``print(result)`` in a notebook or a
+    REPL), never the dataclass repr with its arrays."""
+    import adpharm as ap
+    from adpharm import RESEARCH_NOTICE
+    plain = [f"{c.__module__}.{c.__name__}" for c in _results_classes() if c.__str__ is object.__str__]
+    assert not plain, plain
+    pk = ap.simulate_pk("sertraline", "50 mg po daily", hours=48)
+    text = str(pk)
+    assert text.startswith("PKResult\n") and "cmax_ng_per_ml" in text and text.endswith(RESEARCH_NOTICE)
+    assert "array(" not in text
+    t = ap.tdm("nortriptyline", "75 mg po daily", measured=180, covariates=ap.PatientCovariates(phenotype="PM"))
+    lines = str(t).splitlines()
+    assert lines[0] == "TDMResult" and any(ln.startswith("warning: ") for ln in lines) and len(t.warnings) == \
+        sum(ln.startswith("warning: ") for ln in lines)

@@ -77,7 +77,7 @@ def locator_problem(r) -> str | None:
 KNOWN_VIOLATIONS = {
     "amitriptyline_smpc", "antidepressant_doses_mcmaster", "clomipramine_handbook",
     "clomipramine_rxreasoner", "davis_drug_guide", "gooden2008", "imipramine_tdm_itps2023", "iovieno2012",
-    "ketamine_cardiovascular_repeated2019", "madrs_rater_concordance", "venlafaxine_pharmamedix",
+    "ketamine_cardiovascular_repeated2019", "venlafaxine_pharmamedix",
 }
 
 

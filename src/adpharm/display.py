@@ -2,9 +2,9 @@
 
 Every results class (``...Result``, ``...Pool``) derives from :class:`NotebookDisplay` and offers
 ``summary()`` (a DataFrame), ``to_dict()`` (plain JSON-ready data with its provenance),
-``to_frame()`` (its table), ``plot()`` (a matplotlib Axes) and ``_repr_html_()`` (its summary table
-with the research-use notice); :class:`Result` states it, and ``tests/test_public_api.py`` checks
-every class.
+``to_frame()`` (its table), ``plot()`` (a matplotlib Axes), ``_repr_html_()`` (its summary table
+with the research-use notice) and ``str()`` (the same as text, with the result's warnings: what
+``print(result)`` shows); :class:`Result` states it, and ``tests/test_public_api.py`` checks every class.
 
 Examples
 --------
@@ -14,6 +14,8 @@ Examples
 ...         return pd.DataFrame({"x": [1.0]})
 >>> "<table" in R()._repr_html_() and R().to_frame().shape == (1, 1)
 True
+>>> print(str(R()).splitlines()[0])
+R
 """
 from __future__ import annotations
 
@@ -39,6 +41,9 @@ class Result(Protocol):
     def plot(self, *args: Any, **kwargs: Any) -> Any:
         """The result's figure (a matplotlib Axes)."""
 
+    def __str__(self) -> str:
+        """The text a user reads: the result's summary and warnings."""
+
 
 class NotebookDisplay:
     """Mixin for results classes that have ``summary()`` (a DataFrame)."""
@@ -55,3 +60,18 @@ class NotebookDisplay:
             table = f"<p>(no summary table: {html.escape(str(exc))})</p>"
         return (f"<div class='adpharm-result'><p><strong>{html.escape(type(self).__name__)}</strong></p>{table}"
                 f"<p><small>{html.escape(RESEARCH_NOTICE)}</small></p></div>")
+
+    def __str__(self) -> str:
+        """What ``print(result)`` shows: the class name, the summary table, each warning the result carries
+        (its known misses travel with it) and the research-use notice. A results class with a text form of its
+        own overrides this."""
+        from . import RESEARCH_NOTICE
+        try:
+            table = self.summary().to_string(float_format=lambda x: f"{x:.4g}", na_rep="n/a")
+        except Exception as exc:   # printing a result must never raise
+            table = f"(no summary table: {exc})"
+        warnings = getattr(self, "warnings", None)
+        lines = [type(self).__name__, table]
+        if isinstance(warnings, (list, tuple)):
+            lines += [f"warning: {w}" for w in warnings]
+        return "\n".join([*lines, RESEARCH_NOTICE])

@@ -36,7 +36,7 @@ from .inactivation import recovery_note
 from .model import (CYP2D6_INHIBITOR_REFS, NO_INHIBITOR, PHENOTYPES, REFERENCE_AGE_Y, REFERENCE_PHENOTYPE,
                     REFERENCE_SEX, REFERENCE_WEIGHT_KG)
 from .regimen import Regimen, parse_regimen
-from .simulate import (MODEL_VERSION, PatientCovariates, dose_warnings, draw_covariates, draw_etas, model_for,
+from .simulate import (MODEL_VERSION, PatientCovariates, dose_warnings, draw_etas, model_for,
                        solve_chunk)
 from .tdm_dose import DEFAULT_RESIDUAL_CV_PCT, DoseProposal, propose_dose as propose_dose_for
 from .tdm_measured import SUM, Measured, check_unit, from_ng_per_ml, parse_measured, ratio_ranges, to_ng_per_ml
@@ -459,8 +459,7 @@ def tdm(drug: str, regimen: str | Regimen, *, measured: float | str | Mapping[st
         return res
     obs_cols, obs_ng = _place_measured(res, model, meas, at_sample, typical[k], summed, idx, variability)
     if len(meas.analytes) == 2 and len(names) == 2:
-        res.ratio = _ratio(model, meas, at_sample, events, times[k], cov, etas, weight_kg, age_y, sex,
-                           cyp2d6_inhibitor, phenotype, seed)
+        res.ratio = _ratio(model, meas, at_sample, events, times[k], len(cov.weight_kg), patient, seed)
     if (propose_dose is not False and target_range is not None and obs_ng.size and np.all(obs_ng > 0)):
         if since_start_h is None:
             pred_ss = monitored
@@ -583,9 +582,9 @@ def _placement(label, value, ng, pop_ng, typical_ng, variability, pop_unit) -> d
             "verdict": _verdict(pct or 0.0, ng, label, variability, typical_ng)}
 
 
-def _ratio(model, meas: Measured, at_sample, events, t_h, cov, etas, weight_kg, age_y, sex, inhibitor, phenotype, seed):
-    """The metabolite-to-parent ratio measured, its place in this population, and the range each CYP2D6
-    phenotype gives (when the drug's model depends on CYP2D6)."""
+def _ratio(model, meas: Measured, at_sample, events, t_h, n: int, patient: PatientCovariates, seed: int):
+    """The metabolite-to-parent ratio measured, its place in this population of ``n``, and the range each
+    CYP2D6 phenotype gives (when the drug's model depends on CYP2D6): ``patient`` with each phenotype in turn."""
     parent, metab = model.analyte_names
     mw = {a.name: a.mw_g_per_mol.value for a in model.analytes}
     p_ng = to_ng_per_ml(meas.values[parent], meas.unit, mw[parent])
@@ -598,10 +597,10 @@ def _ratio(model, meas: Measured, at_sample, events, t_h, cov, etas, weight_kg, 
     by_pheno = {}
     if model.cyp2d6_dependent:
         pops, pars = {}, {}
-        m = min(len(cov.weight_kg), 400)
+        m = min(n, 400)
         for ph in PHENOTYPES:
             rng = np.random.default_rng(seed)
-            c = draw_covariates(m, rng, weight_kg, age_y, sex, ph, inhibitor)
+            c = replace(patient, phenotype=ph).draw(m, rng)
             e = draw_etas(model, m, rng)
             x = solve_chunk(model, events, np.array([t_h]), c, e, slice(0, m))[:, 0, :]
             pops[ph], pars[ph] = x[:, 1], x[:, 0]
@@ -612,7 +611,8 @@ def _ratio(model, meas: Measured, at_sample, events, t_h, cov, etas, weight_kg, 
                                                 < value)),
             "by_phenotype": by_pheno, "fits_phenotypes": fits,
             "basis": "ratio of mass concentrations (ng/mL); expected ranges from the model's virtual patients "
-                     f"(CYP2D6 inhibitor {inhibitor}, same sampling time)", "population_phenotype": phenotype}
+                     f"(CYP2D6 inhibitor {patient.cyp2d6_inhibitor}, same sampling time)",
+            "population_phenotype": patient.phenotype}
 
 
 __all__ = ["TDMResult", "tdm", "Measured", "DoseProposal", "covariate_notes", "ELDERLY_NOTE", "STEADY_STATE_H"]
