@@ -102,8 +102,9 @@ def test_unchecked_records_are_few():
 #: issue 36 asks for under 5 %; the bound may only fall (0.36 once the references read through copies were
 #: re-pointed to their primary documents, unread there, in December 2026; 0.29, then 0.22, then 0.15, then 0.125, then 0.12, then 0.055, once the records whose DOI, PMID or label set id
 #: the verified calibration tables carry were marked checked; 0.05, issue 36's own bound, once the population-PK
-#: record of desipramine was read at PubMed Central)
-UNCHECKED_SHARE_MAX = 0.05
+#: record of desipramine was read at PubMed Central; 0.045 once the rater-concordance record named its published
+#: paper)
+UNCHECKED_SHARE_MAX = 0.045
 
 
 def test_kinds_are_the_declared_ones():
