@@ -34,7 +34,7 @@ True
 """
 from __future__ import annotations
 
-import importlib
+from .lazy import lazy_attributes
 
 __version__ = "0.1.0"
 RESEARCH_NOTICE = ("Research use only: adpharm summarises published data and simulations for research "
@@ -69,15 +69,4 @@ _ENTRY_POINTS = {
 __all__ = ["__version__", "RESEARCH_NOTICE", *_ENTRY_POINTS]
 
 
-def __getattr__(name: str):
-    if name in _ENTRY_POINTS:
-        module, attr = _ENTRY_POINTS[name]
-        mod = importlib.import_module(module)
-        value = mod if attr is None else getattr(mod, attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'adpharm' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(globals(), _ENTRY_POINTS, __all__)

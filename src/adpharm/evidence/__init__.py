@@ -15,8 +15,7 @@ True
 """
 from __future__ import annotations
 
-import importlib
-
+from ..lazy import lazy_attributes
 from .indirect import IndirectResult, bucher, indirect
 from .network import NetworkResult, network
 
@@ -35,13 +34,4 @@ __all__ = ["EffectSizes", "escalc", "MetaResult", "rma", "MetaRegression", "meta
            "IndirectResult", "indirect", "bucher"]
 
 
-def __getattr__(name: str):
-    if name in _HOMES:
-        value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(globals(), {k: (f"{__name__}.{m}", k) for k, m in _HOMES.items()}, __all__)

@@ -459,7 +459,7 @@ def tdm(drug: str, regimen: str | Regimen, *, measured: float | str | Mapping[st
         return res
     obs_cols, obs_ng = _place_measured(res, model, meas, at_sample, typical[k], summed, idx, variability)
     if len(meas.analytes) == 2 and len(names) == 2:
-        res.ratio = _ratio(model, meas, at_sample, events, times[k], len(cov.weight_kg), patient, seed)
+        res.ratio = _ratio(model, meas, at_sample, events, times[k], n, patient, seed)
     if (propose_dose is not False and target_range is not None and obs_ng.size and np.all(obs_ng > 0)):
         if since_start_h is None:
             pred_ss = monitored
