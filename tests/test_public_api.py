@@ -89,9 +89,10 @@ def test_every_results_class_prints_its_summary_warnings_and_the_notice():
     assert not plain, plain
     pk = ap.simulate_pk("sertraline", "50 mg po daily", hours=48)
     text = str(pk)
-    assert text.startswith("PKResult\n") and "cmax_ng_per_ml" in text and text.endswith(RESEARCH_NOTICE)
+    assert text.startswith("sertraline: 50 mg po daily (1 subject, seed None)\n") and text.startswith(pk.text())
+    assert "cmax_ng_per_ml" in text and text.endswith(RESEARCH_NOTICE)
     assert "array(" not in text
     t = ap.tdm("nortriptyline", "75 mg po daily", measured=180, covariates=ap.PatientCovariates(phenotype="PM"))
     lines = str(t).splitlines()
-    assert lines[0] == "TDMResult" and any(ln.startswith("warning: ") for ln in lines) and len(t.warnings) == \
+    assert lines[0] == t.text().splitlines()[0] and any(ln.startswith("warning: ") for ln in lines) and len(t.warnings) == \
         sum(ln.startswith("warning: ") for ln in lines)

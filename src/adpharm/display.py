@@ -2,8 +2,9 @@
 
 Every results class (``...Result``, ``...Pool``) derives from :class:`NotebookDisplay` and offers
 ``summary()`` (a DataFrame), ``to_dict()`` (plain JSON-ready data with its provenance),
-``to_frame()`` (its table), ``plot()`` (a matplotlib Axes), ``_repr_html_()`` (its summary table
-with the research-use notice) and ``str()`` (the same as text, with the result's warnings: what
+``to_frame()`` (its table), ``plot()`` (a matplotlib Axes), ``text()`` (the text a user reads: what the
+command line prints, which composes no text of its own), ``_repr_html_()`` (its summary table with its
+warnings and the research-use notice) and ``str()`` (its text, its warnings and the notice: what
 ``print(result)`` shows); :class:`Result` states it, and ``tests/test_public_api.py`` checks every class.
 
 Examples
@@ -22,7 +23,22 @@ from __future__ import annotations
 import html
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["NotebookDisplay", "Result"]
+__all__ = ["NotebookDisplay", "Result", "table_text"]
+
+
+def table_text(df, fmt: str | None = None, index: bool = False, na_rep: str = "n/a") -> str:
+    """A table as text: floats formatted with ``fmt`` (e.g. ``".3f"``); a missing value reads ``na_rep``,
+    never ``NaN``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(table_text(pd.DataFrame({"x": [1.0, float("nan")]}), ".2f"))
+       x
+    1.00
+     n/a
+    """
+    return df.to_string(index=index, float_format=None if fmt is None else (lambda x: format(x, fmt)), na_rep=na_rep)
 
 
 @runtime_checkable
@@ -41,8 +57,11 @@ class Result(Protocol):
     def plot(self, *args: Any, **kwargs: Any) -> Any:
         """The result's figure (a matplotlib Axes)."""
 
+    def text(self) -> str:
+        """The text a user reads (what the command line prints): header, tables and notes, no warnings."""
+
     def __str__(self) -> str:
-        """The text a user reads: the result's summary and warnings."""
+        """The result's text, its warnings and the research-use notice (what ``print(result)`` shows)."""
 
 
 class NotebookDisplay:
@@ -52,26 +71,37 @@ class NotebookDisplay:
         """The result as a table (its :meth:`summary`)."""
         return self.summary()
 
+    def text(self) -> str:
+        """The text a user reads: what ``adpharm`` prints for this result and what ``print(result)`` begins
+        with. By default the class name and the summary table; a results class with a header or sections of
+        its own overrides this. Ends with a newline; the warnings and the research-use notice are not part of
+        it (the command line prints warnings on stderr, :meth:`__str__` after the text)."""
+        try:
+            table = table_text(self.summary(), ".4g", index=True)
+        except Exception as exc:   # printing a result must never raise
+            table = f"(no summary table: {exc})"
+        return f"{type(self).__name__}\n{table}\n"
+
+    def _warnings(self) -> list[str]:
+        warnings = getattr(self, "warnings", None)
+        return [str(w) for w in warnings] if isinstance(warnings, (list, tuple)) else []
+
     def _repr_html_(self) -> str:
         from . import RESEARCH_NOTICE
         try:
             table = self.summary().to_html(float_format=lambda x: f"{x:.4g}", na_rep="n/a", border=0)
         except Exception as exc:   # a display must never raise in a notebook
             table = f"<p>(no summary table: {html.escape(str(exc))})</p>"
+        warnings = "".join(f"<p>warning: {html.escape(w)}</p>" for w in self._warnings())
         return (f"<div class='adpharm-result'><p><strong>{html.escape(type(self).__name__)}</strong></p>{table}"
-                f"<p><small>{html.escape(RESEARCH_NOTICE)}</small></p></div>")
+                f"{warnings}<p><small>{html.escape(RESEARCH_NOTICE)}</small></p></div>")
 
     def __str__(self) -> str:
-        """What ``print(result)`` shows: the class name, the summary table, each warning the result carries
-        (its known misses travel with it) and the research-use notice. A results class with a text form of its
-        own overrides this."""
+        """What ``print(result)`` shows: the result's :meth:`text`, each warning the result carries (its known
+        misses travel with it) and the research-use notice."""
         from . import RESEARCH_NOTICE
         try:
-            table = self.summary().to_string(float_format=lambda x: f"{x:.4g}", na_rep="n/a")
+            body = self.text().rstrip("\n")
         except Exception as exc:   # printing a result must never raise
-            table = f"(no summary table: {exc})"
-        warnings = getattr(self, "warnings", None)
-        lines = [type(self).__name__, table]
-        if isinstance(warnings, (list, tuple)):
-            lines += [f"warning: {w}" for w in warnings]
-        return "\n".join([*lines, RESEARCH_NOTICE])
+            body = f"{type(self).__name__}\n(no text: {exc})"
+        return "\n".join([body, *(f"warning: {w}" for w in self._warnings()), RESEARCH_NOTICE])

@@ -10,6 +10,7 @@ from typing import Any, Callable, Optional
 import typer
 
 from .. import RESEARCH_NOTICE
+from ..display import table_text  # noqa: F401  (re-exported for the commands)
 from ..errors import AdpharmInputError
 from ..io import atomic_write, json_text
 
@@ -47,8 +48,9 @@ def command_flags(fn: Callable) -> dict[str, str]:
 _RUNNING_FLAGS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("adpharm_flags", default={})
 
 
-def flag_text(text: str, flags: dict[str, str]) -> str:
-    """``text`` with the parameters it names written as the command's flags: any parameter by its
+def flag_text(text: str, flags: dict[str, str], quoted_only: bool = False) -> str:
+    """``text`` with the parameters it names written as the command's flags: any parameter in backticks
+    (```hours``` -> ``--hours``, the only form a result's text uses: ``quoted_only``), any parameter by its
     Python name with an underscore (``n_per_arm`` -> ``--n-per-arm``) and any parameter that leads a
     clause as an error's field does (``a.png: groups: ...`` -> ``a.png: --groups: ...``).
 
@@ -56,11 +58,16 @@ def flag_text(text: str, flags: dict[str, str]) -> str:
     --------
     >>> flag_text("a.png: groups: 2 labels; give n_per_arm", {"groups": "--groups", "n_per_arm": "--n-per-arm"})
     'a.png: --groups: 2 labels; give --n-per-arm'
+    >>> flag_text("simulate longer (`hours`); n_per_arm", {"hours": "--hours", "n_per_arm": "--n"}, quoted_only=True)
+    'simulate longer (--hours); n_per_arm'
     """
     import re
     if not flags:
         return text
     names = "|".join(map(re.escape, sorted(flags, key=len, reverse=True)))
+    text = re.sub(r"`(%s)`" % names, lambda m: flags[m.group(1)], text)
+    if quoted_only:
+        return text
     text = re.sub(r"(^|: )(%s)(?=: )" % names, lambda m: m.group(1) + flags[m.group(2)], text)
     named = sorted((n for n in flags if "_" in n), key=len, reverse=True)
     if not named:
@@ -120,12 +127,6 @@ def save_plot(ax, path, option: str = "--plot") -> None:
         fail(f"{option} {path}: cannot write ({exc.strerror})")
 
 
-def table_text(df, fmt: str | None = None, index: bool = False, na_rep: str = "n/a") -> str:
-    """A table for the terminal: floats formatted with ``fmt`` (e.g. ``".3f"``); a missing value reads
-    ``na_rep``, never ``NaN``."""
-    return df.to_string(index=index, float_format=None if fmt is None else (lambda x: format(x, fmt)), na_rep=na_rep)
-
-
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json_text(obj))
 
@@ -170,4 +171,10 @@ def emit(d: dict, text: str, fmt: str, out: Optional[Path]) -> None:
         else:
             atomic_write(out, json_text(d))
     else:
-        write_text(text + f"{RESEARCH_NOTICE}\n", out)
+        write_text(flag_text(text, _RUNNING_FLAGS.get(), quoted_only=True) + f"{RESEARCH_NOTICE}\n", out)
+
+
+def emit_result(res: Any, fmt: str, out: Optional[Path]) -> None:
+    """A result as JSON (:meth:`to_dict`) or as the text it gives (:meth:`text`, the parameters it names in
+    backticks written as the command's flags): the command composes no text of its own."""
+    emit(res.to_dict(), res.text(), fmt, out)

@@ -12,7 +12,7 @@ from ..mechanism.population import CONTROL_KINDS, load_populations
 from ..pharmacology.model import PHENOTYPES
 from ..pharmacology.simulate import PatientCovariates
 from ..errors import check_option
-from .common import check_plot_path, emit, emit_json, fail, handle_errors, table_text, warn, write_text
+from .common import check_plot_path, emit_json, emit_result, fail, handle_errors, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Mechanism: occupancy -> signalling cascades -> plasticity -> MADRS, with a placebo arm.")
@@ -39,8 +39,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
                                                  "stream summary statistics (memory of one chunk); automatic above "
                                                  "50,000 patients.")) -> None:
     """State trajectories and the MADRS trajectory of a regimen, with response, remission and onset versus placebo."""
-    from ..mechanism.simulate import early_onset_text
-    from ..report.simulation import is_monoaminergic
+    from ..mechanism.combination import with_combination
     from ..mechanism.simulate import simulate as run
     from ..mechanism.stream import DEFAULT_CHUNK, STREAM_ABOVE, simulate_streamed
     check_option("fmt", fmt, ("text", "json", "csv"))
@@ -61,11 +60,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
                                 covariates=covariates, remission_threshold=remission_threshold,
                                 onset_threshold=onset_threshold, population=pop, control=control)
         warn(res.warnings)
-        d = res.to_dict()
-        text = (f"{res.label}: {d['regimen']} ({res.n:,} patients in {res.chunks} chunks of at most {res.chunk:,}, "
-                f"seed {res.seed}; onset day {res.onset_day()})\npopulation: {pop.name} ({pop.label}); placebo arm: "
-                f"{control}\n" + table_text(res.summary(), ".3f") + "\n" + early_onset_text(d["early_onset"] if all(is_monoaminergic(x) for x in drug) else None))
-        emit(d, text, fmt, out)
+        emit_result(res, fmt, out)
         if plot is not None:
             atomic_write(plot, figure_bytes(res.plot().figure, plot))
         return
@@ -79,18 +74,7 @@ def simulate(drug: List[str] = typer.Option(..., "--drug", help="A bundled drug;
     if fmt == "csv":
         write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
     else:
-        s = res.summary()
-        d = res.to_dict()
-        head = (f"{res.label}: {d['regimen']} ({res.n} patient{'s' if res.n > 1 else ''}, seed {res.seed}; "
-                f"onset day {res.onset_day()})\npopulation: {pop.name} ({pop.label}); placebo arm: {control}\n")
-        text = head + table_text(s, ".3f") + "\n" + early_onset_text(d["early_onset"] if all(is_monoaminergic(x) for x in drug) else None)
-        if len(drug) > 1:
-            from ..mechanism.combination import combination_of
-            comb = combination_of(res)
-            d["combination"] = comb.to_dict()
-            text += ("\ncombination (fraction of the MADRS removed beyond placebo; Bliss = independent action):\n"
-                     + table_text(comb.summary(), ".3f") + "\n")
-        emit(d, text, fmt, out)
+        emit_result(with_combination(res), fmt, out)
     if sbml_text is not None:
         atomic_write(export_sbml, sbml_text)
     if plot is not None:
@@ -137,10 +121,7 @@ def sensitivity(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
     if fmt == "csv":
         write_text(res.summary().to_csv(index=False, float_format="%.6g"), out)
     else:
-        nm = ", ".join(f"{k} {v:.4g}" if v == v else f"{k} not reached" for k, v in res.baseline_metrics.items())
-        head = f"{res.label}: {res.regimen}; {method} sensitivity, typical patient ({nm})\n"
-        emit(res.to_dict(), head + table_text(res.summary(), ".4g") + "\n",
-              fmt, out)
+        emit_result(res, fmt, out)
     if plot is not None:
         import numpy as np
         atomic_write(plot, figure_bytes(np.ravel(res.plot())[0].figure, plot))
@@ -169,9 +150,7 @@ def preclinical(drug: str = typer.Option(..., "--drug", help="A bundled drug."),
     if fmt == "csv":
         write_text(res.summary().to_csv(index=False, float_format="%.6g"), out)
     else:
-        head = f"{res.drug} {res.dose_mg_per_kg:g} mg/kg, typical {res.species} (i.p. as {res.route})\n"
-        emit(res.to_dict(), head + table_text(res.summary(), ".4g") + "\n",
-              fmt, out)
+        emit_result(res, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 

@@ -17,7 +17,7 @@ from ..pharmacology.tdm_dose import DEFAULT_RESIDUAL_CV_PCT
 from ..pharmacology.tdm_measured import UNITS
 from ..pharmacology.simulate import PatientCovariates, iter_profiles, regimen_warnings, simulate as run_simulation
 from ..errors import check_option
-from .common import check_plot_path, emit, fail, handle_errors, table_text, warn, write_text
+from .common import check_plot_path, emit_result, fail, handle_errors, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Pharmacokinetics: simulate a regimen (simulate), the receptor occupancy it gives (occupancy), "
@@ -45,10 +45,6 @@ def _check(fmt: str, plot: Optional[Path], phenotype: str, sex: str, nonmem: boo
     check_option("phenotype", phenotype, (*PHENOTYPES, "mixed"))
     check_option("sex", sex, ("female", "male"))
     check_plot_path(plot)
-
-
-def _header(pk) -> str:
-    return f"{pk.drug}: {pk.regimen} ({pk.n} subject{'s' if pk.n > 1 else ''}, seed {pk.seed})\n"
 
 
 def _stream_csv(kwargs: dict, out: Optional[Path]) -> None:
@@ -98,18 +94,7 @@ def simulate(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGHT
     if fmt == "csv":
         write_text(res.tidy().to_csv(index=False, float_format="%.6g"), out)
     else:
-        summary = res.summary()
-        text = _header(res) + table_text(summary, ".4g") + "\n"
-        if summary.isna().to_numpy().any():
-            text += ("n/a: not estimable from the simulated window (a half-life needs at least 3 points after the "
-                     "peak spanning the half-life itself; simulate longer with --hours)\n")
-        if res.flagged:
-            text += "flagged parameters: " + "; ".join(res.flagged) + "\n"
-        if res.enzyme_summary:
-            text += ("\nirreversible enzyme inactivation (activity as a fraction of baseline; onset_h: hours to 50 % "
-                     "inhibition):\n"
-                     + table_text(res.enzyme_table(), ".4g") + "\n")
-        emit(res.to_dict(), text, fmt, out)
+        emit_result(res, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 
@@ -127,10 +112,8 @@ def occupancy(drug: str = _DRUG, regimen: str = _REGIMEN, weight: float = _WEIGH
         fail("--format csv: occupancy is written as text or json")
     patient = PatientCovariates(weight_kg=weight, age_y=age, sex=sex, phenotype=phenotype)
     res = compute_occupancy(_run(drug, regimen, patient, hours, step, n, seed, keep=True))
-    warn(res.pk.warnings)
-    miss = f"no binding constant for: {', '.join(res.missing)}\n" if res.missing else ""
-    emit(res.to_dict(), _header(res.pk) + table_text(res.summary(), ".3f")
-          + "\n" + miss, fmt, out)
+    warn(res.warnings)
+    emit_result(res, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 
@@ -190,6 +173,6 @@ def tdm(drug: str = _DRUG,
                                                cyp2d6_inhibitor=inhibitor),
                   n=n, seed=seed, target=_target_range(target), propose_dose=propose, residual_cv_pct=residual_cv)
     warn(res.warnings)
-    emit(res.to_dict(), res.text(), fmt, out)
+    emit_result(res, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))

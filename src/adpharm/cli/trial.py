@@ -10,7 +10,7 @@ import typer
 from ..figures import figure_bytes
 from ..io import atomic_write, csv_text
 from ..errors import check_option
-from .common import check_plot_path, emit, emit_json, fail, handle_errors, table_text, warn, write_text
+from .common import check_plot_path, emit, emit_json, emit_result, fail, handle_errors, table_text, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Virtual clinical trials: simulate a protocol, analyse trial data (MMRM), power by simulation.")
@@ -70,8 +70,7 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
         check_exportable(load_protocol(protocol))
     res = simulate_trial(protocol, n_per_arm, seed, remission_threshold=remission_threshold)
     warn(res.warnings)
-    d = res.to_dict()
-    for e in d["empty_visits"]:
+    for e in res.empty_visits():
         typer.echo(f"adpharm: note: no patients left at {e}", err=True)
     if fmt == "nonmem":
         from ..trials.export import trial_dataset
@@ -79,17 +78,7 @@ def simulate(protocol: str = typer.Argument(..., help="A bundled protocol (adpha
     elif fmt == "csv":
         write_text(csv_text(res.data, float_format="%.6g"), out)
     else:
-        head = (f"{res.protocol.id}: {res.protocol.name}\n{len(res.subjects)} randomised of {res.screened} screened, "
-                f"seed {res.seed}; simulated with {d['provenance']['model']}\n{res.population_text()}\n"
-                + (res.protocol.estimand.text() + "\n" if res.protocol.estimand else "")
-                + res.primary().text() + "\n"
-                f"by visit (observed cases; response: {d['provenance']['response']}; remission: "
-                f"{d['provenance']['remission']}):\n")
-        body = table_text(res.summary(), ".3f") + "\n"
-        nots = res.protocol.unsimulated_scales()
-        if nots:
-            body += "not simulated: " + "; ".join(f"{k} ({v})" for k, v in nots.items()) + "\n"
-        emit(d, head + body, fmt, out)
+        emit_result(res, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 
@@ -216,11 +205,7 @@ def power(protocol: str = typer.Argument(..., help="A bundled protocol or a prot
     res = run(protocol, reps, n_per_arm=n_per_arm, target_power=target_power, seed=seed, workers=workers,
               scheduler=scheduler, progress=progress, null=null)
     warn(res.warnings)
-    d = res.to_dict()
-    text = res.text()
-    if res.search:
-        text += table_text(res.summary(), ".3f") + "\n"
-    emit(d, text, fmt, out)
+    emit_result(res, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 
@@ -248,7 +233,6 @@ def registry(split: str = typer.Option("holdout", "--split", help="calibration, 
     res = virtual_registry(split, list(drug) if drug else None, seed, workers=None if scheduler else workers,
                            scheduler=scheduler, progress=progress and sys.stderr.isatty())
     warn(res.warnings)
-    d = res.to_dict()
     if fmt == "csv":
         write_text(csv_text(res.to_frame(), float_format="%.6g"), out)
         return
@@ -260,18 +244,7 @@ def registry(split: str = typer.Option("holdout", "--split", help="calibration, 
         else:
             atomic_write(out, html)
         return
-    s = d["summary"]
-    head = (f"Virtual registry, {split} half: {s['k']} comparisons (trial x modelled drug) of the GRISELDA registry; "
-            f"{len(d['not_modelled'])} placebo-controlled trials not modelled, {len(d['no_observed_response'])} "
-            f"comparisons without observed responders\nsimulated with {d['provenance']['model']}, seed {seed}; "
-            f"{d['provenance']['analysis']}\n")
-    body = table_text(res.summary(), ".3f", index=True) + "\n\nplacebo response by era (observed / simulated):\n"
-    body += "".join(f"  {e}: {v['placebo_response']['observed']:.3f} / {v['placebo_response']['simulated']:.3f} "
-                    f"({v['k']} trials)\n" for e, v in s["by_era"].items())
-    body += "\nper drug, random-effects OR against placebo (observed / simulated):\n"
-    body += "".join(f"  {k:<14} k {v['k']:>3}  {v['observed']['OR']:.2f} / {v['simulated']['OR']:.2f}\n"
-                    for k, v in s["by_drug"].items())
-    emit(d, head + body, fmt, out)
+    emit_result(res, fmt, out)
 
 
 app.command("protocols", help="List the bundled trial protocols (as `adpharm protocols`).")(protocols)

@@ -19,7 +19,7 @@ References
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -101,6 +101,14 @@ def combination_of(result: MechanismResult) -> CombinationResult:
     table["excess_over_hsa"] = (together - hsa).mean(axis=0)
     return CombinationResult(drugs=drugs, regimens=result.regimens, table=table, flags=result.flags, seed=result.seed,
                              n=result.n, model=model)
+
+
+def with_combination(result: MechanismResult) -> MechanismResult:
+    """``result`` with :func:`combination_of` attached as its ``combination`` (shown in its text and JSON); a
+    single drug's result is returned as it is."""
+    if len(result.regimens) < 2:
+        return result
+    return replace(result, combination=combination_of(result))
 
 
 def combination(regimens: list[tuple[str, str]], days: float, *, n: int = 500, seed: int | None = 0,

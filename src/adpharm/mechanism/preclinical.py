@@ -42,7 +42,7 @@ from ..knowledge.loader import KnowledgeBase, or_bundled
 from ..pharmacology.simulate import PatientCovariates, model_for
 from .model import CascadeModel, load
 from .simulate import model_version, prepare, solve
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 SPECIES_WEIGHT_KG = {"mouse": 0.025, "rat": 0.3}
 #: minutes 2-6 immobility ratio of the control mice (behaviopy forcedswim_bins.csv, n = 14)
@@ -69,6 +69,11 @@ class PreclinicalResult(NotebookDisplay):
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
+
+    def text(self) -> str:
+        """The dose, species and route, and the acute and chronic results."""
+        return (f"{self.drug} {self.dose_mg_per_kg:g} mg/kg, typical {self.species} (i.p. as {self.route})\n"
+                + table_text(self.summary(), ".4g") + "\n")
 
     def to_dict(self) -> dict:
         return {

@@ -41,7 +41,7 @@ from ..knowledge.loader import KnowledgeBase, or_bundled
 from .model import CascadeModel, load
 from .simulate import ONSET_THRESHOLD_MADRS, check_arguments, model_version, prepare, solve
 from .symptoms import madrs
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 METRICS = ("onset_h", "duration_h", "peak_separation_madrs")
 #: symptom-model parameters that act on the typical patient's separation from placebo
@@ -110,6 +110,12 @@ class SensitivityResult(NotebookDisplay):
             df["abs_coefficient"] = df["coefficient"].abs()
         df = df.sort_values(["metric", key], ascending=[True, False], na_position="last")
         return df.drop(columns=["abs_coefficient"], errors="ignore").reset_index(drop=True)
+
+    def text(self) -> str:
+        """The regimen, the method, the typical patient's onset, duration and peak, and the table."""
+        nm = ", ".join(f"{k} {v:.4g}" if v == v else f"{k} not reached" for k, v in self.baseline_metrics.items())
+        return (f"{self.label}: {self.regimen}; {self.method} sensitivity, typical patient ({nm})\n"
+                + table_text(self.summary(), ".4g") + "\n")
 
     def ranking(self, metric: str) -> list[str]:
         """Parameters ordered by influence on ``metric``."""

@@ -23,7 +23,7 @@ from .model import CascadeModel, load
 from .population import Population, load_populations
 from .symptoms import (REMISSION_MADRS, Patients, draw_patients, hamd17_from_madrs, madrs, population_values,
                        remitters, responders)
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 MAX_DAYS = 365
 MAX_PATIENTS = 1_000_000
@@ -92,6 +92,14 @@ def early_onset(summary: pd.DataFrame) -> dict | None:
                          "reduction at week 1; about a third of the week-6 difference at week 1"}
 
 
+def is_monoaminergic(drug: str) -> bool:
+    """Whether a drug's class belongs to the monoaminergic family: the drugs Taylor 2006's week-1 measures
+    describe (a fast-acting drug's week 1 is its fading, not its onset)."""
+    kb = or_bundled(None)
+    d = kb.drugs.get(drug)
+    return d is not None and d.drug_class in kb.classes and kb.classes[d.drug_class].family == "monoaminergic"
+
+
 def early_onset_text(onset: dict | None) -> str:
     """One line for the text output; empty when the run is shorter than a week."""
     if onset is None:
@@ -104,6 +112,12 @@ def early_onset_text(onset: dict | None) -> str:
             f"({100 * onset['week1_response_rate']:.1f} % vs {100 * onset['week1_placebo_response_rate']:.1f} %); "
             f"week-1 separation {onset['week1_separation']:.2f} MADRS points{share_text} "
             f"({onset['reference_separation']:.2f}); published: RR 1.64 (1.2-2.25), about a third\n")
+
+
+def population_line(population: Population | None, control: str) -> str:
+    """``population: NAME (LABEL); placebo arm: CONTROL``, a line of a run's text."""
+    pop = population or load_populations().get(None)
+    return f"population: {pop.name} ({pop.label}); placebo arm: {control}\n"
 
 
 def model_version(model: CascadeModel) -> str:
@@ -134,10 +148,27 @@ class MechanismResult(NotebookDisplay):
     population: Population | None = None
     expectancy: dict = field(default_factory=dict)   # the expectancy factor of each arm, and why
     background: list[tuple[str, str]] = field(default_factory=list)   # given to both arms (e.g. an oral antidepressant)
+    #: each drug of a combination alone against it (:func:`adpharm.mechanism.combination.with_combination`)
+    combination: NotebookDisplay | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
         return self.madrs.shape[0]
+
+    def text(self) -> str:
+        """The run (regimen, patients, seed, onset day), who the patients are, the table by day, Taylor 2006's
+        early-onset measures (monoaminergic drugs) and, for a combination, each drug alone against it."""
+        control = self.expectancy.get("control", "inert")
+        head = (f"{self.label}: {'; '.join(f'{d}: {r}' for d, r in self.regimens)} ({self.n} "
+                f"patient{'s' if self.n > 1 else ''}, seed {self.seed}; onset day {self.onset_day()})\n"
+                + population_line(self.population, control))
+        summary = self.summary()
+        text = head + table_text(summary, ".3f") + "\n" + early_onset_text(
+            early_onset(summary) if all(is_monoaminergic(d) for d, _ in self.regimens) else None)
+        if self.combination is not None:
+            text += ("\ncombination (fraction of the MADRS removed beyond placebo; Bliss = independent action):\n"
+                     + table_text(self.combination.summary(), ".3f") + "\n")
+        return text
 
     @property
     def day_index(self) -> dict[int, int]:
@@ -238,6 +269,7 @@ class MechanismResult(NotebookDisplay):
             "flags": self.flags,
             "warnings": self.warnings,
             "provenance": self.provenance(),
+            **({"combination": self.combination.to_dict()} if self.combination is not None else {}),
         }
 
     def to_sbml(self, patient: int = 0) -> str:

@@ -23,9 +23,11 @@ import pandas as pd
 
 from ..errors import AdpharmInputError
 from ..pharmacology.simulate import PERCENTILES
-from .simulate import MAX_PATIENTS, day_index, early_onset, model_version, onset_day, simulate
+from .population import Population
+from .simulate import (MAX_PATIENTS, day_index, early_onset, early_onset_text, is_monoaminergic, model_version,
+                       onset_day, population_line, simulate)
 from .symptoms import remitters, responders
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 #: default patients per chunk (the benchmark measures the peak memory it needs)
 DEFAULT_CHUNK = 20_000
@@ -107,6 +109,8 @@ class StreamedResult(NotebookDisplay):
     remission_threshold: float
     onset_threshold: float
     warnings: list[str] = field(default_factory=list)
+    population_object: Population | None = field(default=None, repr=False)
+    control: str = "inert"
 
     @property
     def n(self) -> int:
@@ -121,6 +125,16 @@ class StreamedResult(NotebookDisplay):
 
     def onset_day(self) -> int | None:
         return onset_day(self.separation(), self.times_h, self.onset_threshold)
+
+    def text(self) -> str:
+        """The run (patients, chunks, seed, onset day), who the patients are, the table by day and Taylor 2006's
+        early-onset measures (monoaminergic drugs)."""
+        summary = self.summary()
+        return (f"{self.label}: {'; '.join(f'{d}: {r}' for d, r in self.regimens)} ({self.n:,} patients in "
+                f"{self.chunks} chunks of at most {self.chunk:,}, seed {self.seed}; onset day {self.onset_day()})\n"
+                + population_line(self.population_object, self.control) + table_text(summary, ".3f") + "\n"
+                + early_onset_text(early_onset(summary) if all(is_monoaminergic(d) for d, _ in self.regimens)
+                                   else None))
 
     def summary(self) -> pd.DataFrame:
         """One row per whole day, with the columns of :meth:`MechanismResult.summary` plus SDs."""
@@ -207,6 +221,7 @@ def simulate_streamed(regimens, days: float, *, n: int, seed: int | None = None,
         if not head:
             head = {"label": r.label, "regimens": r.regimens, "times_h": r.times_h, "model": model_version(r.model),
                     "population": r.population.name if r.population else "default",
+                    "population_object": r.population, "control": r.expectancy.get("control", "inert"),
                     "remission_threshold": r.remission_threshold, "onset_threshold": r.onset_threshold}
             drug, placebo = ArmStats.empty(r.times_h.size), ArmStats.empty(r.times_h.size)
             states = {k: np.zeros_like(v, dtype=float) for k, v in r.states.items()}

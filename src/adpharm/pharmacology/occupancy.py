@@ -33,7 +33,7 @@ from ..errors import AdpharmInputError
 from ..knowledge.loader import KnowledgeBase, or_bundled
 from ..units import ng_per_ml_to_nm
 from .simulate import PERCENTILES, PKResult, model_for
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 #: The targets ``pk occupancy`` reports (design contract), in order.
 OCCUPANCY_TARGETS = ("SERT", "NET", "DAT", "NMDA", "H1", "M1", "ALPHA1", "MAO-A")
@@ -98,6 +98,16 @@ class OccupancyResult(NotebookDisplay):
                         row[f"{name}_p{p}"] = float(np.percentile(v, p))
             rows.append(row)
         return pd.DataFrame(rows)
+
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings of the simulation the occupancy rests on."""
+        return self.pk.warnings
+
+    def text(self) -> str:
+        """The run's title, peak and mean occupancy per target, and the targets without a binding constant."""
+        miss = f"no binding constant for: {', '.join(self.missing)}\n" if self.missing else ""
+        return self.pk.title() + "\n" + table_text(self.summary(), ".3f") + "\n" + miss
 
     def to_dict(self) -> dict:
         occ: dict[str, dict | None] = {t: None for t in OCCUPANCY_TARGETS}

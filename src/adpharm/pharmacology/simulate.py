@@ -30,7 +30,7 @@ from .model import (NO_INHIBITOR, PHENOTYPE_ACTIVITY_SCORE, REFERENCE_AGE_Y, REF
                     REFERENCE_WEIGHT_KG, CompartmentModel, Covariates)
 from .regimen import Regimen, check_weight, parse_regimen
 from .solver import propagate
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 MODEL_VERSION = f"adpharm.pharmacology {__version__} (linear compartments, exact matrix-exponential solution)"
 #: CYP2D6 phenotype frequencies for ``phenotype="mixed"``: the middle of the ranges in the CPIC
@@ -118,6 +118,25 @@ class PKResult(NotebookDisplay):
             for m in measures:
                 rows.append({"analyte": a, "measure": m, **_spread(sub[m].to_numpy(float))})
         return pd.DataFrame(rows)
+
+    def title(self) -> str:
+        """``drug: regimen (n subjects, seed s)``: the first line of the text of this run."""
+        return f"{self.drug}: {self.regimen} ({self.n} subject{'s' if self.n > 1 else ''}, seed {self.seed})"
+
+    def text(self) -> str:
+        """The run's title, its NCA table, why a measure is not estimable, the parameters resting on weak facts
+        and, for an irreversible inhibitor, the enzyme's inactivation and recovery."""
+        summary = self.summary()
+        text = self.title() + "\n" + table_text(summary, ".4g") + "\n"
+        if summary.isna().to_numpy().any():
+            text += ("n/a: not estimable from the simulated window (a half-life needs at least 3 points after the "
+                     "peak spanning the half-life itself; simulate longer with `hours`)\n")
+        if self.flagged:
+            text += "flagged parameters: " + "; ".join(self.flagged) + "\n"
+        if self.enzyme_summary:
+            text += ("\nirreversible enzyme inactivation (activity as a fraction of baseline; onset_h: hours to 50 % "
+                     "inhibition):\n" + table_text(self.enzyme_table(), ".4g") + "\n")
+        return text
 
     def provenance(self) -> dict:
         return {"model_version": MODEL_VERSION, "seed": self.seed, "n_subjects": self.n, "drug": self.drug,

@@ -46,15 +46,6 @@ class Course:
     population: str | None
 
 
-def is_monoaminergic(drug: str) -> bool:
-    """Whether a drug's class belongs to the monoaminergic family: the drugs Taylor 2006's week-1 measures
-    describe (a fast-acting drug's week 1 is its fading, not its onset)."""
-    from ..knowledge.loader import bundled
-    kb = bundled()
-    d = kb.drugs.get(drug)
-    return d is not None and d.drug_class in kb.classes and kb.classes[d.drug_class].family == "monoaminergic"
-
-
 def regimen_for(p: dict) -> Course | None:
     """The :class:`Course` the knowledge base gives for simulating this side, or None."""
     for a in p.get("administration", []):
@@ -139,7 +130,7 @@ def start_course(pa: dict, pb: dict, background: bool = False) -> Callable[[], d
 def simulated_course(pa: dict, pb: dict, draw: bool = True) -> dict[str, Any] | None:
     """Simulate both sides; None when neither side has a regimen to simulate. Without ``draw`` the figure
     is left to the caller: ``svg`` is None and ``curves`` holds what it draws."""
-    from ..mechanism.simulate import early_onset, model_version
+    from ..mechanism.simulate import early_onset, is_monoaminergic, model_version
     sides = {"a": regimen_for(pa), "b": regimen_for(pb)}
     if not any(sides.values()):
         return None

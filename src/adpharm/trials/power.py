@@ -28,7 +28,7 @@ from .known_misses import warnings_for
 from .primary import primary_test
 from .protocol import TrialProtocol, load_protocol
 from ..lazy import lazy_module
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 stats = lazy_module("scipy.stats")
 
@@ -124,7 +124,8 @@ class PowerResult(NotebookDisplay):
                 "share_without_estimate": float(est.isna().mean())}
 
     def text(self) -> str:
-        """The lines a user reads: power (or type I error) with its Monte Carlo error and the estimated effect."""
+        """The lines a user reads: power (or type I error) with its Monte Carlo error and the estimated effect,
+        and the power by size of a sample-size search."""
         st = self.estimate_stats()
         what = "type I error (two-sided; every arm given the control)" if self.null else "power"
         fmt = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
@@ -136,6 +137,8 @@ class PowerResult(NotebookDisplay):
                f"estimated effect over replicates: mean {fmt(st['mean_estimate'])}, SD {fmt(st['sd_estimate'])}; "
                f"replicates without an estimate: {st['replicates_without_estimate']} "
                f"({100 * st['share_without_estimate']:.1f} %)\n")
+        if self.search:
+            out += table_text(self.summary(), ".3f") + "\n"
         return out
 
     def summary(self) -> pd.DataFrame:

@@ -45,7 +45,7 @@ from .. import __version__
 from ..errors import AdpharmInputError
 from ..evidence import registry as griselda
 from ..mechanism.symptoms import HAMD17_ANCHORS, MADRS_ANCHORS, responders
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 from ..lazy import lazy_module
 
 stats = lazy_module("scipy.stats")
@@ -355,6 +355,23 @@ class VirtualRegistry(NotebookDisplay):
                                "analysis": "response >= 50 % MADRS reduction at the last visit, LOCF, over the "
                                            "patients randomised; log OR with Wald SE and two-sided Wald test",
                                "split_rule": "SHA-256 of StudyID: even first byte = calibration"}}
+
+    def text(self) -> str:
+        """What was simulated and how it was analysed, observed against simulated in summary, the placebo
+        response by era and each drug's random-effects odds ratio."""
+        d = self.to_dict()
+        s, prov = d["summary"], d["provenance"]
+        head = (f"Virtual registry, {self.split} half: {s['k']} comparisons (trial x modelled drug) of the GRISELDA "
+                f"registry; {len(self.not_modelled)} placebo-controlled trials not modelled, {len(self.no_observed)} "
+                f"comparisons without observed responders\nsimulated with {prov['model']}, seed {self.seed}; "
+                f"{prov['analysis']}\n")
+        body = table_text(self.summary(), ".3f", index=True) + "\n\nplacebo response by era (observed / simulated):\n"
+        body += "".join(f"  {e}: {v['placebo_response']['observed']:.3f} / {v['placebo_response']['simulated']:.3f} "
+                        f"({v['k']} trials)\n" for e, v in s["by_era"].items())
+        body += "\nper drug, random-effects OR against placebo (observed / simulated):\n"
+        body += "".join(f"  {k:<14} k {v['k']:>3}  {v['observed']['OR']:.2f} / {v['simulated']['OR']:.2f}\n"
+                        for k, v in s["by_drug"].items())
+        return head + body
 
     def summary(self) -> pd.DataFrame:
         s = self.summary_dict()

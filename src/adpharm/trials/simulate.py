@@ -52,7 +52,7 @@ from ..pharmacology.regimen import parse_regimen
 from ..pharmacology.simulate import draw_covariates
 from .known_misses import warnings_for
 from .protocol import SIMULATED_SCALES, TrialProtocol, load_protocol
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 MAX_PATIENTS_PER_ARM = 20_000
 #: states recorded per patient for the vital-sign and dissociation columns
@@ -115,6 +115,27 @@ class TrialResult(NotebookDisplay):
                 "rates": "observed cases at each visit",
                 "refs": list(p.refs), "research_use_only": True}
 
+    def text(self) -> str:
+        """The protocol, who was randomised and how it was simulated, the population, the estimand and primary
+        result, the table by arm and visit, and the protocol's scales that are not simulated."""
+        prov = self.provenance()
+        p = self.protocol
+        text = (f"{p.id}: {p.name}\n{len(self.subjects)} randomised of {self.screened} screened, seed {self.seed}; "
+                f"simulated with {prov['model']}\n{self.population_text()}\n"
+                + (p.estimand.text() + "\n" if p.estimand else "")
+                + self.primary().text() + "\n"
+                f"by visit (observed cases; response: {prov['response']}; remission: {prov['remission']}):\n"
+                + table_text(self.summary(), ".3f") + "\n")
+        nots = p.unsimulated_scales()
+        if nots:
+            text += "not simulated: " + "; ".join(f"{k} ({v})" for k, v in nots.items()) + "\n"
+        return text
+
+    def empty_visits(self, summary: pd.DataFrame | None = None) -> list[str]:
+        """``arm/visit`` of every visit no patient of the arm reached."""
+        s = self.summary() if summary is None else summary
+        return [f"{r['arm']}/{r['visit']}" for _, r in s.iterrows() if r["n"] == 0]
+
     def population_text(self) -> str:
         """The simulated population and each arm's share of the procedure expectancy, in one line."""
         pop = load_populations().get(self.protocol.population.type)
@@ -134,7 +155,7 @@ class TrialResult(NotebookDisplay):
                                                  for k in ("n", "madrs_mean", "change_mean", "response_rate",
                                                            "remission_rate")}
                                     for _, r in g.iterrows()}}
-        empty = [f"{r['arm']}/{r['visit']}" for _, r in s.iterrows() if r["n"] == 0]
+        empty = self.empty_visits(s)
         primary = self.primary()
         return {"protocol": self.protocol.id, "name": self.protocol.name, "design": self.protocol.design,
                 "estimand": primary.estimand, "primary": primary.to_dict(),
