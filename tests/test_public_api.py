@@ -96,3 +96,19 @@ def test_every_results_class_prints_its_summary_warnings_and_the_notice():
     lines = str(t).splitlines()
     assert lines[0] == t.text().splitlines()[0] and any(ln.startswith("warning: ") for ln in lines) and len(t.warnings) == \
         sum(ln.startswith("warning: ") for ln in lines)
+
+
+@pytest.mark.parametrize("args, make", [
+    (("pk", "occupancy", "--drug", "imipramine", "--regimen", "150 mg po daily"),
+     lambda ap: ap.occupancy(ap.simulate_pk("imipramine", "150 mg po daily"))),
+    (("trial", "simulate", "ssri-mdd-8wk", "--n-per-arm", "20", "--seed", "3"),
+     lambda ap: __import__("adpharm.trials.simulate", fromlist=["x"]).simulate_trial("ssri-mdd-8wk", 20, 3)),
+])
+def test_the_command_line_text_is_the_results_text(args, make):
+    """Issue 38, item 6: what a command prints is the result's ``text()`` and the research-use notice."""
+    import adpharm as ap
+    from adpharm import RESEARCH_NOTICE
+    from conftest import run_cli
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == make(ap).text() + RESEARCH_NOTICE + "\n"

@@ -23,7 +23,22 @@ from __future__ import annotations
 import html
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["NotebookDisplay", "Result", "table_text"]
+__all__ = ["NotebookDisplay", "Result", "quote_parameters", "table_text"]
+
+
+def quote_parameters(text: str, names) -> str:
+    """``text`` with each parameter in ``names`` written in backticks (```include_unverified```): how a result's
+    text names a parameter, which the command line shows as its flag.
+
+    Examples
+    --------
+    >>> quote_parameters("values unverified; include_unverified uses them", ["include_unverified"])
+    'values unverified; `include_unverified` uses them'
+    """
+    import re
+    for name in names:
+        text = re.sub(rf"(?<![\w`]){re.escape(name)}(?![\w`])", f"`{name}`", text)
+    return text
 
 
 def table_text(df, fmt: str | None = None, index: bool = False, na_rep: str = "n/a") -> str:

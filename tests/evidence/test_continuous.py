@@ -249,20 +249,20 @@ def test_bad_continuous_records_are_rejected_with_the_field_named(data_copy, edi
         loader.load(data_copy)
 
 
-def test_pool_odds_ratio_is_one_trials_wald_interval_or_the_random_effects_pool():
+def test_pool_ratio_is_one_trials_wald_interval_or_the_random_effects_pool():
     """One trial: its own log odds ratio +- 1.96 SE (Lapidus 2014, 8/18 vs 1/18: OR = 8 x 17 / (10 x 1), no zero
     cell so no correction); two or more: rma on escalc('OR'), as the guide and `meta pool` report."""
     import math
 
     from adpharm.evidence import escalc, rma
-    from adpharm.evidence.bundled import comparison, pool_odds_ratio, trial_arms
+    from adpharm.evidence.bundled import comparison, pool_ratio, trial_arms
     t = comparison(trial_arms("responders"), "ketamine", "placebo", window="24h")
-    one = pool_odds_ratio(t[t["study"] == "lapidus2014"])
+    one = pool_ratio(t[t["study"] == "lapidus2014"], "OR")
     y, se = math.log(8 * 17 / (10 * 1)), math.sqrt(1 / 8 + 1 / 10 + 1 / 1 + 1 / 17)
     assert one.result is None and one.exp["estimate"] == pytest.approx(math.exp(y), rel=1e-12)
     assert (one.exp["ci_lb"], one.exp["ci_ub"]) == pytest.approx((math.exp(y - 1.959963984540054 * se),
                                                                  math.exp(y + 1.959963984540054 * se)), rel=1e-9)
-    both = pool_odds_ratio(t, method="DL")
+    both = pool_ratio(t, "OR", method="DL")
     direct = rma(escalc("OR", t), method="DL").to_dict()["exp"]
     assert both.exp == direct and len(both.es) == 2
 

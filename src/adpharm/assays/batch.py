@@ -107,6 +107,17 @@ class BatchResult(NotebookDisplay):
                 "statistics": self.statistics, "results": {k: r.to_dict() for k, r in self.results.items()},
                 "errors": self.errors, "exclusions": self.exclusions, "provenance": {"adpharm": __version__}}
 
+    def text(self) -> str:
+        """Each file's kind and text, the files, lanes and rows left out, and the statistics pooled over the files."""
+        from ..display import table_text
+        from .exclusions import describe
+        parts = [f"{k}: {getattr(r, 'kind', self.assay)}\n{r.text()}" for k, r in self.results.items()]
+        lines = describe([x for x in self.exclusions if x["unit"] in ("file", "lane", "row")])
+        if self.statistics is not None:
+            lines += [f"pooled over {len(self.results)} files ({len(self.table)} rows):",
+                      table_text(self.summary(), ".3f", index=True), *reporting.statistics_lines(self.statistics)]
+        return "".join(parts) + "".join(f"{ln}\n" for ln in lines)
+
     def summary(self) -> pd.DataFrame:
         return gstats.describe(self.table.dropna(subset=[self.value]), self.value, "group") \
             if "group" in self.table else self.table.describe()

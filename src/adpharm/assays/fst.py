@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError, reject
-from . import design, exclusions, stats as gstats
+from . import design, exclusions, reporting, stats as gstats
 from .exclusions import Exclusion
 from .figures import bar_and_dots
 from .tables import find_column
@@ -67,6 +67,13 @@ class FSTResult(NotebookDisplay):
 
     def summary(self) -> pd.DataFrame:
         return gstats.describe(self.scores, "score", "group")
+
+    def text(self) -> str:
+        """The group table and statistics, the score and its unit, the data-quality flags and the exclusions."""
+        flags = [f"flag: {fl['kind']}: animals {', '.join(fl['ids'])}"
+                 + (f" ({fl['action']})" if "action" in fl else
+                    " (kept; leave them out with `exclude` ID,... `reason` '...')") for fl in self.flags]
+        return reporting.result_text(self, [f"score: {self.score_name} (unit of analysis: {self.unit})", *flags])
 
     def plot(self, ax=None):
         """Bar-and-dot plot per group, every subject shown."""

@@ -195,6 +195,13 @@ class FSTVideoResult(NotebookDisplay):
     def summary(self) -> pd.DataFrame:
         return self.minutes().set_index("minute")
 
+    def text(self) -> str:
+        """The minute table, the minutes 3-6 score and how immobility was called."""
+        from .reporting import result_text     # here: reporting's statistics are not needed to read a video
+        return result_text(self, [
+            f"immobility minutes 3-6: {self.score:.3f}" if self.score is not None else "no minutes 3-6 score",
+            f"threshold {self.threshold:.3g} ({self.threshold_method}); bouts >= {self.min_bout_s:g} s"])
+
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "kind": self.kind, "fps": self.fps, "frames": int(len(self.motion)),
                 "threshold": self.threshold, "threshold_method": self.threshold_method, "min_bout_s": self.min_bout_s,

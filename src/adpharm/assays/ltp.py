@@ -26,7 +26,7 @@ from .. import __version__
 from ..errors import AdpharmInputError
 from .ephys import Recording
 from ..lazy import lazy_module
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 signal = lazy_module("scipy.signal")
 stats = lazy_module("scipy.stats")
@@ -173,6 +173,10 @@ class LTPResult(NotebookDisplay):
     stability: dict[str, Any]
     paired_pulse_ratio: dict[str, float] | None = None
     warnings: list[str] = field(default_factory=list)
+    #: sweeps at the end of the baseline that set its slope
+    baseline_sweeps: int | None = None
+    #: the input-output curve of the slice (:func:`io_curve`), when one was recorded
+    io_curve: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         tc = self.timecourse
@@ -182,7 +186,19 @@ class LTPResult(NotebookDisplay):
                 "paired_pulse_ratio": self.paired_pulse_ratio, "warnings": self.warnings,
                 "timecourse": tc[["phase", "file", "sweep", "time_min", "post_min", "slope_mv_per_ms", "amplitude_mv",
                                   "volley_mv", "percent"]].to_dict(orient="records"),
-                "provenance": {"adpharm": __version__, "method": "fixed-window least-squares fEPSP slope"}}
+                "provenance": {"adpharm": __version__, "method": "fixed-window least-squares fEPSP slope"},
+                **({"io_curve": self.io_curve.to_dict(orient="records")} if self.io_curve is not None else {})}
+
+    def text(self) -> str:
+        """The baseline slope and its window, the change over the final window, the time course in windows
+        and the paired-pulse ratios."""
+        lines = [f"baseline slope {self.baseline_slope:.3f} mV/ms (last {self.baseline_sweeps} sweeps; window "
+                 f"{self.windows.slope[0]:.2f}-{self.windows.slope[1]:.2f} ms after the stimulus)",
+                 f"change over the last {self.window_min:g} min: {self.change_percent:+.1f} %",
+                 table_text(self.summary(), ".1f", index=True)]
+        lines += [f"paired-pulse ratio {p}: slope {r['slope_ratio']:.2f}, amplitude {r['amplitude_ratio']:.2f}"
+                  for p, r in (self.paired_pulse_ratio or {}).items()]
+        return "\n".join(lines) + "\n"
 
     def summary(self) -> pd.DataFrame:
         post = self.timecourse[self.timecourse.phase == "post"]
@@ -303,7 +319,7 @@ def analyse(baseline: Sequence[Recording], post: Sequence[Recording], window_min
     stab = _stability(base_tc["slope_mv_per_ms"].to_numpy(), base_tc["time_min"].to_numpy(), n_norm)
     notes += stab["flags"]
     return LTPResult(baseline_slope=b_slope, change_percent=float(final["percent"].mean() - 100), window_min=window_min,
-                     timecourse=tc, windows=w, stability=stab, warnings=notes)
+                     timecourse=tc, windows=w, stability=stab, warnings=notes, baseline_sweeps=baseline_sweeps)
 
 
 def paired_pulse(rec: Recording, fractions=(0.2, 0.6), blank_ms: float = 1.0) -> dict[str, float]:

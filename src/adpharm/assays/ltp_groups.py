@@ -41,7 +41,7 @@ from ..io import read_table
 from . import ltp, reporting
 from . import stats as gstats
 from .ephys import Recording, read_recording
-from .exclusions import Exclusion
+from .exclusions import Exclusion, describe as exclusions_describe
 from .nested import nested_comparison
 
 __all__ = ["ROLES", "SliceFiles", "read_manifest", "GroupLTPResult", "analyse_groups"]
@@ -139,6 +139,8 @@ class GroupLTPResult(NotebookDisplay):
     exclusions: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: the fEPSP slope window, fractions of the way from the stimulus artefact to the trough
+    fractions: tuple[float, float] = (0.2, 0.6)
 
     def summary(self) -> pd.DataFrame:
         """Per group: slices, animals, and mean ± SEM (over slices) of the final-window change and
@@ -154,6 +156,20 @@ class GroupLTPResult(NotebookDisplay):
                 r[f"{name} SEM"] = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else None
             rows.append(r)
         return pd.DataFrame(rows).set_index("group")
+
+    def text(self) -> str:
+        """Every slice, the groups (mean and SEM over slices), the nested comparison and the exclusions."""
+        from ..display import table_text
+        sl = self.slices.rename(columns={"baseline_slope_mv_per_ms": "baseline slope (mV/ms)",
+                                         "last_window_percent": f"last {self.window_min:g} min (%)",
+                                         "stable_baseline": "stable", "ppr_pre": "PPR pre", "ppr_post": "PPR post"})
+        f0, f1 = self.fractions
+        return "\n".join([f"{len(sl)} slices from {sl['animal'].nunique()} animals (unit of analysis: animal; "
+                          f"slope window {f0 * 100:g}-{f1 * 100:g} %):", table_text(sl, ".3f"),
+                          f"groups (mean and SEM over slices; time course in {self.bin_min:g}-min bins in the JSON "
+                          "and the plot):", table_text(self.summary(), ".3f", index=True),
+                          *reporting.statistics_lines(self.statistics),
+                          *exclusions_describe(self.exclusions)]) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
         def records(df):
@@ -299,7 +315,7 @@ def analyse_groups(slices: Sequence[SliceFiles], control: str | None = None, win
                             "the time course's SEM is over slices and says little at this n")
     return GroupLTPResult(slices=table, timecourse=tc, slice_timecourse=sc, traces=tr, io=io, statistics=st,
                           window_min=window_min, bin_min=bin_min, control=control, exclusions=log, warnings=warnings,
-                          errors=errors)
+                          errors=errors, fractions=tuple(fractions))
 
 
 def _one_slice(s: SliceFiles, window_min, fractions, baseline_sweeps, bin_min, channel):

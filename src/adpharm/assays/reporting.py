@@ -135,6 +135,25 @@ def _article(test: str) -> str:
     return "an " if test[:1].lower() in "aeiou" else "a "
 
 
+def result_text(result: Any, details: Sequence[str] = ()) -> str:
+    """The text of one assay result (what ``adpharm assay`` prints for a file): its summary table, its
+    statistics (:func:`statistics_lines`), the lines of its own (``details``) and what was excluded.
+
+    Examples
+    --------
+    >>> class R:
+    ...     def summary(self):
+    ...         return pd.DataFrame({"n": [3]}, index=pd.Index(["veh"], name="group"))
+    >>> result_text(R(), ["unit of analysis: animal"]).splitlines()
+    ['       n', 'group   ', 'veh    3', 'unit of analysis: animal']
+    """
+    from ..display import table_text
+    from .exclusions import describe
+    return "\n".join([table_text(result.summary(), ".3f", index=True),
+                      *statistics_lines(getattr(result, "statistics", None)), *details,
+                      *describe(getattr(result, "exclusions", None) or [])]) + "\n"
+
+
 def statistics_lines(st: dict[str, Any] | Callable[[], dict[str, Any] | None] | None) -> list[str]:
     """The statistics of an assay as the lines a reader sees (the CLI text and the web page).
 

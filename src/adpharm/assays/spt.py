@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import AdpharmInputError, reject
-from . import exclusions, stats as gstats
+from . import exclusions, reporting, stats as gstats
 from .exclusions import Exclusion
 from .figures import bar_and_dots
 from .tables import find_column
@@ -77,6 +77,19 @@ class SPTResult(NotebookDisplay):
 
     def summary(self) -> pd.DataFrame:
         return gstats.describe(self.subjects, "preference", "group")
+
+    def text(self) -> str:
+        """The group table and statistics, side bias, the unit of analysis, the anhedonic subjects, the flags
+        and the exclusions."""
+        sb = self.side_bias.get("mean_preference_by_side", {})
+        n = int(self.subjects["anhedonic"].sum())
+        housed = " (group-housed animals: one preference per cage)" if self.unit == "cage" else ""
+        lines = (["preference by sucrose side: " + ", ".join(f"{k} {v:.3f}" for k, v in sb.items())] if sb else [])
+        lines += [f"unit of analysis: {self.unit}{housed}",
+                  f"anhedonic (preference < {self.threshold:g}): {n} of {len(self.subjects)} {self.unit}s"]
+        lines += [f"flag: {fl['kind']}: {fl.get('subject', '')} {fl.get('day', '')} {fl.get('reason', '')}".rstrip()
+                  for fl in self.flags]
+        return reporting.result_text(self, lines)
 
     def plot(self, ax=None):
         """Bar-and-dot plot per group, every subject shown."""

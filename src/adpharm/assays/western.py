@@ -43,7 +43,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..display import NotebookDisplay
-from . import rolling_ball
+from . import reporting, rolling_ball
 
 CHANNELS = ("gray", "red", "green", "blue")
 BACKGROUNDS = ("lane", "rolling-ball", "none")
@@ -419,6 +419,13 @@ class WesternResult(NotebookDisplay):
                 "statistics": self.statistics(), "warnings": self.warnings,
                 "provenance": {"adpharm": __version__,
                                "method": "Gaussian-weighted lane profiles, integrated density over the band window"}}
+
+    def text(self) -> str:
+        """The lanes' table and statistics, how each loading or total image was registered, the exclusions."""
+        reg = [f"{key}: {getattr(self, key).image.path} registered to the target "
+               f"({'phase correlation' if r.estimated else 'given offset'}): target (x, y) is its "
+               f"(x {r.dx_px:+d}, y {r.dy_px:+d}), overlap r = {r.r:.2f}" for key, r in self.registration.items()]
+        return reporting.result_text(self, reg)
 
     def summary(self) -> pd.DataFrame:
         return self.table().set_index("lane")

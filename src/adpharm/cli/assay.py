@@ -7,13 +7,12 @@ from typing import List, Optional
 import pandas as pd
 import typer
 
-from .. import RESEARCH_NOTICE
-from ..assays import batch, exclusions, fst, fst_video, ltp, ltp_groups, reporting, spt, western
+from ..assays import batch, exclusions, fst, fst_video, ltp, ltp_groups, spt, western
 from ..assays.ephys import read_recording
 from ..errors import AdpharmInputError, check_option
 from ..figures import FORMATS as FIGURE_FORMATS
 from ..io import read_table
-from .common import check_plot_path, emit_json, error_line, fail, handle_errors, save_plot, table_text, warn
+from .common import check_plot_path, emit_beside, error_line, fail, handle_errors, save_plot, warn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Lab assays: forced swim (fst), sucrose preference (spt), Western blots (western), slice electrophysiology (ltp).")
@@ -67,22 +66,13 @@ def ltp_cmd(baseline: List[Path] = typer.Option([], "--baseline", help="Baseline
                       window_min=window_min, fractions=fractions, baseline_sweeps=baseline_sweeps)
     if pp:
         res.paired_pulse_ratio = {str(p): ltp.paired_pulse(read_recording(p, **ch), fractions) for p in pp}
-    out = res.to_dict()
     if io_file is not None:
-        out["io_curve"] = ltp.io_curve(read_recording(io_file, **ch), fractions).to_dict(orient="records")
-    out["notice"] = RESEARCH_NOTICE
+        res.io_curve = ltp.io_curve(read_recording(io_file, **ch), fractions)
     if plot is not None:
         save_plot(res.plot(), plot)
-    if fmt == "json":
-        emit_json(out)
-        return
-    typer.echo(f"baseline slope {res.baseline_slope:.3f} mV/ms (last {baseline_sweeps} sweeps; window "
-               f"{res.windows.slope[0]:.2f}-{res.windows.slope[1]:.2f} ms after the stimulus)")
-    typer.echo(f"change over the last {window_min:g} min: {res.change_percent:+.1f} %")
-    typer.echo(table_text(res.summary(), ".1f", index=True))
-    for p, r in (res.paired_pulse_ratio or {}).items():
-        typer.echo(f"paired-pulse ratio {p}: slope {r['slope_ratio']:.2f}, amplitude {r['amplitude_ratio']:.2f}")
-    warn(res.warnings)
+    emit_beside(res.to_dict(), res.text(), fmt)
+    if fmt != "json":
+        warn(res.warnings)
 
 
 def _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, baseline_sweeps, excluded, plot, fmt, out):
@@ -101,20 +91,8 @@ def _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, base
             res.write(out)
         except OSError as exc:
             fail(f"--out {out}: cannot write ({exc.strerror})")
-    if fmt == "json":
-        emit_json({**res.to_dict(), "notice": RESEARCH_NOTICE})
-    else:
-        sl = res.slices.rename(columns={"baseline_slope_mv_per_ms": "baseline slope (mV/ms)",
-                                        "last_window_percent": f"last {window_min:g} min (%)",
-                                        "stable_baseline": "stable", "ppr_pre": "PPR pre", "ppr_post": "PPR post"})
-        typer.echo(f"{len(sl)} slices from {sl['animal'].nunique()} animals (unit of analysis: animal; "
-                   f"slope window {fractions[0] * 100:g}-{fractions[1] * 100:g} %):")
-        typer.echo(table_text(sl, ".3f"))
-        typer.echo(f"groups (mean and SEM over slices; time course in {bin_min:g}-min bins in the JSON and the plot):")
-        typer.echo(table_text(res.summary(), ".3f", index=True))
-        _echo_statistics(res.statistics)
-        for line in exclusions.describe(res.exclusions):
-            typer.echo(line)
+    emit_beside(res.to_dict(), res.text(), fmt)
+    if fmt != "json":
         warn(res.warnings)
     for e in res.errors:
         error_line(f"{manifest}: {e}")
@@ -144,31 +122,19 @@ def _entries(files: List[Path], manifest: Optional[Path]) -> list:
     return batch.read_manifest(manifest) if manifest is not None else [batch.Entry(f, None, {}) for f in files]
 
 
-def _finish(res: "batch.BatchResult", fmt: str, out: Optional[Path], describe, single: bool = False) -> None:
+def _finish(res: "batch.BatchResult", fmt: str, out: Optional[Path], single: bool = False) -> None:
     """Print the results (text or JSON), write --out, report failed files; exit 2 if any failed."""
     if out is not None and res.results:
         try:
             res.write(out)
         except OSError as exc:
             fail(f"--out {out}: cannot write ({exc.strerror})")
-    if fmt == "json":
-        d = next(iter(res.results.values())).to_dict() if single and len(res.results) == 1 and not res.errors \
-            else res.to_dict()
-        emit_json({**d, "notice": RESEARCH_NOTICE})
-    else:
-        for k, r in res.results.items():
-            typer.echo(f"{k}: {getattr(r, 'kind', res.assay)}")
-            typer.echo(table_text(r.summary(), ".3f", index=True))
-            _echo_statistics(getattr(r, "statistics", None))
-            describe(r)
-            for line in exclusions.describe(getattr(r, "exclusions", [])):
-                typer.echo(line)
-        for line in exclusions.describe([x for x in res.exclusions if x["unit"] in ("file", "lane", "row")]):
-            typer.echo(line)
-        if res.statistics is not None:
-            typer.echo(f"pooled over {len(res.results)} files ({len(res.table)} rows):")
-            typer.echo(table_text(res.summary(), ".3f", index=True))
-            _echo_statistics(res.statistics)
+    d = next(iter(res.results.values())).to_dict() if single and len(res.results) == 1 and not res.errors \
+        else res.to_dict()
+    emit_beside(d, res.text(), fmt)
+    if fmt != "json":
+        for r in res.results.values():
+            warn(getattr(r, "warnings", []))
         if out is not None and res.results:
             typer.echo(f"wrote {out}/results.csv, statistics.json, results.json, prism.csv, methods.md and figures")
     for e in res.errors:
@@ -177,12 +143,7 @@ def _finish(res: "batch.BatchResult", fmt: str, out: Optional[Path], describe, s
         raise typer.Exit(2)
 
 
-def _echo_statistics(st) -> None:
-    for line in reporting.statistics_lines(st):
-        typer.echo(line)
-
-
-def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, control, fmt, out, describe,
+def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, control, fmt, out,
              excluded: list | None = None, unit: str = "animal", statistics=None):
     """Analyse tables (and, for fst, videos) file by file; pooled statistics with a manifest. Every
     ``--exclude`` identifier must be found in at least one file (when a file failed, it may have held
@@ -194,7 +155,7 @@ def _tabular(assay: str, entries, analyse, tidy, value: str, ylabel: str, contro
     missing = [x.id for x in excluded or [] if x.id not in found]
     if missing and res.results and not res.errors:
         fail(f"--exclude: {missing[0]!r} is not {'an' if unit[0] in 'aeiou' else 'a'} {unit} in any of the files")
-    _finish(res, fmt, out, describe)
+    _finish(res, fmt, out)
 
 
 FILES = typer.Argument(None, help="Data files (or give --manifest).")
@@ -235,18 +196,8 @@ def fst_cmd(files: Optional[List[Path]] = typer.Argument(None, help="Scored tabl
             return batch.with_labels(pd.DataFrame([row]), e.labels)
         return batch.with_labels(r.scores, e.labels)
 
-    def describe(r):
-        if isinstance(r, fst_video.FSTVideoResult):
-            typer.echo(f"immobility minutes 3-6: {r.score:.3f}" if r.score is not None else "no minutes 3-6 score")
-            typer.echo(f"threshold {r.threshold:.3g} ({r.threshold_method}); bouts >= {r.min_bout_s:g} s")
-            warn(r.warnings)
-            return
-        typer.echo(f"score: {r.score_name} (unit of analysis: {r.unit})")
-        for fl in r.flags:
-            action = f" ({fl['action']})" if "action" in fl else " (kept; leave them out with --exclude ID,... --reason '...')"
-            typer.echo(f"flag: {fl['kind']}: animals {', '.join(fl['ids'])}{action}")
     entries = _entries(files or [], manifest)
-    _tabular("fst", entries, analyse, tidy, "score", "immobility score", control, fmt, out, describe, excl,
+    _tabular("fst", entries, analyse, tidy, "score", "immobility score", control, fmt, out, excl,
              statistics=lambda t: fst.statistics(t, control))
 
 
@@ -260,23 +211,13 @@ def spt_cmd(files: Optional[List[Path]] = FILES, manifest: Optional[Path] = MANI
             fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Sucrose preference: intake, preference, leak flags, side bias, anhedonia; batch as for fst."""
     excl = exclusions.parse(exclude, reason)
-    def describe(r):
-        sb = r.side_bias.get("mean_preference_by_side", {})
-        if sb:
-            typer.echo("preference by sucrose side: " + ", ".join(f"{k} {v:.3f}" for k, v in sb.items()))
-        n = int(r.subjects["anhedonic"].sum())
-        housed = " (group-housed animals: one preference per cage)" if r.unit == "cage" else ""
-        typer.echo(f"unit of analysis: {r.unit}{housed}")
-        typer.echo(f"anhedonic (preference < {r.threshold:g}): {n} of {len(r.subjects)} {r.unit}s")
-        for fl in r.flags:
-            typer.echo(f"flag: {fl['kind']}: {fl.get('subject', '')} {fl.get('day', '')} {fl.get('reason', '')}".rstrip())
     entries = _entries(files or [], manifest)
     _tabular("spt", entries,
              lambda e, pooled: spt.analyse(batch.with_labels(read_table(e.path), e.labels), threshold, max_intake_g,
                                            control, source=str(e.path), compare=not pooled, exclude=excl,
                                            strict_exclusions=len(entries) == 1),
              lambda e, r: batch.with_labels(r.subjects, e.labels), "preference", "sucrose preference", control, fmt, out,
-             describe, excl, "subject")
+             excl, "subject")
 
 
 @app.command("western")
@@ -351,17 +292,10 @@ def western_cmd(images: Optional[List[Path]] = typer.Argument(None, help="Blot i
                 e.lane_labels, on="lane", how="left")
         return batch.with_labels(t, e.labels)
 
-    def describe(r):
-        for key, reg in r.registration.items():
-            typer.echo(f"{key}: {getattr(r, key).image.path} registered to the target "
-                       f"({'phase correlation' if reg.estimated else 'given offset'}): target (x, y) is its "
-                       f"(x {reg.dx_px:+d}, y {reg.dy_px:+d}), overlap r = {reg.r:.2f}")
-        warn(r.warnings)
-
     value = "fold_change" if control else "normalised"
     stats_fn = (lambda t: batch.pooled_fold_changes(t, value, control)) if control else None
     res = batch.run("western", entries, one, tidy, value, "band density" + (" (fold change)" if control else ""),
                     control, pooled=manifest is not None, statistics=stats_fn)
     if plot is not None and res.results:
         save_plot(next(iter(res.results.values())).plot(), plot)
-    _finish(res, fmt, out, describe, single=manifest is None)
+    _finish(res, fmt, out, single=manifest is None)

@@ -10,7 +10,6 @@ from typing import Any, Callable, Optional
 import typer
 
 from .. import RESEARCH_NOTICE
-from ..display import table_text  # noqa: F401  (re-exported for the commands)
 from ..errors import AdpharmInputError
 from ..io import atomic_write, json_text
 
@@ -172,6 +171,15 @@ def emit(d: dict, text: str, fmt: str, out: Optional[Path]) -> None:
             atomic_write(out, json_text(d))
     else:
         write_text(flag_text(text, _RUNNING_FLAGS.get(), quoted_only=True) + f"{RESEARCH_NOTICE}\n", out)
+
+
+def emit_beside(d: dict, text: str, fmt: str) -> None:
+    """JSON with the research notice beside the result (``"notice"``, the contract of the assay and
+    transcriptomics commands), or the text, on stdout."""
+    if fmt == "json":
+        emit_json({**d, "notice": RESEARCH_NOTICE})
+    else:
+        emit(d, text, "text", None)
 
 
 def emit_result(res: Any, fmt: str, out: Optional[Path]) -> None:

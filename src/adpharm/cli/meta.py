@@ -4,21 +4,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import pandas as pd
 import typer
 
-from .. import RESEARCH_NOTICE, __version__
-from ..errors import AdpharmInputError, check_option
-from ..evidence import bundled, cumul, registry, escalc, indirect, leave1out, network, regtest, rma, subgroups
-from ..evidence.effect_sizes import MEASURES, arm_counts
+from ..errors import check_option
+from ..evidence import bundled, registry, network
+from ..evidence.effect_sizes import MEASURES
 from ..evidence.continuous import continuous_arms, pool_continuous
-from ..evidence.indirect import POPULATION_CLASSES, bundled_indirect
-from ..evidence.certainty import bias_from_notes, certainty_text, pooled_certainty
-from ..evidence.meta import METHODS, small_k_warnings
+from ..evidence.indirect import POPULATION_CLASSES, bundled_indirect, indirect_from_arms
+from ..evidence.meta import METHODS
 from ..io import read_table
 from ..knowledge import query
-from ..knowledge.schema import FAMILIES, WINDOW_LABELS, WINDOWS
-from .common import check_plot_path, emit_json, fail, handle_errors, print_notes, save_plot, table_text, warn
+from ..knowledge.schema import FAMILIES, WINDOWS
+from ..evidence.pairwise import meta_analysis
+from .common import check_plot_path, emit_result, fail, handle_errors, save_plot, warn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Meta-analysis: pairwise (run), bundled trials by time window (pool), network (network) "
@@ -27,27 +25,6 @@ BUNDLED_NETWORKS = ("cipriani2018", "linde2015")
 #: the outcome names of the Linde 2015 network (the registry's vocabulary; the old names still work)
 LINDE_OUTCOMES = {"response": "responders", "remission": "remitters", "responders": "responders",
                   "remitters": "remitters"}
-
-
-def _provenance() -> dict:
-    return {"adpharm": __version__, "notice": RESEARCH_NOTICE}
-
-
-def _emit_or_header(out: dict, fmt: str, header: str, table: pd.DataFrame) -> bool:
-    """JSON on stdout (returns True: done), or the text header and table."""
-    if fmt == "json":
-        emit_json(out)
-        return True
-    typer.echo(header)
-    typer.echo(table_text(table, ".4g", index=True))
-    return False
-
-
-def _columns(df: pd.DataFrame, names: list[str], source: str, option: str) -> pd.DataFrame:
-    missing = [c for c in names if c not in df.columns]
-    if missing:
-        raise AdpharmInputError(f"{source}: {option}: no column {missing[0]!r}")
-    return df[names]
 
 
 @app.command("run")
@@ -61,7 +38,7 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
         subgroup: Optional[str] = typer.Option(None, "--subgroup", help="Column defining subgroups."),
         mods: Optional[str] = typer.Option(None, "--mods", help="Comma-separated moderator columns (meta-regression)."),
         loo: bool = typer.Option(False, "--leave1out", help="Leave-one-out analysis."),
-        cumulative: Optional[str] = typer.Option(None, "--cumul", help="Cumulative meta-analysis ordered by this column (e.g. year)."),
+        cumul_by: Optional[str] = typer.Option(None, "--cumul", help="Cumulative meta-analysis ordered by this column (e.g. year)."),
         egger: bool = typer.Option(False, "--egger", help="Egger's regression test for funnel asymmetry."),
         forest: Optional[Path] = typer.Option(None, "--forest", help="Write a forest plot (.svg, .png or .pdf)."),
         funnel: Optional[Path] = typer.Option(None, "--funnel", help="Write a funnel plot (.svg, .png or .pdf)."),
@@ -73,68 +50,15 @@ def run(data: Path = typer.Argument(..., help="CSV with metafor's columns (ai,bi
     check_option("method", method, METHODS)
     check_plot_path(forest, "--forest")
     check_plot_path(funnel, "--funnel")
-    df = read_table(data)
-    src = str(data)
-    es = escalc(measure, df, source=src)
-    test = "knha" if knha else "z"
-    res = rma(es, method=method, test=test, level=level)
-    out = res.to_dict()
-    sub = None
-    if subgroup:
-        sub = subgroups(es, list(_columns(df, [subgroup], src, "--subgroup")[subgroup]), method=method, test=test, level=level)
-        out["subgroups"] = sub.to_dict()
-    cols = [c.strip() for c in mods.split(",") if c.strip()] if mods else []
-    if mods:
-        out["meta_regression"] = rma(es, method=method, test=test, level=level,
-                                     mods=_columns(df, cols, src, "--mods")).to_dict()
-    if loo:
-        out["leave1out"] = leave1out(res).to_dict()["rows"]
-    if cumulative:
-        out["cumul"] = cumul(res, order=pd.to_numeric(_columns(df, [cumulative], src, "--cumul")[cumulative],
-                                                         errors="coerce").fillna(float("inf"))).to_dict()["rows"]
-    eg = None
-    if egger or funnel:
-        eg = regtest(res) if len(es) >= 3 else None
-        if egger:
-            out["regtest"] = None if eg is None else eg.to_dict()
-    small_k = small_k_warnings(res.k, egger=egger, n_moderators=len(cols) if mods else 0,
-                               subgroup_sizes={g: r.k for g, r in sub.groups.items()} if sub else None)
-    out["warnings"] = out.get("warnings", []) + small_k
-    egger_p = (eg.pval if eg is not None else regtest(res).pval) if res.k >= 10 else None
-    out["certainty"] = pooled_certainty(res.beta, res.se, res.tau2, res.k, ratio=res.ratio, egger_p=egger_p,
-                                        level=level).to_dict()
-    out["provenance"] = {**_provenance(), "input": src}
+    res = meta_analysis(read_table(data), measure, method=method, test="knha" if knha else "z", level=level,
+                        subgroup=subgroup, mods=[c.strip() for c in mods.split(",")] if mods else (), loo=loo,
+                        cumul_by=cumul_by, egger=egger, source=str(data))
     if forest:
-        save_plot((sub or res).plot(), forest, "--forest")
+        save_plot(res.plot(), forest, "--forest")
     if funnel:
-        from ..evidence.plots import funnel as funnel_plot
-        save_plot(funnel_plot(res, egger=eg), funnel, "--funnel")
-    if _emit_or_header(out, fmt, f"{'Common-effect' if method == 'FE' else 'Random-effects'} meta-analysis "
-                                 f"({method}, {es.measure}, k = {res.k})", res.summary()):
-        return
-    if knha:
-        typer.echo(f"test (Knapp-Hartung): t = {out['tval']:.3f}, df = {out['df']}, p = {out['pval']:.4g}")
-    if "exp" in out:
-        e = out["exp"]
-        typer.echo(f"exp: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]; prediction interval "
-                   f"[{e['pi_lb']:.3f}, {e['pi_ub']:.3f}]")
-    else:
-        typer.echo(f"estimate: {res.beta:.4g} [{res.ci_lb:.4g}, {res.ci_ub:.4g}]; prediction interval "
-                   f"[{res.pi_lb:.4g}, {res.pi_ub:.4g}]")
-    typer.echo(f"certainty: {certainty_text(out['certainty'])}")
-    if sub:
-        typer.echo("\nSubgroups\n" + table_text(sub.summary(), ".4g", index=True))
-        typer.echo(f"Test for subgroup differences: Q = {sub.Qb:.3f}, df = {sub.Qb_df}, p = {sub.Qbp:.4g}")
-    if mods:
-        typer.echo("\nMeta-regression\n" + table_text(pd.DataFrame(out["meta_regression"]["coefficients"]).T, ".4g", index=True))
-    if loo:
-        typer.echo("\nLeave-one-out\n" + table_text(pd.DataFrame(out["leave1out"]).set_index("study"), ".4g", index=True))
-    if cumulative:
-        typer.echo("\nCumulative\n" + table_text(pd.DataFrame(out["cumul"]).set_index("study"), ".4g", index=True))
-    if egger:
-        typer.echo("\nEgger's test: " + ("needs at least 3 studies" if eg is None else
-                                          f"z = {eg.stat:.3f}, p = {eg.pval:.4g}; limit estimate {eg.limit_estimate:.4f}"))
-    warn(res.warnings + small_k)
+        save_plot(res.funnel(), funnel, "--funnel")
+    emit_result(res, fmt, None)
+    warn(res.warnings)
 
 
 @app.command("network")
@@ -159,7 +83,6 @@ def network_cmd(data: Optional[Path] = typer.Argument(None, help="Arm-level (stu
     check_option("model", model, ("common", "random"))
     check_option("method", method, ("REML", "DL"))
     check_plot_path(graph, "--graph")
-    notes: list[str] = []
     if (data is None) == (bundled_name is None):
         fail("give DATA.csv or --bundled cipriani2018|linde2015 (one of them)")
     if bundled_name is not None:
@@ -170,42 +93,17 @@ def network_cmd(data: Optional[Path] = typer.Argument(None, help="Arm-level (stu
         check_option("outcome", outcome, registry.OUTCOMES)
         if reference not in (None, "placebo") or model != "random":
             fail("--bundled cipriani2018 fits the random-effects model against placebo (--reference placebo, --model random)")
-        reg = registry.registry_network(outcome, published_only=published_only, method=method, level=level)
-        res, out = reg.network, reg.to_dict()
-        table = reg.summary()
-        a = registry.attribution()
-        out["provenance"] = {**_provenance(), "input": f"bundled {bundled_name}", "reference_key": registry.KEY,
-                             "citation": a["citation"], "data_record": a["data_record"], "licence": a["licence"]}
-        header_extra = f"; {outcome}{', published trials only' if published_only else ''}"
+        res = registry.registry_network(outcome, published_only=published_only, method=method, level=level)
+    elif bundled_name is not None:
+        check_option("outcome", outcome, tuple(LINDE_OUTCOMES))
+        res = bundled.linde2015_network(LINDE_OUTCOMES[outcome], reference=reference, model=model, method=method,
+                                        level=level)
     else:
-        if bundled_name is not None:
-            check_option("outcome", outcome, tuple(LINDE_OUTCOMES))
-            df, notes = bundled.linde2015(LINDE_OUTCOMES[outcome])
-            src = f"bundled {bundled_name}"
-        else:
-            df, src = read_table(data), str(data)
-        res = network(df, reference=reference, model=model, method=method, level=level, source=src)
-        out = res.to_dict()
-        out["data_notes"] = notes
-        out["provenance"] = {**_provenance(), "input": src,
-                             **({"reference_key": "linde2015", "citation": "Linde K et al. (2015) Ann Fam Med 13:69-79, doi:10.1370/afm.1687"}
-                                if bundled_name else {})}
-        table, header_extra = res.summary(), ""
+        res = network(read_table(data), reference=reference, model=model, method=method, level=level,
+                      source=str(data))
     if graph:
         save_plot(res.plot(), graph, "--graph")
-    if _emit_or_header(out, fmt, f"Network meta-analysis ({model} effects{', tau^2 by ' + method if model == 'random' else ''}), "
-                                 f"{out['k']} studies, {len(res.treatments)} treatments, reference {res.reference}{header_extra}",
-                       table):
-        return
-    d = out["design_by_treatment"]
-    typer.echo(f"tau^2 = {res.tau2:.4g}; Q = {res.Q:.3f} (df {res.df}); within designs Q = {d['Q_het']:.3f} "
-               f"(df {d['df_het']}); between designs (inconsistency) Q = {d['Q_inc']:.3f} (df {d['df_inc']}, "
-               f"p = {d['Qp_inc'] if d['Qp_inc'] is None else format(d['Qp_inc'], '.3g')})")
-    if bundled_name == registry.KEY:
-        typer.echo("certainty: CINeMA domains by written rules (adpharm.evidence.certainty); --format json gives each "
-                   "domain's judgement and reason")
-        print_notes(out["data_notes"])
-        typer.echo(f"data: {out['provenance']['citation']}; {out['provenance']['data_record']} (CC BY 4.0)")
+    emit_result(res, fmt, None)
     warn(res.warnings)
 
 
@@ -243,47 +141,14 @@ def indirect_cmd(a: str = typer.Argument(..., help="First treatment (drug or cla
         res = bundled_indirect(a, b, via, outcome=outcome, measure=measure, method=method, level=level,
                                include_unverified=include_unverified, window_a=window, window_b=window,
                                population=population)
-        src = "bundled trials"
     elif window is not None or population is not None:
         fail("--window and --population choose legs of the bundled trials; a --data file gives its own legs")
     else:
-        df = read_table(data)
-        src = str(data)
-        for c in ("study", "treatment", "xi", "ni"):
-            if c not in df.columns:
-                raise AdpharmInputError(f"{src}: missing column {c!r}: expected arm-level study, treatment, xi, ni")
-        arm_counts(df, src)
-        arms = df.assign(kind="drug", drug_class=None, arm=df["treatment"].astype(str), label=df["study"].astype(str),
-                         verified=df["verified"] if "verified" in df.columns else True, status="",
-                         refs=[[] for _ in range(len(df))])
-        for c in ("design", "population", "timepoint", "outcome"):
-            if c not in arms.columns:
-                arms[c] = "not stated"
-        res = indirect(bundled.comparison(arms, a, via), bundled.comparison(arms, b, via), a, b, via,
-                       measure=measure, method=method, level=level, source=src)
-    out = res.to_dict()
-    out["provenance"] = {**_provenance(), "input": src}
-    if not res.estimable:
-        if fmt == "json":
-            emit_json(out)
-            return
-        typer.echo(f"Indirect comparison (Bucher) of {a} vs {b} through {via}: not estimable")
-        for r in res.reasons:
-            typer.echo(f"  - {r}")
-        typer.echo("Both legs must share the time window, the kind of comparator and the population class "
-                   "(--window and --population choose them).")
-        return
-    if _emit_or_header(out, fmt, f"Indirect comparison (Bucher) of {a} vs {b} through {via}, {measure}:", res.summary()):
-        return
-    if "exp" in out:
-        e = out["exp"]
-        typer.echo(f"{a} vs {b}: {measure} {e['estimate']:.2f} [{e['ci_lb']:.2f}, {e['ci_ub']:.2f}]")
-    typer.echo(f"certainty: {certainty_text(out['certainty'])}")
-    if res.transitivity:
-        typer.echo("Transitivity: the two legs differ, so this estimate is fragile:")
-        for f in res.transitivity:
-            typer.echo(f"  - {f['attribute']}: {f.get('a', '')} | {f.get('b', '')} ({f['why']})")
-    warn(res.warnings)
+        res = indirect_from_arms(read_table(data), a, b, via, measure=measure, method=method, level=level,
+                                 source=str(data))
+    emit_result(res, fmt, None)
+    if res.estimable:
+        warn(res.warnings)
 
 
 POOL_OUTCOMES = ("MD", "SMD", "responders", "remitters")
@@ -328,54 +193,14 @@ def pool_cmd(a: str = typer.Argument(..., help="Drug, class or family (ketamine,
             fail(f"no bundled trial reports a continuous outcome for {a} vs {vs}")
         res = pool_continuous(a, vs, w, outcome, method=method, level=level, include_unverified=include_unverified,
                               studies=keep)
-        out = res.to_dict()
-        if res.estimate is not None:
-            used = res.table.rows[res.table.rows["study"].isin(res.studies)]
-            out["certainty"] = pooled_certainty(
-                res.estimate, res.se, 0.0 if res.result is None else res.result.tau2, res.k, ratio=False,
-                bias=bias_from_notes(used.get("bias", [None] * len(used))),
-                level=level).to_dict()
-        out["provenance"] = {**_provenance(), **out["provenance"]}
-        if forest:
-            if res.result is None:
-                fail(f"--forest: a forest plot needs at least two pooled trials (have {res.k})")
-            save_plot(res.plot(), forest, "--forest")
-        if fmt == "json":
-            emit_json(out)
-            return
-        typer.echo(f"{a} vs {vs}, {WINDOW_LABELS[w]}: {outcome}"
-                   f"{' (' + res.scale + ')' if res.scale and outcome == 'MD' else ''}, k = {res.k}")
-        if len(res.table.rows):
-            typer.echo(table_text(res.summary(), ".3g", na_rep="-"))
-        if res.estimate is not None:
-            typer.echo(f"pooled {outcome}: {res.estimate:.3f} [{res.ci_lb:.3f}, {res.ci_ub:.3f}] "
-                       f"({out['method']}; negative favours {a})")
-            typer.echo(f"certainty: {certainty_text(out['certainty'])}")
-        else:
-            typer.echo(f"pooled {outcome}: not estimable from the bundled trials")
-        print_notes(res.notes)
-        return
-    pool = bundled.pool_binary(a, vs, window, outcome, "OR", method, level, include_unverified, keep)
-    t, w, pooled = pool.table, pool.window, pool.pooled
-    if pooled is None:
-        fail(f"no bundled trial reports {outcome} for {a} vs {vs}{' at ' + w if w else ''}")
-    es, res = pooled.es, pooled.result
-    bias = bias_from_notes(t["bias"])
-    d = pool.to_dict()
-    out = {**{k: d[k] for k in ("a", "c", "window", "window_label", "outcome", "measure", "k", "trials", "fit")},
-           "certainty": pooled_certainty(pooled.beta, pooled.se, pooled.tau2, len(es), ratio=True, bias=bias,
-                                         level=level).to_dict(),
-           "provenance": {**_provenance(), "source": "bundled trials.yaml (clinical_trials.md, Linde 2015)"},
-           "exp": d["exp"]}
-    if forest:
-        if res is None:
+        if forest and res.result is None:
+            fail(f"--forest: a forest plot needs at least two pooled trials (have {res.k})")
+    else:
+        res = bundled.pool_binary(a, vs, window, outcome, "OR", method, level, include_unverified, keep)
+        if res.pooled is None:
+            fail(f"no bundled trial reports {outcome} for {a} vs {vs}{' at ' + res.window if res.window else ''}")
+        if forest and res.pooled.result is None:
             fail("--forest: a forest plot needs at least two pooled trials (have 1)")
-        save_plot(pool.plot(), forest, "--forest")
-    if fmt == "json":
-        emit_json(out)
-        return
-    typer.echo(f"{a} vs {vs}, {WINDOW_LABELS[w]}: {outcome}, odds ratio, k = {len(es)}")
-    typer.echo(table_text(pool.summary()))
-    e = out["exp"]
-    typer.echo(f"pooled OR: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]")
-    typer.echo(f"certainty: {certainty_text(out['certainty'])}")
+    if forest:
+        save_plot(res.plot(), forest, "--forest")
+    emit_result(res, fmt, None)

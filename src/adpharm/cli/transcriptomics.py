@@ -7,11 +7,10 @@ from typing import List, Optional
 import pandas as pd
 import typer
 
-from .. import RESEARCH_NOTICE
 from ..errors import AdpharmInputError, check_option
 from ..io import atomic_write, csv_text
 from ..transcriptomics.de import MIN_TOTAL_COUNT
-from .common import check_plot_path, emit_json, fail, handle_errors, save_plot, table_text, warn
+from .common import check_plot_path, emit_beside, fail, handle_errors, save_plot, warn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Transcriptomic signatures: differential expression (de), reversal of a disease signature "
@@ -30,17 +29,6 @@ def _write_csv(table: pd.DataFrame, out: Optional[Path]) -> None:
         atomic_write(out, csv_text(table))
     except OSError as exc:
         fail(f"--out {out}: cannot write ({exc.strerror})")
-
-
-def _emit(d: dict, fmt: str, text) -> None:
-    if fmt == "json":
-        emit_json({**d, "notice": RESEARCH_NOTICE})
-    else:
-        text()
-
-
-def _table(t: pd.DataFrame) -> str:
-    return table_text(t, ".3g")
 
 
 def _subset(items: List[str]) -> dict[str, str]:
@@ -82,18 +70,9 @@ def de_cmd(counts: Path = typer.Argument(..., help="Count matrix: CSV/TSV (gzip 
     _write_csv(res.table, out)
     if plot is not None:
         save_plot(res.plot("ma" if ma else "volcano"), plot)
-    d = res.to_dict()
-    top = res.table.nsmallest(10, "padj")[["gene", *([by] if by else []), "baseMean", "log2FoldChange", "padj"]]
-    d["top_genes"] = top.to_dict(orient="records")
-
-    def text():
-        typer.echo(f"{spec[1]} vs {spec[2]} ({spec[0]}), design {design}, {res.meta['engine']}")
-        typer.echo(_table(res.summary()))
-        typer.echo("top genes:")
-        typer.echo(_table(top))
-        if out:
-            typer.echo(f"wrote {out}")
-    _emit(d, fmt, text)
+    emit_beside(res.to_dict(), res.text(), fmt)
+    if out and fmt != "json":
+        typer.echo(f"wrote {out}")
 
 
 @app.command("reversal")
@@ -136,31 +115,9 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
     if plot is not None:
         save_plot(res.plot(), plot)
 
-    def text():
-        sr = res.shared_reference
-        if sr["detected"]:
-            typer.echo(f"shared reference detected: group(s) {', '.join(sr['groups'])} in both contrasts; "
-                       f"noise alone gives a fold-change correlation of {sr['expected_null_correlation']:+.2f}")
-        elif not sr["checked"]:
-            typer.echo(f"shared reference not checked: {sr['note']}")
-        typer.echo(_table(res.summary()))
-        j = res.jackknife
-        if "se" in j:
-            loo = j["leave_one_out_r"]
-            most = max(loo, key=lambda k: abs(loo[k] - j["r"]))
-            typer.echo(f"interval over animals: delete-one jackknife over {sum(j['animals'].values())} samples, "
-                       f"SE {j['se']:.2f} on {j['df']} df; leaving out {most} moves r most (to {loo[most]:.2f})")
-        elif j.get("note"):
-            typer.echo(f"interval over animals: {j['note']}")
-        if res.permutation:
-            p = res.permutation
-            typer.echo(f"permutation null ({p['relabellings']} relabellings of drug and stressed samples): "
-                       f"r {p['observed_r']:.2f} vs null mean {p['null_r_mean']:.2f}, p = {p['p_value']:.2g} "
-                       f"(smallest attainable p {p['smallest_attainable_p']:.2g})")
-        typer.echo(f"naive: {res.naive['opposite_sign_fraction']:.0%} of {res.naive['genes']} signature genes move the other way")
-        typer.echo(f"honest ({res.method}): {res.verdict}")
+    if fmt != "json":
         warn(res.warnings)
-    _emit(res.to_dict(), fmt, text)
+    emit_beside(res.to_dict(), res.text(), fmt)
 
 
 @app.command("regions")
@@ -222,7 +179,7 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
     _write_csv(res.table, out)
     if plot is not None:
         save_plot(res.plot(), plot)
-    _emit(res.to_dict(), fmt, lambda: typer.echo(_table(res.table)))
+    emit_beside(res.to_dict(), res.text(), fmt)
 
 
 def _ranking(path: Path, contrast: Optional[str] = None):
@@ -242,22 +199,17 @@ def rrho_cmd(a: Path = typer.Argument(..., help="First DE table (ranked by -log1
              plot: Optional[Path] = PLOT, fmt: str = FMT) -> None:
     """Rank-rank hypergeometric overlap (RRHO2) in all four directions, BY-adjusted."""
     from ..transcriptomics.readers import read_de
-    from ..transcriptomics.rrho import input_warnings, rrho
+    from ..transcriptomics.rrho import rrho_tables
     check_option("fmt", fmt, ("text", "json"))
     check_plot_path(plot)
     if permutations < 0:
         fail(f"--permutations: {permutations} must not be negative")
     ta, tb = read_de(a, a_contrast), read_de(b, b_contrast)
-    res = rrho(ta.ranking(), tb.ranking(), step=step, names=(a.name[:48], b.name[:48]), permutations=permutations, seed=seed)
-    notes = input_warnings(ta, tb)
-    warn(notes)
+    res = rrho_tables(ta, tb, step=step, names=(a.name[:48], b.name[:48]), permutations=permutations, seed=seed)
+    warn(res.warnings)
     if plot is not None:
         save_plot(res.plot(), plot)
-
-    def text():
-        typer.echo(f"RRHO2 over {res.universe} genes ranked in both; up in A: {res.split_a}, up in B: {res.split_b}")
-        typer.echo(_table(res.quadrants.drop(columns=["genes"])))
-    _emit({**res.to_dict(), "warnings": notes}, fmt, text)
+    emit_beside(res.to_dict(), res.text(), fmt)
 
 
 def _gene_lists(path: Path, alpha: float) -> tuple[dict[str, list[str]], list[str] | None]:
@@ -309,7 +261,7 @@ def overlap_cmd(files: List[Path] = typer.Argument(..., help="DE tables (their u
     res = overlap(lists, U)
     if plot is not None:
         save_plot(res.plot(), plot)
-    _emit(res.to_dict(), fmt, lambda: (typer.echo(f"universe: {res.universe_size} genes"), typer.echo(_table(res.table))))
+    emit_beside(res.to_dict(), res.text(), fmt)
 
 
 @app.command("enrich")
@@ -345,7 +297,7 @@ def enrich_cmd(signature: Path = typer.Argument(..., help="DE table (up and down
         d = res.to_dict()
         if top > 0:
             d["results"] = d["results"][:top]
-        _emit(d, fmt, lambda: typer.echo(_table(res.summary().head(top))))
+        emit_beside(d, res.text(top), fmt)
         return
     min_size = 3 if min_size is None else min_size
     lists, tested = _gene_lists(signature, alpha)
@@ -362,4 +314,4 @@ def enrich_cmd(signature: Path = typer.Argument(..., help="DE table (up and down
     d = res.to_dict()
     if top > 0:
         d["results"] = d["results"][:top]
-    _emit(d, fmt, lambda: typer.echo(_table(res.table.drop(columns=["genes"]).head(top))))
+    emit_beside(d, res.text(top), fmt)

@@ -1,7 +1,6 @@
 """`adpharm protocols`, `adpharm protocol NAME` and `adpharm trial simulate|analyze|power`."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +9,7 @@ import typer
 from ..figures import figure_bytes
 from ..io import atomic_write, csv_text
 from ..errors import check_option
-from .common import check_plot_path, emit, emit_json, emit_result, fail, handle_errors, table_text, warn, write_text
+from .common import check_plot_path, emit_json, emit_result, fail, handle_errors, warn, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Virtual clinical trials: simulate a protocol, analyse trial data (MMRM), power by simulation.")
@@ -111,7 +110,8 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
             out: Optional[Path] = typer.Option(None, "--out", help="Write the output to this file."),
             plot: Optional[Path] = typer.Option(None, "--plot", help="Write the MMRM contrast figure (.svg, .png, .pdf).")) -> None:
     """MMRM (unstructured, REML), responders/remitters, Kaplan-Meier time to response, ANCOVA/LOCF."""
-    from ..trials.analysis import analyse as run, read_trial_csv
+    from ..trials.analysis import read_trial_csv
+    from ..trials.readout import readout
     check_option("fmt", fmt, ("text", "json"))
     check_option("df_method", df_method, ("satterthwaite", "residual"))
     check_plot_path(plot)
@@ -120,62 +120,13 @@ def analyze(data: Path = typer.Argument(..., help="CSV with subject, arm, visit,
     if protocol is not None:
         from ..trials.protocol import load_protocol
         proto = load_protocol(protocol)
-    if remission_threshold is None:
-        remission_threshold = proto.remission_threshold(10.0) if proto is not None else 10.0
-    res = run(d, reference=reference, visit=visit, remission_threshold=remission_threshold, df_method=df_method,
-              level=level, baseline_by_visit=baseline_by_visit, strata=strata)
-    sens = []
-    if sensitivity:             # before anything is printed: a data set it cannot use is a one-line error
-        from ..trials.missing import sensitivity as run_sensitivity
-        if res.design == "crossover":
-            fail("--sensitivity: crossover data are analysed within patients; the imputation models are for parallel "
-                 "trials")
-        target = proto.primary.visit if proto is not None else (visit or res.visits[-1])
-        post = [v for v in res.visits if v != res.visits[0]]
-        sens = [run_sensitivity(d, res.reference, arm, target, post, imputations=imputations, seed=seed, level=level)
-                for arm in res.n_subjects if arm != res.reference]
-    out_d = res.to_dict()
-    out_d["provenance"]["data"] = str(data)
+    res = readout(d, proto, source=str(data), reference=reference, visit=visit,
+                  remission_threshold=remission_threshold, df_method=df_method, level=level,
+                  baseline_by_visit=baseline_by_visit, strata=strata, sensitivity=sensitivity,
+                  imputations=imputations, seed=seed)
     for n in res.notes:
         typer.echo(f"adpharm: note: {n}", err=True)
-    lines = [f"{data}: {res.design}, reference arm {res.reference}; subjects {res.n_subjects}"]
-    if proto is not None:
-        from ..trials.primary import primary_result
-        prim = primary_result(proto, d)
-        out_d["estimand"], out_d["primary"] = prim.estimand, prim.to_dict()
-        if proto.estimand is not None:
-            lines.append(proto.estimand.text())
-        lines += [prim.text(), "all visits:"]
-    if res.mmrm is not None:
-        lines.append(f"MMRM ({res.mmrm.to_dict()['model']}, {res.mmrm.df_method} df):")
-        lines.append(table_text(res.mmrm.contrasts, ".4g"))
-    if res.crossover:
-        import pandas as pd
-        lines.append("crossover (period-adjusted):")
-        lines.append(table_text(pd.DataFrame(res.crossover), ".4g"))
-    for r in res.responders:
-        m = r["missing_as_failure"]
-        if m.get("odds_ratio") is None:
-            continue
-        oc = r.get("observed_cases") or {}
-        oc_text = (f"; observed cases {oc['rate']:.3f} vs {oc['rate_reference']:.3f}"
-                   if oc.get("rate") is not None and oc.get("rate_reference") is not None else "")
-        nnt = "not estimable" if m["nnt"] is None or not math.isfinite(m["nnt"]) else f"{m['nnt']:.3g}"
-        lines.append(f"{r['endpoint']} at {r['visit']} ({r['arm']} vs {r['reference']}, missing = failure): "
-                     f"{m['rate']:.3f} vs {m['rate_reference']:.3f}, OR {m['odds_ratio']:.3g} "
-                     f"[{m['or_ci_lb']:.3g}, {m['or_ci_ub']:.3g}], RD {m['risk_difference']:.3f}, NNT {nnt}{oc_text}")
-    if res.survival:
-        for t in res.survival["logrank"]:
-            lines.append(f"time to response, log-rank {t['arm']} vs {t['reference']}: chi2 {t['chi2']:.3g}, p {t['p']:.3g}")
-    for a in res.ancova_locf:
-        lines.append(f"ANCOVA/LOCF at {a['visit']}: {a['estimate']:.3f} (SE {a['se']:.3f}), p {a['p']:.3g}")
-    for sres in sens:
-        for n in sres.notes:
-            typer.echo(f"adpharm: note: {n}", err=True)
-        lines.append(sres.text())
-    if sensitivity:
-        out_d["sensitivity"] = [r.to_dict() for r in sens]
-    emit(out_d, "\n".join(lines) + "\n", fmt, out)
+    emit_result(res, fmt, out)
     if plot is not None:
         atomic_write(plot, figure_bytes(res.plot().figure, plot))
 

@@ -27,11 +27,12 @@ _HOMES = {
     "subgroups": "moderators",
     "RegTest": "sensitivity", "SequenceResult": "sensitivity", "cumul": "sensitivity", "leave1out": "sensitivity",
     "regtest": "sensitivity",
+    "PairwiseAnalysis": "pairwise", "meta_analysis": "pairwise",
 }
 
 __all__ = ["EffectSizes", "escalc", "MetaResult", "rma", "MetaRegression", "meta_regression", "SubgroupResult",
            "subgroups", "SequenceResult", "leave1out", "cumul", "RegTest", "regtest", "NetworkResult", "network",
-           "IndirectResult", "indirect", "bucher"]
+           "IndirectResult", "indirect", "bucher", "PairwiseAnalysis", "meta_analysis"]
 
 
 __getattr__, __dir__ = lazy_attributes(globals(), {k: (f"{__name__}.{m}", k) for k, m in _HOMES.items()}, __all__)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..display import NotebookDisplay
+from .. import RESEARCH_NOTICE, __version__
+from ..display import NotebookDisplay, table_text
 from ..errors import check_option
 from ..knowledge import query
 from ..knowledge.loader import DATA_DIR
@@ -208,6 +209,22 @@ def linde2015(outcome: Outcome = "responders") -> tuple[pd.DataFrame, list[str]]
     return pd.DataFrame(rows), notes
 
 
+#: the citation of the Linde 2015 network in the provenance of its analyses
+LINDE2015_CITATION = {"reference_key": "linde2015",
+                      "citation": "Linde K et al. (2015) Ann Fam Med 13:69-79, doi:10.1370/afm.1687"}
+
+
+def linde2015_network(outcome: Outcome = "responders", *, reference: str | None = None, model: str = "random",
+                      method: str = "REML", level: float = 0.95):
+    """Network meta-analysis of Linde 2015's arms (:func:`linde2015`) for one outcome, with its data notes
+    and citation (:func:`adpharm.evidence.network`)."""
+    from dataclasses import replace
+    from .network import network
+    df, notes = linde2015(outcome)
+    res = network(df, reference=reference, model=model, method=method, level=level, source="bundled linde2015")
+    return replace(res, data_notes=notes, citation=dict(LINDE2015_CITATION))
+
+
 def linde2015_pairwise(a: str, b: str, outcome: Outcome = "responders") -> pd.DataFrame:
     """Two-by-two table of Linde 2015 class ``a`` versus ``b`` (their arms in multi-arm trials)."""
     arms, _ = linde2015(outcome)
@@ -262,12 +279,6 @@ def pool_ratio(table: pd.DataFrame, measure: str = "OR", method: str = "REML", l
     return PooledRatio(es, res, res.to_dict()["exp"], measure)
 
 
-def pool_odds_ratio(table: pd.DataFrame, method: str = "REML", level: float = 0.95,
-                    study: str = "study") -> PooledRatio:
-    """:func:`pool_ratio` of odds ratios."""
-    return pool_ratio(table, "OR", method, level, study)
-
-
 @dataclass
 class BinaryPool(NotebookDisplay):
     """The bundled trials of ``a`` versus ``c`` that report ``outcome`` in one time window, pooled as odds
@@ -279,6 +290,7 @@ class BinaryPool(NotebookDisplay):
     window: str | None
     table: pd.DataFrame
     pooled: PooledRatio | None
+    level: float = 0.95
 
     @property
     def k(self) -> int:
@@ -298,7 +310,35 @@ class BinaryPool(NotebookDisplay):
                 "measure": None if p is None else p.measure, "k": self.k,
                 "trials": self.table.drop(columns=["label"]).to_dict("records") if self.k else [],
                 "fit": None if p is None or p.result is None else p.result.to_dict(),
+                "certainty": None if p is None else self.certainty().to_dict(),
+                "provenance": {"adpharm": __version__, "notice": RESEARCH_NOTICE,
+                               "source": "bundled trials.yaml (clinical_trials.md, Linde 2015)"},
                 "exp": None if p is None else p.exp}
+
+    def certainty(self, mismatches: Sequence[str] = ()):
+        """The certainty of the pooled ratio (:func:`~adpharm.evidence.certainty.pooled_certainty`, the trials'
+        risk-of-bias notes; ``mismatches``: how the trials differ from the question, e.g. class-level evidence),
+        or None when no trial was pooled."""
+        from .certainty import bias_from_notes, pooled_certainty
+        p = self.pooled
+        if p is None:
+            return None
+        bias = bias_from_notes(self.table["bias"] if "bias" in self.table.columns else [None] * self.k)
+        return pooled_certainty(p.beta, p.se, p.tau2, len(p.es), ratio=True, bias=bias, mismatches=mismatches,
+                                level=self.level)
+
+    def text(self) -> str:
+        """The pair, window and outcome, the trials' two-by-two table, the pooled ratio and its certainty."""
+        from .certainty import certainty_text
+        p = self.pooled
+        if p is None:
+            return f"{self.a} vs {self.c}: no bundled trial reports {self.outcome}\n"
+        e = p.exp
+        return "\n".join([f"{self.a} vs {self.c}, {WINDOW_LABELS[self.window]}: {self.outcome}, "
+                          f"{'odds' if p.measure == 'OR' else 'risk'} ratio, k = {len(p.es)}",
+                          table_text(self.summary()),
+                          f"pooled {p.measure}: {e['estimate']:.3f} [{e['ci_lb']:.3f}, {e['ci_ub']:.3f}]",
+                          f"certainty: {certainty_text(self.certainty().to_dict())}"]) + "\n"
 
     def plot(self):
         """Forest plot of the trials and the pooled ratio (two or more trials)."""
@@ -331,4 +371,4 @@ def pool_binary(a: str, c: str, window: str | None = None, outcome: Outcome = "r
     w = window or primary_window(arms, a, c)
     t = comparison(arms, a, c, window=w) if w else pd.DataFrame()
     pooled = pool_ratio(t, measure, method, level, study) if len(t) else None
-    return BinaryPool(a=a, c=c, outcome=outcome, window=w, table=t, pooled=pooled)
+    return BinaryPool(a=a, c=c, outcome=outcome, window=w, table=t, pooled=pooled, level=level)

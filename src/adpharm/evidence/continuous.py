@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError, check_option
 from ..knowledge import query
 from ..knowledge.schema import WINDOW_LABELS, WINDOWS
@@ -43,7 +43,7 @@ from . import bundled
 from .effect_sizes import EffectSizes, hedges_g, wald_interval
 from .meta import METHODS, MetaResult, rma
 from ..lazy import lazy_module
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, quote_parameters, table_text
 
 stats = lazy_module("scipy.stats")
 
@@ -276,7 +276,7 @@ class ContinuousPool(NotebookDisplay):
         return self.table.summary()
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"measure": self.measure, "method": self.method if self.k > 1 else "single trial (Wald interval)",
+        out = {"measure": self.measure, "method": self.method_text(),
                "level": self.level, "k": self.k, "studies": self.studies, "scale": self.scale,
                "estimate": self.estimate, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub, "notes": list(self.notes),
                **self.table.to_dict()}
@@ -286,9 +286,44 @@ class ContinuousPool(NotebookDisplay):
         out["refs"] = sorted({r for t in self.table.rows.to_dict("records") if t["study"] in self.studies
                               for r in t["refs"]} | ({"elbourne2002"} if any(
                                   "crossover" in str(m) for m in self.table.rows.get("md_method", [])) else set()))
-        out["provenance"] = {"adpharm": __version__, "model": "random-effects meta-analysis" if self.k > 1
-                             else "single trial", "source": "bundled continuous.yaml (clinical_trials.md)"}
+        out["provenance"] = {"adpharm": __version__, "notice": RESEARCH_NOTICE,
+                             "model": "random-effects meta-analysis" if self.k > 1 else "single trial",
+                             "source": "bundled continuous.yaml (clinical_trials.md)"}
+        if self.estimate is not None:
+            out["certainty"] = self.certainty().to_dict()
         return out
+
+    def method_text(self) -> str:
+        """The pooling method (the tau^2 estimator), or how a single trial's interval was made."""
+        return self.method if self.k > 1 else "single trial (Wald interval)"
+
+    def certainty(self):
+        """The certainty of the pooled estimate (:func:`~adpharm.evidence.certainty.pooled_certainty`, the pooled
+        trials' risk-of-bias notes), or None when nothing was pooled."""
+        from .certainty import bias_from_notes, pooled_certainty
+        if self.estimate is None:
+            return None
+        used = self.table.rows[self.table.rows["study"].isin(self.studies)]
+        return pooled_certainty(self.estimate, self.se, 0.0 if self.result is None else self.result.tau2, self.k,
+                                ratio=False, bias=bias_from_notes(used.get("bias", [None] * len(used))),
+                                level=self.level)
+
+    def text(self) -> str:
+        """The pair, window and measure, the trials, the pooled estimate with its certainty, and the notes."""
+        from .certainty import certainty_text
+        t = self.table
+        lines = [f"{t.a} vs {t.c}, {WINDOW_LABELS[t.window]}: {self.measure}"
+                 f"{' (' + self.scale + ')' if self.scale and self.measure == 'MD' else ''}, k = {self.k}"]
+        if len(t.rows):
+            lines.append(table_text(self.summary(), ".3g", na_rep="-"))
+        if self.estimate is not None:
+            lines.append(f"pooled {self.measure}: {self.estimate:.3f} [{self.ci_lb:.3f}, {self.ci_ub:.3f}] "
+                         f"({self.method_text()}; negative favours {t.a})")
+            lines.append(f"certainty: {certainty_text(self.certainty().to_dict())}")
+        else:
+            lines.append(f"pooled {self.measure}: not estimable from the bundled trials")
+        lines += [f"note: {quote_parameters(n, ['include_unverified'])}" for n in self.notes]
+        return "\n".join(lines) + "\n"
 
     def plot(self):
         """Forest plot of the trials and the pooled estimate (two or more trials)."""

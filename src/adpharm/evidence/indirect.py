@@ -25,7 +25,8 @@ from ..units import HOURS_PER_DAY, HOURS_PER_WEEK, hours
 from .effect_sizes import RATIO_MEASURES, escalc
 from .meta import MetaResult, rma
 from ..lazy import lazy_module
-from ..display import NotebookDisplay
+from .. import RESEARCH_NOTICE, __version__
+from ..display import NotebookDisplay, table_text
 
 stats = lazy_module("scipy.stats")
 
@@ -94,6 +95,8 @@ class IndirectResult(NotebookDisplay):
     warnings: list[str] = field(default_factory=list)
     #: the time window each leg was pooled in (bundled trials), or None when the tables came from the caller
     windows: dict[str, str | None] | None = None
+    #: where the legs' trials came from (a file, or the bundled trials)
+    source: str = "data"
 
     estimable = True
 
@@ -117,7 +120,24 @@ class IndirectResult(NotebookDisplay):
         if self.measure in RATIO_MEASURES:
             out["exp"] = {"estimate": float(np.exp(self.beta)), "ci_lb": float(np.exp(self.ci_lb)),
                           "ci_ub": float(np.exp(self.ci_ub))}
+        out["provenance"] = provenance(self.source)
         return out
+
+    def text(self) -> str:
+        """The two legs and the indirect estimate, the ratio with its interval, the certainty and what makes the
+        comparison fragile."""
+        lines = [f"Indirect comparison (Bucher) of {self.a} vs {self.b} through {self.via}, {self.measure}:",
+                 table_text(self.summary(), ".4g", index=True)]
+        if self.measure in RATIO_MEASURES:
+            lines.append(f"{self.a} vs {self.b}: {self.measure} {np.exp(self.beta):.2f} [{np.exp(self.ci_lb):.2f}, "
+                         f"{np.exp(self.ci_ub):.2f}]")
+        from .certainty import certainty_text
+        lines.append(f"certainty: {certainty_text(self.certainty().to_dict())}")
+        if self.transitivity:
+            lines.append("Transitivity: the two legs differ, so this estimate is fragile:")
+            lines += [f"  - {f['attribute']}: {f.get('a', '')} | {f.get('b', '')} ({f['why']})"
+                      for f in self.transitivity]
+        return "\n".join(lines) + "\n"
 
     def summary(self) -> pd.DataFrame:
         rows = [{"comparison": f"{s.treatment} vs {self.via}", "k": s.k, "beta": s.beta, "se": s.se}
@@ -221,18 +241,24 @@ class NotEstimable(NotebookDisplay):
     reasons: list[str]
     windows: dict[str, str | None]
     legs: dict[str, dict]
+    source: str = "bundled trials"
 
     estimable = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "via": self.via, "estimable": False, "reasons": list(self.reasons),
-                "windows": self.windows, "legs": self.legs, "method": "Bucher 1997 (not computed)"}
+                "windows": self.windows, "legs": self.legs, "method": "Bucher 1997 (not computed)",
+                "provenance": provenance(self.source)}
+
+    def text(self) -> str:
+        """Why the comparison is not estimable, and what would make it so."""
+        return "\n".join([f"Indirect comparison (Bucher) of {self.a} vs {self.b} through {self.via}: not estimable",
+                          *(f"  - {r}" for r in self.reasons),
+                          "Both legs must share the time window, the kind of comparator and the population class "
+                          "(`window` and `population` choose them)."]) + "\n"
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame({"reason": self.reasons})
-
-    def __str__(self) -> str:
-        return f"{self.a} vs {self.b} through {self.via}: not estimable ({'; '.join(self.reasons)})"
 
 
 def _values(t: pd.DataFrame, col: str) -> list[str]:
@@ -319,7 +345,41 @@ def indirect(table_a: pd.DataFrame, table_b: pd.DataFrame, a: str, b: str, via: 
         notes.append(f"trials in both legs ({', '.join(sorted(shared))}): their legs are correlated and the "
                      f"Bucher variance is too small; use a network meta-analysis")
     return IndirectResult(a=a, b=b, via=via, measure=measure, side_a=sa, side_b=sb, level=level,
-                          transitivity=transitivity_report(table_a, table_b, a, b), warnings=notes, **r)
+                          transitivity=transitivity_report(table_a, table_b, a, b), warnings=notes, source=source, **r)
+
+
+def indirect_from_arms(arms: pd.DataFrame, a: str, b: str, via: str = "placebo", *, measure: str = "OR",
+                       method: str = "REML", level: float = 0.95, source: str = "data") -> IndirectResult:
+    """:func:`indirect` from arm-level data (``study, treatment, xi, ni``, optionally ``population, timepoint,
+    design, outcome, verified``): each leg is the trials with an arm of ``a`` (or ``b``) and an arm of ``via``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> arms = pd.DataFrame({"study": ["s1", "s1", "s2", "s2"], "treatment": ["A", "P", "B", "P"],
+    ...                      "xi": [15, 8, 12, 9], "ni": [30, 30, 30, 30]})
+    >>> round(indirect_from_arms(arms, "A", "B", "P").beta, 3)   # ln(15*22/(15*8)) - ln(12*21/(18*9))
+    0.57
+    """
+    from . import bundled
+    from .effect_sizes import arm_counts
+    for c in ("study", "treatment", "xi", "ni"):
+        if c not in arms.columns:
+            raise AdpharmInputError(f"{source}: missing column {c!r}: expected arm-level study, treatment, xi, ni")
+    arm_counts(arms, source)
+    t = arms.assign(kind="drug", drug_class=None, arm=arms["treatment"].astype(str), label=arms["study"].astype(str),
+                    verified=arms["verified"] if "verified" in arms.columns else True, status="",
+                    refs=[[] for _ in range(len(arms))])
+    for c in ("design", "population", "timepoint", "outcome"):
+        if c not in t.columns:
+            t[c] = "not stated"
+    return indirect(bundled.comparison(t, a, via), bundled.comparison(t, b, via), a, b, via, measure=measure,
+                    method=method, level=level, source=source)
+
+
+def provenance(source: str) -> dict:
+    """The provenance of an indirect comparison: adpharm's version, the research-use notice, the trials' source."""
+    return {"adpharm": __version__, "notice": RESEARCH_NOTICE, "input": source}
 
 
 def bundled_indirect(a: str, b: str, via: str = "placebo", outcome: str = "responders", measure: str = "OR",
@@ -357,7 +417,7 @@ def bundled_indirect(a: str, b: str, via: str = "placebo", outcome: str = "respo
                     "trials": [str(x) for x in t["label"]] if len(t) else [],
                     "populations": sorted({population_class(p) for p in t["population"]}) if len(t) else []}
                 for k, n, t in (("a", a, ta), ("b", b, tb))}
-        return NotEstimable(a, b, via, reasons, windows, legs)
+        return NotEstimable(a=a, b=b, via=via, reasons=reasons, windows=windows, legs=legs)
     res = indirect(ta, tb, a, b, via, measure=measure, method=method, level=level, source="bundled trials")
     res.windows = windows
     return res

@@ -39,7 +39,8 @@ from ..errors import AdpharmInputError, check_level, check_option, reject
 from .effect_sizes import arm_counts, fractional_count_note, numeric_column
 from .meta import decreasing_root
 from ..lazy import lazy_module
-from ..display import NotebookDisplay
+from .. import RESEARCH_NOTICE, __version__
+from ..display import NotebookDisplay, table_text
 
 stats = lazy_module("scipy.stats")
 
@@ -150,6 +151,10 @@ class NetworkResult(NotebookDisplay):
     studies: list[_Study] = field(repr=False)
     level: float = 0.95
     warnings: list[str] = field(default_factory=list)
+    #: where the data came from (a file, or a bundled network), its notes and, for a bundled network, its citation
+    source: str = "data"
+    data_notes: list[str] = field(default_factory=list)
+    citation: dict = field(default_factory=dict)
 
     @property
     def others(self) -> list[str]:
@@ -255,17 +260,40 @@ class NetworkResult(NotebookDisplay):
             "k": len(self.studies), "n_contrasts": int(sum(len(s.y) for s in self.studies)),
             "estimates": self.estimates(), "tau2": self.tau2, "tau": float(np.sqrt(self.tau2)),
             "Q": self.Q, "df": self.df, "Qp": float(stats.chi2.sf(self.Q, self.df)) if self.df > 0 else None,
-            "design_by_treatment": {"Q_het": self.Q_het, "df_het": self.df_het,
-                                    "Qp_het": float(stats.chi2.sf(self.Q_het, self.df_het)) if self.df_het > 0 else None,
-                                    "Q_inc": self.Q_inc, "df_inc": self.df_inc,
-                                    "Qp_inc": float(stats.chi2.sf(self.Q_inc, self.df_inc)) if self.df_inc > 0 else None},
+            "design_by_treatment": self.design_by_treatment(),
             "pscores": self.pscores(),
             "league": self.league().to_dict(orient="index"),
             "nodesplit": [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
                           for r in ns.reset_index().to_dict(orient="records")],
             "edges": self.edges().to_dict(orient="records"),
             "warnings": list(self.warnings),
+            "data_notes": list(self.data_notes),
+            "provenance": {"adpharm": __version__, "notice": RESEARCH_NOTICE, "input": self.source, **self.citation},
         }
+
+    def design_by_treatment(self) -> dict:
+        """Q within designs (heterogeneity) and between designs (inconsistency), with their df and p."""
+        return {"Q_het": self.Q_het, "df_het": self.df_het,
+                "Qp_het": float(stats.chi2.sf(self.Q_het, self.df_het)) if self.df_het > 0 else None,
+                "Q_inc": self.Q_inc, "df_inc": self.df_inc,
+                "Qp_inc": float(stats.chi2.sf(self.Q_inc, self.df_inc)) if self.df_inc > 0 else None}
+
+    def title(self) -> str:
+        """``Network meta-analysis (MODEL effects, tau^2 by METHOD), K studies, T treatments, reference R``."""
+        return (f"Network meta-analysis ({self.model} effects{', tau^2 by ' + self.method if self.model == 'random' else ''}), "
+                f"{len(self.studies)} studies, {len(self.treatments)} treatments, reference {self.reference}")
+
+    def heterogeneity_text(self) -> str:
+        """tau^2, Q, and the design-by-treatment decomposition (within designs, between designs: inconsistency)."""
+        d = self.design_by_treatment()
+        return (f"tau^2 = {self.tau2:.4g}; Q = {self.Q:.3f} (df {self.df}); within designs Q = {d['Q_het']:.3f} "
+                f"(df {d['df_het']}); between designs (inconsistency) Q = {d['Q_inc']:.3f} (df {d['df_inc']}, "
+                f"p = {d['Qp_inc'] if d['Qp_inc'] is None else format(d['Qp_inc'], '.3g')})")
+
+    def text(self) -> str:
+        """The model, the estimates against the reference with their P-scores, and the heterogeneity."""
+        return (self.title() + "\n" + table_text(self.summary(), ".4g", index=True) + "\n"
+                + self.heterogeneity_text() + "\n")
 
     def summary(self) -> pd.DataFrame:
         t = pd.DataFrame(self.estimates()).T
@@ -478,4 +506,5 @@ def network(data: pd.DataFrame, reference: str | None = None, model: Literal["co
         notes.append("no residual degrees of freedom: tau^2 cannot be estimated and is set to 0")
     return NetworkResult(reference=reference, model=model, method=method, measure="OR" if arm_level else "yi",
                          treatments=treatments, beta=b, vcov=C, tau2=tau2, Q=Q, df=df, Q_het=q_het, df_het=df_het,
-                         Q_inc=Q - q_het, df_inc=df - df_het, studies=studies, level=level, warnings=notes)
+                         Q_inc=Q - q_het, df_inc=df - df_het, studies=studies, level=level, warnings=notes,
+                         source=source)

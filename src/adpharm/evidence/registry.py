@@ -42,7 +42,8 @@ import pandas as pd
 
 from ..errors import AdpharmInputError, check_option
 from .network import NetworkResult, network
-from ..display import NotebookDisplay
+from .. import RESEARCH_NOTICE, __version__
+from ..display import NotebookDisplay, table_text
 
 __all__ = ["KEY", "Outcome", "OUTCOMES", "arms", "attribution", "network_data", "era", "direct_versus",
            "RegistryNetwork", "registry_network"]
@@ -214,6 +215,11 @@ class RegistryNetwork(NotebookDisplay):
     #: trials comparing each treatment directly with the reference
     k_direct: dict = field(default_factory=dict)
 
+    @property
+    def warnings(self) -> list[str]:
+        """The network model's warnings."""
+        return self.network.warnings
+
     def estimates(self) -> dict[str, dict]:
         """Each treatment against the reference: ``beta, se, ci_lb, ci_ub, pval, OR, OR_ci_lb, OR_ci_ub``,
         the number of direct trials against the reference, and ``certainty``."""
@@ -225,12 +231,29 @@ class RegistryNetwork(NotebookDisplay):
 
     def to_dict(self) -> dict:
         out = self.network.to_dict()
+        del out["data_notes"], out["provenance"]
         out["estimates"] = self.estimates()
         out.update(outcome=self.outcome, registry=KEY, published_only=self.published_only,
                    larger_is_better=LARGER_IS_BETTER[self.outcome], data_notes=list(self.data_notes),
                    attribution={k: attribution()[k] for k in ("citation", "data_record", "licence")})
         out["pscores"] = self.network.pscores(larger_is_better=LARGER_IS_BETTER[self.outcome])
+        a = attribution()
+        out["provenance"] = {"adpharm": __version__, "notice": RESEARCH_NOTICE, "input": f"bundled {KEY}",
+                             "reference_key": KEY, "citation": a["citation"], "data_record": a["data_record"],
+                             "licence": a["licence"]}
         return out
+
+    def text(self) -> str:
+        """The model and outcome, each drug against placebo (OR, direct trials, P-score, certainty), the
+        heterogeneity, the data's notes and the registry's citation."""
+        net, a = self.network, attribution()
+        lines = [f"{net.title()}; {self.outcome}{', published trials only' if self.published_only else ''}",
+                 table_text(self.summary(), ".4g", index=True), net.heterogeneity_text(),
+                 "certainty: CINeMA domains by written rules (adpharm.evidence.certainty); the JSON output gives "
+                 "each domain's judgement and reason",
+                 *(f"note: {n}" for n in self.data_notes),
+                 f"data: {a['citation']}; {a['data_record']} (CC BY 4.0)"]
+        return "\n".join(lines) + "\n"
 
     def summary(self) -> pd.DataFrame:
         """One row per treatment against the reference: OR, interval, direct trials, P-score, certainty."""
@@ -293,4 +316,5 @@ def registry_network(outcome: Outcome = "response", published_only: bool = False
             "heterogeneity": cert.heterogeneity(b, se, net.tau2, level),
             "incoherence": cert.incoherence(None if split_p is None or pd.isna(split_p) else float(split_p), dbt),
         })
-    return RegistryNetwork(outcome, published_only, net, data, out, notes + list(net.warnings), k_direct)
+    return RegistryNetwork(outcome=outcome, published_only=published_only, network=net, data=data, certainty=out,
+                           data_notes=notes + list(net.warnings), k_direct=k_direct)

@@ -321,10 +321,16 @@ def propose_dose(model: CompartmentModel, *, events_obs, t_obs_h: float, columns
                         f"is expected below the target range")
     cands = pd.DataFrame({"dose_mg_per_day": doses, "p5": level[:, 0], "p50": level[:, 1], "p95": level[:, 2],
                           "probability_in_range": p_in})
-    return DoseProposal(model.drug, quantity, sample_h, float(current), float(doses[k]),
-                        regimen_label(doses[k] / per_day), float(level[k, 1]), (float(level[k, 0]), float(level[k, 2])),
-                        float(p_in[k]), (float(lo_t), float(hi_t)), target_source, model.parent.name, cl_map,
-                        (float(clo), float(chi)), typ, float(ess), float(sigma_pct), len(w), method, cands, warnings)
+    return DoseProposal(drug=model.drug, quantity=quantity, sample_h=sample_h, current_daily_mg=float(current),
+                        proposed_daily_mg=float(doses[k]), proposed_regimen=regimen_label(doses[k] / per_day),
+                        expected_ng_per_ml=float(level[k, 1]),
+                        expected_interval_ng_per_ml=(float(level[k, 0]), float(level[k, 2])),
+                        probability_in_range=float(p_in[k]), target_ng_per_ml=(float(lo_t), float(hi_t)),
+                        target_source=target_source, clearance_analyte=model.parent.name,
+                        clearance_map_l_per_h=cl_map, clearance_interval_l_per_h=(float(clo), float(chi)),
+                        clearance_typical_l_per_h=typ, effective_sample_size=float(ess),
+                        residual_cv_pct=float(sigma_pct), n_prior=len(w), method=method, candidates=cands,
+                        warnings=warnings)
 
 
 def _p_in_lognormal(median: float, sigma: float, lo: float, hi: float) -> float:

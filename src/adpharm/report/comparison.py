@@ -417,7 +417,7 @@ def compare(a: str, b: str, diagram_engine: str = "auto", simulate: bool = True,
                   "diagram_layout": sorted({d["engine"] for d in diagrams} | {wf.engine})}
     if "simulation" in sections:
         provenance["simulation"] = {k: sections["simulation"][k] for k in ("model", "n", "seed", "days")}
-    return Comparison(head["a"], head["b"], sections, references, provenance)
+    return Comparison(a=head["a"], b=head["b"], sections=sections, references=references, provenance=provenance)
 
 
 #: Virtual patients per drug for the guide's steady-state table (the CLI's `pk tdm` uses 1,000).

@@ -12,7 +12,6 @@ import pandas as pd
 
 from .. import __version__
 from ..evidence import anchors, bundled, registry
-from ..evidence.certainty import bias_from_notes, pooled_certainty
 from ..evidence.continuous import CONTINUOUS_MEASURES, continuous_arms, pool_continuous
 from ..evidence.indirect import bundled_indirect, population_class
 from ..evidence.plots import forest
@@ -48,10 +47,6 @@ def pooled(p: dict, side: str, include_unverified: bool = False) -> list[dict[st
 
 def _names(values) -> str:
     return "; ".join(dict.fromkeys(str(v) for v in values))
-
-
-def _bias_judgements(t) -> list[str | None]:
-    return bias_from_notes(t["bias"] if "bias" in t.columns else [None] * len(t))
 
 
 def _class_level_label(t, class_level: bool, name: str) -> str | None:
@@ -120,8 +115,7 @@ def _binary_row(pool, name: str, label: str, outcome: str, control: str, control
     if evidence:
         row["evidence_level"] = evidence
     mism = [evidence] if evidence else []
-    row["certainty"] = pooled_certainty(rr.beta, rr.se, rr.tau2, len(t), ratio=True, bias=_bias_judgements(t),
-                                        mismatches=mism).to_dict()
+    row["certainty"] = pool.certainty(mismatches=mism).to_dict()
     o = orr.exp
     row["odds_ratio"] = {"estimate": o["estimate"], "ci_lb": o["ci_lb"], "ci_ub": o["ci_ub"],
                          "method": "one trial, Wald interval" if orr.result is None else "random effects (REML)"}
@@ -167,9 +161,7 @@ def _continuous_row(res, name: str, control: str, control_label: str, window: st
         return row
     fmt = ".1f" if measure == "MD" else ".2f"
     favours = f"negative favours {name}"
-    tau2 = 0.0 if res.k == 1 else float(res.result.tau2)
-    row["certainty"] = pooled_certainty(res.estimate, res.se, tau2, res.k, ratio=False,
-                                        bias=_bias_judgements(used)).to_dict()
+    row["certainty"] = res.certainty().to_dict()
     if res.k == 1:
         row["estimate"] = _cell(f"{measure} {res.estimate:{fmt}} (95 % CI {res.ci_lb:{fmt}} to {res.ci_ub:{fmt}}), "
                                 f"one trial; {favours}", refs, verified,

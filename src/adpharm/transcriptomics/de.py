@@ -25,7 +25,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from .readers import DETable, SampleSheet
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 #: DESeq2 vignette's pre-filter: keep genes with at least this many reads over all samples.
 MIN_TOTAL_COUNT = 10
@@ -83,11 +83,22 @@ class DEResult(NotebookDisplay):
         return DETable(table=t.set_index("gene")[cols], source=f"adpharm de {','.join(self.contrast)}",
                        contrast=self.contrast)
 
+    def top_genes(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` genes with the smallest adjusted p (with their stratum): base mean, log2 fold change, padj."""
+        return self.table.nsmallest(n, "padj")[["gene", *([self.by] if self.by else []), "baseMean",
+                                                "log2FoldChange", "padj"]]
+
     def to_dict(self) -> dict:
         return {"contrast": dict(zip(("factor", "numerator", "reference"), self.contrast)),
                 "design": self.design, "alpha": self.alpha, "by": self.by,
                 "samples_per_group": self.groups, "summary": self.summary().to_dict(orient="records"),
-                "provenance": self.meta}
+                "provenance": self.meta, "top_genes": self.top_genes().to_dict(orient="records")}
+
+    def text(self) -> str:
+        """The contrast, design and engine, the counts of significant genes and the top genes."""
+        factor, num, ref = self.contrast
+        return (f"{num} vs {ref} ({factor}), design {self.design}, {self.meta.get('engine', '')}\n"
+                f"{table_text(self.summary(), '.3g')}\ntop genes:\n{table_text(self.top_genes(), '.3g')}\n")
 
     def plot(self, kind: str = "volcano"):
         """Volcano (−log10 p against log2 fold change) or MA plot, one panel per stratum."""

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 from ..errors import AdpharmInputError
 from .overlap import bh_adjust
 
@@ -78,6 +78,11 @@ class GSEAResult(NotebookDisplay):
 
     def summary(self) -> pd.DataFrame:
         return self.table.drop(columns=["leading_edge"])
+
+    def text(self, top: int | None = None) -> str:
+        """The ``top`` rows of the summary (all by default)."""
+        s = self.summary()
+        return table_text(s if top is None else s.head(top), ".3g") + "\n"
 
     def to_dict(self) -> dict:
         return {"results": self.table.to_dict(orient="records"), "provenance": self.meta}

@@ -19,7 +19,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..lazy import lazy_module
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 stats = lazy_module("scipy.stats")
 
@@ -79,6 +79,10 @@ class OverlapResult(NotebookDisplay):
                 "overlaps": self.table.to_dict(orient="records"),
                 "shared_genes": self.shared_genes, "provenance": {"adpharm": __version__, "test": "hypergeometric"}}
 
+    def text(self) -> str:
+        """The universe and every pairwise overlap."""
+        return f"universe: {self.universe_size} genes\n{table_text(self.table, '.3g')}\n"
+
     def plot(self):
         from ..figures import pyplot
         plt = pyplot()
@@ -129,6 +133,11 @@ class EnrichmentResult(NotebookDisplay):
         return {"collection": self.collection, "universe": self.universe_size, "min_set_size": self.min_size,
                 "results": self.table.to_dict(orient="records"),
                 "provenance": {"adpharm": __version__, "test": "hypergeometric, BH across sets per signature"}}
+
+    def text(self, top: int | None = None) -> str:
+        """The ``top`` rows of the results (all by default), without their gene lists."""
+        t = self.table.drop(columns=["genes"])
+        return table_text(t if top is None else t.head(top), ".3g") + "\n"
 
     def plot(self, top: int = 15):
         from ..figures import pyplot

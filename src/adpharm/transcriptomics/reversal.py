@@ -52,7 +52,7 @@ from .overlap import bh_adjust
 from .readers import DETable, SampleSheet
 from .shrinkage import posterior_mean
 from ..lazy import lazy_module
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 stats = lazy_module("scipy.stats")
 
@@ -195,6 +195,35 @@ class ReversalResult(NotebookDisplay):
         return verdict(self.honest["r"], self.honest["ci_low"], self.honest["ci_high"], self.permutation.get("p_value"),
                        self.permutation.get("smallest_attainable_p"),
                        (j["ci_low"], j["ci_high"]) if "ci_low" in j else None)
+
+    def text(self) -> str:
+        """Whether the contrasts share a reference group, the scores, the interval over animals, the permutation
+        null, the naive count and the honest verdict."""
+        lines = []
+        sr = self.shared_reference
+        if sr["detected"]:
+            lines.append(f"shared reference detected: group(s) {', '.join(sr['groups'])} in both contrasts; "
+                         f"noise alone gives a fold-change correlation of {sr['expected_null_correlation']:+.2f}")
+        elif not sr["checked"]:
+            lines.append(f"shared reference not checked: {sr['note']}")
+        lines.append(table_text(self.summary(), ".3g"))
+        j = self.jackknife
+        if "se" in j:
+            loo = j["leave_one_out_r"]
+            most = max(loo, key=lambda k: abs(loo[k] - j["r"]))
+            lines.append(f"interval over animals: delete-one jackknife over {sum(j['animals'].values())} samples, "
+                         f"SE {j['se']:.2f} on {j['df']} df; leaving out {most} moves r most (to {loo[most]:.2f})")
+        elif j.get("note"):
+            lines.append(f"interval over animals: {j['note']}")
+        if self.permutation:
+            p = self.permutation
+            lines.append(f"permutation null ({p['relabellings']} relabellings of drug and stressed samples): "
+                         f"r {p['observed_r']:.2f} vs null mean {p['null_r_mean']:.2f}, p = {p['p_value']:.2g} "
+                         f"(smallest attainable p {p['smallest_attainable_p']:.2g})")
+        lines.append(f"naive: {self.naive['opposite_sign_fraction']:.0%} of {self.naive['genes']} signature genes "
+                     "move the other way")
+        lines.append(f"honest ({self.method}): {self.verdict}")
+        return "\n".join(lines) + "\n"
 
     def to_dict(self) -> dict:
         return {"naive": self.naive, "honest": dict(self.honest, method=self.method, verdict=self.verdict),
@@ -511,6 +540,10 @@ class RegionReversalResult(NotebookDisplay):
 
     def to_dict(self) -> dict:
         return {"regions": self.table.to_dict(orient="records"), "provenance": self.meta}
+
+    def text(self) -> str:
+        """The region x drug table."""
+        return table_text(self.table, ".3g") + "\n"
 
     def plot(self):
         from ..figures import pyplot

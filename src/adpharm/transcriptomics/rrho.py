@@ -30,7 +30,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import AdpharmInputError
 from ..lazy import lazy_module
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 stats = lazy_module("scipy.stats")
 
@@ -82,6 +82,8 @@ class RRHOResult(NotebookDisplay):
     names: tuple[str, str]
     universe: int
     permutation: dict = field(default_factory=dict)
+    #: what the input tables make doubtful (:func:`input_warnings`)
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> pd.DataFrame:
         return self.quadrants
@@ -93,7 +95,13 @@ class RRHOResult(NotebookDisplay):
                 "quadrant_genes": dict(zip(self.quadrants["quadrant"], self.quadrants["genes"])),
                 "permutation": self.permutation,
                 "multiple_testing": "Benjamini-Yekutieli over all grid cells",
-                "provenance": {"adpharm": __version__, "method": "RRHO2 (Cahill et al. 2018)"}}
+                "provenance": {"adpharm": __version__, "method": "RRHO2 (Cahill et al. 2018)"},
+                "warnings": list(self.warnings)}
+
+    def text(self) -> str:
+        """The genes ranked in both lists, the up-ranked counts and the best cell of each quadrant."""
+        return (f"RRHO2 over {self.universe} genes ranked in both; up in A: {self.split_a}, up in B: {self.split_b}\n"
+                + table_text(self.quadrants.drop(columns=["genes"]), ".3g") + "\n")
 
     def plot(self):
         from ..figures import pyplot
@@ -203,6 +211,15 @@ def rrho(a: pd.Series, b: pd.Series, step: int | None = None, names: tuple[str, 
 
 #: A table whose largest p-value is below this looks filtered to significant genes.
 PREFILTER_P = 0.1
+
+
+def rrho_tables(a, b, step: int | None = None, names: tuple[str, str] = ("A", "B"), permutations: int = 0,
+                seed: int = 0) -> RRHOResult:
+    """:func:`rrho` of two DE tables (:class:`~.readers.DETable`, ranked by :meth:`~.readers.DETable.ranking`),
+    carrying what the tables make doubtful (:func:`input_warnings`) as its warnings."""
+    res = rrho(a.ranking(), b.ranking(), step=step, names=names, permutations=permutations, seed=seed)
+    res.warnings = input_warnings(a, b)
+    return res
 
 
 def input_warnings(a, b) -> list[str]:

@@ -239,7 +239,8 @@ def analyse(data: pd.DataFrame, *, reference: str | None = None, visit: str | No
     resp = responder_analysis(d, ref, arms, target, remission_threshold, level, notes)
     surv = survival_analysis(d, ref, arms, order, notes)
     anc = ancova_locf(d, ref, arms, order, target, level, notes)
-    return TrialAnalysis(design, ref, order, fit, resp, surv, anc, xo, n_subj, notes)
+    return TrialAnalysis(design=design, reference=ref, visits=order, mmrm=fit, responders=resp, survival=surv,
+                         ancova_locf=anc, crossover=xo, n_subjects=n_subj, notes=notes)
 
 
 def responder_analysis(d, ref, arms, target, thr, level, notes) -> list[dict]:

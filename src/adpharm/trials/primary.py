@@ -119,10 +119,8 @@ class PrimaryResult(NotebookDisplay):
                              [a["ci_lb"]], [a["ci_ub"]], xlabel=f"drug - control ({a['method']})",
                              title=f"{self.protocol}: primary endpoint", ax=ax)
 
-    def __str__(self) -> str:
-        return self.text()
-
     def text(self) -> str:
+        """One line: the endpoint and visit, the method, the estimate with its interval and p."""
         a = self.analysis
         where = f" at {self.visit}" if self.visit else ""
         if a["estimate"] is None:

@@ -450,4 +450,5 @@ def virtual_registry(split: Split = "holdout", drugs: list[str] | None = None, s
     if not complete:
         raise AdpharmInputError(f"split {split!r}: no selected trial reports responders in every arm")
     warns = sorted({w for r in rows for w in r["warnings"]}) + warnings_for("registry")
-    return VirtualRegistry(split, seed, complete, not_modelled, no_obs, model_version(load()), warns)
+    return VirtualRegistry(split=split, seed=seed, rows=complete, not_modelled=not_modelled, no_observed=no_obs,
+                           model=model_version(load()), warnings=warns)
