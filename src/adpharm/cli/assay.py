@@ -70,7 +70,7 @@ def ltp_cmd(baseline: List[Path] = typer.Option([], "--baseline", help="Baseline
         res.io_curve = ltp.io_curve(read_recording(io_file, **ch), fractions)
     if plot is not None:
         save_plot(res.plot(), plot)
-    emit_beside(res.to_dict(), res.text(), fmt)
+    emit_beside(res, fmt)
     if fmt != "json":
         warn(res.warnings)
 
@@ -91,7 +91,7 @@ def _ltp_groups(manifest, control, channel, window_min, bin_min, fractions, base
             res.write(out)
         except OSError as exc:
             fail(f"--out {out}: cannot write ({exc.strerror})")
-    emit_beside(res.to_dict(), res.text(), fmt)
+    emit_beside(res, fmt)
     if fmt != "json":
         warn(res.warnings)
     for e in res.errors:
@@ -129,9 +129,8 @@ def _finish(res: "batch.BatchResult", fmt: str, out: Optional[Path], single: boo
             res.write(out)
         except OSError as exc:
             fail(f"--out {out}: cannot write ({exc.strerror})")
-    d = next(iter(res.results.values())).to_dict() if single and len(res.results) == 1 and not res.errors \
-        else res.to_dict()
-    emit_beside(d, res.text(), fmt)
+    shown = next(iter(res.results.values())) if single and len(res.results) == 1 and not res.errors else res
+    emit_beside(res, fmt, d=shown.to_dict() if fmt == "json" else None)
     if fmt != "json":
         for r in res.results.values():
             warn(getattr(r, "warnings", []))

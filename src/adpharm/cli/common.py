@@ -173,16 +173,21 @@ def emit(d: dict, text: str, fmt: str, out: Optional[Path]) -> None:
         write_text(flag_text(text, _RUNNING_FLAGS.get(), quoted_only=True) + f"{RESEARCH_NOTICE}\n", out)
 
 
-def emit_beside(d: dict, text: str, fmt: str) -> None:
-    """JSON with the research notice beside the result (``"notice"``, the contract of the assay and
-    transcriptomics commands), or the text, on stdout."""
+def emit_beside(res: Any, fmt: str, d: Optional[dict] = None, text: Optional[str] = None) -> None:
+    """A result as JSON with the research notice beside it (``"notice"``, the contract of the assay and
+    transcriptomics commands; ``d`` instead of ``res.to_dict()``) or as its text (``text`` instead of
+    ``res.text()``), on stdout. Only the form asked for is computed."""
     if fmt == "json":
-        emit_json({**d, "notice": RESEARCH_NOTICE})
+        emit_json({**(res.to_dict() if d is None else d), "notice": RESEARCH_NOTICE})
     else:
-        emit(d, text, "text", None)
+        emit({}, res.text() if text is None else text, "text", None)
 
 
 def emit_result(res: Any, fmt: str, out: Optional[Path]) -> None:
     """A result as JSON (:meth:`to_dict`) or as the text it gives (:meth:`text`, the parameters it names in
-    backticks written as the command's flags): the command composes no text of its own."""
-    emit(res.to_dict(), res.text(), fmt, out)
+    backticks written as the command's flags): the command composes no text of its own, and only the form
+    asked for is computed."""
+    if fmt == "json":
+        emit(res.to_dict(), "", fmt, out)
+    else:
+        emit({}, res.text(), fmt, out)

@@ -70,7 +70,7 @@ def de_cmd(counts: Path = typer.Argument(..., help="Count matrix: CSV/TSV (gzip 
     _write_csv(res.table, out)
     if plot is not None:
         save_plot(res.plot("ma" if ma else "volcano"), plot)
-    emit_beside(res.to_dict(), res.text(), fmt)
+    emit_beside(res, fmt)
     if out and fmt != "json":
         typer.echo(f"wrote {out}")
 
@@ -117,7 +117,7 @@ def reversal_cmd(disease: Path = typer.Option(..., "--disease", help="DE table o
 
     if fmt != "json":
         warn(res.warnings)
-    emit_beside(res.to_dict(), res.text(), fmt)
+    emit_beside(res, fmt)
 
 
 @app.command("regions")
@@ -179,7 +179,7 @@ def regions_cmd(counts: Path = typer.Argument(..., help="Count matrix over all r
     _write_csv(res.table, out)
     if plot is not None:
         save_plot(res.plot(), plot)
-    emit_beside(res.to_dict(), res.text(), fmt)
+    emit_beside(res, fmt)
 
 
 def _ranking(path: Path, contrast: Optional[str] = None):
@@ -209,7 +209,7 @@ def rrho_cmd(a: Path = typer.Argument(..., help="First DE table (ranked by -log1
     warn(res.warnings)
     if plot is not None:
         save_plot(res.plot(), plot)
-    emit_beside(res.to_dict(), res.text(), fmt)
+    emit_beside(res, fmt)
 
 
 def _gene_lists(path: Path, alpha: float) -> tuple[dict[str, list[str]], list[str] | None]:
@@ -261,7 +261,7 @@ def overlap_cmd(files: List[Path] = typer.Argument(..., help="DE tables (their u
     res = overlap(lists, U)
     if plot is not None:
         save_plot(res.plot(), plot)
-    emit_beside(res.to_dict(), res.text(), fmt)
+    emit_beside(res, fmt)
 
 
 @app.command("enrich")
@@ -297,7 +297,7 @@ def enrich_cmd(signature: Path = typer.Argument(..., help="DE table (up and down
         d = res.to_dict()
         if top > 0:
             d["results"] = d["results"][:top]
-        emit_beside(d, res.text(top), fmt)
+        emit_beside(res, fmt, d=d, text=res.text(top))
         return
     min_size = 3 if min_size is None else min_size
     lists, tested = _gene_lists(signature, alpha)
@@ -314,4 +314,4 @@ def enrich_cmd(signature: Path = typer.Argument(..., help="DE table (up and down
     d = res.to_dict()
     if top > 0:
         d["results"] = d["results"][:top]
-    emit_beside(d, res.text(top), fmt)
+    emit_beside(res, fmt, d=d, text=res.text(top))
