@@ -23,7 +23,20 @@ from __future__ import annotations
 import html
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["NotebookDisplay", "Result", "quote_parameters", "table_text"]
+__all__ = ["NotebookDisplay", "Result", "provenance", "quote_parameters", "table_text"]
+
+
+def provenance(**fields: Any) -> dict[str, Any]:
+    """A result's provenance record: the adpharm version and the research-use notice, then ``fields`` (what
+    made the result: its input, model, method, source).
+
+    Examples
+    --------
+    >>> list(provenance(input="data.csv"))
+    ['adpharm', 'notice', 'input']
+    """
+    from . import RESEARCH_NOTICE, __version__
+    return {"adpharm": __version__, "notice": RESEARCH_NOTICE, **fields}
 
 
 def quote_parameters(text: str, names) -> str:

@@ -18,8 +18,7 @@ from typing import Literal, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import RESEARCH_NOTICE, __version__
-from ..display import NotebookDisplay, table_text
+from ..display import NotebookDisplay, provenance, table_text
 from ..errors import check_option
 from ..knowledge import query
 from ..knowledge.loader import DATA_DIR
@@ -311,20 +310,18 @@ class BinaryPool(NotebookDisplay):
                 "trials": self.table.drop(columns=["label"]).to_dict("records") if self.k else [],
                 "fit": None if p is None or p.result is None else p.result.to_dict(),
                 "certainty": None if p is None else self.certainty().to_dict(),
-                "provenance": {"adpharm": __version__, "notice": RESEARCH_NOTICE,
-                               "source": "bundled trials.yaml (clinical_trials.md, Linde 2015)"},
+                "provenance": provenance(source="bundled trials.yaml (clinical_trials.md, Linde 2015)"),
                 "exp": None if p is None else p.exp}
 
     def certainty(self, mismatches: Sequence[str] = ()):
         """The certainty of the pooled ratio (:func:`~adpharm.evidence.certainty.pooled_certainty`, the trials'
         risk-of-bias notes; ``mismatches``: how the trials differ from the question, e.g. class-level evidence),
         or None when no trial was pooled."""
-        from .certainty import bias_from_notes, pooled_certainty
+        from .certainty import bias_of, pooled_certainty
         p = self.pooled
         if p is None:
             return None
-        bias = bias_from_notes(self.table["bias"] if "bias" in self.table.columns else [None] * self.k)
-        return pooled_certainty(p.beta, p.se, p.tau2, len(p.es), ratio=True, bias=bias, mismatches=mismatches,
+        return pooled_certainty(p.beta, p.se, p.tau2, len(p.es), ratio=True, bias=bias_of(self.table), mismatches=mismatches,
                                 level=self.level)
 
     def text(self) -> str:

@@ -111,6 +111,11 @@ def _level(n: int) -> str:
     return JUDGEMENTS[min(n, 2)]
 
 
+def bias_of(trials) -> list[str | None]:
+    """:func:`bias_from_notes` of a trials table's ``bias`` column; a table without one: not assessed."""
+    return bias_from_notes(trials["bias"] if "bias" in trials.columns else [None] * len(trials))
+
+
 def bias_from_notes(notes) -> list[str | None]:
     """Per-trial risk-of-bias judgements from the bundled trials' free-text notes: a stated concern is ``some``,
     no note is not assessed (None)."""

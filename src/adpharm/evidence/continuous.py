@@ -35,7 +35,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .. import RESEARCH_NOTICE, __version__
 from ..errors import AdpharmInputError, check_option
 from ..knowledge import query
 from ..knowledge.schema import WINDOW_LABELS, WINDOWS
@@ -43,7 +42,7 @@ from . import bundled
 from .effect_sizes import EffectSizes, hedges_g, wald_interval
 from .meta import METHODS, MetaResult, rma
 from ..lazy import lazy_module
-from ..display import NotebookDisplay, quote_parameters, table_text
+from ..display import NotebookDisplay, provenance, quote_parameters, table_text
 
 stats = lazy_module("scipy.stats")
 
@@ -286,9 +285,8 @@ class ContinuousPool(NotebookDisplay):
         out["refs"] = sorted({r for t in self.table.rows.to_dict("records") if t["study"] in self.studies
                               for r in t["refs"]} | ({"elbourne2002"} if any(
                                   "crossover" in str(m) for m in self.table.rows.get("md_method", [])) else set()))
-        out["provenance"] = {"adpharm": __version__, "notice": RESEARCH_NOTICE,
-                             "model": "random-effects meta-analysis" if self.k > 1 else "single trial",
-                             "source": "bundled continuous.yaml (clinical_trials.md)"}
+        out["provenance"] = provenance(model="random-effects meta-analysis" if self.k > 1 else "single trial",
+                                       source="bundled continuous.yaml (clinical_trials.md)")
         if self.estimate is not None:
             out["certainty"] = self.certainty().to_dict()
         return out
@@ -300,12 +298,12 @@ class ContinuousPool(NotebookDisplay):
     def certainty(self):
         """The certainty of the pooled estimate (:func:`~adpharm.evidence.certainty.pooled_certainty`, the pooled
         trials' risk-of-bias notes), or None when nothing was pooled."""
-        from .certainty import bias_from_notes, pooled_certainty
+        from .certainty import bias_of, pooled_certainty
         if self.estimate is None:
             return None
         used = self.table.rows[self.table.rows["study"].isin(self.studies)]
         return pooled_certainty(self.estimate, self.se, 0.0 if self.result is None else self.result.tau2, self.k,
-                                ratio=False, bias=bias_from_notes(used.get("bias", [None] * len(used))),
+                                ratio=False, bias=bias_of(used),
                                 level=self.level)
 
     def text(self) -> str:

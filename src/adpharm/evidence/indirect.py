@@ -25,8 +25,7 @@ from ..units import HOURS_PER_DAY, HOURS_PER_WEEK, hours
 from .effect_sizes import RATIO_MEASURES, escalc
 from .meta import MetaResult, rma
 from ..lazy import lazy_module
-from .. import RESEARCH_NOTICE, __version__
-from ..display import NotebookDisplay, table_text
+from ..display import NotebookDisplay, provenance, table_text
 
 stats = lazy_module("scipy.stats")
 
@@ -120,7 +119,7 @@ class IndirectResult(NotebookDisplay):
         if self.measure in RATIO_MEASURES:
             out["exp"] = {"estimate": float(np.exp(self.beta)), "ci_lb": float(np.exp(self.ci_lb)),
                           "ci_ub": float(np.exp(self.ci_ub))}
-        out["provenance"] = provenance(self.source)
+        out["provenance"] = provenance(input=self.source)
         return out
 
     def text(self) -> str:
@@ -248,7 +247,7 @@ class NotEstimable(NotebookDisplay):
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "via": self.via, "estimable": False, "reasons": list(self.reasons),
                 "windows": self.windows, "legs": self.legs, "method": "Bucher 1997 (not computed)",
-                "provenance": provenance(self.source)}
+                "provenance": provenance(input=self.source)}
 
     def text(self) -> str:
         """Why the comparison is not estimable, and what would make it so."""
@@ -376,10 +375,6 @@ def indirect_from_arms(arms: pd.DataFrame, a: str, b: str, via: str = "placebo",
     return indirect(bundled.comparison(t, a, via), bundled.comparison(t, b, via), a, b, via, measure=measure,
                     method=method, level=level, source=source)
 
-
-def provenance(source: str) -> dict:
-    """The provenance of an indirect comparison: adpharm's version, the research-use notice, the trials' source."""
-    return {"adpharm": __version__, "notice": RESEARCH_NOTICE, "input": source}
 
 
 def bundled_indirect(a: str, b: str, via: str = "placebo", outcome: str = "responders", measure: str = "OR",

@@ -39,8 +39,7 @@ from ..errors import AdpharmInputError, check_level, check_option, reject
 from .effect_sizes import arm_counts, fractional_count_note, numeric_column
 from .meta import decreasing_root
 from ..lazy import lazy_module
-from .. import RESEARCH_NOTICE, __version__
-from ..display import NotebookDisplay, table_text
+from ..display import NotebookDisplay, provenance, table_text
 
 stats = lazy_module("scipy.stats")
 
@@ -268,7 +267,7 @@ class NetworkResult(NotebookDisplay):
             "edges": self.edges().to_dict(orient="records"),
             "warnings": list(self.warnings),
             "data_notes": list(self.data_notes),
-            "provenance": {"adpharm": __version__, "notice": RESEARCH_NOTICE, "input": self.source, **self.citation},
+            "provenance": provenance(input=self.source, **self.citation),
         }
 
     def design_by_treatment(self) -> dict:

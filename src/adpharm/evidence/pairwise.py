@@ -12,8 +12,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from .. import RESEARCH_NOTICE, __version__
-from ..display import NotebookDisplay, table_text
+from ..display import NotebookDisplay, provenance, table_text
 from ..errors import AdpharmInputError
 from .certainty import Certainty, certainty_text, pooled_certainty
 from .effect_sizes import EffectSizes, escalc
@@ -39,7 +38,7 @@ class PairwiseAnalysis(NotebookDisplay):
     meta_regression: MetaResult | None = None
     leave1out: SequenceResult | None = None
     cumul: SequenceResult | None = None
-    #: Egger's test when it was asked (None with fewer than 3 studies)
+    #: Egger's test, fitted when asked (``egger``) or when it enters the certainty (None with fewer than 3 studies)
     regtest: RegTest | None = None
     egger: bool = False
     small_k: list[str] = field(default_factory=list)
@@ -67,7 +66,7 @@ class PairwiseAnalysis(NotebookDisplay):
             out["regtest"] = None if self.regtest is None else self.regtest.to_dict()
         out["warnings"] = out.get("warnings", []) + self.small_k
         out["certainty"] = self.certainty.to_dict()
-        out["provenance"] = {"adpharm": __version__, "notice": RESEARCH_NOTICE, "input": self.source}
+        out["provenance"] = provenance(input=self.source)
         return out
 
     def text(self) -> str:
@@ -161,10 +160,10 @@ def meta_analysis(data: pd.DataFrame, measure: str | None = None, *, method: str
     if cumul_by:
         order = pd.to_numeric(_columns(data, [cumul_by], source, "cumul_by")[cumul_by], errors="coerce")
         cum = cumul(res, order=order.fillna(float("inf")))
-    eg = (regtest(res) if len(es) >= 3 else None) if egger else None
+    eg = regtest(res) if len(es) >= 3 and (egger or res.k >= EGGER_CERTAINTY_MIN_K) else None
     small_k = small_k_warnings(res.k, egger=egger, n_moderators=len(mods),
                                subgroup_sizes={g: r.k for g, r in sub.groups.items()} if sub else None)
-    egger_p = (eg.pval if eg is not None else regtest(res).pval) if res.k >= EGGER_CERTAINTY_MIN_K else None
+    egger_p = eg.pval if res.k >= EGGER_CERTAINTY_MIN_K else None
     certainty = pooled_certainty(res.beta, res.se, res.tau2, res.k, ratio=res.ratio, egger_p=egger_p, level=level)
     return PairwiseAnalysis(source=source, effect_sizes=es, result=res, certainty=certainty, subgroups=sub,
                             meta_regression=metareg, leave1out=loo_res, cumul=cum, regtest=eg, egger=egger,

@@ -42,8 +42,7 @@ import pandas as pd
 
 from ..errors import AdpharmInputError, check_option
 from .network import NetworkResult, network
-from .. import RESEARCH_NOTICE, __version__
-from ..display import NotebookDisplay, table_text
+from ..display import NotebookDisplay, provenance, table_text
 
 __all__ = ["KEY", "Outcome", "OUTCOMES", "arms", "attribution", "network_data", "era", "direct_versus",
            "RegistryNetwork", "registry_network"]
@@ -238,9 +237,8 @@ class RegistryNetwork(NotebookDisplay):
                    attribution={k: attribution()[k] for k in ("citation", "data_record", "licence")})
         out["pscores"] = self.network.pscores(larger_is_better=LARGER_IS_BETTER[self.outcome])
         a = attribution()
-        out["provenance"] = {"adpharm": __version__, "notice": RESEARCH_NOTICE, "input": f"bundled {KEY}",
-                             "reference_key": KEY, "citation": a["citation"], "data_record": a["data_record"],
-                             "licence": a["licence"]}
+        out["provenance"] = provenance(input=f"bundled {KEY}", reference_key=KEY, citation=a["citation"],
+                                       data_record=a["data_record"], licence=a["licence"])
         return out
 
     def text(self) -> str:

@@ -114,6 +114,17 @@ def early_onset_text(onset: dict | None) -> str:
             f"({onset['reference_separation']:.2f}); published: RR 1.64 (1.2-2.25), about a third\n")
 
 
+def regimen_text(regimens: list[tuple[str, str]]) -> str:
+    """``drug: regimen; drug: regimen``: the regimens of a run as one line."""
+    return "; ".join(f"{d}: {r}" for d, r in regimens)
+
+
+def early_onset_line(summary: pd.DataFrame, regimens: list[tuple[str, str]]) -> str:
+    """Taylor 2006's early-onset line (:func:`early_onset_text`) for a run whose drugs are all monoaminergic,
+    else empty (a fast-acting drug's week 1 is its fading, not its onset)."""
+    return early_onset_text(early_onset(summary) if all(is_monoaminergic(d) for d, _ in regimens) else None)
+
+
 def population_line(population: Population | None, control: str) -> str:
     """``population: NAME (LABEL); placebo arm: CONTROL``, a line of a run's text."""
     pop = population or load_populations().get(None)
@@ -159,12 +170,11 @@ class MechanismResult(NotebookDisplay):
         """The run (regimen, patients, seed, onset day), who the patients are, the table by day, Taylor 2006's
         early-onset measures (monoaminergic drugs) and, for a combination, each drug alone against it."""
         control = self.expectancy.get("control", "inert")
-        head = (f"{self.label}: {'; '.join(f'{d}: {r}' for d, r in self.regimens)} ({self.n} "
+        head = (f"{self.label}: {regimen_text(self.regimens)} ({self.n} "
                 f"patient{'s' if self.n > 1 else ''}, seed {self.seed}; onset day {self.onset_day()})\n"
                 + population_line(self.population, control))
         summary = self.summary()
-        text = head + table_text(summary, ".3f") + "\n" + early_onset_text(
-            early_onset(summary) if all(is_monoaminergic(d) for d, _ in self.regimens) else None)
+        text = head + table_text(summary, ".3f") + "\n" + early_onset_line(summary, self.regimens)
         if self.combination is not None:
             text += ("\ncombination (fraction of the MADRS removed beyond placebo; Bliss = independent action):\n"
                      + table_text(self.combination.summary(), ".3f") + "\n")
@@ -251,7 +261,7 @@ class MechanismResult(NotebookDisplay):
         presp, prem = self.rates(self.madrs_placebo)
         return {
             "drug": self.label,
-            "regimen": "; ".join(f"{d}: {r}" for d, r in self.regimens),
+            "regimen": regimen_text(self.regimens),
             "background": [{"drug": d, "regimen": r, "arms": "both"} for d, r in self.background],
             "time_h": [round(float(t), 6) for t in self.times_h],
             "states": {k: [float(x) for x in v] for k, v in self.states.items()},

@@ -24,8 +24,8 @@ import pandas as pd
 from ..errors import AdpharmInputError
 from ..pharmacology.simulate import PERCENTILES
 from .population import Population
-from .simulate import (MAX_PATIENTS, day_index, early_onset, early_onset_text, is_monoaminergic, model_version,
-                       onset_day, population_line, simulate)
+from .simulate import (MAX_PATIENTS, day_index, early_onset, early_onset_line, model_version, onset_day,
+                       population_line, regimen_text, simulate)
 from .symptoms import remitters, responders
 from ..display import NotebookDisplay, table_text
 
@@ -105,11 +105,10 @@ class StreamedResult(NotebookDisplay):
     chunk: int
     chunks: int
     model: str
-    population: str
+    population: Population | None
     remission_threshold: float
     onset_threshold: float
     warnings: list[str] = field(default_factory=list)
-    population_object: Population | None = field(default=None, repr=False)
     control: str = "inert"
 
     @property
@@ -130,11 +129,10 @@ class StreamedResult(NotebookDisplay):
         """The run (patients, chunks, seed, onset day), who the patients are, the table by day and Taylor 2006's
         early-onset measures (monoaminergic drugs)."""
         summary = self.summary()
-        return (f"{self.label}: {'; '.join(f'{d}: {r}' for d, r in self.regimens)} ({self.n:,} patients in "
+        return (f"{self.label}: {regimen_text(self.regimens)} ({self.n:,} patients in "
                 f"{self.chunks} chunks of at most {self.chunk:,}, seed {self.seed}; onset day {self.onset_day()})\n"
-                + population_line(self.population_object, self.control) + table_text(summary, ".3f") + "\n"
-                + early_onset_text(early_onset(summary) if all(is_monoaminergic(d) for d, _ in self.regimens)
-                                   else None))
+                + population_line(self.population, self.control) + table_text(summary, ".3f") + "\n"
+                + early_onset_line(summary, self.regimens))
 
     def summary(self) -> pd.DataFrame:
         """One row per whole day, with the columns of :meth:`MechanismResult.summary` plus SDs."""
@@ -158,7 +156,7 @@ class StreamedResult(NotebookDisplay):
     def to_dict(self) -> dict:
         days = self.day_index
         rate = lambda c: {str(d): float(c[i] / self.n) for d, i in days.items()}  # noqa: E731
-        return {"drug": self.label, "regimen": "; ".join(f"{d}: {r}" for d, r in self.regimens),
+        return {"drug": self.label, "regimen": regimen_text(self.regimens),
                 "time_h": [round(float(t), 6) for t in self.times_h],
                 "states": {k: [float(x) for x in v] for k, v in self.states.items()},
                 "madrs": self._percentiles(self.drug), "onset_day": self.onset_day(),
@@ -167,7 +165,8 @@ class StreamedResult(NotebookDisplay):
                 "placebo": {"madrs": self._percentiles(self.placebo), "response_rate": rate(self.placebo.responders),
                             "remission_rate": rate(self.placebo.remitters)},
                 "warnings": self.warnings,
-                "provenance": {"model": self.model, "seed": self.seed, "n": self.n, "population": self.population,
+                "provenance": {"model": self.model, "seed": self.seed, "n": self.n,
+                               "population": self.population.name if self.population else "default",
                                "streamed": {"chunk": self.chunk, "chunks": self.chunks,
                                             "random_streams": "numpy SeedSequence(seed).spawn(chunks), one per chunk",
                                             "percentiles": f"from a {BIN_WIDTH_MADRS:g}-point MADRS histogram",
@@ -220,8 +219,7 @@ def simulate_streamed(regimens, days: float, *, n: int, seed: int | None = None,
         r = simulate(regimens, days, n=size, seed=ss, **kwargs)
         if not head:
             head = {"label": r.label, "regimens": r.regimens, "times_h": r.times_h, "model": model_version(r.model),
-                    "population": r.population.name if r.population else "default",
-                    "population_object": r.population, "control": r.expectancy.get("control", "inert"),
+                    "population": r.population, "control": r.expectancy.get("control", "inert"),
                     "remission_threshold": r.remission_threshold, "onset_threshold": r.onset_threshold}
             drug, placebo = ArmStats.empty(r.times_h.size), ArmStats.empty(r.times_h.size)
             states = {k: np.zeros_like(v, dtype=float) for k, v in r.states.items()}

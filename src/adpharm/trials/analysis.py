@@ -34,7 +34,7 @@ from ..mechanism.symptoms import RESPONSE_FRACTION, is_response, remitters
 from .mmrm import MMRMResult, mmrm
 from .protocol import visit_hours
 from ..lazy import lazy_module
-from ..display import NotebookDisplay
+from ..display import NotebookDisplay, table_text
 
 stats = lazy_module("scipy.stats")
 
@@ -178,6 +178,34 @@ class TrialAnalysis(NotebookDisplay):
                 "responders": self.responders, "survival": self.survival, "ancova_locf": self.ancova_locf,
                 "crossover": self.crossover or None, "notes": self.notes,
                 "provenance": {"analysis": "adpharm.trials.analysis", "research_use_only": True}}
+
+    def text(self) -> str:
+        """Every analysis, a line or table each: MMRM contrasts, crossover, responders and remitters (missing =
+        failure), time to response and ANCOVA/LOCF."""
+        lines = []
+        if self.mmrm is not None:
+            lines.append(f"MMRM ({self.mmrm.to_dict()['model']}, {self.mmrm.df_method} df):")
+            lines.append(table_text(self.mmrm.contrasts, ".4g"))
+        if self.crossover:
+            lines.append("crossover (period-adjusted):")
+            lines.append(table_text(pd.DataFrame(self.crossover), ".4g"))
+        for r in self.responders:
+            m = r["missing_as_failure"]
+            if m.get("odds_ratio") is None:
+                continue
+            oc = r.get("observed_cases") or {}
+            oc_text = (f"; observed cases {oc['rate']:.3f} vs {oc['rate_reference']:.3f}"
+                       if oc.get("rate") is not None and oc.get("rate_reference") is not None else "")
+            nnt = "not estimable" if m["nnt"] is None or not math.isfinite(m["nnt"]) else f"{m['nnt']:.3g}"
+            lines.append(f"{r['endpoint']} at {r['visit']} ({r['arm']} vs {r['reference']}, missing = failure): "
+                         f"{m['rate']:.3f} vs {m['rate_reference']:.3f}, OR {m['odds_ratio']:.3g} "
+                         f"[{m['or_ci_lb']:.3g}, {m['or_ci_ub']:.3g}], RD {m['risk_difference']:.3f}, NNT {nnt}{oc_text}")
+        if self.survival:
+            for t in self.survival["logrank"]:
+                lines.append(f"time to response, log-rank {t['arm']} vs {t['reference']}: chi2 {t['chi2']:.3g}, p {t['p']:.3g}")
+        for a in self.ancova_locf:
+            lines.append(f"ANCOVA/LOCF at {a['visit']}: {a['estimate']:.3f} (SE {a['se']:.3f}), p {a['p']:.3g}")
+        return "".join(f"{ln}\n" for ln in lines)
 
     def plot(self, ax=None):
         if self.mmrm is None:

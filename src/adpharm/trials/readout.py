@@ -7,12 +7,11 @@ This is what ``adpharm trial analyze`` prints (:meth:`TrialReadout.text`) and wr
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..display import NotebookDisplay, table_text
+from ..display import NotebookDisplay
 from ..errors import AdpharmInputError
 from .analysis import TrialAnalysis, analyse
 from .missing import DEFAULT_IMPUTATIONS, SensitivityResult, sensitivity as missing_sensitivity
@@ -58,42 +57,12 @@ class TrialReadout(NotebookDisplay):
             if self.protocol.estimand is not None:
                 lines.append(self.protocol.estimand.text())
             lines += [self.primary.text(), "all visits:"]
-        lines += analysis_lines(res)
-        lines += [r.text() for r in self.sensitivity or []]
-        return "\n".join(lines) + "\n"
+        return ("\n".join(lines) + "\n" + res.text()
+                + "".join(f"{r.text()}\n" for r in self.sensitivity or []))
 
     def plot(self, ax=None):
         """The MMRM contrasts by visit."""
         return self.analysis.plot(ax)
-
-
-def analysis_lines(res: TrialAnalysis) -> list[str]:
-    """The lines of every analysis: MMRM contrasts, crossover, responders and remitters (missing = failure),
-    time to response and ANCOVA/LOCF."""
-    lines = []
-    if res.mmrm is not None:
-        lines.append(f"MMRM ({res.mmrm.to_dict()['model']}, {res.mmrm.df_method} df):")
-        lines.append(table_text(res.mmrm.contrasts, ".4g"))
-    if res.crossover:
-        lines.append("crossover (period-adjusted):")
-        lines.append(table_text(pd.DataFrame(res.crossover), ".4g"))
-    for r in res.responders:
-        m = r["missing_as_failure"]
-        if m.get("odds_ratio") is None:
-            continue
-        oc = r.get("observed_cases") or {}
-        oc_text = (f"; observed cases {oc['rate']:.3f} vs {oc['rate_reference']:.3f}"
-                   if oc.get("rate") is not None and oc.get("rate_reference") is not None else "")
-        nnt = "not estimable" if m["nnt"] is None or not math.isfinite(m["nnt"]) else f"{m['nnt']:.3g}"
-        lines.append(f"{r['endpoint']} at {r['visit']} ({r['arm']} vs {r['reference']}, missing = failure): "
-                     f"{m['rate']:.3f} vs {m['rate_reference']:.3f}, OR {m['odds_ratio']:.3g} "
-                     f"[{m['or_ci_lb']:.3g}, {m['or_ci_ub']:.3g}], RD {m['risk_difference']:.3f}, NNT {nnt}{oc_text}")
-    if res.survival:
-        for t in res.survival["logrank"]:
-            lines.append(f"time to response, log-rank {t['arm']} vs {t['reference']}: chi2 {t['chi2']:.3g}, p {t['p']:.3g}")
-    for a in res.ancova_locf:
-        lines.append(f"ANCOVA/LOCF at {a['visit']}: {a['estimate']:.3f} (SE {a['se']:.3f}), p {a['p']:.3g}")
-    return lines
 
 
 def readout(data: pd.DataFrame, protocol: TrialProtocol | None = None, *, source: str = "data",

@@ -321,6 +321,19 @@ def _by_drug(rows: list[dict]) -> dict:
     return out
 
 
+#: how each comparison is analysed, observed and simulated alike
+ANALYSIS = ("response >= 50 % MADRS reduction at the last visit, LOCF, over the patients randomised; log OR with "
+            "Wald SE and two-sided Wald test")
+
+
+def summary_frame(s: dict) -> pd.DataFrame:
+    """Observed against simulated placebo response, mean and SD of the log OR and share significant (the rows of
+    :meth:`VirtualRegistry.summary_dict`)."""
+    return pd.DataFrame([{"quantity": k, "observed": s[k]["observed"], "simulated": s[k]["simulated"]}
+                         for k in ("placebo_response", "mean_log_or", "sd_log_or", "share_significant")]
+                        ).set_index("quantity")
+
+
 @dataclass
 class VirtualRegistry(NotebookDisplay):
     """The simulated registry beside the observed one: per comparison and in summary."""
@@ -352,20 +365,18 @@ class VirtualRegistry(NotebookDisplay):
                 "warnings": list(self.warnings),
                 "provenance": {"model": self.model, "adpharm": __version__, "seed": self.seed, "replicates": 1,
                                "registry": "cipriani2018 (GRISELDA, CC BY 4.0)", "population": POPULATION,
-                               "analysis": "response >= 50 % MADRS reduction at the last visit, LOCF, over the "
-                                           "patients randomised; log OR with Wald SE and two-sided Wald test",
+                               "analysis": ANALYSIS,
                                "split_rule": "SHA-256 of StudyID: even first byte = calibration"}}
 
     def text(self) -> str:
         """What was simulated and how it was analysed, observed against simulated in summary, the placebo
         response by era and each drug's random-effects odds ratio."""
-        d = self.to_dict()
-        s, prov = d["summary"], d["provenance"]
+        s = self.summary_dict()
         head = (f"Virtual registry, {self.split} half: {s['k']} comparisons (trial x modelled drug) of the GRISELDA "
                 f"registry; {len(self.not_modelled)} placebo-controlled trials not modelled, {len(self.no_observed)} "
-                f"comparisons without observed responders\nsimulated with {prov['model']}, seed {self.seed}; "
-                f"{prov['analysis']}\n")
-        body = table_text(self.summary(), ".3f", index=True) + "\n\nplacebo response by era (observed / simulated):\n"
+                f"comparisons without observed responders\nsimulated with {self.model}, seed {self.seed}; "
+                f"{ANALYSIS}\n")
+        body = table_text(summary_frame(s), ".3f", index=True) + "\n\nplacebo response by era (observed / simulated):\n"
         body += "".join(f"  {e}: {v['placebo_response']['observed']:.3f} / {v['placebo_response']['simulated']:.3f} "
                         f"({v['k']} trials)\n" for e, v in s["by_era"].items())
         body += "\nper drug, random-effects OR against placebo (observed / simulated):\n"
@@ -374,10 +385,7 @@ class VirtualRegistry(NotebookDisplay):
         return head + body
 
     def summary(self) -> pd.DataFrame:
-        s = self.summary_dict()
-        return pd.DataFrame([{"quantity": k, "observed": s[k]["observed"], "simulated": s[k]["simulated"]}
-                             for k in ("placebo_response", "mean_log_or", "sd_log_or", "share_significant")]
-                            ).set_index("quantity")
+        return summary_frame(self.summary_dict())
 
     def to_frame(self) -> pd.DataFrame:
         """One row per comparison: observed and simulated response rates, log OR, SE and significance."""
